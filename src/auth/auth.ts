@@ -1,0 +1,144 @@
+import type { Kysely } from "kysely";
+import { LRUCache } from "lru-cache";
+import { DomainError, invalidArgument } from "../errors.js";
+import type { Database } from "../store/schema.js";
+import * as apiKeys from "./api-keys.js";
+import { verifyAgainstDecoy, verifyPassword } from "./passwords.js";
+import type { Principal } from "./principal.js";
+import type { TokenSigner } from "./tokens.js";
+import * as users from "./users.js";
+
+// How long a gateway trusts what it looked up about a user or key. Revocation on this gateway is immediate;
+// other gateways notice within this time.
+const CACHE_TTL_MS = 10_000;
+// last_used_at is a hint for operators, not an audit log: write it at most this often per key.
+const TOUCH_EVERY_MS = 60_000;
+
+export interface LoginResult {
+  accessToken: string;
+  tokenType: "bearer";
+  expiresIn: number;
+}
+
+/** Authentication and the credentials it rests on: users, passwords, access tokens and API keys. */
+export class Auth {
+  private readonly usersById = new LRUCache<string, users.UserRecord>({ max: 10_000, ttl: CACHE_TTL_MS });
+  private readonly keysBySecret = new LRUCache<string, apiKeys.ApiKeyOwner>({ max: 10_000, ttl: CACHE_TTL_MS });
+  private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 });
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly signer: TokenSigner,
+  ) {}
+
+  async login(username: string, password: string): Promise<LoginResult> {
+    if (username.trim() === "") throw invalidArgument("username", "must not be empty");
+    if (password === "") throw invalidArgument("password", "must not be empty");
+    const user = await users.findUserByName(this.db, username);
+    if (!user) {
+      await verifyAgainstDecoy(password);
+      throw invalidCredentials();
+    }
+    if (!(await verifyPassword(user.passwordHash, password))) throw invalidCredentials();
+    const { token } = await this.signer.issue(user.userId, user.username);
+    return { accessToken: token, tokenType: "bearer", expiresIn: this.signer.ttlSeconds };
+  }
+
+  /** The principal behind an `authorization` header value (`Bearer <jwt or API key>`). */
+  async authenticate(authorization: string | null): Promise<Principal> {
+    const credential = parseBearer(authorization);
+    return this.principalFor(credential);
+  }
+
+  /** The principal a bare credential (JWT or API key) stands for. */
+  async principalFor(credential: string): Promise<Principal> {
+    if (apiKeys.isApiKey(credential)) return this.principalForApiKey(credential);
+    const claims = await this.signer.verify(credential);
+    const user = await this.user(claims.userId);
+    return {
+      userId: user.userId,
+      username: user.username,
+      admin: user.admin,
+      credential: "access",
+      issuedAt: claims.issuedAt,
+      expiresAt: claims.expiresAt,
+    };
+  }
+
+  async createUser(caller: Principal, input: { username: string; password: string; admin: boolean }): Promise<users.UserRecord> {
+    requireAdmin(caller, "create users");
+    return users.createUser(this.db, input);
+  }
+
+  createApiKey(caller: Principal, input: { name: string; expiresInSeconds?: number | undefined }) {
+    return apiKeys.createApiKey(this.db, { userId: caller.userId, username: caller.username }, input);
+  }
+
+  listApiKeys(caller: Principal, page: { limit: number; afterKeyId?: string | undefined; includeRevoked: boolean }) {
+    return apiKeys.listApiKeys(this.db, caller.userId, page);
+  }
+
+  async revokeApiKey(caller: Principal, keyId: string): Promise<apiKeys.ApiKeyRecord> {
+    const key = await apiKeys.revokeApiKey(this.db, caller, keyId);
+    // Forget every cached key on this gateway: we cache by secret, which we do not know here.
+    this.keysBySecret.clear();
+    return key;
+  }
+
+  private async principalForApiKey(secret: string): Promise<Principal> {
+    let key = this.keysBySecret.get(secret);
+    if (!key) {
+      key = await apiKeys.findLiveKey(this.db, secret);
+      this.keysBySecret.set(secret, key);
+    } else if (key.expiresAt !== null && key.expiresAt <= new Date()) {
+      this.keysBySecret.delete(secret);
+      throw new DomainError("unauthenticated", "api_key_expired", "the API key has expired");
+    }
+    const user = await this.user(key.userId);
+    this.touch(key.keyId);
+    return {
+      userId: user.userId,
+      username: user.username,
+      admin: user.admin,
+      credential: "api_key",
+      keyId: key.keyId,
+      issuedAt: Math.floor(key.createdAt.getTime() / 1000),
+      expiresAt: key.expiresAt === null ? 0 : Math.floor(key.expiresAt.getTime() / 1000),
+    };
+  }
+
+  private async user(userId: string): Promise<users.UserRecord> {
+    const cached = this.usersById.get(userId);
+    if (cached) return cached;
+    const user = await users.findUserById(this.db, userId);
+    if (!user) throw new DomainError("unauthenticated", "user_not_found", "the user of this credential no longer exists");
+    this.usersById.set(userId, user);
+    return user;
+  }
+
+  private touch(keyId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(keyId) ?? 0) < TOUCH_EVERY_MS) return;
+    this.lastTouched.set(keyId, now);
+    apiKeys.touchApiKey(this.db, keyId).catch(() => this.lastTouched.delete(keyId));
+  }
+}
+
+export function parseBearer(authorization: string | null): string {
+  if (authorization === null || authorization.trim() === "") {
+    throw new DomainError("unauthenticated", "missing_credentials", "this call needs credentials: send 'authorization: Bearer <token or API key>'");
+  }
+  const match = /^bearer\s+(\S+)\s*$/i.exec(authorization.trim());
+  if (!match?.[1]) {
+    throw new DomainError("unauthenticated", "malformed_credentials", "the authorization header must be 'Bearer <token or API key>'");
+  }
+  return match[1];
+}
+
+export function requireAdmin(caller: Principal, action: string): void {
+  if (!caller.admin) throw new DomainError("permission_denied", "admin_required", `only admins may ${action}`);
+}
+
+function invalidCredentials(): DomainError {
+  return new DomainError("unauthenticated", "invalid_credentials", "wrong username or password");
+}

@@ -1,0 +1,142 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import dotenv from "dotenv";
+
+/** A configuration value that cannot be used; `message` names the variable and says why. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${variable} ${reason}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface Config {
+  /** Interface the gateway listens on. */
+  host: string;
+  /** The one port for gRPC, gRPC-Web and Connect (HTTP/2 cleartext and HTTP/1.1). */
+  port: number;
+  /** PostgreSQL connection string; unset means embedded PGlite under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** NATS server URL(s); unset means the in-process bus (single gateway). */
+  natsUrl: string | undefined;
+  /** Folder for the embedded database, the bootstrap admin password and other local state. */
+  dataDir: string;
+  /** JWT signing secret; unset means one generated once and kept in the store. */
+  jwtSecret: string | undefined;
+  /** Lifetime of a Login access token, in seconds. */
+  jwtTtlSeconds: number;
+  /** Password of the bootstrap `admin` user created on an empty database. */
+  adminPassword: string | undefined;
+  /** Origins allowed by CORS; `["*"]` allows any. */
+  corsOrigins: string[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Login attempts per minute per client address and username. */
+  loginRatePerMinute: number;
+  /** Verify calls per minute per client address. */
+  verifyRatePerMinute: number;
+  /** Seconds live streams get to finish on shutdown before connections are cut. */
+  shutdownGraceSeconds: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Loads `.env.local` then `.env` from `cwd` into `process.env` without overriding variables that are already
+ * set (the seed's convention: the real environment wins, `.env.local` beats `.env`).
+ */
+export function loadEnvFiles(cwd = process.cwd()): void {
+  const files = [".env.local", ".env"].map((f) => path.join(cwd, f)).filter((f) => existsSync(f));
+  if (files.length > 0) dotenv.config({ path: files, quiet: true });
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
+export function readConfig(env: Env = process.env): Config {
+  return {
+    host: str(env, "HOST") ?? "0.0.0.0",
+    port: int(env, "PORT", 8000, { min: 0, max: 65535 }),
+    databaseUrl: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+    natsUrl: natsUrls(env, "NATS_URL"),
+    dataDir: path.resolve(str(env, "AGENTNET_DATA_DIR") ?? ".agentnet"),
+    jwtSecret: secret(env, "AGENTNET_JWT_SECRET"),
+    jwtTtlSeconds: int(env, "AGENTNET_JWT_TTL_SECONDS", 3600, { min: 60, max: 30 * 86400 }),
+    adminPassword: password(env, "AGENTNET_ADMIN_PASSWORD"),
+    corsOrigins: list(env, "AGENTNET_CORS_ORIGINS") ?? ["*"],
+    logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+    loginRatePerMinute: int(env, "AGENTNET_LOGIN_RATE_PER_MINUTE", 10, { min: 1, max: 100000 }),
+    verifyRatePerMinute: int(env, "AGENTNET_VERIFY_RATE_PER_MINUTE", 50, { min: 1, max: 100000 }),
+    shutdownGraceSeconds: int(env, "AGENTNET_SHUTDOWN_GRACE_SECONDS", 5, { min: 0, max: 300 }),
+  };
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function int(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < range.min || n > range.max) {
+    throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${n}`);
+  }
+  return n;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, "is not a valid URL");
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+  }
+  return raw;
+}
+
+function natsUrls(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  for (const part of raw.split(",")) {
+    url({ [name]: part }, name, ["nats:", "tls:", "ws:", "wss:"]);
+  }
+  return raw;
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length < 32) throw new ConfigError(name, "must be at least 32 characters long");
+  return raw;
+}
+
+function password(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length < 8) throw new ConfigError(name, "must be at least 8 characters long");
+  return raw;
+}
+
+function list(env: Env, name: string): string[] | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return items.length > 0 ? items : undefined;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
