@@ -1,4 +1,4 @@
-import type { Migration } from "kysely";
+import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_auth.js";
 
 // Migrations are listed in code rather than read from a folder so the same list runs from src/ (tests) and

@@ -1,0 +1,58 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
+import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
+import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
+import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
+import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
+import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { Auth } from "../auth/auth.js";
+import type { Bus } from "../bus/index.js";
+import type { Config } from "../config.js";
+import type { Store } from "../store/database.js";
+import { registerAuthService } from "./auth.js";
+import { registerUnimplemented } from "./unimplemented.js";
+
+export interface ServiceDeps {
+  auth: Auth;
+  config: Config;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+}
+
+/** Methods and whole services callable without credentials. */
+export const PUBLIC_METHODS: ReadonlySet<string> = new Set([
+  `${AuthService.typeName}/${AuthService.method.login.name}`,
+  Health.typeName,
+  ServerReflectionV1.typeName,
+  ServerReflectionV1alpha.typeName,
+]);
+
+/** Every service the gateway serves, for health and reflection. */
+export function servedServices(): DescService[] {
+  return [
+    AuthService,
+    RegistryService,
+    MessagingService,
+    SessionService,
+    TokenService,
+    VoiceAgentService,
+    Health,
+    ServerReflectionV1,
+    ServerReflectionV1alpha,
+  ];
+}
+
+export function registerServices(router: ConnectRouter, deps: ServiceDeps): void {
+  registerAuthService(router, deps);
+  registerUnimplemented(router, RegistryService, "issue #3 (agent network)");
+  registerUnimplemented(router, MessagingService, "issue #3 (agent network)");
+  registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
+  registerUnimplemented(router, TokenService, "issue #6 (voice)");
+  registerUnimplemented(router, VoiceAgentService, "issue #6 (voice)");
+}
