@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createUser, findUserByName } from "../../src/auth/users.js";
+import { openStore, StoreUnavailableError, type Store } from "../../src/store/database.js";
+import { migrateToLatest } from "../../src/store/migrate.js";
+import { createDatabase, dropDatabase } from "../harness/postgres.js";
+
+type Kind = "pglite" | "postgres";
+
+describe.each<Kind>(["pglite", "postgres"])("store on %s", (kind) => {
+  let dataDir: string;
+  let databaseUrl: string | undefined;
+  let store: Store;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "agentnet-store-"));
+    if (kind === "postgres") databaseUrl = await createDatabase(inject("databaseUrl"));
+    store = await openStore({ databaseUrl, dataDir });
+  });
+  afterAll(async () => {
+    await store?.close();
+    if (databaseUrl) await dropDatabase(databaseUrl);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("is the expected engine, and production is PostgreSQL 15", async () => {
+    expect(store.kind).toBe(kind);
+    const { rows } = await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(store.db);
+    const major = Math.floor(Number(rows[0]!.v) / 10000);
+    if (kind === "postgres") expect(major).toBe(15);
+    else expect(major).toBeGreaterThanOrEqual(15);
+  });
+
+  it("migrates once; a second run finds nothing to do", async () => {
+    expect((await migrateToLatest(store)).applied).toContain("0001_auth");
+    expect((await migrateToLatest(store)).applied).toEqual([]);
+  });
+
+  it("returns the same JavaScript types on both drivers", async () => {
+    const { rows } = await sql<{ big: unknown; ts: unknown; j: unknown; b: unknown }>`
+      select 9007199254740991::int8 as big, now() as ts, '{"a":[1,"x"]}'::jsonb as j, true as b`.execute(store.db);
+    expect(rows[0]).toEqual({ big: Number.MAX_SAFE_INTEGER, ts: expect.any(Date), j: { a: [1, "x"] }, b: true });
+    const count = await store.db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    expect(typeof count.n).toBe("number");
+  });
+
+  it("stores users with hashed passwords and unique names", async () => {
+    const user = await createUser(store.db, { username: "Erin", password: "erin-password", admin: false });
+    const found = await findUserByName(store.db, "ERIN");
+    expect(found?.userId).toBe(user.userId);
+    expect(found?.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(found?.passwordHash).not.toContain("erin-password");
+    await expect(createUser(store.db, { username: "erin", password: "other-password", admin: false })).rejects.toMatchObject({
+      reason: "username_taken",
+    });
+  });
+});
+
+describe("store on postgres, several gateways", () => {
+  it("lets gateways migrate the same database at once", async () => {
+    const url = await createDatabase(inject("databaseUrl"));
+    const stores = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl: url, dataDir: tmpdir() })));
+    try {
+      const reports = await Promise.all(stores.map((s) => migrateToLatest(s)));
+      expect(reports.flatMap((r) => r.applied)).toEqual(["0001_auth"]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await dropDatabase(url);
+    }
+  });
+
+  it("refuses an unreachable database with one clear line", async () => {
+    const err = await openStore({ databaseUrl: "postgres://u:secret@127.0.0.1:1/db", dataDir: tmpdir() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/^cannot connect to DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db\)/);
+    expect((err as Error).message).not.toContain("secret");
+  });
+});

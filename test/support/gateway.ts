@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { inject } from "vitest";
+import { readConfig, type Config } from "../../src/config.js";
+import { type Gateway, startGateway } from "../../src/server/gateway.js";
+import { createDatabase, dropDatabase } from "../harness/postgres.js";
+
+/** The two ways agentnet runs: embedded (PGlite + in-process bus) and PostgreSQL + NATS. */
+export type Mode = "embedded" | "postgres+nats";
+export const MODES: Mode[] = ["embedded", "postgres+nats"];
+
+export const ADMIN_PASSWORD = "admin-password-for-tests";
+
+export interface TestBackend {
+  mode: Mode;
+  /** Environment for a gateway on this backend (data dir, DATABASE_URL, NATS_URL). */
+  env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh backend: a new PGlite folder, or a new database on the run's PostgreSQL plus the run's NATS. */
+export async function createBackend(mode: Mode): Promise<TestBackend> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "agentnet-test-"));
+  const env: Record<string, string> = { AGENTNET_DATA_DIR: dataDir, AGENTNET_ADMIN_PASSWORD: ADMIN_PASSWORD };
+  let databaseUrl: string | undefined;
+  if (mode === "postgres+nats") {
+    databaseUrl = await createDatabase(inject("databaseUrl"));
+    env["DATABASE_URL"] = databaseUrl;
+    env["NATS_URL"] = inject("natsUrl");
+  }
+  return {
+    mode,
+    env,
+    async dispose() {
+      if (databaseUrl) await dropDatabase(databaseUrl);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestGateway extends Gateway {
+  url: string;
+  config: Config;
+}
+
+/** Starts a gateway in this process on a free port; `overrides` are environment variables. */
+export async function startTestGateway(backend: TestBackend, overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const config = readConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", ...backend.env, ...overrides });
+  const logger = pino({ level: config.logLevel });
+  const gateway = await startGateway(config, logger);
+  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, config });
+}
