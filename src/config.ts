@@ -39,6 +39,28 @@ export interface Config {
   verifyRatePerMinute: number;
   /** Seconds live streams get to finish on shutdown before connections are cut. */
   shutdownGraceSeconds: number;
+  /** Seconds between heartbeats that Register tells agents to keep (the seed's 12). */
+  heartbeatIntervalSeconds: number;
+  /** Seconds without heartbeat or open Subscribe stream after which a session is evicted (the seed's 40). */
+  sessionTtlSeconds: number;
+  /** How often each gateway sweeps for sessions past their TTL and messages past theirs, in milliseconds. */
+  sweepIntervalMs: number;
+  /** TTL of a message sent without one, in milliseconds (the seed's 30,000). */
+  defaultTtlMs: number;
+  /** Longest TTL a sender may ask for, in milliseconds. */
+  maxTtlMs: number;
+  /** Largest message payload, in bytes of compact JSON (the seed's 256,000). */
+  maxPayloadBytes: number;
+  /** Sends per second per sender account (token refill rate; the seed's 5). */
+  sendRatePerSecond: number;
+  /** Sends a sender account may burst before the rate applies (the seed's 10). */
+  sendRateBurst: number;
+  /** Largest blob, in bytes. */
+  maxBlobBytes: number;
+  /** Days an offline session is kept before it is pruned (the seed's 14). */
+  sessionRetentionDays: number;
+  /** Days of inactivity after which a thread and its messages are pruned (the seed's 30). */
+  threadRetentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -68,6 +90,17 @@ export function readConfig(env: Env = process.env): Config {
     loginRatePerMinute: int(env, "AGENTNET_LOGIN_RATE_PER_MINUTE", 10, { min: 1, max: 100000 }),
     verifyRatePerMinute: int(env, "AGENTNET_VERIFY_RATE_PER_MINUTE", 50, { min: 1, max: 100000 }),
     shutdownGraceSeconds: int(env, "AGENTNET_SHUTDOWN_GRACE_SECONDS", 5, { min: 0, max: 300 }),
+    heartbeatIntervalSeconds: int(env, "AGENTNET_HEARTBEAT_INTERVAL_SECONDS", 12, { min: 1, max: 3600 }),
+    sessionTtlSeconds: int(env, "AGENTNET_SESSION_TTL_SECONDS", 40, { min: 2, max: 86400 }),
+    sweepIntervalMs: int(env, "AGENTNET_SWEEP_INTERVAL_MS", 1000, { min: 50, max: 60000 }),
+    defaultTtlMs: int(env, "AGENTNET_DEFAULT_TTL_MS", 30_000, { min: 1, max: 30 * 86_400_000 }),
+    maxTtlMs: int(env, "AGENTNET_MAX_TTL_MS", 7 * 86_400_000, { min: 1, max: 365 * 86_400_000 }),
+    maxPayloadBytes: int(env, "AGENTNET_MAX_PAYLOAD_BYTES", 256_000, { min: 1024, max: 64 * 1024 * 1024 }),
+    sendRatePerSecond: int(env, "AGENTNET_SEND_RATE_PER_SECOND", 5, { min: 1, max: 1_000_000 }),
+    sendRateBurst: int(env, "AGENTNET_SEND_RATE_BURST", 10, { min: 1, max: 1_000_000 }),
+    maxBlobBytes: int(env, "AGENTNET_MAX_BLOB_BYTES", 16 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+    sessionRetentionDays: int(env, "AGENTNET_SESSION_RETENTION_DAYS", 14, { min: 1, max: 3650 }),
+    threadRetentionDays: int(env, "AGENTNET_THREAD_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
   };
 }
 

@@ -47,12 +47,23 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     logger.info({ bus: bus.kind }, "bus ready");
 
     const shutdown = new AbortController();
+    const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
+    const closeHooks: Array<() => Promise<void> | void> = [];
     const services = servedServices();
     const health = new HealthStatusRegistry(services.map((s) => s.typeName));
     const routes = (router: ConnectRouter) => {
       healthRoutes(health)(router);
       reflectionRoutes(descriptorSetRegistry(), services)(router);
-      registerServices(router, { auth, config, store, bus, logger });
+      registerServices(router, {
+        auth,
+        config,
+        store,
+        bus,
+        logger,
+        gatewayId,
+        shutdownSignal: shutdown.signal,
+        onClose: (fn) => closeHooks.push(fn),
+      });
     };
     const connectHandler = connectNodeAdapter({
       routes,
@@ -86,6 +97,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
           health.shutdown();
           shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
           await listener.close(config.shutdownGraceSeconds * 1000);
+          for (const hook of closeHooks.reverse()) {
+            await Promise.resolve()
+              .then(hook)
+              .catch((err: unknown) => logger.warn({ err }, "error during shutdown"));
+          }
           for (const step of cleanup) await step().catch((err: unknown) => logger.warn({ err }, "error during shutdown"));
           logger.info("stopped");
         })();

@@ -23,6 +23,12 @@ export interface ServiceDeps {
   store: Store;
   bus: Bus;
   logger: Logger;
+  /** Identifies this gateway process (presence records it; logs show it). */
+  gatewayId: string;
+  /** Aborted when the gateway starts shutting down: background loops and live streams stop on it. */
+  shutdownSignal: AbortSignal;
+  /** Registers work to run on shutdown, after the listener closed and before bus and store close. */
+  onClose(fn: () => Promise<void> | void): void;
 }
 
 /** Methods and whole services callable without credentials. */

@@ -1,8 +1,11 @@
 import type { ColumnType, Generated } from "kysely";
+import type { BlobGrantsTable, BlobsTable } from "../blobs/tables.js";
+import type { MessagesTable, ReceiptsTable, ThreadParticipantsTable, ThreadsTable } from "../messaging/tables.js";
+import type { AccountsTable, AgentSessionsTable } from "../registry/tables.js";
 
-// The Kysely view of every table. Each domain owns its queries against its own tables (see DESIGN.md: a domain
-// never touches another domain's tables); this file only declares their shapes, next to the migrations that
-// create them.
+// The Kysely view of every table. Each domain declares its tables in its own folder (`<domain>/tables.ts`) and
+// owns the queries against them (DESIGN.md: a domain never touches another domain's tables); this file only
+// gathers them for Kysely. Auth's tables are declared here.
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -41,6 +44,14 @@ export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
   server_secrets: ServerSecretsTable;
+  accounts: AccountsTable;
+  agent_sessions: AgentSessionsTable;
+  messages: MessagesTable;
+  receipts: ReceiptsTable;
+  threads: ThreadsTable;
+  thread_participants: ThreadParticipantsTable;
+  blobs: BlobsTable;
+  blob_grants: BlobGrantsTable;
 }
 
 export type { Generated };

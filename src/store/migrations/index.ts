@@ -1,9 +1,15 @@
 import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_auth.js";
+import * as m0002 from "./0002_registry.js";
+import * as m0003 from "./0003_messaging.js";
+import * as m0004 from "./0004_blobs.js";
 
 // Migrations are listed in code rather than read from a folder so the same list runs from src/ (tests) and
 // dist/ (the built server) without path tricks. Names sort in the order they apply; never rename or edit one
 // that has shipped — add a new one.
 export const migrations: Record<string, Migration> = {
   "0001_auth": m0001,
+  "0002_registry": m0002,
+  "0003_messaging": m0003,
+  "0004_blobs": m0004,
 };
