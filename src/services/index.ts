@@ -15,6 +15,7 @@ import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import type { Store } from "../store/database.js";
 import { registerAuthService } from "./auth.js";
+import { registerMessagingService } from "./messaging.js";
 import { registerUnimplemented } from "./unimplemented.js";
 
 export interface ServiceDeps {
@@ -57,7 +58,7 @@ export function servedServices(): DescService[] {
 export function registerServices(router: ConnectRouter, deps: ServiceDeps): void {
   registerAuthService(router, deps);
   registerUnimplemented(router, RegistryService, "issue #3 (agent network)");
-  registerUnimplemented(router, MessagingService, "issue #3 (agent network)");
+  registerMessagingService(router, deps);
   registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
   registerUnimplemented(router, TokenService, "issue #6 (voice)");
   registerUnimplemented(router, VoiceAgentService, "issue #6 (voice)");

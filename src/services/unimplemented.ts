@@ -3,10 +3,10 @@ import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { unimplemented } from "../server/interceptors.js";
 
 /**
- * Registers a service whose RPCs are declared in the contract but not built yet: each answers UNIMPLEMENTED
- * with a message that says when it arrives, so clients and reflection already see the full API.
+ * Handlers for RPCs that are declared in the contract but not built yet: each answers UNIMPLEMENTED with a
+ * message that says when it arrives, so clients and reflection already see the full API.
  */
-export function registerUnimplemented(router: ConnectRouter, service: DescService, plannedIn: string): void {
+export function unimplementedHandlers<S extends DescService>(service: S, plannedIn: string): ServiceImpl<S> {
   const impl: Record<string, unknown> = {};
   for (const method of service.methods) {
     const name = `${service.typeName}/${method.name}`;
@@ -18,5 +18,9 @@ export function registerUnimplemented(router: ConnectRouter, service: DescServic
             throw unimplemented(name, plannedIn);
           };
   }
-  router.service(service, impl as Partial<ServiceImpl<typeof service>>);
+  return impl as ServiceImpl<S>;
+}
+
+export function registerUnimplemented(router: ConnectRouter, service: DescService, plannedIn: string): void {
+  router.service(service, unimplementedHandlers(service, plannedIn));
 }
