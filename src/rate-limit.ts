@@ -33,3 +33,44 @@ export class RateLimit {
     }
   }
 }
+
+/**
+ * A token bucket per key: `burst` tokens, refilled at `ratePerSecond`. This is the seed's sender limit ("5/s,
+ * burst 10": ten sends at once pass, the eleventh waits 200 ms for the next token). rate-limiter-flexible counts
+ * in fixed windows and cannot express a refill, hence these few lines.
+ */
+export class TokenBucket {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly what: string,
+    readonly ratePerSecond: number,
+    readonly burst: number,
+  ) {}
+
+  take(key: string, now = performance.now()): void {
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.ratePerSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) {
+      this.buckets.set(key, bucket);
+      const retryAfterMs = Math.ceil(((1 - bucket.tokens) / this.ratePerSecond) * 1000);
+      throw new DomainError(
+        "resource_exhausted",
+        "rate_limited",
+        `too many ${this.what}: at most ${this.ratePerSecond}/s with bursts of ${this.burst}; retry in ${retryAfterMs} ms`,
+        { retryAfterMs, metadata: { rate_per_second: String(this.ratePerSecond), burst: String(this.burst) } },
+      );
+    }
+    bucket.tokens -= 1;
+    this.buckets.set(key, bucket);
+    // Full buckets carry no information; forgetting them keeps the map as small as the set of busy senders.
+    if (this.buckets.size > 100_000) this.forgetFull(now);
+  }
+
+  private forgetFull(now: number): void {
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
+    }
+  }
+}

@@ -19,6 +19,8 @@ export interface StoredMessage {
   toUsername: string;
   payload: Record<string, unknown>;
   payloadBytes: number;
+  /** Characters of the payload as compact JSON (for token estimates). */
+  payloadChars: number;
   sentAt: Date;
   ttlMs: number;
   expiresAt: Date;
@@ -54,6 +56,7 @@ export function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
     toUsername: row.to_username,
     payload: row.payload,
     payloadBytes: row.payload_bytes,
+    payloadChars: row.payload_chars,
     sentAt: row.sent_at,
     ttlMs: row.ttl_ms,
     expiresAt: row.expires_at,

@@ -39,6 +39,8 @@ export interface MessagesTable {
   status_session_tag: string;
   status_code: string;
   status_detail: string;
+  /** While set and in the future, a DELIVERED message is held by a live stream and not handed to another. */
+  lease_until: Date | null;
   updated_at: Date;
 }
 

@@ -1,6 +1,10 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
+import { Messaging } from "../messaging/messaging.js";
+import { blobHandlers } from "./blobs.js";
 import type { ServiceDeps } from "./index.js";
+import { deliveryHandlers, type SessionHolder } from "./messaging-delivery.js";
+import { historyHandlers } from "./messaging-history.js";
 import { unimplementedHandlers } from "./unimplemented.js";
 
 export type MessagingHandlers = ServiceImpl<typeof MessagingService>;
@@ -9,10 +13,16 @@ export type MessagingHandlers = ServiceImpl<typeof MessagingService>;
  * MessagingService, assembled from its parts: delivery (send, request/reply, subscribe, ack, receipts), history
  * (threads and search) and blobs. Parts not built yet answer UNIMPLEMENTED.
  */
-export function registerMessagingService(router: ConnectRouter, deps: ServiceDeps): void {
+export function registerMessagingService(router: ConnectRouter, deps: ServiceDeps, presence?: SessionHolder): Messaging {
+  const messaging = new Messaging({ db: deps.store.db, bus: deps.bus, logger: deps.logger, config: deps.config });
+  const sweeping = messaging.start(deps.shutdownSignal);
+  deps.onClose(() => sweeping);
   const handlers: MessagingHandlers = {
     ...unimplementedHandlers(MessagingService, "issue #3 (agent network)"),
+    ...deliveryHandlers(messaging, presence),
+    ...historyHandlers(deps),
+    ...blobHandlers(deps),
   };
-  void deps;
   router.service(MessagingService, handlers);
+  return messaging;
 }

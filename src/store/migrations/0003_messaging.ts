@@ -32,6 +32,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("status_session_tag", "text", (c) => c.notNull().defaultTo(""))
     .addColumn("status_code", "text", (c) => c.notNull().defaultTo(""))
     .addColumn("status_detail", "text", (c) => c.notNull().defaultTo(""))
+    .addColumn("lease_until", "timestamptz")
     .addColumn("updated_at", "timestamptz", (c) => c.notNull())
     .execute();
   await sql`create unique index messages_idempotency_idx on messages (from_account_id, idempotency_key)

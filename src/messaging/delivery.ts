@@ -1,0 +1,230 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Bus, BusSubscription } from "../bus/index.js";
+import type { Database } from "../store/schema.js";
+import { decodeMessage, decodeReceipt, encodeMessage, encodeReceipt, type ReceiptRecord } from "./codec.js";
+import { type StoredMessage, toStoredMessage } from "./message.js";
+import { INBOX_QUEUE, inboxSubject, receiptSubject, receiptsOfRecipient } from "./subjects.js";
+import type { StatusWriter } from "./writer.js";
+
+// Pushing stored messages to live CONSUME streams, on this gateway, for messages accepted on any gateway.
+//
+// Every gateway holding at least one stream of an account subscribes to the account's inbox subject in one
+// queue group, so each accepted message reaches exactly one gateway, which hands it to one of its local streams
+// (work-queue semantics across processes). A stream also starts by claiming the account's backlog from the
+// store: messages accepted while nobody listened, and delivered ones whose lease ran out. Unacked messages of a
+// stream that closes are released and offered to the account's other streams, so nothing waits for a timeout.
+
+const BACKLOG_PAGE = 500;
+const KEEPALIVE_MS = 30_000;
+
+export type ConsumerItem = { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
+
+interface Consumer {
+  accountId: string;
+  sessionTag: string;
+  maxInFlight: number;
+  /** Pushed and not yet acked. */
+  inFlight: Map<string, StoredMessage>;
+  /** Waiting for room in flight, in arrival order. */
+  queued: Map<string, StoredMessage>;
+  /** The backlog in the store still to be read, from this seq on; undefined once read through. */
+  backlogAfter: number | undefined;
+  wake: () => void;
+}
+
+interface AccountRoute {
+  consumers: Consumer[];
+  next: number;
+  subscriptions: BusSubscription[];
+}
+
+export class Delivery {
+  private readonly routes = new Map<string, AccountRoute>();
+
+  constructor(
+    private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter },
+  ) {}
+
+  /** Announces a stored message to the gateways holding streams of its recipient. */
+  announce(message: StoredMessage): void {
+    this.deps.bus.publish(inboxSubject(message.toAccountId), encodeMessage(message));
+  }
+
+  /** Tells every gateway about a status change: the sender's receipt watchers and the recipient's streams. */
+  publishReceipt(receipt: ReceiptRecord): void {
+    this.deps.bus.publish(receiptSubject(receipt.senderAccountId, receipt.recipientAccountId), encodeReceipt(receipt));
+    // Streams on this gateway learn at once; the bus copy arrives too and is harmless.
+    this.settled(receipt);
+  }
+
+  /** Pending backlog of an account (unacked, unexpired), for SubscribeStarted.pending_count. */
+  async pendingCount(accountId: string): Promise<number> {
+    const row = await this.deps.db
+      .selectFrom("messages")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("to_account_id", "=", accountId)
+      .where("status", "in", ["accepted", "delivered"])
+      .where("expires_at", ">", new Date())
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * The messages of one CONSUME stream, until `signal` aborts. Backlog first, then live messages; at most
+   * `maxInFlight` unacked at a time; a keepalive after 30 s of silence.
+   */
+  async *consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal): AsyncGenerator<ConsumerItem> {
+    let wakeUp: (() => void) | undefined;
+    const consumer: Consumer = {
+      accountId,
+      sessionTag,
+      maxInFlight,
+      inFlight: new Map(),
+      queued: new Map(),
+      backlogAfter: 0,
+      wake: () => wakeUp?.(),
+    };
+    this.attach(consumer);
+    const onAbort = () => consumer.wake();
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        if (consumer.queued.size === 0 && consumer.backlogAfter !== undefined && consumer.inFlight.size < maxInFlight) {
+          await this.readBacklog(consumer);
+          continue;
+        }
+        const next = consumer.inFlight.size < maxInFlight ? firstOf(consumer.queued) : undefined;
+        if (next) {
+          consumer.queued.delete(next.messageId);
+          if (next.expiresAt.getTime() <= Date.now()) continue; // the expiry sweep will report it
+          consumer.inFlight.set(next.messageId, next);
+          this.markDelivered(next, sessionTag);
+          yield { type: "message", message: next, attempt: next.deliveryAttempts + 1 };
+          continue;
+        }
+        const woken = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), KEEPALIVE_MS);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        wakeUp = undefined;
+        if (!woken && !signal.aborted) yield { type: "keepalive" };
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.detach(consumer);
+      await this.release(consumer).catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages"));
+    }
+  }
+
+  /** Frees room in flight when a message got a final status (ack here or elsewhere, or expiry). */
+  private settled(receipt: ReceiptRecord): void {
+    if (receipt.status === "accepted" || receipt.status === "delivered") return;
+    const route = this.routes.get(receipt.recipientAccountId);
+    if (!route) return;
+    for (const c of route.consumers) {
+      if (c.inFlight.delete(receipt.messageId) || c.queued.delete(receipt.messageId)) c.wake();
+    }
+  }
+
+  private attach(consumer: Consumer): void {
+    let route = this.routes.get(consumer.accountId);
+    if (!route) {
+      const accountId = consumer.accountId;
+      route = {
+        consumers: [],
+        next: 0,
+        subscriptions: [
+          this.deps.bus.subscribe(inboxSubject(accountId), (msg) => this.offer(accountId, decodeMessage(msg.data)), { queue: INBOX_QUEUE }),
+          this.deps.bus.subscribe(receiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data))),
+        ],
+      };
+      this.routes.set(accountId, route);
+    }
+    route.consumers.push(consumer);
+  }
+
+  private detach(consumer: Consumer): void {
+    const route = this.routes.get(consumer.accountId);
+    if (!route) return;
+    route.consumers = route.consumers.filter((c) => c !== consumer);
+    if (route.consumers.length === 0) {
+      for (const sub of route.subscriptions) sub.unsubscribe();
+      this.routes.delete(consumer.accountId);
+    }
+  }
+
+  /** A live message for an account: to the local stream with the most room, round robin among equals. */
+  private offer(accountId: string, message: StoredMessage): void {
+    const route = this.routes.get(accountId);
+    if (!route || route.consumers.length === 0) return; // stays in the store for the next stream
+    for (const c of route.consumers) if (c.inFlight.has(message.messageId) || c.queued.has(message.messageId)) return;
+    const n = route.consumers.length;
+    let best: Consumer | undefined;
+    for (let i = 0; i < n; i++) {
+      const c = route.consumers[(route.next + i) % n]!;
+      if (!best || room(c) > room(best)) best = c;
+    }
+    route.next = (route.next + 1) % n;
+    best!.queued.set(message.messageId, message);
+    best!.wake();
+  }
+
+  private async readBacklog(consumer: Consumer): Promise<void> {
+    const after = consumer.backlogAfter ?? 0;
+    const rows = await this.deps.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("to_account_id", "=", consumer.accountId)
+      .where("seq", ">", after)
+      .where((eb) =>
+        eb.or([
+          eb("status", "=", "accepted"),
+          eb.and([eb("status", "=", "delivered"), eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", new Date())])]),
+        ]),
+      )
+      .where("expires_at", ">", new Date())
+      .orderBy("seq")
+      .limit(BACKLOG_PAGE)
+      .execute();
+    for (const row of rows) {
+      if (!consumer.inFlight.has(row.message_id)) consumer.queued.set(row.message_id, toStoredMessage(row));
+    }
+    consumer.backlogAfter = rows.length < BACKLOG_PAGE ? undefined : rows.at(-1)!.seq;
+  }
+
+  private markDelivered(message: StoredMessage, sessionTag: string): void {
+    this.deps.status
+      .apply({ messageId: message.messageId, to: "delivered", sessionTag, code: "", detail: "" })
+      .then(({ receipt }) => receipt && this.publishReceipt(receipt))
+      .catch((err: unknown) => this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery"));
+  }
+
+  /**
+   * A closing stream's unacked messages: end their lease so the next stream claims them at once, and offer them
+   * to the account's other live streams (on any gateway).
+   */
+  private async release(consumer: Consumer): Promise<void> {
+    const unacked = [...consumer.inFlight.values(), ...consumer.queued.values()];
+    if (unacked.length === 0) return;
+    await this.deps.db
+      .updateTable("messages")
+      .set({ lease_until: null })
+      .where("message_id", "in", unacked.map((m) => m.messageId))
+      .where("status", "=", "delivered")
+      .execute();
+    for (const m of unacked) this.announce(m);
+  }
+}
+
+function room(c: Consumer): number {
+  return c.maxInFlight - c.inFlight.size - c.queued.size;
+}
+
+function firstOf<V>(map: Map<string, V>): V | undefined {
+  for (const v of map.values()) return v;
+  return undefined;
+}

@@ -1,0 +1,69 @@
+import { type Kysely, type Selectable, sql } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../store/schema.js";
+import type { ReceiptRecord } from "./codec.js";
+import type { MessagesTable } from "./tables.js";
+import { insertReceipts } from "./writer.js";
+
+const BATCH = 1000;
+
+/**
+ * Marks messages past their TTL as expired (with an `expired` receipt to the sender), in bounded batches.
+ * Every gateway runs it; `FOR UPDATE SKIP LOCKED` lets them share the work without reporting a message twice.
+ */
+export async function expireDue(db: Kysely<Database>, now = new Date()): Promise<ReceiptRecord[]> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<Selectable<MessagesTable>>`
+      update messages set status = 'expired', status_code = 'ttl_expired', status_detail = '', status_session_tag = '',
+                          lease_until = null, updated_at = ${now}
+      where message_id in (
+        select message_id from messages
+        where status in ('accepted', 'delivered') and expires_at <= ${now}
+        order by expires_at
+        limit ${BATCH}
+        for update skip locked)
+      returning *`.execute(trx);
+    return insertReceipts(
+      trx,
+      rows.map((row) => ({ row, status: "expired" as const, sessionTag: "", code: "ttl_expired", detail: "", attempt: 0 })),
+    );
+  });
+}
+
+/** Runs `expireDue` every `intervalMs` until `signal` aborts, handing each receipt to `publish`. */
+export function startExpirySweep(options: {
+  db: Kysely<Database>;
+  logger: Logger;
+  intervalMs: number;
+  signal: AbortSignal;
+  publish: (receipt: ReceiptRecord) => void;
+}): Promise<void> {
+  const { db, logger, intervalMs, signal, publish } = options;
+  return (async () => {
+    while (!signal.aborted) {
+      try {
+        let receipts: ReceiptRecord[];
+        do {
+          receipts = await expireDue(db);
+          for (const r of receipts) publish(r);
+          if (receipts.length > 0) logger.debug({ expired: receipts.length }, "expired messages");
+        } while (receipts.length === BATCH && !signal.aborted);
+      } catch (err) {
+        if (!signal.aborted) logger.warn({ err }, "expiry sweep failed; retrying");
+      }
+      await sleep(intervalMs, signal);
+    }
+  })();
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}

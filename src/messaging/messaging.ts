@@ -1,0 +1,557 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { ulid } from "ulid";
+import type { Principal } from "../auth/principal.js";
+import { type Bus, BusError } from "../bus/index.js";
+import type { Config } from "../config.js";
+import { DomainError, invalidArgument } from "../errors.js";
+import { TokenBucket } from "../rate-limit.js";
+import {
+  type Account,
+  accountsOwnedBy,
+  getAccount,
+  getAccountByUsername,
+  isOnline,
+  mayActAs,
+  normaliseUsername,
+  onlineAccountsWithCapability,
+  resolveActingAccount,
+  sessionAccount,
+} from "../registry/accounts.js";
+import type { Database } from "../store/schema.js";
+import { decodeMessage, decodeReceipt, encodeMessage, type ReceiptRecord } from "./codec.js";
+import { Delivery } from "./delivery.js";
+import { startExpirySweep } from "./expiry.js";
+import { type StoredMessage, toStoredMessage } from "./message.js";
+import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
+import type { MessageKindName, MessageStatus } from "./tables.js";
+import { checkBlobCount, checkId, checkIdempotencyKey, measurePayload, schemaVersion, ttlMs } from "./validate.js";
+import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
+
+export interface Target {
+  accountId?: string;
+  username?: string;
+  capability?: string;
+}
+
+export interface SignatureInput {
+  scheme: string;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Everything a sender controls about one message. */
+export interface MessageInput {
+  payload: Record<string, unknown>;
+  kind: MessageKindName;
+  threadId: string;
+  parentMessageId: string;
+  traceId: string;
+  idempotencyKey: string;
+  ttlMs?: number | undefined;
+  expiresAt?: Date | undefined;
+  schemaVersion: string;
+  signature?: SignatureInput | undefined;
+  blobIds: string[];
+  sessionTag: string;
+  messageId: string;
+}
+
+export interface SendInput extends MessageInput {
+  to: Target;
+  asAccountId: string;
+  /** `accepted` answers once stored. */
+  waitFor: "accepted" | "delivered" | "processed";
+  waitTimeoutMs?: number | undefined;
+}
+
+export interface SendResult {
+  message: StoredMessage;
+  duplicate: boolean;
+  waitTimedOut: boolean;
+  /** The latest receipt known to this call. */
+  receipt: ReceiptRecord | undefined;
+}
+
+export interface AckInput {
+  messageId: string;
+  outcome: "processed" | "rejected";
+  code: string;
+  detail: string;
+}
+
+export interface AckItemResult {
+  messageId: string;
+  ok: boolean;
+  status: MessageStatus | undefined;
+  error: "" | "message_not_found" | "missing_code";
+}
+
+export type ReceiptStreamItem =
+  | { type: "receipt"; receipt: ReceiptRecord }
+  | { type: "synced"; replayed: number }
+  | { type: "keepalive" };
+
+const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
+const KEEPALIVE_MS = 30_000;
+
+/**
+ * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks, receipts, and
+ * request/reply. One instance per gateway.
+ */
+export class Messaging {
+  readonly delivery: Delivery;
+  private readonly writer: MessageWriter;
+  private readonly status: StatusWriter;
+  private readonly sendLimit: TokenBucket;
+  private capabilityTurn = 0;
+
+  constructor(
+    private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; config: Config },
+  ) {
+    this.writer = new MessageWriter(deps.db);
+    this.status = new StatusWriter(deps.db);
+    this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status });
+    this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
+  }
+
+  /** Starts the expiry sweep; it stops when `signal` aborts. */
+  start(signal: AbortSignal): Promise<void> {
+    return startExpirySweep({
+      db: this.deps.db,
+      logger: this.deps.logger,
+      intervalMs: this.deps.config.sweepIntervalMs,
+      signal,
+      publish: (r) => this.delivery.publishReceipt(r),
+    });
+  }
+
+  async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {
+    const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
+    const recipient = await this.recipient(input.to);
+    const draft = this.draft(sender, recipient, input.to, input, new Date());
+    this.sendLimit.take(sender.accountId);
+
+    const waiting =
+      input.waitFor === "accepted" ? undefined : this.watchStatus(sender.accountId, recipient.accountId, input.waitFor);
+    try {
+      const result = await this.store(draft);
+      let receipt = result.receipt;
+      let waitTimedOut = false;
+      if (waiting) {
+        const timeout = Math.min(input.waitTimeoutMs ?? result.message.ttlMs, result.message.ttlMs);
+        const reached = await waiting.until(result.message, timeout, signal);
+        if (reached) receipt = reached;
+        else waitTimedOut = true;
+      }
+      const message = receipt ? { ...result.message, status: receipt.status } : result.message;
+      return { message, duplicate: result.duplicate, waitTimedOut, receipt };
+    } finally {
+      waiting?.stop();
+    }
+  }
+
+  /** Sends a REQUEST and waits for its reply (or rejection, expiry, timeout). */
+  async request(
+    principal: Principal,
+    input: MessageInput & { to: Target; asAccountId: string; timeoutMs: number },
+    signal?: AbortSignal,
+  ): Promise<{ request: StoredMessage; reply: StoredMessage }> {
+    const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
+    const recipient = await this.recipient(input.to);
+    if (!(await isOnline(this.deps.db, recipient.accountId))) {
+      throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
+    }
+    const messageId = input.messageId || `msg_${ulid()}`;
+    const draft = this.draft(sender, recipient, input.to, { ...input, kind: "request", messageId, ttlMs: input.ttlMs ?? input.timeoutMs }, new Date());
+    this.sendLimit.take(sender.accountId);
+
+    let replied: (reply: StoredMessage) => void = () => undefined;
+    const replyArrived = new Promise<StoredMessage>((resolve) => (replied = resolve));
+    const listen = (id: string) =>
+      this.deps.bus.subscribe(replySubject(id), (msg) => {
+        msg.respond(new Uint8Array([1]));
+        replied(decodeMessage(msg.data));
+      });
+    let replySub = listen(messageId);
+    const outcome = this.watchStatus(sender.accountId, recipient.accountId, "processed");
+    try {
+      const stored = await this.store(draft);
+      if (stored.message.messageId !== messageId) {
+        // A repeat of an earlier request (same idempotency key): wait for that one's reply.
+        replySub.unsubscribe();
+        replySub = listen(stored.message.messageId);
+        const earlier = await this.storedReply(stored.message.messageId);
+        if (earlier) return { request: stored.message, reply: earlier };
+      }
+      const timeout = new Promise<"timeout">((resolve) => {
+        const timer = setTimeout(() => resolve("timeout"), input.timeoutMs);
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve("timeout");
+        });
+      });
+      const first = await Promise.race([
+        replyArrived,
+        outcome.until(stored.message, input.timeoutMs, signal).then((r) => r ?? ("timeout" as const)),
+        timeout,
+      ]);
+      if (first === "timeout") {
+        throw new DomainError("deadline_exceeded", "timeout", `no reply within ${input.timeoutMs} ms; a late reply goes to your inbox`);
+      }
+      if ("receiptId" in first) {
+        // Processed without a reply reaching us: the reply may have been stored just before we listened.
+        const reply = first.status === "processed" ? await this.waitForStoredReply(stored.message.messageId, replyArrived) : undefined;
+        if (reply) return { request: stored.message, reply };
+        throw new DomainError(
+          "failed_precondition",
+          first.status === "expired" ? "expired" : "rejected",
+          first.status === "expired" ? "the request expired before it was answered" : `the request was rejected: ${first.code} ${first.detail}`.trim(),
+          { metadata: { code: first.code, detail: first.detail } },
+        );
+      }
+      return { request: stored.message, reply: first };
+    } finally {
+      replySub.unsubscribe();
+      outcome.stop();
+    }
+  }
+
+  /** Answers a REQUEST: stores the reply to the requester and hands it to a waiting Request call if any. */
+  async reply(
+    principal: Principal,
+    input: MessageInput & { requestMessageId: string },
+  ): Promise<{ message: StoredMessage; duplicate: boolean }> {
+    if (input.requestMessageId === "") throw invalidArgument("request_message_id", "must not be empty");
+    const row = await this.deps.db.selectFrom("messages").selectAll().where("message_id", "=", input.requestMessageId).executeTakeFirst();
+    if (!row) throw new DomainError("not_found", "message_not_found", `no message ${input.requestMessageId}`);
+    const request = toStoredMessage(row);
+    if (request.kind !== "request") {
+      throw new DomainError("failed_precondition", "not_a_request", `message ${request.messageId} is a ${request.kind}, not a request`);
+    }
+    const replier = await getAccount(this.deps.db, request.toAccountId);
+    if (!replier || !mayActAs(principal, replier)) {
+      throw new DomainError("permission_denied", "not_recipient", "only the request's recipient can reply to it");
+    }
+    if (input.kind !== "reply" && input.kind !== "error") throw invalidArgument("kind", "must be REPLY or ERROR");
+    const requester = await getAccount(this.deps.db, request.fromAccountId);
+    if (!requester) throw new DomainError("not_found", "recipient_not_found", "the requester's account no longer exists");
+    const draft = this.draft(
+      replier,
+      requester,
+      { accountId: requester.accountId },
+      { ...input, threadId: request.threadId, traceId: request.traceId, parentMessageId: request.messageId },
+      new Date(),
+    );
+    this.sendLimit.take(replier.accountId);
+    const stored = await this.store(draft, false);
+    if (!stored.duplicate) {
+      let handed = false;
+      try {
+        await this.deps.bus.request(replySubject(request.messageId), encodeMessage(stored.message), { timeoutMs: 2000 });
+        handed = true;
+      } catch (err) {
+        if (!(err instanceof BusError)) throw err;
+      }
+      if (handed) await this.transition(stored.message.messageId, "processed", input.sessionTag, "", "");
+      else this.delivery.announce(stored.message);
+      await this.transition(request.messageId, "processed", input.sessionTag, "", "");
+    }
+    return { message: stored.message, duplicate: stored.duplicate };
+  }
+
+  /** Records outcomes of received messages; each item answers for itself. */
+  async ack(principal: Principal, items: AckInput[], sessionTag: string): Promise<AckItemResult[]> {
+    if (items.length === 0) throw invalidArgument("acks", "must not be empty");
+    if (items.length > 1000) throw invalidArgument("acks", "at most 1000 per call");
+    const ids = [...new Set(items.map((i) => i.messageId))];
+    const rows = await this.deps.db
+      .selectFrom("messages")
+      .select(["message_id", "to_account_id", "status"])
+      .where("message_id", "in", ids)
+      .execute();
+    const owned = principal.admin ? undefined : new Set((await accountsOwnedBy(this.deps.db, principal.userId)).map((a) => a.accountId));
+    const known = new Map(rows.filter((r) => !owned || owned.has(r.to_account_id)).map((r) => [r.message_id, r]));
+    return Promise.all(
+      items.map(async (item): Promise<AckItemResult> => {
+        if (!known.has(item.messageId)) return { messageId: item.messageId, ok: false, status: undefined, error: "message_not_found" };
+        if (item.outcome === "rejected" && item.code.trim() === "") {
+          return { messageId: item.messageId, ok: false, status: known.get(item.messageId)!.status, error: "missing_code" };
+        }
+        const message = await this.transition(item.messageId, item.outcome, sessionTag, item.code.slice(0, 64), item.detail.slice(0, 1000));
+        return { messageId: item.messageId, ok: true, status: message?.status, error: "" };
+      }),
+    );
+  }
+
+  /** The account a CONSUME stream reads, checked against the caller. */
+  async consumerAccount(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
+    return this.sender(principal, asAccountId, sessionTag);
+  }
+
+  /** The accounts whose traffic or receipts a caller may watch; undefined means every account (admins). */
+  async watchableAccounts(principal: Principal, accountIds: string[]): Promise<string[] | undefined> {
+    if (accountIds.length === 0) {
+      if (principal.admin) return undefined;
+      const owned = await accountsOwnedBy(this.deps.db, principal.userId);
+      if (owned.length === 0) throw invalidArgument("account_ids", "you own no agent account yet: Register one first");
+      return owned.map((a) => a.accountId);
+    }
+    for (const id of accountIds) {
+      const account = await getAccount(this.deps.db, id);
+      if (!account || !mayActAs(principal, account)) {
+        throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${id}`);
+      }
+    }
+    return accountIds;
+  }
+
+  /** Copies of messages accepted for the given accounts (every account when undefined), until `signal` aborts. */
+  async *observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
+    const subjects = accountIds === undefined ? [observeSubject("*")] : accountIds.map(observeSubject);
+    yield* this.streamFromBus(subjects, (data) => decodeMessage(data), signal);
+  }
+
+  /**
+   * Receipts of messages sent by the given accounts (every account when undefined): stored ones after `after`
+   * (a receipt id) or from `since`, then `synced`, then live ones. Keepalives after 30 s of silence.
+   */
+  async *watchReceipts(
+    accountIds: string[] | undefined,
+    from: { afterReceiptId?: number | undefined; since?: Date | undefined; messageIds: string[] },
+    signal: AbortSignal,
+  ): AsyncGenerator<ReceiptStreamItem> {
+    const subjects = accountIds === undefined ? ["agentnet.receipt.*.*"] : accountIds.map((a) => `agentnet.receipt.${a}.*`);
+    const wanted = from.messageIds.length > 0 ? new Set(from.messageIds) : undefined;
+    const live = this.streamFromBus(subjects, decodeReceipt, signal);
+    // Start listening before reading the store so nothing falls between the replay and the live stream.
+    const first = live.next();
+    let last = from.afterReceiptId ?? 0;
+    let replayed = 0;
+    if (from.afterReceiptId !== undefined || from.since !== undefined) {
+      for (;;) {
+        let query = this.deps.db.selectFrom("receipts").selectAll().where("receipt_id", ">", last).orderBy("receipt_id").limit(500);
+        if (accountIds !== undefined) query = query.where("sender_account_id", "in", accountIds);
+        if (from.afterReceiptId === undefined && from.since !== undefined) query = query.where("event_at", ">=", from.since);
+        if (wanted) query = query.where("message_id", "in", [...wanted]);
+        const rows = await query.execute();
+        for (const row of rows) {
+          last = row.receipt_id;
+          replayed += 1;
+          yield { type: "receipt", receipt: toReceiptRecord(row) };
+        }
+        if (rows.length < 500) break;
+      }
+    } else {
+      const newest = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
+      last = Number(newest?.max ?? 0);
+    }
+    yield { type: "synced", replayed };
+    let next = first;
+    for (;;) {
+      const item = await next;
+      if (item.done) return;
+      next = live.next();
+      if (item.value === "keepalive") {
+        yield { type: "keepalive" };
+        continue;
+      }
+      if (item.value.receiptId <= last || (wanted && !wanted.has(item.value.messageId))) continue;
+      yield { type: "receipt", receipt: item.value };
+    }
+  }
+
+  // --- internals -----------------------------------------------------------------------------------------------
+
+  private async sender(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
+    const account = await resolveActingAccount(this.deps.db, principal, { asAccountId, sessionTag });
+    if (sessionTag !== "" && asAccountId !== "") {
+      const session = await sessionAccount(this.deps.db, sessionTag);
+      if (!session || session.account.accountId !== account.accountId) {
+        throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, { field: "session_tag" });
+      }
+    }
+    return account;
+  }
+
+  private async recipient(to: Target): Promise<Account> {
+    if (to.accountId !== undefined) {
+      const account = await getAccount(this.deps.db, to.accountId);
+      if (!account) throw new DomainError("not_found", "recipient_not_found", `no account ${to.accountId}`, { field: "to.account_id" });
+      return account;
+    }
+    if (to.username !== undefined) {
+      const account = await getAccountByUsername(this.deps.db, to.username);
+      if (!account) throw new DomainError("not_found", "recipient_not_found", `no account named ${normaliseUsername(to.username) || to.username}`, { field: "to.username" });
+      return account;
+    }
+    if (to.capability !== undefined) {
+      const candidates = await onlineAccountsWithCapability(this.deps.db, to.capability);
+      if (candidates.length === 0) {
+        throw new DomainError("unavailable", "no_responders", `no online agent offers the capability "${to.capability}"`);
+      }
+      const chosen = candidates[this.capabilityTurn++ % candidates.length]!;
+      return (await getAccount(this.deps.db, chosen))!;
+    }
+    throw invalidArgument("to", "give an account_id, a username or a capability");
+  }
+
+  private draft(sender: Account, recipient: Account, to: Target, input: MessageInput, now: Date): MessageDraft {
+    checkId("message_id", input.messageId, "invalid_message_id");
+    checkId("thread_id", input.threadId);
+    checkId("parent_message_id", input.parentMessageId);
+    checkId("trace_id", input.traceId);
+    checkIdempotencyKey(input.idempotencyKey);
+    checkBlobCount(input.blobIds);
+    const size = measurePayload(input.payload, this.deps.config);
+    const ttl = ttlMs(input, this.deps.config, now);
+    const messageId = input.messageId || `msg_${ulid()}`;
+    const traceId = input.traceId || messageId;
+    return {
+      messageId,
+      threadId: input.threadId || `thread_${traceId}`,
+      parentMessageId: input.parentMessageId,
+      traceId,
+      kind: input.kind,
+      fromAccountId: sender.accountId,
+      fromUsername: sender.username,
+      fromAgentId: sender.agentId,
+      fromSessionTag: input.sessionTag,
+      to,
+      toAccountId: recipient.accountId,
+      toUsername: recipient.username,
+      payload: input.payload,
+      payloadBytes: size.bytes,
+      payloadChars: size.chars,
+      sentAt: now,
+      ttlMs: ttl,
+      expiresAt: new Date(now.getTime() + ttl),
+      schemaVersion: schemaVersion(input.schemaVersion),
+      idempotencyKey: input.idempotencyKey,
+      signature: input.signature ?? null,
+      blobIds: input.blobIds,
+    };
+  }
+
+  /** Stores a draft; a new message is announced to its recipient's streams and observers. */
+  private async store(draft: MessageDraft, announce = true): Promise<{ message: StoredMessage; duplicate: boolean; receipt?: ReceiptRecord }> {
+    const result = await this.writer.write(draft);
+    if (result.outcome === "conflict") {
+      throw new DomainError("already_exists", "message_id_conflict", `message_id ${draft.messageId} is already used by another sender`, { field: "message_id" });
+    }
+    if (result.outcome === "duplicate") return { message: result.message, duplicate: true };
+    this.delivery.publishReceipt(result.receipt);
+    if (announce) this.delivery.announce(result.message);
+    this.deps.bus.publish(observeSubject(result.message.toAccountId), encodeMessage(result.message));
+    return { message: result.message, duplicate: false, receipt: result.receipt };
+  }
+
+  private async transition(messageId: string, to: "processed" | "rejected", sessionTag: string, code: string, detail: string) {
+    const { message, receipt } = await this.status.apply({ messageId, to, sessionTag, code, detail });
+    if (receipt) this.delivery.publishReceipt(receipt);
+    return message;
+  }
+
+  /** Listens for a message's receipts until one reaches `target` (or a final status). */
+  private watchStatus(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed") {
+    const seen = new Map<string, ReceiptRecord>();
+    let notify: (() => void) | undefined;
+    const sub = this.deps.bus.subscribe(receiptSubject(senderAccountId, recipientAccountId), (msg) => {
+      const r = decodeReceipt(msg.data);
+      if (reaches(r.status, target)) {
+        seen.set(r.messageId, r);
+        notify?.();
+      }
+    });
+    return {
+      /** The receipt that reached the target, or undefined after `timeoutMs`. */
+      until: async (message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined> => {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const hit = seen.get(message.messageId) ?? (await this.latestReceiptReaching(message, target));
+          if (hit) return hit;
+          const left = deadline - Date.now();
+          if (left <= 0 || signal?.aborted) return undefined;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(left, 1000));
+            notify = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      },
+      stop: () => sub.unsubscribe(),
+    };
+  }
+
+  private async latestReceiptReaching(message: StoredMessage, target: "delivered" | "processed"): Promise<ReceiptRecord | undefined> {
+    const row = await this.deps.db
+      .selectFrom("receipts")
+      .selectAll()
+      .where("message_id", "=", message.messageId)
+      .orderBy("receipt_id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row && reaches(row.status, target) ? toReceiptRecord(row) : undefined;
+  }
+
+  private async storedReply(requestMessageId: string): Promise<StoredMessage | undefined> {
+    const row = await this.deps.db
+      .selectFrom("messages")
+      .selectAll()
+      .where("parent_message_id", "=", requestMessageId)
+      .where("kind", "in", ["reply", "error"])
+      .orderBy("seq")
+      .limit(1)
+      .executeTakeFirst();
+    return row && toStoredMessage(row);
+  }
+
+  private async waitForStoredReply(requestMessageId: string, arriving: Promise<StoredMessage>): Promise<StoredMessage | undefined> {
+    const stored = await this.storedReply(requestMessageId);
+    if (stored) return stored;
+    return Promise.race([arriving, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))]);
+  }
+
+  /** Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. */
+  private async *streamFromBus<T>(subjects: string[], decode: (data: Uint8Array) => T, signal: AbortSignal): AsyncGenerator<T | "keepalive"> {
+    const buffer: T[] = [];
+    let wake: (() => void) | undefined;
+    const subs = subjects.map((s) =>
+      this.deps.bus.subscribe(s, (msg) => {
+        buffer.push(decode(msg.data));
+        wake?.();
+      }),
+    );
+    const onAbort = () => wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        const item = buffer.shift();
+        if (item !== undefined) {
+          yield item;
+          continue;
+        }
+        const woken = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), KEEPALIVE_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        wake = undefined;
+        if (!woken && !signal.aborted) yield "keepalive";
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      for (const s of subs) s.unsubscribe();
+    }
+  }
+}
+
+/** True when `status` is `target` or later (a final status ends any wait). */
+function reaches(status: MessageStatus, target: "delivered" | "processed"): boolean {
+  if (FINAL.has(status)) return true;
+  return target === "delivered" && status === "delivered";
+}

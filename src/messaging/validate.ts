@@ -1,0 +1,74 @@
+import type { Config } from "../config.js";
+import { DomainError, invalidArgument } from "../errors.js";
+
+// Checks on what a sender asks for, with the seed's defaults. Each refusal names its field and reason.
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const DEFAULT_SCHEMA_VERSION = "1.1";
+const MAX_IDEMPOTENCY_KEY = 256;
+const MAX_BLOBS = 32;
+
+export function checkId(field: string, value: string, reason = "invalid_argument"): void {
+  if (value !== "" && !ID.test(value)) {
+    throw new DomainError("invalid_argument", reason, `${field}: must be 1 to 128 characters of A-Za-z0-9._:-`, { field });
+  }
+}
+
+/** The schema version to store: the given one (major must be 1) or the default. */
+export function schemaVersion(given: string): string {
+  if (given === "") return DEFAULT_SCHEMA_VERSION;
+  const match = /^(\d+)(\.\d+){0,2}$/.exec(given);
+  if (!match) {
+    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: "${given}" is not a version like "1.1"`, { field: "schema_version" });
+  }
+  if (match[1] !== "1") {
+    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: major version ${match[1]} is not supported (only 1)`, { field: "schema_version" });
+  }
+  return given;
+}
+
+/** The payload's compact JSON size in bytes and characters; refuses payloads over the cap. */
+export function measurePayload(payload: Record<string, unknown>, config: Pick<Config, "maxPayloadBytes">): { bytes: number; chars: number } {
+  const json = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > config.maxPayloadBytes) {
+    throw new DomainError(
+      "invalid_argument",
+      "payload_too_large",
+      `payload: ${bytes} bytes as JSON is over the limit of ${config.maxPayloadBytes}`,
+      { field: "payload", metadata: { size_bytes: String(bytes), limit_bytes: String(config.maxPayloadBytes) } },
+    );
+  }
+  return { bytes, chars: json.length };
+}
+
+/** The message's TTL in milliseconds from `now`: the given ttl_ms or expires_at, else the default. */
+export function ttlMs(
+  given: { ttlMs?: number | undefined; expiresAt?: Date | undefined },
+  config: Pick<Config, "defaultTtlMs" | "maxTtlMs">,
+  now: Date,
+  fallback = config.defaultTtlMs,
+): number {
+  let ttl: number;
+  if (given.ttlMs !== undefined) {
+    if (given.ttlMs <= 0) throw new DomainError("invalid_argument", "invalid_ttl", "ttl_ms: must be positive", { field: "ttl_ms" });
+    ttl = given.ttlMs;
+  } else if (given.expiresAt !== undefined) {
+    ttl = given.expiresAt.getTime() - now.getTime();
+    if (ttl <= 0) throw new DomainError("failed_precondition", "expired", "expires_at: is in the past", { field: "expires_at" });
+  } else {
+    ttl = fallback;
+  }
+  if (ttl > config.maxTtlMs) {
+    throw new DomainError("invalid_argument", "ttl_too_long", `ttl_ms: ${ttl} is over the maximum of ${config.maxTtlMs}`, { field: "ttl_ms" });
+  }
+  return ttl;
+}
+
+export function checkIdempotencyKey(key: string): void {
+  if (key.length > MAX_IDEMPOTENCY_KEY) throw invalidArgument("idempotency_key", `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
+}
+
+export function checkBlobCount(blobIds: string[]): void {
+  if (blobIds.length > MAX_BLOBS) throw invalidArgument("blob_ids", `at most ${MAX_BLOBS} blobs per message`);
+}

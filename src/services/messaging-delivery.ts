@@ -1,0 +1,240 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import {
+  AckOutcome,
+  type Receipt,
+  ReceiptSchema,
+  type Recipient,
+  type Signature,
+  SubscribeMode,
+  WaitFor,
+} from "../../gen/agentnet/v1/messaging_pb.js";
+import { DomainError, invalidArgument } from "../errors.js";
+import type { ReceiptRecord } from "../messaging/codec.js";
+import type { MessageInput, Messaging, SignatureInput, Target } from "../messaging/messaging.js";
+import type { MessageKindName } from "../messaging/tables.js";
+import { principalOf } from "../server/context.js";
+import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
+import type { MessagingHandlers } from "./messaging.js";
+
+/** Keeps an agent session alive while a CONSUME stream is open (the registry's presence). */
+export interface SessionHolder {
+  holdSession(sessionTag: string): Promise<() => Promise<void>>;
+}
+
+type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "subscribe" | "ack" | "watchReceipts">;
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_IN_FLIGHT = 100;
+
+export function deliveryHandlers(messaging: Messaging, presence: SessionHolder | undefined): DeliveryHandlers {
+  return {
+    async send(req, ctx) {
+      const result = await messaging.send(
+        principalOf(ctx),
+        {
+          ...messageInput(req, req.kind, "direct"),
+          to: target(req.to),
+          asAccountId: req.asAccountId,
+          ttlMs: req.expiry.case === "ttlMs" ? Number(req.expiry.value) : undefined,
+          expiresAt: req.expiry.case === "expiresAt" ? timestampDate(req.expiry.value) : undefined,
+          waitFor: req.waitFor === WaitFor.DELIVERED ? "delivered" : req.waitFor === WaitFor.PROCESSED ? "processed" : "accepted",
+          waitTimeoutMs: req.waitTimeoutMs === undefined ? undefined : Number(req.waitTimeoutMs),
+        },
+        ctx.signal,
+      );
+      const m = result.message;
+      return {
+        messageId: m.messageId,
+        threadId: m.threadId,
+        traceId: m.traceId,
+        status: statusToProto(m.status),
+        toAccountId: m.toAccountId,
+        expiresAt: timestampFromDate(m.expiresAt),
+        duplicate: result.duplicate,
+        waitTimedOut: result.waitTimedOut,
+        receipt: result.receipt && toReceipt(result.receipt),
+      };
+    },
+
+    async request(req, ctx) {
+      const deadline = ctx.timeoutMs();
+      const wanted = req.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : Number(req.timeoutMs);
+      if (wanted <= 0) throw invalidArgument("timeout_ms", "must be positive");
+      const { request, reply } = await messaging.request(
+        principalOf(ctx),
+        {
+          ...messageInput(req, undefined, "request"),
+          to: target(req.to),
+          asAccountId: req.asAccountId,
+          ttlMs: req.ttlMs === undefined ? undefined : Number(req.ttlMs),
+          timeoutMs: deadline === undefined ? wanted : Math.max(1, Math.min(wanted, deadline - 50)),
+        },
+        ctx.signal,
+      );
+      return { requestMessageId: request.messageId, threadId: request.threadId, reply: toEnvelope(reply) };
+    },
+
+    async reply(req, ctx) {
+      const { message } = await messaging.reply(principalOf(ctx), {
+        ...messageInput(req, req.kind, "reply"),
+        threadId: "",
+        parentMessageId: "",
+        traceId: "",
+        ttlMs: req.ttlMs === undefined ? undefined : Number(req.ttlMs),
+        requestMessageId: req.requestMessageId,
+      });
+      return { messageId: message.messageId, threadId: message.threadId, traceId: message.traceId, status: statusToProto(message.status) };
+    },
+
+    async *subscribe(req, ctx) {
+      const principal = principalOf(ctx);
+      if (req.mode === SubscribeMode.OBSERVE) {
+        const accounts = await messaging.watchableAccounts(principal, req.accountIds);
+        yield { event: { case: "started", value: { mode: SubscribeMode.OBSERVE } } };
+        for await (const item of messaging.observe(accounts, ctx.signal)) {
+          yield item === "keepalive"
+            ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
+            : { event: { case: "message", value: toEnvelope(item) } };
+        }
+        return;
+      }
+      const maxInFlight = req.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : req.maxInFlight;
+      if (maxInFlight < 1 || maxInFlight > 1000) throw invalidArgument("max_in_flight", "must be between 1 and 1000");
+      const account = await messaging.consumerAccount(principal, req.asAccountId, req.sessionTag);
+      const release = req.sessionTag && presence ? await presence.holdSession(req.sessionTag) : undefined;
+      try {
+        const pending = await messaging.delivery.pendingCount(account.accountId);
+        yield {
+          event: {
+            case: "started",
+            value: { accountId: account.accountId, sessionTag: req.sessionTag, mode: SubscribeMode.CONSUME, pendingCount: BigInt(pending) },
+          },
+        };
+        for await (const item of messaging.delivery.consume(account.accountId, req.sessionTag, maxInFlight, ctx.signal)) {
+          if (item.type === "keepalive") {
+            yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
+            continue;
+          }
+          yield { event: { case: "message", value: toEnvelope({ ...item.message, status: "delivered" }, item.attempt) } };
+        }
+      } finally {
+        await release?.();
+      }
+    },
+
+    async ack(req, ctx) {
+      const results = await messaging.ack(
+        principalOf(ctx),
+        req.acks.map((a) => ({
+          messageId: a.messageId,
+          outcome: a.outcome === AckOutcome.REJECTED ? "rejected" : "processed",
+          code: a.code,
+          detail: a.detail,
+        })),
+        req.sessionTag,
+      );
+      return {
+        results: results.map((r) => ({
+          messageId: r.messageId,
+          ok: r.ok,
+          status: r.status === undefined ? 0 : statusToProto(r.status),
+          error: r.error,
+        })),
+      };
+    },
+
+    async *watchReceipts(req, ctx) {
+      const accounts = await messaging.watchableAccounts(principalOf(ctx), req.accountIds);
+      const from = {
+        afterReceiptId: req.afterCursor === "" ? undefined : decodeCursor(req.afterCursor),
+        since: req.since && timestampDate(req.since),
+        messageIds: req.messageIds,
+      };
+      for await (const item of messaging.watchReceipts(accounts, from, ctx.signal)) {
+        if (item.type === "receipt") yield { event: { case: "receipt", value: toReceipt(item.receipt) } };
+        else if (item.type === "synced") yield { event: { case: "synced", value: { replayedCount: BigInt(item.replayed) } } };
+        else yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
+      }
+    },
+  };
+}
+
+interface CommonFields {
+  payload?: Record<string, unknown> | undefined;
+  threadId?: string;
+  parentMessageId?: string;
+  traceId?: string;
+  idempotencyKey: string;
+  schemaVersion: string;
+  signature?: Signature | undefined;
+  blobIds: string[];
+  sessionTag: string;
+  messageId: string;
+}
+
+function messageInput(req: CommonFields, kind: Parameters<typeof kindFromProto>[0] | undefined, fallback: MessageKindName): MessageInput {
+  const resolvedKind = kind === undefined || kind === 0 ? fallback : kindFromProto(kind);
+  if (resolvedKind === undefined) throw invalidArgument("kind", "unknown message kind");
+  return {
+    payload: req.payload ?? {},
+    kind: resolvedKind,
+    threadId: req.threadId ?? "",
+    parentMessageId: req.parentMessageId ?? "",
+    traceId: req.traceId ?? "",
+    idempotencyKey: req.idempotencyKey,
+    schemaVersion: req.schemaVersion,
+    signature: signature(req.signature),
+    blobIds: req.blobIds,
+    sessionTag: req.sessionTag,
+    messageId: req.messageId,
+  };
+}
+
+function signature(sig: Signature | undefined): SignatureInput | undefined {
+  if (!sig) return undefined;
+  return { scheme: sig.scheme, publicKey: sig.publicKey, signature: sig.signature };
+}
+
+function target(to: Recipient | undefined): Target {
+  switch (to?.target.case) {
+    case "accountId":
+      return { accountId: to.target.value };
+    case "username":
+      return { username: to.target.value };
+    case "capability":
+      return { capability: to.target.value };
+    default:
+      throw invalidArgument("to", "give an account_id, a username or a capability");
+  }
+}
+
+export function toReceipt(r: ReceiptRecord): Receipt {
+  return create(ReceiptSchema, {
+    cursor: encodeCursor(r.receiptId),
+    messageId: r.messageId,
+    status: statusToProto(r.status),
+    eventAt: timestampFromDate(r.eventAt),
+    senderAccountId: r.senderAccountId,
+    recipientAccountId: r.recipientAccountId,
+    recipientSessionTag: r.recipientSessionTag,
+    threadId: r.threadId,
+    traceId: r.traceId,
+    code: r.code,
+    detail: r.detail,
+    deliveryAttempt: r.deliveryAttempt,
+  });
+}
+
+function encodeCursor(receiptId: number): string {
+  return Buffer.from(`rcpt:${receiptId}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^rcpt:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) {
+    throw new DomainError("invalid_argument", "invalid_cursor", "after_cursor: not a receipt cursor; pass Receipt.cursor as given", { field: "after_cursor" });
+  }
+  return Number(match[1]);
+}
+

@@ -1,0 +1,44 @@
+/**
+ * Group commit: callers submit one item each and get their own result, while the items that arrive during a
+ * flush are written together by the next flush (one transaction, one round trip). With no load an item is
+ * flushed at once; under load batches grow by themselves, so durability costs one round trip per batch rather
+ * than per item. Flushes run one at a time per instance, which also keeps row-lock order predictable.
+ */
+export class GroupCommit<In, Out> {
+  private queue: Array<{ item: In; resolve: (out: Out) => void; reject: (err: unknown) => void }> = [];
+  private flushing = false;
+
+  constructor(
+    private readonly flush: (items: In[]) => Promise<Out[]>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  submit(item: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.flushing) void this.run();
+    });
+  }
+
+  /** Items waiting for the next flush (for metrics and tests). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private async run(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.flush(batch.map((b) => b.item));
+          batch.forEach((b, i) => b.resolve(results[i] as Out));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AckOutcome, DeliveryStatus, MessageKind, WaitFor } from "../../gen/agentnet/v1/messaging_pb.js";
+import { type TestAgent, type TestUser, createUser, loginAdmin, openInbox, registerAgent, text } from "../support/agents.js";
+import { expectError, retryDelayMs } from "../support/errors.js";
+import { MODES, type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
+
+describe.each(MODES)("delivery (%s)", (mode) => {
+  let backend: TestBackend;
+  let gw: TestGateway;
+  let alice: TestUser;
+  let bob: TestUser;
+  let a: TestAgent;
+  let b: TestAgent;
+  let n = 0;
+  // Fresh agents per test keep rate limits and inboxes apart.
+  const pair = async () => {
+    n += 1;
+    return [await registerAgent(alice, `sender_${n}`), await registerAgent(bob, `receiver_${n}`)] as const;
+  };
+
+  beforeAll(async () => {
+    backend = await createBackend(mode);
+    gw = await startTestGateway(backend, { AGENTNET_SWEEP_INTERVAL_MS: "100" });
+    const admin = await loginAdmin(gw.url);
+    alice = await createUser(gw.url, admin, "alice");
+    bob = await createUser(gw.url, admin, "bob");
+    [a, b] = await pair();
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await backend?.dispose();
+  });
+
+  it("stores, delivers and records processing: receipts accepted → delivered → processed", async () => {
+    const [s, r] = await pair();
+    const receipts: DeliveryStatus[] = [];
+    const abort = new AbortController();
+    const watching = (async () => {
+      for await (const item of s.user.messaging.watchReceipts({ accountIds: [s.accountId] }, { signal: abort.signal })) {
+        if (item.event.case === "receipt") receipts.push(item.event.value.status);
+      }
+    })().catch(() => undefined);
+    await new Promise((res) => setTimeout(res, 200));
+
+    const inbox = openInbox(r, { autoAck: true });
+    const sent = await s.user.messaging.send({
+      asAccountId: s.accountId,
+      to: { target: { case: "username", value: `@${r.username}` } },
+      payload: text("yo"),
+      waitFor: WaitFor.PROCESSED,
+      waitTimeoutMs: 5000n,
+    });
+    expect(sent.status).toBe(DeliveryStatus.PROCESSED);
+    expect(sent.waitTimedOut).toBe(false);
+    expect(sent.threadId).toBe(`thread_${sent.messageId}`);
+    const [got] = await inbox.waitFor(1);
+    expect(got).toMatchObject({ messageId: sent.messageId, fromAccountId: s.accountId, toAccountId: r.accountId, deliveryAttempt: 1 });
+    expect(got!.payload).toEqual({ text: "yo" });
+    await expect.poll(() => receipts).toEqual([DeliveryStatus.ACCEPTED, DeliveryStatus.DELIVERED, DeliveryStatus.PROCESSED]);
+    abort.abort();
+    await watching;
+    await inbox.close();
+  });
+
+  it("keeps messages for an offline recipient and re-pushes unacked ones on the next Subscribe", async () => {
+    const [s, r] = await pair();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await s.user.messaging.send({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text(`m${i}`) })).messageId);
+    }
+    const first = openInbox(r); // no acks
+    expect(await first.pendingAtStart).toBe(3n);
+    expect((await first.waitFor(3)).map((m) => m.messageId)).toEqual(ids);
+    await first.close();
+
+    const second = openInbox(r, { autoAck: true });
+    const again = await second.waitFor(3);
+    expect(again.map((m) => m.messageId)).toEqual(ids);
+    expect(again.every((m) => m.deliveryAttempt === 2)).toBe(true);
+    await second.close();
+    const third = openInbox(r);
+    expect(await third.pendingAtStart).toBe(0n);
+    await third.close();
+  });
+
+  it("gives the sender an expired receipt for a message nobody took in time", async () => {
+    const [s, r] = await pair();
+    const sent = await s.user.messaging.send({
+      asAccountId: s.accountId,
+      to: { target: { case: "accountId", value: r.accountId } },
+      payload: text("too late"),
+      expiry: { case: "ttlMs", value: 300n },
+      waitFor: WaitFor.PROCESSED,
+      waitTimeoutMs: 3000n,
+    });
+    expect(sent.status).toBe(DeliveryStatus.EXPIRED);
+    expect(sent.receipt?.code).toBe("ttl_expired");
+    const inbox = openInbox(r);
+    expect(await inbox.pendingAtStart).toBe(0n);
+    await inbox.close();
+  });
+
+  it("refuses missing or past TTLs, unsupported schema versions and oversize payloads with reasons", async () => {
+    const send = (extra: object) =>
+      a.user.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("x"), ...extra });
+    await expectError(send({ expiry: { case: "ttlMs", value: 0n } }), Code.InvalidArgument, "invalid_ttl");
+    await expectError(send({ expiry: { case: "expiresAt", value: timestampFromDate(new Date(Date.now() - 1000)) } }), Code.FailedPrecondition, "expired");
+    await expectError(send({ expiry: { case: "ttlMs", value: BigInt(30 * 86_400_000) } }), Code.InvalidArgument, "ttl_too_long");
+    await expectError(send({ schemaVersion: "2.0" }), Code.InvalidArgument, "unsupported_schema_version");
+    const big = await expectError(send({ payload: { blob: "x".repeat(256_001) } }), Code.InvalidArgument, "payload_too_large");
+    expect(big.rawMessage).toMatch(/over the limit of 256000/);
+    await expectError(
+      a.user.messaging.send({ asAccountId: a.accountId, to: { target: { case: "username", value: "nobody_here" } }, payload: text("x") }),
+      Code.NotFound,
+      "recipient_not_found",
+    );
+  });
+
+  it("returns the original for a repeated message id or idempotency key", async () => {
+    const [s, r] = await pair();
+    const to = { target: { case: "accountId" as const, value: r.accountId } };
+    const first = await s.user.messaging.send({ asAccountId: s.accountId, to, payload: text("once"), idempotencyKey: "order_123_step_1" });
+    const repeat = await s.user.messaging.send({ asAccountId: s.accountId, to, payload: text("once"), idempotencyKey: "order_123_step_1" });
+    expect(repeat).toMatchObject({ messageId: first.messageId, duplicate: true });
+    const byId = await s.user.messaging.send({ asAccountId: s.accountId, to, payload: text("id"), messageId: "client-chosen-1" });
+    const byIdAgain = await s.user.messaging.send({ asAccountId: s.accountId, to, payload: text("id"), messageId: "client-chosen-1" });
+    expect(byId.duplicate).toBe(false);
+    expect(byIdAgain).toMatchObject({ messageId: "client-chosen-1", duplicate: true });
+    // Someone else's message id is not theirs to reuse.
+    const [other] = await pair();
+    await expectError(
+      other.user.messaging.send({ asAccountId: other.accountId, to, payload: text("id"), messageId: "client-chosen-1" }),
+      Code.AlreadyExists,
+      "message_id_conflict",
+    );
+    const inbox = openInbox(r, { autoAck: true });
+    await inbox.waitFor(2);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(inbox.received).toHaveLength(2);
+    await inbox.close();
+  });
+
+  it("lets 10 sends pass in a burst, refuses the 11th, and passes one again after 200 ms", async () => {
+    const [s, r] = await pair();
+    const send = () =>
+      s.user.messaging.send({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text("burst") });
+    for (let i = 0; i < 10; i++) await send();
+    const err = await expectError(send(), Code.ResourceExhausted, "rate_limited");
+    expect(retryDelayMs(err)).toBeGreaterThan(0);
+    expect(retryDelayMs(err)).toBeLessThanOrEqual(200);
+    await new Promise((res) => setTimeout(res, 220));
+    await send();
+  });
+
+  it("answers a Request with the Reply, keeping thread, trace and parent", async () => {
+    const [s, r] = await pair();
+    const abort = new AbortController();
+    const responder = (async () => {
+      for await (const item of r.user.messaging.subscribe({ asAccountId: r.accountId, sessionTag: r.sessionTag }, { signal: abort.signal })) {
+        if (item.event.case !== "message" || item.event.value.kind !== MessageKind.REQUEST) continue;
+        await r.user.messaging.reply({ requestMessageId: item.event.value.messageId, payload: { answer: 42 }, sessionTag: r.sessionTag });
+      }
+    })().catch(() => undefined);
+    const res = await s.user.messaging.request({
+      asAccountId: s.accountId,
+      to: { target: { case: "accountId", value: r.accountId } },
+      payload: text("ping"),
+      threadId: "ops_1",
+      traceId: "trace-abc",
+      timeoutMs: 5000n,
+    });
+    expect(res.reply).toMatchObject({
+      kind: MessageKind.REPLY,
+      threadId: "ops_1",
+      traceId: "trace-abc",
+      parentMessageId: res.requestMessageId,
+      fromAccountId: r.accountId,
+      toAccountId: s.accountId,
+    });
+    expect(res.reply?.payload).toEqual({ answer: 42 });
+    abort.abort();
+    await responder;
+  });
+
+  it("fails a Request fast when the recipient has no live session", async () => {
+    const [s, r] = await pair();
+    await r.user.registry.deregister({ sessionTag: r.sessionTag });
+    const started = Date.now();
+    await expectError(
+      s.user.messaging.request({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text("?") }),
+      Code.Unavailable,
+      "no_responders",
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("records rejections with their code and detail", async () => {
+    const [s, r] = await pair();
+    const inbox = openInbox(r);
+    const sending = s.user.messaging.send({
+      asAccountId: s.accountId,
+      to: { target: { case: "accountId", value: r.accountId } },
+      payload: text("bad"),
+      waitFor: WaitFor.PROCESSED,
+    });
+    const [m] = await inbox.waitFor(1);
+    const ack = await r.user.messaging.ack({ acks: [{ messageId: m!.messageId, outcome: AckOutcome.REJECTED, code: "busy", detail: "queue full" }] });
+    expect(ack.results[0]).toMatchObject({ ok: true, status: DeliveryStatus.REJECTED });
+    const sent = await sending;
+    expect(sent.status).toBe(DeliveryStatus.REJECTED);
+    expect(sent.receipt).toMatchObject({ code: "busy", detail: "queue full" });
+    const missing = await r.user.messaging.ack({ acks: [{ messageId: m!.messageId, outcome: AckOutcome.REJECTED }] });
+    expect(missing.results[0]).toMatchObject({ ok: false, error: "missing_code" });
+    await inbox.close();
+  });
+
+  it("refuses acting as, reading the inbox of, or watching the receipts of someone else's account", async () => {
+    await expectError(
+      alice.messaging.send({ asAccountId: b.accountId, to: { target: { case: "accountId", value: a.accountId } }, payload: text("spoof") }),
+      Code.PermissionDenied,
+      "not_account_owner",
+    );
+    const stream = alice.messaging.subscribe({ asAccountId: b.accountId });
+    await expectError((async () => { for await (const _ of stream) break; })(), Code.PermissionDenied, "not_account_owner");
+    const receipts = alice.messaging.watchReceipts({ accountIds: [b.accountId] });
+    await expectError((async () => { for await (const _ of receipts) break; })(), Code.PermissionDenied, "not_account_owner");
+    // Acking a message addressed to someone else reports it as unknown and changes nothing.
+    const sent = await alice.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("x") });
+    const ack = await alice.messaging.ack({ acks: [{ messageId: sent.messageId }] });
+    expect(ack.results[0]).toMatchObject({ ok: false, error: "message_not_found" });
+  });
+});
