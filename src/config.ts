@@ -61,6 +61,10 @@ export interface Config {
   sessionRetentionDays: number;
   /** Days of inactivity after which a thread and its messages are pruned (the seed's 30). */
   threadRetentionDays: number;
+  /** Seconds between runs of the retention job (pruning stale threads) on each gateway. */
+  retentionIntervalSeconds: number;
+  /** PutBlob calls per minute per owning account. */
+  blobRatePerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -101,6 +105,8 @@ export function readConfig(env: Env = process.env): Config {
     maxBlobBytes: int(env, "AGENTNET_MAX_BLOB_BYTES", 16 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
     sessionRetentionDays: int(env, "AGENTNET_SESSION_RETENTION_DAYS", 14, { min: 1, max: 3650 }),
     threadRetentionDays: int(env, "AGENTNET_THREAD_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
+    retentionIntervalSeconds: int(env, "AGENTNET_RETENTION_INTERVAL_SECONDS", 3600, { min: 1, max: 7 * 86400 }),
+    blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
   };
 }
 

@@ -16,6 +16,7 @@ import type { Config } from "../config.js";
 import type { Store } from "../store/database.js";
 import { registerAuthService } from "./auth.js";
 import { registerMessagingService } from "./messaging.js";
+import { registerRetention } from "./retention.js";
 import { registerUnimplemented } from "./unimplemented.js";
 
 export interface ServiceDeps {
@@ -59,6 +60,7 @@ export function registerServices(router: ConnectRouter, deps: ServiceDeps): void
   registerAuthService(router, deps);
   registerUnimplemented(router, RegistryService, "issue #3 (agent network)");
   registerMessagingService(router, deps);
+  registerRetention(deps);
   registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
   registerUnimplemented(router, TokenService, "issue #6 (voice)");
   registerUnimplemented(router, VoiceAgentService, "issue #6 (voice)");
