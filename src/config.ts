@@ -39,6 +39,8 @@ export interface Config {
   verifyRatePerMinute: number;
   /** Seconds live streams get to finish on shutdown before connections are cut. */
   shutdownGraceSeconds: number;
+  /** Register calls per minute per owning user (RegistryService.Register answers RESOURCE_EXHAUSTED beyond it). */
+  registerRatePerMinute: number;
   /** Seconds between heartbeats that Register tells agents to keep (the seed's 12). */
   heartbeatIntervalSeconds: number;
   /** Seconds without heartbeat or open Subscribe stream after which a session is evicted (the seed's 40). */
@@ -94,6 +96,7 @@ export function readConfig(env: Env = process.env): Config {
     loginRatePerMinute: int(env, "AGENTNET_LOGIN_RATE_PER_MINUTE", 10, { min: 1, max: 100000 }),
     verifyRatePerMinute: int(env, "AGENTNET_VERIFY_RATE_PER_MINUTE", 50, { min: 1, max: 100000 }),
     shutdownGraceSeconds: int(env, "AGENTNET_SHUTDOWN_GRACE_SECONDS", 5, { min: 0, max: 300 }),
+    registerRatePerMinute: int(env, "AGENTNET_REGISTER_RATE_PER_MINUTE", 6000, { min: 1, max: 1_000_000 }),
     heartbeatIntervalSeconds: int(env, "AGENTNET_HEARTBEAT_INTERVAL_SECONDS", 12, { min: 1, max: 3600 }),
     sessionTtlSeconds: int(env, "AGENTNET_SESSION_TTL_SECONDS", 40, { min: 2, max: 86400 }),
     sweepIntervalMs: int(env, "AGENTNET_SWEEP_INTERVAL_MS", 1000, { min: 50, max: 60000 }),

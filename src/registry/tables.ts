@@ -8,6 +8,10 @@ export interface AccountsTable {
   account_id: string;
   username: string;
   owner_user_id: string;
+  /** The owner's username, copied at creation (users are never renamed) so listings need no join into auth. */
+  owner_username: string;
+  /** `external` (registered through a client) or `hosted` (a chat session's AI agent, SessionService). */
+  agent_type: ColumnType<"external" | "hosted", "external" | "hosted" | undefined, "external" | "hosted">;
   agent_id: string;
   display_name: string;
   bio: string;
@@ -18,6 +22,7 @@ export interface AccountsTable {
   public_key: Uint8Array | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** Last time a session that has since ended was seen; live sessions carry their own `last_seen_at`. */
   last_seen_at: Date | null;
 }
 
@@ -33,7 +38,12 @@ export interface AgentSessionsTable {
   expires_at: Date;
   status: "online" | "offline";
   disconnected_at: Date | null;
-  /** Open CONSUME Subscribe streams holding this session, across gateways. Informational. */
+  /** Why an offline session ended: `deregistered` or `ttl_expired`; empty while online. */
+  offline_reason: ColumnType<"" | "deregistered" | "ttl_expired", "" | undefined, "" | "deregistered" | "ttl_expired">;
+  /**
+   * True while a Subscribe stream holds the session (Presence.holdSession). The holding gateway re-asserts it on
+   * every renewal, so a stale false from a second stream's release heals itself. Informational.
+   */
   subscribed: ColumnType<boolean, boolean | undefined, boolean>;
   metadata: Json;
 }

@@ -15,7 +15,9 @@ import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import type { Store } from "../store/database.js";
 import { registerAuthService } from "./auth.js";
+import { Presence } from "../registry/presence.js";
 import { registerMessagingService } from "./messaging.js";
+import { registerRegistryService } from "./registry.js";
 import { registerRetention } from "./retention.js";
 import { registerUnimplemented } from "./unimplemented.js";
 
@@ -57,9 +59,19 @@ export function servedServices(): DescService[] {
 }
 
 export function registerServices(router: ConnectRouter, deps: ServiceDeps): void {
+  // Presence is shared: RegistryService reads and announces it, MessagingService.Subscribe holds sessions with it.
+  const presence = new Presence({
+    db: deps.store.db,
+    bus: deps.bus,
+    logger: deps.logger,
+    config: deps.config,
+    gatewayId: deps.gatewayId,
+  });
+  presence.start();
+  deps.onClose(() => presence.stop());
   registerAuthService(router, deps);
-  registerUnimplemented(router, RegistryService, "issue #3 (agent network)");
-  registerMessagingService(router, deps);
+  registerRegistryService(router, deps, presence);
+  registerMessagingService(router, deps, presence);
   registerRetention(deps);
   registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
   registerUnimplemented(router, TokenService, "issue #6 (voice)");

@@ -7,6 +7,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("account_id", "text", (c) => c.primaryKey())
     .addColumn("username", "text", (c) => c.notNull().unique())
     .addColumn("owner_user_id", "text", (c) => c.notNull().references("users.user_id").onDelete("cascade"))
+    .addColumn("owner_username", "text", (c) => c.notNull())
+    .addColumn("agent_type", "text", (c) => c.notNull().defaultTo("external"))
     .addColumn("agent_id", "text", (c) => c.notNull())
     .addColumn("display_name", "text", (c) => c.notNull().defaultTo(""))
     .addColumn("bio", "text", (c) => c.notNull().defaultTo(""))
@@ -32,11 +34,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("expires_at", "timestamptz", (c) => c.notNull())
     .addColumn("status", "text", (c) => c.notNull())
     .addColumn("disconnected_at", "timestamptz")
+    .addColumn("offline_reason", "text", (c) => c.notNull().defaultTo(""))
     .addColumn("subscribed", "boolean", (c) => c.notNull().defaultTo(false))
     .addColumn("metadata", "jsonb", (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .execute();
-  // Live sessions per account, and the eviction sweep's scan of live sessions by expiry.
-  await sql`create index agent_sessions_online_idx on agent_sessions (account_id) where status = 'online'`.execute(db);
+  // Sessions per account (live-session counts, cascades), and the eviction sweep's scan of live sessions by expiry.
+  await db.schema.createIndex("agent_sessions_account_idx").on("agent_sessions").columns(["account_id", "status"]).execute();
   await sql`create index agent_sessions_expiry_idx on agent_sessions (expires_at) where status = 'online'`.execute(db);
   await sql`create index agent_sessions_offline_idx on agent_sessions (disconnected_at) where status = 'offline'`.execute(db);
 }

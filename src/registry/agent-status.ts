@@ -1,0 +1,125 @@
+import type { Kysely } from "kysely";
+import type { Principal } from "../auth/principal.js";
+import { messageCountsFor } from "../messaging/stats.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
+import type { Database } from "../store/schema.js";
+import { type AccountRef, type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "./profiles.js";
+
+// Agent status in AgentConnect's shape (its GET /agents/status/{id} and GET /agents/list). External agents are
+// active while they have a live session. Hosted agents (issue 5) will add provider, model, cooldown and active
+// conversations; until chat sessions exist those stay empty.
+
+export type AgentState = "active" | "inactive" | "cooldown" | "error";
+
+export interface AgentStatusRecord {
+  accountId: string;
+  username: string;
+  agentId: string;
+  agentType: "external" | "hosted";
+  name: string;
+  status: AgentState;
+  lastActive: Date | null;
+  capabilities: string[];
+  interactionModes: string[];
+  ownerId: string;
+  owner: string;
+  isRunning: boolean;
+  messageCount: number;
+  provider: string;
+  model: string;
+  cooldownUntil: Date | null;
+  activeConversations: number;
+  extra: Record<string, unknown>;
+}
+
+export async function getAgentStatus(db: Kysely<Database>, viewer: Principal, ref: AccountRef): Promise<AgentStatusRecord> {
+  const profile = await findVisibleProfile(db, viewer, ref);
+  const counts = await messageCountsFor(db, [profile.accountId]);
+  return toStatus(profile, counts.get(profile.accountId) ?? 0);
+}
+
+export interface AgentListing {
+  agents: AgentStatusRecord[];
+  totalCount: number;
+  userOwnedCount: number;
+  nextPageToken: string;
+}
+
+export async function listAgents(
+  db: Kysely<Database>,
+  viewer: Principal,
+  request: {
+    pageSize: number;
+    pageToken: string;
+    ownedOnly: boolean;
+    /** Unset: any state. */
+    state?: AgentState | undefined;
+    /** Unset: any type. */
+    agentType?: "external" | "hosted" | undefined;
+  },
+): Promise<AgentListing> {
+  const limit = pageSize(request.pageSize, 50, 500);
+  const position = decodePageToken("list_agents", request.pageToken);
+  const after = position && positionString(position, "u");
+
+  let filtered = db.selectFrom(profileQuery(db).where(visibleTo(viewer)).as("p")).selectAll();
+  if (request.ownedOnly) filtered = filtered.where("p.owner_user_id", "=", viewer.userId);
+  if (request.agentType !== undefined) filtered = filtered.where("p.agent_type", "=", request.agentType);
+  switch (request.state) {
+    case undefined:
+      break;
+    case "active":
+      filtered = filtered.where("p.session_count", ">", 0);
+      break;
+    case "inactive":
+      filtered = filtered.where((eb) => eb.or([eb("p.session_count", "=", 0), eb("p.session_count", "is", null)]));
+      break;
+    // Only hosted agents cool down or fail, and none exist before chat sessions do.
+    case "cooldown":
+    case "error":
+      filtered = filtered.where((eb) => eb.lit(false));
+      break;
+  }
+
+  const totals = await db
+    .selectFrom(filtered.as("f"))
+    .select((eb) => [
+      eb.fn.countAll<number>().as("total"),
+      eb.fn.count<number>("f.account_id").filterWhere("f.owner_user_id", "=", viewer.userId).as("owned"),
+    ])
+    .executeTakeFirstOrThrow();
+  const pageQuery = after === undefined ? filtered : filtered.where("p.username", ">", after);
+  const rows = await pageQuery.orderBy("p.username").limit(limit + 1).execute();
+  const page = rows.slice(0, limit).map(toProfile);
+  const counts = await messageCountsFor(db, page.map((p) => p.accountId));
+  const last = page.at(-1);
+  return {
+    agents: page.map((p) => toStatus(p, counts.get(p.accountId) ?? 0)),
+    totalCount: Number(totals.total),
+    userOwnedCount: Number(totals.owned),
+    nextPageToken: rows.length > limit && last ? encodePageToken("list_agents", { u: last.username }) : "",
+  };
+}
+
+function toStatus(profile: ProfileRecord, messageCount: number): AgentStatusRecord {
+  return {
+    accountId: profile.accountId,
+    username: profile.username,
+    agentId: profile.agentId,
+    agentType: profile.agentType,
+    name: profile.displayName,
+    status: profile.online ? "active" : "inactive",
+    lastActive: profile.lastSeenAt,
+    capabilities: profile.capabilities,
+    interactionModes: [],
+    ownerId: profile.ownerUserId,
+    owner: profile.owner,
+    isRunning: profile.online,
+    messageCount,
+    provider: "",
+    model: "",
+    cooldownUntil: null,
+    activeConversations: 0,
+    extra: profile.metadata,
+  };
+}

@@ -1,0 +1,123 @@
+import type { Kysely } from "kysely";
+import type { Principal } from "../auth/principal.js";
+import type { Config } from "../config.js";
+import { DomainError, invalidArgument } from "../errors.js";
+import type { Database } from "../store/schema.js";
+import { getAccountByUsername, normaliseUsername } from "./accounts.js";
+import { type AgentListing, type AgentStatusRecord, getAgentStatus, listAgents } from "./agent-status.js";
+import { type Page, listOnline, searchAgents } from "./discovery.js";
+import type { Presence, WatchFilter, WatchItem } from "./presence.js";
+import { type AccountRef, type ProfileRecord, findVisibleProfile, liveSessionsOf, loadProfile } from "./profiles.js";
+import { type RegisterInput, type RegisterResult, register } from "./register.js";
+import { type Ended, type Lease, deregister, heartbeat } from "./sessions.js";
+import { type UpdateProfileInput, updateProfile } from "./update-profile.js";
+
+/**
+ * The registry as RegistryService uses it: each operation of the domain, plus announcing presence changes on
+ * the bus once they are stored.
+ */
+export class Registry {
+  private readonly db: Kysely<Database>;
+  private readonly presence: Presence;
+  private readonly config: Pick<Config, "sessionTtlSeconds" | "heartbeatIntervalSeconds">;
+  private readonly gatewayId: string;
+
+  constructor(deps: {
+    db: Kysely<Database>;
+    presence: Presence;
+    config: Pick<Config, "sessionTtlSeconds" | "heartbeatIntervalSeconds">;
+    gatewayId: string;
+  }) {
+    this.db = deps.db;
+    this.presence = deps.presence;
+    this.config = deps.config;
+    this.gatewayId = deps.gatewayId;
+  }
+
+  get heartbeatIntervalSeconds(): number {
+    return this.config.heartbeatIntervalSeconds;
+  }
+
+  get ttlSeconds(): number {
+    return this.config.sessionTtlSeconds;
+  }
+
+  async register(caller: Principal, input: RegisterInput): Promise<RegisterResult> {
+    const result = await register(this.db, caller, input, { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId });
+    this.presence.publish(result.event);
+    return result;
+  }
+
+  heartbeat(caller: Principal, sessionTag: string): Promise<Lease> {
+    return heartbeat(this.db, caller, sessionTag, { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId });
+  }
+
+  async deregister(caller: Principal, sessionTag: string): Promise<Ended> {
+    const ended = await deregister(this.db, caller, sessionTag);
+    if (ended.session) {
+      const account = await loadProfile(this.db, ended.session.accountId);
+      if (account) {
+        this.presence.publish({
+          type: ended.accountOnline ? "updated" : "offline",
+          account,
+          session: ended.session,
+          eventAt: new Date(),
+          reason: ended.accountOnline ? "" : "deregistered",
+          snapshot: false,
+        });
+      }
+    }
+    return ended;
+  }
+
+  listOnline(caller: Principal, request: { pageSize: number; pageToken: string; capability: string }): Promise<Page<ProfileRecord>> {
+    return listOnline(this.db, caller, request);
+  }
+
+  searchAgents(
+    caller: Principal,
+    request: { query: string; capability: string; onlineOnly: boolean; pageSize: number; pageToken: string },
+  ): Promise<Page<ProfileRecord>> {
+    return searchAgents(this.db, caller, request);
+  }
+
+  /** A profile with its live sessions. */
+  async getProfile(caller: Principal, ref: AccountRef | undefined): Promise<ProfileRecord> {
+    if (!ref) throw invalidArgument("account", "give account_id or username");
+    const profile = await findVisibleProfile(this.db, caller, ref);
+    return { ...profile, sessions: await liveSessionsOf(this.db, profile.accountId) };
+  }
+
+  async updateProfile(caller: Principal, input: UpdateProfileInput): Promise<ProfileRecord> {
+    const { profile, changed } = await updateProfile(this.db, caller, input);
+    if (changed) {
+      this.presence.publish({ type: "updated", account: profile, session: null, eventAt: profile.updatedAt, reason: "", snapshot: false });
+    }
+    return profile;
+  }
+
+  /**
+   * A username's account id. Private accounts resolve too: they are hidden from listings, not from people who
+   * already know their name.
+   */
+  async resolveAccount(username: string): Promise<{ accountId: string; username: string }> {
+    const name = normaliseUsername(username);
+    if (name === "") throw invalidArgument("username", "must not be empty");
+    const account = await getAccountByUsername(this.db, name);
+    if (!account) throw new DomainError("not_found", "account_not_found", `no account @${name}`);
+    return { accountId: account.accountId, username: account.username };
+  }
+
+  async getAgentStatus(caller: Principal, ref: AccountRef | undefined): Promise<AgentStatusRecord> {
+    if (!ref) throw invalidArgument("agent", "give account_id or username");
+    return getAgentStatus(this.db, caller, ref);
+  }
+
+  listAgents(caller: Principal, request: Parameters<typeof listAgents>[2]): Promise<AgentListing> {
+    return listAgents(this.db, caller, request);
+  }
+
+  watchPresence(caller: Principal, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<WatchItem> {
+    return this.presence.watch(caller, filter, signal);
+  }
+}
