@@ -30,6 +30,8 @@ interface Consumer {
   queued: Map<string, StoredMessage>;
   /** The backlog in the store still to be read, from this seq on; undefined once read through. */
   backlogAfter: number | undefined;
+  /** Delivery records still being written; release waits for them so it is not overtaken by one. */
+  marking: Set<Promise<void>>;
   wake: () => void;
 }
 
@@ -83,6 +85,7 @@ export class Delivery {
       inFlight: new Map(),
       queued: new Map(),
       backlogAfter: 0,
+      marking: new Set(),
       wake: () => wakeUp?.(),
     };
     this.attach(consumer);
@@ -99,7 +102,7 @@ export class Delivery {
           consumer.queued.delete(next.messageId);
           if (next.expiresAt.getTime() <= Date.now()) continue; // the expiry sweep will report it
           consumer.inFlight.set(next.messageId, next);
-          this.markDelivered(next, sessionTag);
+          this.markDelivered(consumer, next);
           yield { type: "message", message: next, attempt: next.deliveryAttempts + 1 };
           continue;
         }
@@ -196,11 +199,15 @@ export class Delivery {
     consumer.backlogAfter = rows.length < BACKLOG_PAGE ? undefined : rows.at(-1)!.seq;
   }
 
-  private markDelivered(message: StoredMessage, sessionTag: string): void {
-    this.deps.status
-      .apply({ messageId: message.messageId, to: "delivered", sessionTag, code: "", detail: "" })
-      .then(({ receipt }) => receipt && this.publishReceipt(receipt))
-      .catch((err: unknown) => this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery"));
+  private markDelivered(consumer: Consumer, message: StoredMessage): void {
+    const marking: Promise<void> = this.deps.status
+      .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
+      .then(({ receipt }) => {
+        if (receipt) this.publishReceipt(receipt);
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery"))
+      .finally(() => consumer.marking.delete(marking));
+    consumer.marking.add(marking);
   }
 
   /**
@@ -208,15 +215,19 @@ export class Delivery {
    * to the account's other live streams (on any gateway).
    */
   private async release(consumer: Consumer): Promise<void> {
+    await Promise.all(consumer.marking);
     const unacked = [...consumer.inFlight.values(), ...consumer.queued.values()];
     if (unacked.length === 0) return;
-    await this.deps.db
+    const released = await this.deps.db
       .updateTable("messages")
       .set({ lease_until: null })
       .where("message_id", "in", unacked.map((m) => m.messageId))
       .where("status", "=", "delivered")
+      .returningAll()
       .execute();
-    for (const m of unacked) this.announce(m);
+    // Announce the stored rows where there are some: they carry the attempts counted so far.
+    const fresh = new Map(released.map((r) => [r.message_id, toStoredMessage(r)]));
+    for (const m of unacked) this.announce(fresh.get(m.messageId) ?? m);
   }
 }
 

@@ -77,8 +77,10 @@ describe.each(MODES)("delivery (%s)", (mode) => {
 
     const second = openInbox(r, { autoAck: true });
     const again = await second.waitFor(3);
-    expect(again.map((m) => m.messageId)).toEqual(ids);
+    // Redelivery order is best effort (released messages race the backlog); the set is what counts.
+    expect(again.map((m) => m.messageId).sort()).toEqual([...ids].sort());
     expect(again.every((m) => m.deliveryAttempt === 2)).toBe(true);
+    await second.settled();
     await second.close();
     const third = openInbox(r);
     expect(await third.pendingAtStart).toBe(0n);
@@ -87,16 +89,27 @@ describe.each(MODES)("delivery (%s)", (mode) => {
 
   it("gives the sender an expired receipt for a message nobody took in time", async () => {
     const [s, r] = await pair();
+    const since = timestampFromDate(new Date());
     const sent = await s.user.messaging.send({
       asAccountId: s.accountId,
       to: { target: { case: "accountId", value: r.accountId } },
       payload: text("too late"),
       expiry: { case: "ttlMs", value: 300n },
       waitFor: WaitFor.PROCESSED,
-      waitTimeoutMs: 3000n,
     });
-    expect(sent.status).toBe(DeliveryStatus.EXPIRED);
-    expect(sent.receipt?.code).toBe("ttl_expired");
+    // The wait is bounded by the TTL: it ends around the moment the message expires, reported or not yet.
+    expect([DeliveryStatus.ACCEPTED, DeliveryStatus.EXPIRED]).toContain(sent.status);
+    const abort = new AbortController();
+    const seen: Array<{ status: DeliveryStatus; code: string }> = [];
+    const watching = (async () => {
+      for await (const item of s.user.messaging.watchReceipts({ since, messageIds: [sent.messageId] }, { signal: abort.signal })) {
+        if (item.event.case === "receipt") seen.push({ status: item.event.value.status, code: item.event.value.code });
+      }
+    })().catch(() => undefined);
+    await expect.poll(() => seen.at(-1), { timeout: 3000 }).toEqual({ status: DeliveryStatus.EXPIRED, code: "ttl_expired" });
+    expect(seen[0]?.status).toBe(DeliveryStatus.ACCEPTED);
+    abort.abort();
+    await watching;
     const inbox = openInbox(r);
     expect(await inbox.pendingAtStart).toBe(0n);
     await inbox.close();

@@ -55,6 +55,8 @@ export interface Inbox {
   received: Envelope[];
   /** Resolves once `n` messages arrived in total. */
   waitFor(n: number, timeoutMs?: number): Promise<Envelope[]>;
+  /** Resolves when every ack sent so far got its answer. */
+  settled(): Promise<void>;
   close(): Promise<void>;
   pendingAtStart: Promise<bigint>;
 }
@@ -67,6 +69,7 @@ export function openInbox(
   const abort = new AbortController();
   const received: Envelope[] = [];
   const waiters: Array<() => void> = [];
+  const acks: Array<Promise<unknown>> = [];
   let startedResolve: (n: bigint) => void = () => undefined;
   const pendingAtStart = new Promise<bigint>((r) => (startedResolve = r));
   const running = (async () => {
@@ -80,7 +83,7 @@ export function openInbox(
         if (item.event.case !== "message") continue;
         const envelope = item.event.value;
         received.push(envelope);
-        if (options.autoAck) void messaging.ack({ acks: [{ messageId: envelope.messageId }] }).catch(() => undefined);
+        if (options.autoAck) acks.push(messaging.ack({ acks: [{ messageId: envelope.messageId }] }).catch(() => undefined));
         for (const w of waiters.splice(0)) w();
       }
     } catch (err) {
@@ -97,6 +100,9 @@ export function openInbox(
         await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 100)), running]);
       }
       return received.slice(0, n);
+    },
+    async settled() {
+      await Promise.all(acks);
     },
     async close() {
       abort.abort();
