@@ -18,11 +18,13 @@ import {
   resolveActingAccount,
   sessionAccount,
 } from "../registry/accounts.js";
+import { checkBlobsForSend } from "../blobs/blobs.js";
 import type { Database } from "../store/schema.js";
 import { decodeMessage, decodeReceipt, encodeMessage, type ReceiptRecord } from "./codec.js";
 import { Delivery } from "./delivery.js";
 import { startExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
+import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
 import { checkBlobCount, checkId, checkIdempotencyKey, measurePayload, schemaVersion, ttlMs } from "./validate.js";
@@ -129,7 +131,7 @@ export class Messaging {
   async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {
     const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
     const recipient = await this.recipient(input.to);
-    const draft = this.draft(sender, recipient, input.to, input, new Date());
+    const draft = await this.checked(sender, this.draft(sender, recipient, input.to, input, new Date()));
     this.sendLimit.take(sender.accountId);
 
     const waiting =
@@ -163,7 +165,10 @@ export class Messaging {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
     const messageId = input.messageId || `msg_${ulid()}`;
-    const draft = this.draft(sender, recipient, input.to, { ...input, kind: "request", messageId, ttlMs: input.ttlMs ?? input.timeoutMs }, new Date());
+    const draft = await this.checked(
+      sender,
+      this.draft(sender, recipient, input.to, { ...input, kind: "request", messageId, ttlMs: input.ttlMs ?? input.timeoutMs }, new Date()),
+    );
     this.sendLimit.take(sender.accountId);
 
     let replied: (reply: StoredMessage) => void = () => undefined;
@@ -236,12 +241,15 @@ export class Messaging {
     if (input.kind !== "reply" && input.kind !== "error") throw invalidArgument("kind", "must be REPLY or ERROR");
     const requester = await getAccount(this.deps.db, request.fromAccountId);
     if (!requester) throw new DomainError("not_found", "recipient_not_found", "the requester's account no longer exists");
-    const draft = this.draft(
+    const draft = await this.checked(
       replier,
-      requester,
-      { accountId: requester.accountId },
-      { ...input, threadId: request.threadId, traceId: request.traceId, parentMessageId: request.messageId },
-      new Date(),
+      this.draft(
+        replier,
+        requester,
+        { accountId: requester.accountId },
+        { ...input, threadId: request.threadId, traceId: request.traceId, parentMessageId: request.messageId },
+        new Date(),
+      ),
     );
     this.sendLimit.take(replier.accountId);
     const stored = await this.store(draft, false);
@@ -431,6 +439,30 @@ export class Messaging {
       signature: input.signature ?? null,
       blobIds: input.blobIds,
     };
+  }
+
+  /**
+   * What needs the store before a draft may be written: its blobs must be the sender's, and its signature, when
+   * given, must verify against the account's bound key (or the key it carries, for accounts without one).
+   */
+  private async checked(sender: Account, draft: MessageDraft): Promise<MessageDraft> {
+    if (draft.blobIds.length > 0) await checkBlobsForSend(this.deps.db, sender.accountId, draft.blobIds);
+    const sig = draft.signature;
+    if (!sig) return draft;
+    const refuse = (why: string) => new DomainError("permission_denied", "invalid_signature", `signature: ${why}`, { field: "signature" });
+    if (sig.scheme !== SIGNATURE_SCHEME) {
+      throw new DomainError("invalid_argument", "invalid_signature", `signature.scheme: only "${SIGNATURE_SCHEME}" is supported`, { field: "signature.scheme" });
+    }
+    const bound = sender.publicKey;
+    if (bound && sig.publicKey.length > 0 && !Buffer.from(bound).equals(Buffer.from(sig.publicKey))) {
+      throw refuse("signed with a key other than the one bound to the account");
+    }
+    const key = bound ?? sig.publicKey;
+    if (key.length !== 32) throw refuse("no public key: bind one at Register or send it in signature.public_key");
+    if (!verifySignature(key, sig.signature, draft)) {
+      throw refuse("does not verify over the message's canonical form (set message_id and ttl_ms when signing)");
+    }
+    return { ...draft, signature: { ...sig, publicKey: key } };
   }
 
   /** Stores a draft; a new message is announced to its recipient's streams and observers. */

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../store/schema.js";
 
-/** Messages sent or received per account, for the registry's AgentConnect-shaped status. */
+/** Messages sent per account, for the registry's AgentConnect-shaped status (`message_count`). */
 export async function messageCountsFor(db: Kysely<Database>, accountIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>(accountIds.map((id) => [id, 0]));
   if (accountIds.length === 0) return counts;
@@ -11,12 +11,6 @@ export async function messageCountsFor(db: Kysely<Database>, accountIds: string[
     .where("from_account_id", "in", accountIds)
     .groupBy("from_account_id")
     .execute();
-  const received = await db
-    .selectFrom("messages")
-    .select(["to_account_id as account_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("to_account_id", "in", accountIds)
-    .groupBy("to_account_id")
-    .execute();
-  for (const row of [...sent, ...received]) counts.set(row.account_id, (counts.get(row.account_id) ?? 0) + Number(row.n));
+  for (const row of sent) counts.set(row.account_id, Number(row.n));
   return counts;
 }

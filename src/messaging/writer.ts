@@ -1,4 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, type Transaction, sql } from "kysely";
+import { grantBlobs } from "../blobs/blobs.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
 import type { ReceiptRecord } from "./codec.js";
@@ -54,6 +55,11 @@ export class MessageWriter {
       );
       const receiptById = new Map(receipts.map((r) => [r.messageId, r]));
       await updateThreads(trx, [...insertedById.values()]);
+      // Recipients may read the blobs their messages reference.
+      await grantBlobs(
+        trx,
+        [...insertedById.values()].flatMap((m) => m.blobIds.map((blobId) => ({ blobId, accountId: m.toAccountId }))),
+      );
 
       const insertedDrafts = new Set(firsts.filter((d) => insertedById.has(d.messageId)));
       const originals = await findOriginals(trx, drafts.filter((d) => !insertedDrafts.has(d)));

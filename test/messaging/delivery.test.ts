@@ -1,6 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ed25519RawPublicKey, signEnvelope } from "../../src/messaging/signature.js";
 import { AckOutcome, DeliveryStatus, MessageKind, WaitFor } from "../../gen/agentnet/v1/messaging_pb.js";
 import { type TestAgent, type TestUser, createUser, loginAdmin, openInbox, registerAgent, text } from "../support/agents.js";
 import { expectError, retryDelayMs } from "../support/errors.js";
@@ -243,5 +245,69 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     const sent = await alice.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("x") });
     const ack = await alice.messaging.ack({ acks: [{ messageId: sent.messageId }] });
     expect(ack.results[0]).toMatchObject({ ok: false, error: "message_not_found" });
+  });
+
+  it("verifies signatures against the account's bound key and keeps them on the envelope", async () => {
+    n += 1;
+    const seed = randomBytes(32);
+    const signer = await alice.registry.register({ agentId: `signer_${n}`, username: `signer_${n}`, publicKey: ed25519RawPublicKey(seed) });
+    const [, r] = await pair();
+    const fields = {
+      messageId: `signed-${n}`,
+      fromAccountId: signer.accountId,
+      to: { accountId: r.accountId },
+      threadId: `thread_signed-${n}`,
+      parentMessageId: "",
+      traceId: `signed-${n}`,
+      kind: "direct" as const,
+      ttlMs: 30_000,
+      schemaVersion: "1.1",
+      idempotencyKey: "",
+      blobIds: [],
+      payload: { text: "signed" },
+    };
+    const request = {
+      asAccountId: signer.accountId,
+      to: { target: { case: "accountId" as const, value: r.accountId } },
+      payload: fields.payload,
+      messageId: fields.messageId,
+      expiry: { case: "ttlMs" as const, value: 30_000n },
+    };
+    const sent = await alice.messaging.send({ ...request, signature: { scheme: "ed25519-v1", signature: signEnvelope(seed, fields) } });
+    const inbox = openInbox(r, { autoAck: true });
+    const [got] = await inbox.waitFor(1);
+    expect(got?.messageId).toBe(sent.messageId);
+    expect(got?.signature?.publicKey).toEqual(ed25519RawPublicKey(seed));
+    await inbox.close();
+    // The same signature over a different payload, or another key's signature, is refused.
+    await expectError(
+      alice.messaging.send({ ...request, messageId: `${fields.messageId}-b`, signature: { scheme: "ed25519-v1", signature: signEnvelope(seed, fields) } }),
+      Code.PermissionDenied,
+      "invalid_signature",
+    );
+    await expectError(
+      alice.messaging.send({ ...request, messageId: `${fields.messageId}-c`, signature: { scheme: "ed25519-v1", signature: signEnvelope(randomBytes(32), { ...fields, messageId: `${fields.messageId}-c` }) } }),
+      Code.PermissionDenied,
+      "invalid_signature",
+    );
+  });
+
+  it("lets the recipient read a blob its message references, and nobody else", async () => {
+    const [s, r] = await pair();
+    const { blob } = await s.user.messaging.putBlob({ asAccountId: s.accountId, data: new TextEncoder().encode("chart"), mimeType: "text/plain", filename: "chart.txt" });
+    await expectError(r.user.messaging.getBlob({ blobId: blob!.blobId }), Code.NotFound, "blob_not_found");
+    await s.user.messaging.send({
+      asAccountId: s.accountId,
+      to: { target: { case: "accountId", value: r.accountId } },
+      payload: { type: "blob_ref", blob_id: blob!.blobId, sha256: blob!.sha256 },
+      blobIds: [blob!.blobId],
+    });
+    const got = await r.user.messaging.getBlob({ blobId: blob!.blobId });
+    expect(new TextDecoder().decode(got.data)).toBe("chart");
+    await expectError(
+      r.user.messaging.send({ asAccountId: r.accountId, to: { target: { case: "accountId", value: s.accountId } }, payload: text("x"), blobIds: [blob!.blobId] }),
+      Code.InvalidArgument,
+      "blob_not_found",
+    );
   });
 });
