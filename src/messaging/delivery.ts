@@ -5,6 +5,7 @@ import type { Database } from "../store/schema.js";
 import { decodeMessage, decodeReceipt, encodeMessage, encodeReceipt, type ReceiptRecord } from "./codec.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import { INBOX_QUEUE, inboxSubject, receiptSubject, receiptsOfRecipient } from "./subjects.js";
+import { Wakeup } from "./wakeup.js";
 import type { StatusWriter } from "./writer.js";
 
 // Pushing stored messages to live CONSUME streams, on this gateway, for messages accepted on any gateway.
@@ -77,7 +78,7 @@ export class Delivery {
    * `maxInFlight` unacked at a time; a keepalive after 30 s of silence.
    */
   async *consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal): AsyncGenerator<ConsumerItem> {
-    let wakeUp: (() => void) | undefined;
+    const doorbell = new Wakeup();
     const consumer: Consumer = {
       accountId,
       sessionTag,
@@ -86,7 +87,7 @@ export class Delivery {
       queued: new Map(),
       backlogAfter: 0,
       marking: new Set(),
-      wake: () => wakeUp?.(),
+      wake: () => doorbell.ring(),
     };
     this.attach(consumer);
     const onAbort = () => consumer.wake();
@@ -97,23 +98,17 @@ export class Delivery {
           await this.readBacklog(consumer);
           continue;
         }
-        const next = consumer.inFlight.size < maxInFlight ? firstOf(consumer.queued) : undefined;
-        if (next) {
-          consumer.queued.delete(next.messageId);
-          if (next.expiresAt.getTime() <= Date.now()) continue; // the expiry sweep will report it
-          consumer.inFlight.set(next.messageId, next);
-          this.markDelivered(consumer, next);
-          yield { type: "message", message: next, attempt: next.deliveryAttempts + 1 };
+        const batch = this.takeBatch(consumer);
+        if (batch.length > 0) {
+          // Record the deliveries before the client sees them (one batched write for the lot), so receipts
+          // always read accepted → delivered → processed and each push carries its true attempt number.
+          const marked = await Promise.all(batch.map((m) => this.markDelivered(consumer, m)));
+          for (const m of marked) {
+            if (m && consumer.inFlight.has(m.messageId)) yield { type: "message", message: m, attempt: m.deliveryAttempts };
+          }
           continue;
         }
-        const woken = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), KEEPALIVE_MS);
-          wakeUp = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
-        wakeUp = undefined;
+        const woken = await doorbell.wait(KEEPALIVE_MS);
         if (!woken && !signal.aborted) yield { type: "keepalive" };
       }
     } finally {
@@ -199,15 +194,44 @@ export class Delivery {
     consumer.backlogAfter = rows.length < BACKLOG_PAGE ? undefined : rows.at(-1)!.seq;
   }
 
-  private markDelivered(consumer: Consumer, message: StoredMessage): void {
-    const marking: Promise<void> = this.deps.status
+  /** Moves queued messages into flight, as many as there is room for; drops the ones already past their TTL. */
+  private takeBatch(consumer: Consumer): StoredMessage[] {
+    const batch: StoredMessage[] = [];
+    const now = Date.now();
+    for (const m of consumer.queued.values()) {
+      if (consumer.inFlight.size >= consumer.maxInFlight) break;
+      consumer.queued.delete(m.messageId);
+      if (m.expiresAt.getTime() <= now) continue; // the expiry sweep reports it
+      consumer.inFlight.set(m.messageId, m);
+      batch.push(m);
+    }
+    return batch;
+  }
+
+  /**
+   * Records one delivery and publishes its receipt; resolves with the stored message (its attempt counted), or
+   * undefined when it already has a final status (acked or expired meanwhile), which also takes it out of flight.
+   */
+  private markDelivered(consumer: Consumer, message: StoredMessage): Promise<StoredMessage | undefined> {
+    const marking = this.deps.status
       .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
-      .then(({ receipt }) => {
+      .then(({ message: stored, receipt }) => {
         if (receipt) this.publishReceipt(receipt);
+        if (!stored || stored.status !== "delivered") {
+          consumer.inFlight.delete(message.messageId);
+          return undefined;
+        }
+        return stored;
       })
-      .catch((err: unknown) => this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery"))
-      .finally(() => consumer.marking.delete(marking));
-    consumer.marking.add(marking);
+      .catch((err: unknown) => {
+        this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery");
+        consumer.inFlight.delete(message.messageId);
+        return undefined;
+      });
+    const settled = marking.then(() => undefined);
+    consumer.marking.add(settled);
+    void settled.finally(() => consumer.marking.delete(settled));
+    return marking;
   }
 
   /**
@@ -235,7 +259,3 @@ function room(c: Consumer): number {
   return c.maxInFlight - c.inFlight.size - c.queued.size;
 }
 
-function firstOf<V>(map: Map<string, V>): V | undefined {
-  for (const v of map.values()) return v;
-  return undefined;
-}

@@ -27,6 +27,7 @@ import { type StoredMessage, toStoredMessage } from "./message.js";
 import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
+import { Wakeup } from "./wakeup.js";
 import { checkBlobCount, checkId, checkIdempotencyKey, measurePayload, schemaVersion, ttlMs } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
 
@@ -549,14 +550,14 @@ export class Messaging {
   /** Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. */
   private async *streamFromBus<T>(subjects: string[], decode: (data: Uint8Array) => T, signal: AbortSignal): AsyncGenerator<T | "keepalive"> {
     const buffer: T[] = [];
-    let wake: (() => void) | undefined;
+    const doorbell = new Wakeup();
     const subs = subjects.map((s) =>
       this.deps.bus.subscribe(s, (msg) => {
         buffer.push(decode(msg.data));
-        wake?.();
+        doorbell.ring();
       }),
     );
-    const onAbort = () => wake?.();
+    const onAbort = () => doorbell.ring();
     signal.addEventListener("abort", onAbort);
     try {
       while (!signal.aborted) {
@@ -565,14 +566,7 @@ export class Messaging {
           yield item;
           continue;
         }
-        const woken = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), KEEPALIVE_MS);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
-        wake = undefined;
+        const woken = await doorbell.wait(KEEPALIVE_MS);
         if (!woken && !signal.aborted) yield "keepalive";
       }
     } finally {

@@ -284,56 +284,65 @@ export class StatusWriter {
 
   private flush(items: Transition[]): Promise<TransitionResult[]> {
     return this.db.transaction().execute(async (trx) => {
-      // One change per message per batch (the first wins; later ones in the batch see its result).
-      const firsts = new Map<string, Transition>();
-      for (const t of items) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
-      const values = sql.join(
-        [...firsts.values()].sort((a, b) => (a.messageId < b.messageId ? -1 : 1)).map(
-          (t) => sql`(${t.messageId}, ${t.to}, ${t.sessionTag}, ${t.code}, ${t.detail})`,
-        ),
-      );
-      const { rows } = await sql<Selectable<MessagesTable>>`
-        update messages as m set
-          status = v.status,
-          status_session_tag = v.session_tag,
-          status_code = v.code,
-          status_detail = v.detail,
-          delivery_attempts = case when v.status = 'delivered' then m.delivery_attempts + 1 else m.delivery_attempts end,
-          lease_until = case when v.status = 'delivered' then now() + ${LEASE} else null end,
-          updated_at = now()
-        from (values ${values}) as v(message_id, status, session_tag, code, detail)
-        where m.message_id = v.message_id and m.status in ('accepted', 'delivered')
-        returning m.*`.execute(trx);
-      const receipts = await insertReceipts(
-        trx,
-        rows.map((row) => ({
-          row,
-          status: row.status,
-          sessionTag: row.status_session_tag,
-          code: row.status_code,
-          detail: row.status_detail,
-          attempt: row.status === "delivered" ? row.delivery_attempts : 0,
-        })),
-      );
-      const changed = new Map(rows.map((r) => [r.message_id, toStoredMessage(r)]));
-      const receiptById = new Map(receipts.map((r) => [r.messageId, r]));
-      const unchangedIds = [...firsts.keys()].filter((id) => !changed.has(id));
-      const unchanged =
-        unchangedIds.length === 0
-          ? new Map<string, StoredMessage>()
-          : new Map(
-              (await trx.selectFrom("messages").selectAll().where("message_id", "in", unchangedIds).execute()).map((r) => [
-                r.message_id,
-                toStoredMessage(r),
-              ]),
-            );
-      const answered = new Set<string>();
-      return items.map((t) => {
-        const first = !answered.has(t.messageId) && firsts.get(t.messageId) === t;
-        answered.add(t.messageId);
-        const message = changed.get(t.messageId) ?? unchanged.get(t.messageId);
-        return { message, receipt: first ? receiptById.get(t.messageId) : undefined };
-      });
+      // Deliveries first, then final outcomes: an ack that shares a batch with its message's delivery record
+      // must end the message, not be overtaken by it. Within a phase the first change of a message wins.
+      const phases = [items.filter((t) => t.to === "delivered"), items.filter((t) => t.to !== "delivered")];
+      const winners = new Set<Transition>();
+      const latest = new Map<string, StoredMessage>();
+      const receiptOf = new Map<Transition, ReceiptRecord>();
+      for (const phase of phases) {
+        const firsts = new Map<string, Transition>();
+        for (const t of phase) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
+        if (firsts.size === 0) continue;
+        const rows = await updateStatuses(trx, [...firsts.values()]);
+        const receipts = await insertReceipts(
+          trx,
+          rows.map((row) => ({
+            row,
+            status: row.status,
+            sessionTag: row.status_session_tag,
+            code: row.status_code,
+            detail: row.status_detail,
+            attempt: row.status === "delivered" ? row.delivery_attempts : 0,
+          })),
+        );
+        const byMessage = new Map(receipts.map((r) => [r.messageId, r]));
+        for (const row of rows) {
+          const t = firsts.get(row.message_id)!;
+          winners.add(t);
+          receiptOf.set(t, byMessage.get(row.message_id)!);
+          latest.set(row.message_id, toStoredMessage(row));
+        }
+      }
+      const unchangedIds = [...new Set(items.map((t) => t.messageId))].filter((id) => !latest.has(id));
+      if (unchangedIds.length > 0) {
+        for (const row of await trx.selectFrom("messages").selectAll().where("message_id", "in", unchangedIds).execute()) {
+          latest.set(row.message_id, toStoredMessage(row));
+        }
+      }
+      return items.map((t) => ({ message: latest.get(t.messageId), receipt: winners.has(t) ? receiptOf.get(t) : undefined }));
     });
   }
+}
+
+/** One UPDATE … FROM (VALUES …) for a set of changes, each to a different message; returns the changed rows. */
+async function updateStatuses(trx: Transaction<Database>, changes: Transition[]): Promise<Selectable<MessagesTable>[]> {
+  const values = sql.join(
+    [...changes]
+      .sort((a, b) => (a.messageId < b.messageId ? -1 : 1))
+      .map((t) => sql`(${t.messageId}, ${t.to}, ${t.sessionTag}, ${t.code}, ${t.detail})`),
+  );
+  const { rows } = await sql<Selectable<MessagesTable>>`
+    update messages as m set
+      status = v.status,
+      status_session_tag = v.session_tag,
+      status_code = v.code,
+      status_detail = v.detail,
+      delivery_attempts = case when v.status = 'delivered' then m.delivery_attempts + 1 else m.delivery_attempts end,
+      lease_until = case when v.status = 'delivered' then now() + ${LEASE} else null end,
+      updated_at = now()
+    from (values ${values}) as v(message_id, status, session_tag, code, detail)
+    where m.message_id = v.message_id and m.status in ('accepted', 'delivered')
+    returning m.*`.execute(trx);
+  return rows;
 }

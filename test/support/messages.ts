@@ -1,14 +1,13 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { ulid } from "ulid";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
-import { grantBlobs } from "../../src/blobs/blobs.js";
 import type { MessageKindName, MessageStatus } from "../../src/messaging/tables.js";
+import { MessageWriter, StatusWriter } from "../../src/messaging/writer.js";
 import type { Database } from "../../src/store/schema.js";
 import { client } from "./clients.js";
 
-// Fixtures for history, blob and retention tests: rows written exactly as Send writes them (message, `accepted`
-// receipt, thread counters, participants, blob grants), so those tests do not depend on the delivery path.
-// Swap insertMessage for a real Send once it is the simpler way.
+// Fixtures for history, blob and retention tests: messages stored by the real writer but dated in the past and
+// set to any status, which Send (rightly) does not allow.
 
 export interface TestUser {
   userId: string;
@@ -29,10 +28,7 @@ export interface TestAccount {
   username: string;
 }
 
-/**
- * An agent account owned by `owner`, inserted as Register would store it (without a session).
- * TODO: switch to RegistryService.Register once it is served.
- */
+/** An agent account owned by `owner`, stored as Register would, but without a session (never online). */
 export async function insertAccount(db: Kysely<Database>, owner: Pick<TestUser, "userId" | "username">, username: string): Promise<TestAccount> {
   const accountId = `acct_${ulid()}`;
   await db
@@ -71,7 +67,7 @@ export interface MessageFixture {
   messageId?: string;
 }
 
-/** Stores one message with its receipt, thread counters and participants, in one transaction like Send. */
+/** Stores one message through the real writer (receipt, thread counters, participants, blob grants), dated as given. */
 export async function insertMessage(db: Kysely<Database>, m: MessageFixture): Promise<string> {
   const messageId = m.messageId ?? `msg_${ulid()}`;
   const payload = m.payload ?? { text: "hello" };
@@ -80,89 +76,34 @@ export async function insertMessage(db: Kysely<Database>, m: MessageFixture): Pr
   // A day by default: fixtures dated in the past must not be expired by the gateway's sweep mid-test.
   const ttlMs = m.ttlMs ?? 86_400_000;
   const traceId = m.traceId ?? messageId;
-  const status = m.status ?? "accepted";
-  const checkpoint = payload["type"] === "checkpoint" && payload["end"] !== undefined ? String(payload["end"]) : "";
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto("messages")
-      .values({
-        message_id: messageId,
-        thread_id: m.threadId,
-        parent_message_id: m.parentMessageId ?? "",
-        trace_id: traceId,
-        kind: m.kind ?? "direct",
-        from_account_id: m.from.accountId,
-        from_username: m.from.username,
-        from_agent_id: m.from.username,
-        from_session_tag: "",
-        to_target: JSON.stringify({ account_id: m.to.accountId }),
-        to_account_id: m.to.accountId,
-        to_username: m.to.username,
-        payload: json,
-        payload_bytes: Buffer.byteLength(json),
-        payload_chars: json.length,
-        sent_at: sentAt,
-        ttl_ms: ttlMs,
-        expires_at: new Date(sentAt.getTime() + ttlMs),
-        schema_version: "1.1",
-        idempotency_key: null,
-        signature: null,
-        blob_ids: m.blobIds ?? [],
-        status,
-        status_session_tag: "",
-        status_code: "",
-        status_detail: "",
-        lease_until: null,
-        updated_at: sentAt,
-      })
-      .execute();
-    await trx
-      .insertInto("receipts")
-      .values({
-        message_id: messageId,
-        sender_account_id: m.from.accountId,
-        recipient_account_id: m.to.accountId,
-        status: "accepted",
-        event_at: sentAt,
-        recipient_session_tag: "",
-        thread_id: m.threadId,
-        trace_id: traceId,
-        code: "",
-        detail: "",
-        delivery_attempt: 0,
-      })
-      .execute();
-    await trx
-      .insertInto("threads")
-      .values({
-        thread_id: m.threadId,
-        created_at: sentAt,
-        last_message_at: sentAt,
-        last_message_id: messageId,
-        message_count: 1,
-        byte_count: Buffer.byteLength(json),
-        char_count: json.length,
-        latest_checkpoint_end: checkpoint,
-        chat_session_id: null,
-      })
-      .onConflict((oc) =>
-        oc.column("thread_id").doUpdateSet({
-          message_count: sql`threads.message_count + excluded.message_count`,
-          byte_count: sql`threads.byte_count + excluded.byte_count`,
-          char_count: sql`threads.char_count + excluded.char_count`,
-          last_message_at: sql`greatest(threads.last_message_at, excluded.last_message_at)`,
-          last_message_id: sql`excluded.last_message_id`,
-          latest_checkpoint_end: sql`case when excluded.latest_checkpoint_end <> '' then excluded.latest_checkpoint_end
-                                          else threads.latest_checkpoint_end end`,
-        }),
-      )
-      .execute();
-    await trx
-      .insertInto("thread_participants")
-      .values([...new Set([m.from.accountId, m.to.accountId])].map((account_id) => ({ thread_id: m.threadId, account_id })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    await grantBlobs(trx, (m.blobIds ?? []).map((blobId) => ({ blobId, accountId: m.to.accountId })));
+  const result = await new MessageWriter(db).write({
+    messageId,
+    threadId: m.threadId,
+    parentMessageId: m.parentMessageId ?? "",
+    traceId,
+    kind: m.kind ?? "direct",
+    fromAccountId: m.from.accountId,
+    fromUsername: m.from.username,
+    fromAgentId: m.from.username,
+    fromSessionTag: "",
+    to: { accountId: m.to.accountId },
+    toAccountId: m.to.accountId,
+    toUsername: m.to.username,
+    payload,
+    payloadBytes: Buffer.byteLength(json),
+    payloadChars: json.length,
+    sentAt,
+    ttlMs,
+    expiresAt: new Date(sentAt.getTime() + ttlMs),
+    schemaVersion: "1.1",
+    idempotencyKey: "",
+    signature: null,
+    blobIds: m.blobIds ?? [],
   });
+  if (result.outcome !== "inserted") throw new Error(`fixture message ${messageId} was not inserted: ${result.outcome}`);
+  const status = m.status ?? "accepted";
+  if (status !== "accepted") {
+    await new StatusWriter(db).apply({ messageId, to: status, sessionTag: "", code: status === "rejected" ? "test_rejection" : "", detail: "" });
+  }
   return messageId;
 }
