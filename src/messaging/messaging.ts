@@ -28,7 +28,7 @@ import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
 import { Wakeup } from "./wakeup.js";
-import { checkBlobCount, checkId, checkIdempotencyKey, measurePayload, schemaVersion, ttlMs } from "./validate.js";
+import { checkBlobCount, checkId, checkIdempotencyKey, checkStreamPart, measurePayload, schemaVersion, ttlMs } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
 
 export interface Target {
@@ -412,6 +412,7 @@ export class Messaging {
     checkId("trace_id", input.traceId);
     checkIdempotencyKey(input.idempotencyKey);
     checkBlobCount(input.blobIds);
+    checkStreamPart(input.kind, input.payload);
     const size = measurePayload(input.payload, this.deps.config);
     const ttl = ttlMs(input, this.deps.config, now);
     const messageId = input.messageId || `msg_${ulid()}`;

@@ -65,6 +65,16 @@ export function ttlMs(
   return ttl;
 }
 
+const STREAM_PARTS = new Set(["stream_start", "stream_delta", "stream_end", "stream_error"]);
+
+/** A STREAM message is one part of a streamed answer (the seed's streaming protocol): its payload says which. */
+export function checkStreamPart(kind: string, payload: Record<string, unknown>): void {
+  if (kind !== "stream") return;
+  if (typeof payload["type"] !== "string" || !STREAM_PARTS.has(payload["type"])) {
+    throw invalidArgument("payload.type", `a STREAM message's payload.type must be one of ${[...STREAM_PARTS].join(", ")}`);
+  }
+}
+
 export function checkIdempotencyKey(key: string): void {
   if (key.length > MAX_IDEMPOTENCY_KEY) throw invalidArgument("idempotency_key", `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
 }

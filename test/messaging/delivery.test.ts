@@ -124,6 +124,10 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     await expectError(send({ expiry: { case: "expiresAt", value: timestampFromDate(new Date(Date.now() - 1000)) } }), Code.FailedPrecondition, "expired");
     await expectError(send({ expiry: { case: "ttlMs", value: BigInt(30 * 86_400_000) } }), Code.InvalidArgument, "ttl_too_long");
     await expectError(send({ schemaVersion: "2.0" }), Code.InvalidArgument, "unsupported_schema_version");
+    // Streamed answers carry their part in payload.type (stream_start | stream_delta | stream_end | stream_error).
+    await expectError(send({ kind: MessageKind.STREAM, payload: { text: "no part" } }), Code.InvalidArgument);
+    const part = await send({ kind: MessageKind.STREAM, payload: { type: "stream_delta", stream_id: "s1", seq: 1, text: "he" } });
+    expect(part.messageId).not.toBe("");
     const big = await expectError(send({ payload: { blob: "x".repeat(256_001) } }), Code.InvalidArgument, "payload_too_large");
     expect(big.rawMessage).toMatch(/over the limit of 256000/);
     await expectError(
