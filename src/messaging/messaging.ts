@@ -9,18 +9,16 @@ import { TokenBucket } from "../rate-limit.js";
 import {
   type Account,
   accountsOwnedBy,
-  getAccount,
-  getAccountByUsername,
   isOnline,
   mayActAs,
   normaliseUsername,
   onlineAccountsWithCapability,
   resolveActingAccount,
-  sessionAccount,
 } from "../registry/accounts.js";
 import { checkBlobsForSend } from "../blobs/blobs.js";
 import type { Database } from "../store/schema.js";
 import { decodeMessage, decodeReceipt, encodeMessage, type ReceiptRecord } from "./codec.js";
+import { AccountDirectory } from "./account-directory.js";
 import { Delivery } from "./delivery.js";
 import { startExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
@@ -104,6 +102,7 @@ const KEEPALIVE_MS = 30_000;
  */
 export class Messaging {
   readonly delivery: Delivery;
+  private readonly directory: AccountDirectory;
   private readonly writer: MessageWriter;
   private readonly status: StatusWriter;
   private readonly sendLimit: TokenBucket;
@@ -112,14 +111,16 @@ export class Messaging {
   constructor(
     private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; config: Config },
   ) {
+    this.directory = new AccountDirectory(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db);
     this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
-  /** Starts the expiry sweep; it stops when `signal` aborts. */
+  /** Starts the expiry sweep; it and the account directory stop when `signal` aborts. */
   start(signal: AbortSignal): Promise<void> {
+    signal.addEventListener("abort", () => this.directory.close(), { once: true });
     return startExpirySweep({
       db: this.deps.db,
       logger: this.deps.logger,
@@ -235,12 +236,12 @@ export class Messaging {
     if (request.kind !== "request") {
       throw new DomainError("failed_precondition", "not_a_request", `message ${request.messageId} is a ${request.kind}, not a request`);
     }
-    const replier = await getAccount(this.deps.db, request.toAccountId);
+    const replier = await this.directory.account(request.toAccountId);
     if (!replier || !mayActAs(principal, replier)) {
       throw new DomainError("permission_denied", "not_recipient", "only the request's recipient can reply to it");
     }
     if (input.kind !== "reply" && input.kind !== "error") throw invalidArgument("kind", "must be REPLY or ERROR");
-    const requester = await getAccount(this.deps.db, request.fromAccountId);
+    const requester = await this.directory.account(request.fromAccountId);
     if (!requester) throw new DomainError("not_found", "recipient_not_found", "the requester's account no longer exists");
     const draft = await this.checked(
       replier,
@@ -307,7 +308,7 @@ export class Messaging {
       return owned.map((a) => a.accountId);
     }
     for (const id of accountIds) {
-      const account = await getAccount(this.deps.db, id);
+      const account = await this.directory.account(id);
       if (!account || !mayActAs(principal, account)) {
         throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${id}`);
       }
@@ -373,24 +374,26 @@ export class Messaging {
   // --- internals -----------------------------------------------------------------------------------------------
 
   private async sender(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
-    const account = await resolveActingAccount(this.deps.db, principal, { asAccountId, sessionTag });
-    if (sessionTag !== "" && asAccountId !== "") {
-      const session = await sessionAccount(this.deps.db, sessionTag);
-      if (!session || session.account.accountId !== account.accountId) {
-        throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, { field: "session_tag" });
-      }
+    if (asAccountId === "") return resolveActingAccount(this.deps.db, principal, { sessionTag });
+    const account = await this.directory.account(asAccountId);
+    if (!account) throw new DomainError("not_found", "account_not_found", `no account ${asAccountId}`, { field: "as_account_id" });
+    if (!mayActAs(principal, account)) {
+      throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${account.accountId}`);
+    }
+    if (sessionTag !== "" && (await this.directory.sessionOwner(sessionTag)) !== account.accountId) {
+      throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, { field: "session_tag" });
     }
     return account;
   }
 
   private async recipient(to: Target): Promise<Account> {
     if (to.accountId !== undefined) {
-      const account = await getAccount(this.deps.db, to.accountId);
+      const account = await this.directory.account(to.accountId);
       if (!account) throw new DomainError("not_found", "recipient_not_found", `no account ${to.accountId}`, { field: "to.account_id" });
       return account;
     }
     if (to.username !== undefined) {
-      const account = await getAccountByUsername(this.deps.db, to.username);
+      const account = await this.directory.accountByUsername(to.username);
       if (!account) throw new DomainError("not_found", "recipient_not_found", `no account named ${normaliseUsername(to.username) || to.username}`, { field: "to.username" });
       return account;
     }
@@ -400,7 +403,7 @@ export class Messaging {
         throw new DomainError("unavailable", "no_responders", `no online agent offers the capability "${to.capability}"`);
       }
       const chosen = candidates[this.capabilityTurn++ % candidates.length]!;
-      return (await getAccount(this.deps.db, chosen))!;
+      return (await this.directory.account(chosen))!;
     }
     throw invalidArgument("to", "give an account_id, a username or a capability");
   }

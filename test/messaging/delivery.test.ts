@@ -289,11 +289,14 @@ describe.each(MODES)("delivery (%s)", (mode) => {
       Code.PermissionDenied,
       "invalid_signature",
     );
-    await expectError(
-      alice.messaging.send({ ...request, messageId: `${fields.messageId}-c`, signature: { scheme: "ed25519-v1", signature: signEnvelope(randomBytes(32), { ...fields, messageId: `${fields.messageId}-c` }) } }),
-      Code.PermissionDenied,
-      "invalid_signature",
-    );
+    const otherSeed = randomBytes(32);
+    const fieldsC = { ...fields, messageId: `${fields.messageId}-c`, threadId: `thread_${fields.messageId}-c`, traceId: `${fields.messageId}-c` };
+    const sendC = () =>
+      alice.messaging.send({ ...request, messageId: fieldsC.messageId, signature: { scheme: "ed25519-v1", signature: signEnvelope(otherSeed, fieldsC) } });
+    await expectError(sendC(), Code.PermissionDenied, "invalid_signature");
+    // After the owner rotates the key, the new key's signatures verify at once (gateways drop what they cached).
+    await alice.registry.updateProfile({ accountId: signer.accountId, publicKey: ed25519RawPublicKey(otherSeed), updateMask: { paths: ["public_key"] } });
+    await expect.poll(() => sendC().then(() => "sent", () => "refused"), { timeout: 2000 }).toBe("sent");
   });
 
   it("lets the recipient read a blob its message references, and nobody else", async () => {

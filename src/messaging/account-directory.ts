@@ -1,0 +1,68 @@
+import type { Kysely } from "kysely";
+import { LRUCache } from "lru-cache";
+import type { Bus, BusSubscription } from "../bus/index.js";
+import { type Account, getAccount, getAccountByUsername, normaliseUsername, sessionAccount } from "../registry/accounts.js";
+import { PRESENCE_SUBJECT_PREFIX, PRESENCE_SUBSCRIPTION } from "../registry/presence-events.js";
+import type { Database } from "../store/schema.js";
+
+// Every send looks up its sender and recipient. Accounts change rarely (profile updates, key rotation), and every
+// change is announced on the bus as a presence `updated` event, so a gateway can keep what it looked up and drop
+// an entry when its account's event goes by. The TTL bounds staleness should an event be missed.
+const TTL_MS = 30_000;
+
+export class AccountDirectory {
+  private readonly byId = new LRUCache<string, Account>({ max: 50_000, ttl: TTL_MS });
+  private readonly idByUsername = new LRUCache<string, string>({ max: 50_000, ttl: TTL_MS });
+  /** A session belongs to one account forever; only found sessions are kept. */
+  private readonly accountBySession = new LRUCache<string, string>({ max: 50_000, ttl: TTL_MS });
+  private readonly subscription: BusSubscription;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    bus: Bus,
+  ) {
+    this.subscription = bus.subscribe(PRESENCE_SUBSCRIPTION, (msg) => {
+      const accountId = msg.subject.slice(PRESENCE_SUBJECT_PREFIX.length + 1);
+      const known = this.byId.get(accountId);
+      if (known) this.idByUsername.delete(known.username);
+      this.byId.delete(accountId);
+    });
+  }
+
+  async account(accountId: string): Promise<Account | undefined> {
+    const cached = this.byId.get(accountId);
+    if (cached) return cached;
+    const account = await getAccount(this.db, accountId);
+    if (account) this.remember(account);
+    return account;
+  }
+
+  async accountByUsername(username: string): Promise<Account | undefined> {
+    const id = this.idByUsername.get(normaliseUsername(username));
+    const cached = id === undefined ? undefined : await this.account(id);
+    if (cached) return cached;
+    const account = await getAccountByUsername(this.db, username);
+    if (account) this.remember(account);
+    return account;
+  }
+
+  /** The account id of a session, or undefined when there is no such session. */
+  async sessionOwner(sessionTag: string): Promise<string | undefined> {
+    const cached = this.accountBySession.get(sessionTag);
+    if (cached) return cached;
+    const found = await sessionAccount(this.db, sessionTag);
+    if (!found) return undefined;
+    this.remember(found.account);
+    this.accountBySession.set(sessionTag, found.account.accountId);
+    return found.account.accountId;
+  }
+
+  close(): void {
+    this.subscription.unsubscribe();
+  }
+
+  private remember(account: Account): void {
+    this.byId.set(account.accountId, account);
+    this.idByUsername.set(account.username, account.accountId);
+  }
+}
