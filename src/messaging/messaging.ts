@@ -24,8 +24,8 @@ import { startExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
+import { TrafficWatch } from "./watch.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
-import { Wakeup } from "./wakeup.js";
 import { checkBlobCount, checkId, checkIdempotencyKey, checkStreamPart, measurePayload, schemaVersion, ttlMs } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
 
@@ -88,20 +88,16 @@ export interface AckItemResult {
   error: "" | "message_not_found" | "missing_code";
 }
 
-export type ReceiptStreamItem =
-  | { type: "receipt"; receipt: ReceiptRecord }
-  | { type: "synced"; replayed: number }
-  | { type: "keepalive" };
-
 const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
-const KEEPALIVE_MS = 30_000;
 
 /**
- * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks, receipts, and
- * request/reply. One instance per gateway.
+ * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks and request/reply;
+ * receipt and traffic watching through `watch`. One instance per gateway.
  */
 export class Messaging {
   readonly delivery: Delivery;
+  /** Receipt streams and OBSERVE copies. */
+  readonly watch: TrafficWatch;
   private readonly directory: AccountDirectory;
   private readonly writer: MessageWriter;
   private readonly status: StatusWriter;
@@ -114,6 +110,7 @@ export class Messaging {
     this.directory = new AccountDirectory(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db);
+    this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
     this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
@@ -316,61 +313,6 @@ export class Messaging {
     return accountIds;
   }
 
-  /** Copies of messages accepted for the given accounts (every account when undefined), until `signal` aborts. */
-  async *observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
-    const subjects = accountIds === undefined ? [observeSubject("*")] : accountIds.map(observeSubject);
-    yield* this.streamFromBus(subjects, (data) => decodeMessage(data), signal);
-  }
-
-  /**
-   * Receipts of messages sent by the given accounts (every account when undefined): stored ones after `after`
-   * (a receipt id) or from `since`, then `synced`, then live ones. Keepalives after 30 s of silence.
-   */
-  async *watchReceipts(
-    accountIds: string[] | undefined,
-    from: { afterReceiptId?: number | undefined; since?: Date | undefined; messageIds: string[] },
-    signal: AbortSignal,
-  ): AsyncGenerator<ReceiptStreamItem> {
-    const subjects = accountIds === undefined ? ["agentnet.receipt.*.*"] : accountIds.map((a) => `agentnet.receipt.${a}.*`);
-    const wanted = from.messageIds.length > 0 ? new Set(from.messageIds) : undefined;
-    const live = this.streamFromBus(subjects, decodeReceipt, signal);
-    // Start listening before reading the store so nothing falls between the replay and the live stream.
-    const first = live.next();
-    let last = from.afterReceiptId ?? 0;
-    let replayed = 0;
-    if (from.afterReceiptId !== undefined || from.since !== undefined) {
-      for (;;) {
-        let query = this.deps.db.selectFrom("receipts").selectAll().where("receipt_id", ">", last).orderBy("receipt_id").limit(500);
-        if (accountIds !== undefined) query = query.where("sender_account_id", "in", accountIds);
-        if (from.afterReceiptId === undefined && from.since !== undefined) query = query.where("event_at", ">=", from.since);
-        if (wanted) query = query.where("message_id", "in", [...wanted]);
-        const rows = await query.execute();
-        for (const row of rows) {
-          last = row.receipt_id;
-          replayed += 1;
-          yield { type: "receipt", receipt: toReceiptRecord(row) };
-        }
-        if (rows.length < 500) break;
-      }
-    } else {
-      const newest = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
-      last = Number(newest?.max ?? 0);
-    }
-    yield { type: "synced", replayed };
-    let next = first;
-    for (;;) {
-      const item = await next;
-      if (item.done) return;
-      next = live.next();
-      if (item.value === "keepalive") {
-        yield { type: "keepalive" };
-        continue;
-      }
-      if (item.value.receiptId <= last || (wanted && !wanted.has(item.value.messageId))) continue;
-      yield { type: "receipt", receipt: item.value };
-    }
-  }
-
   // --- internals -----------------------------------------------------------------------------------------------
 
   private async sender(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
@@ -551,33 +493,6 @@ export class Messaging {
     return Promise.race([arriving, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))]);
   }
 
-  /** Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. */
-  private async *streamFromBus<T>(subjects: string[], decode: (data: Uint8Array) => T, signal: AbortSignal): AsyncGenerator<T | "keepalive"> {
-    const buffer: T[] = [];
-    const doorbell = new Wakeup();
-    const subs = subjects.map((s) =>
-      this.deps.bus.subscribe(s, (msg) => {
-        buffer.push(decode(msg.data));
-        doorbell.ring();
-      }),
-    );
-    const onAbort = () => doorbell.ring();
-    signal.addEventListener("abort", onAbort);
-    try {
-      while (!signal.aborted) {
-        const item = buffer.shift();
-        if (item !== undefined) {
-          yield item;
-          continue;
-        }
-        const woken = await doorbell.wait(KEEPALIVE_MS);
-        if (!woken && !signal.aborted) yield "keepalive";
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      for (const s of subs) s.unsubscribe();
-    }
-  }
 }
 
 /** True when `status` is `target` or later (a final status ends any wait). */

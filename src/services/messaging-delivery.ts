@@ -92,7 +92,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
       if (req.mode === SubscribeMode.OBSERVE) {
         const accounts = await messaging.watchableAccounts(principal, req.accountIds);
         yield { event: { case: "started", value: { mode: SubscribeMode.OBSERVE } } };
-        for await (const item of messaging.observe(accounts, ctx.signal)) {
+        for await (const item of messaging.watch.observe(accounts, ctx.signal)) {
           yield item === "keepalive"
             ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
             : { event: { case: "message", value: toEnvelope(item) } };
@@ -151,7 +151,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
         since: req.since && timestampDate(req.since),
         messageIds: req.messageIds,
       };
-      for await (const item of messaging.watchReceipts(accounts, from, ctx.signal)) {
+      for await (const item of messaging.watch.watchReceipts(accounts, from, ctx.signal)) {
         if (item.type === "receipt") yield { event: { case: "receipt", value: toReceipt(item.receipt) } };
         else if (item.type === "synced") yield { event: { case: "synced", value: { replayedCount: BigInt(item.replayed) } } };
         else yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };

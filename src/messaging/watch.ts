@@ -1,0 +1,105 @@
+import type { Kysely } from "kysely";
+import type { Bus } from "../bus/index.js";
+import type { Database } from "../store/schema.js";
+import { decodeMessage, decodeReceipt, type ReceiptRecord } from "./codec.js";
+import type { StoredMessage } from "./message.js";
+import { observeSubject } from "./subjects.js";
+import { Wakeup } from "./wakeup.js";
+import { toReceiptRecord } from "./writer.js";
+
+// Watching traffic without taking part in it: receipts for senders (WatchReceipts) and copies of accepted messages
+// for operators (Subscribe in OBSERVE mode). Both read the bus, so they see what every gateway does.
+
+export type ReceiptStreamItem =
+  | { type: "receipt"; receipt: ReceiptRecord }
+  | { type: "synced"; replayed: number }
+  | { type: "keepalive" };
+
+const KEEPALIVE_MS = 30_000;
+
+export class TrafficWatch {
+  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus }) {}
+
+  /** Copies of messages accepted for the given accounts (every account when undefined), until `signal` aborts. */
+  async *observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
+    const subjects = accountIds === undefined ? [observeSubject("*")] : accountIds.map(observeSubject);
+    yield* streamFromBus(this.deps.bus, subjects, (data) => decodeMessage(data), signal);
+  }
+
+  /**
+   * Receipts of messages sent by the given accounts (every account when undefined): stored ones after `after`
+   * (a receipt id) or from `since`, then `synced`, then live ones. Keepalives after 30 s of silence.
+   */
+  async *watchReceipts(
+    accountIds: string[] | undefined,
+    from: { afterReceiptId?: number | undefined; since?: Date | undefined; messageIds: string[] },
+    signal: AbortSignal,
+  ): AsyncGenerator<ReceiptStreamItem> {
+    const subjects = accountIds === undefined ? ["agentnet.receipt.*.*"] : accountIds.map((a) => `agentnet.receipt.${a}.*`);
+    const wanted = from.messageIds.length > 0 ? new Set(from.messageIds) : undefined;
+    const live = streamFromBus(this.deps.bus, subjects, decodeReceipt, signal);
+    // Start listening before reading the store so nothing falls between the replay and the live stream.
+    const first = live.next();
+    let last = from.afterReceiptId ?? 0;
+    let replayed = 0;
+    if (from.afterReceiptId !== undefined || from.since !== undefined) {
+      for (;;) {
+        let query = this.deps.db.selectFrom("receipts").selectAll().where("receipt_id", ">", last).orderBy("receipt_id").limit(500);
+        if (accountIds !== undefined) query = query.where("sender_account_id", "in", accountIds);
+        if (from.afterReceiptId === undefined && from.since !== undefined) query = query.where("event_at", ">=", from.since);
+        if (wanted) query = query.where("message_id", "in", [...wanted]);
+        const rows = await query.execute();
+        for (const row of rows) {
+          last = row.receipt_id;
+          replayed += 1;
+          yield { type: "receipt", receipt: toReceiptRecord(row) };
+        }
+        if (rows.length < 500) break;
+      }
+    } else {
+      const newest = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
+      last = Number(newest?.max ?? 0);
+    }
+    yield { type: "synced", replayed };
+    let next = first;
+    for (;;) {
+      const item = await next;
+      if (item.done) return;
+      next = live.next();
+      if (item.value === "keepalive") {
+        yield { type: "keepalive" };
+        continue;
+      }
+      if (item.value.receiptId <= last || (wanted && !wanted.has(item.value.messageId))) continue;
+      yield { type: "receipt", receipt: item.value };
+    }
+  }
+}
+
+/** Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. */
+async function* streamFromBus<T>(bus: Bus, subjects: string[], decode: (data: Uint8Array) => T, signal: AbortSignal): AsyncGenerator<T | "keepalive"> {
+  const buffer: T[] = [];
+  const doorbell = new Wakeup();
+  const subs = subjects.map((s) =>
+    bus.subscribe(s, (msg) => {
+      buffer.push(decode(msg.data));
+      doorbell.ring();
+    }),
+  );
+  const onAbort = () => doorbell.ring();
+  signal.addEventListener("abort", onAbort);
+  try {
+    while (!signal.aborted) {
+      const item = buffer.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      const woken = await doorbell.wait(KEEPALIVE_MS);
+      if (!woken && !signal.aborted) yield "keepalive";
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    for (const s of subs) s.unsubscribe();
+  }
+}
