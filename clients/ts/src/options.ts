@@ -1,0 +1,18 @@
+import type { Interceptor } from "@connectrpc/connect";
+
+export interface ConnectOptions {
+  /** The gateway, e.g. "http://localhost:8000". */
+  url: string;
+  /** An access token from AuthService.Login. */
+  token?: string;
+  /** An API key secret ("agk_…"); used when no token is given. */
+  apiKey?: string;
+  /** Wire protocol: "grpc" (HTTP/2, the Node default) or "connect" (HTTP/1.1 or fetch, the browser default). */
+  transport?: "grpc" | "connect";
+  /** More interceptors, run after the SDK's (credentials, typed errors). */
+  interceptors?: Interceptor[];
+  /** Largest message accepted or sent, in bytes; default 32 MiB (blobs go up to 16 MiB). */
+  maxMessageBytes?: number;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;

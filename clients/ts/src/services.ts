@@ -1,0 +1,50 @@
+// The three agentnet services as Connect clients over one transport, with credentials and typed errors added by
+// interceptors.
+import { type Client, type Interceptor, type StreamResponse, type Transport, createClient } from "@connectrpc/connect";
+import { AuthService } from "../../../gen/agentnet/v1/auth_pb.js";
+import { MessagingService } from "../../../gen/agentnet/v1/messaging_pb.js";
+import { RegistryService } from "../../../gen/agentnet/v1/registry_pb.js";
+import { toAgentnetError } from "./errors.js";
+
+export interface Services {
+  auth: Client<typeof AuthService>;
+  registry: Client<typeof RegistryService>;
+  messaging: Client<typeof MessagingService>;
+}
+
+export function createServices(transport: Transport): Services {
+  return {
+    auth: createClient(AuthService, transport),
+    registry: createClient(RegistryService, transport),
+    messaging: createClient(MessagingService, transport),
+  };
+}
+
+/** Sends `authorization: Bearer <credential>` (a Login token or an API key secret) on every call. */
+export function bearer(credential: string | undefined): Interceptor {
+  return (next) => (req) => {
+    if (credential) req.header.set("authorization", `Bearer ${credential}`);
+    return next(req);
+  };
+}
+
+/** Rethrows every failure, unary or mid-stream, as the AgentnetError subclass its reason names. */
+export const typedErrors: Interceptor = (next) => async (req) => {
+  let res;
+  try {
+    res = await next(req);
+  } catch (err) {
+    throw toAgentnetError(err);
+  }
+  if (!res.stream) return res;
+  const stream: StreamResponse = res;
+  return { ...stream, message: typedStream(stream.message) };
+};
+
+async function* typedStream<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw toAgentnetError(err);
+  }
+}
