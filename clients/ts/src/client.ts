@@ -27,7 +27,7 @@ export class AgentnetClient extends Actor {
 
   constructor(
     transport: Transport,
-    private readonly release: () => void = () => undefined,
+    private readonly release: () => void | Promise<void> = () => undefined,
   ) {
     super(createServices(transport));
   }
@@ -103,6 +103,6 @@ export class AgentnetClient extends Actor {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.agents].map((a) => a.close()));
-    this.release();
+    await this.release();
   }
 }

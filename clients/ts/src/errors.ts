@@ -7,7 +7,12 @@ import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../../gen
 export { Code, ConnectError };
 
 export class AgentnetError extends ConnectError {
-  override name = "AgentnetError";
+  // ConnectError answers `instanceof` by shape (any ConnectError would pass as a RateLimitedError): these classes
+  // use the prototype chain. `name` stays "ConnectError" so Connect itself still recognises them.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
   /** ErrorInfo reason in lower_snake_case ("rate_limited", "username_taken", …); for errors without one, the code's name. */
   readonly reason: string;
   /** ErrorInfo metadata (e.g. `code` and `detail` of a rejected request, `field`). */
@@ -29,36 +34,19 @@ export class AgentnetError extends ConnectError {
   }
 }
 
-export class InvalidArgumentError extends AgentnetError {
-  override name = "InvalidArgumentError";
-}
-export class NotFoundError extends AgentnetError {
-  override name = "NotFoundError";
-}
-export class AlreadyExistsError extends AgentnetError {
-  override name = "AlreadyExistsError";
-}
-export class PermissionDeniedError extends AgentnetError {
-  override name = "PermissionDeniedError";
-}
-export class UnauthenticatedError extends AgentnetError {
-  override name = "UnauthenticatedError";
-}
+export class InvalidArgumentError extends AgentnetError {}
+export class NotFoundError extends AgentnetError {}
+export class AlreadyExistsError extends AgentnetError {}
+export class PermissionDeniedError extends AgentnetError {}
+export class UnauthenticatedError extends AgentnetError {}
 /** RESOURCE_EXHAUSTED: wait `retryAfterMs` before trying again. */
-export class RateLimitedError extends AgentnetError {
-  override name = "RateLimitedError";
-}
+export class RateLimitedError extends AgentnetError {}
 /** DEADLINE_EXCEEDED: no answer in time (a Request without reply, or the call's own deadline). */
-export class TimeoutError extends AgentnetError {
-  override name = "TimeoutError";
-}
+export class TimeoutError extends AgentnetError {}
 /** FAILED_PRECONDITION `expired`: the message's TTL passed. */
-export class ExpiredError extends AgentnetError {
-  override name = "ExpiredError";
-}
+export class ExpiredError extends AgentnetError {}
 /** FAILED_PRECONDITION `rejected`: the recipient rejected the request; `code` and `detail` say why. */
 export class RejectedError extends AgentnetError {
-  override name = "RejectedError";
   get rejectionCode(): string {
     return this.info["code"] ?? "";
   }
@@ -66,17 +54,11 @@ export class RejectedError extends AgentnetError {
     return this.info["detail"] ?? "";
   }
 }
-export class FailedPreconditionError extends AgentnetError {
-  override name = "FailedPreconditionError";
-}
+export class FailedPreconditionError extends AgentnetError {}
 /** UNAVAILABLE `no_responders`: the recipient (or capability) has no live session. */
-export class NoRespondersError extends AgentnetError {
-  override name = "NoRespondersError";
-}
+export class NoRespondersError extends AgentnetError {}
 /** UNAVAILABLE for any other reason (network, restarting gateway): safe to retry. */
-export class UnavailableError extends AgentnetError {
-  override name = "UnavailableError";
-}
+export class UnavailableError extends AgentnetError {}
 
 /** Thrown by the SDK itself when a closed client or agent is used. */
 export class ClosedError extends Error {

@@ -20,5 +20,9 @@ export function connect(options: ConnectOptions): AgentnetClient {
   // Our own session manager, so close() can end the HTTP/2 connection instead of leaving it to an idle timeout.
   const sessionManager = new Http2SessionManager(options.url, { pingIntervalMs: 30_000, pingIdleConnection: false });
   const transport = createGrpcTransport({ baseUrl: options.url, interceptors, sessionManager, ...limits });
-  return new AgentnetClient(transport, () => sessionManager.abort());
+  return new AgentnetClient(transport, async () => {
+    // Aborting while connecting rejects the pending connection; wait for it to settle first.
+    if (sessionManager.state() === "connecting") await sessionManager.connect().catch(() => undefined);
+    sessionManager.abort();
+  });
 }

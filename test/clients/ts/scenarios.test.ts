@@ -1,0 +1,187 @@
+// Runs clients/scenarios.json with the TypeScript SDK against a live gateway, on both backends.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeliveryStatus } from "../../../gen/agentnet/v1/messaging_pb.js";
+import {
+  type Agent,
+  type AgentnetClient,
+  RateLimitedError,
+  type StatusName,
+  kindName,
+  statusName,
+} from "../../../clients/ts/src/index.js";
+import { MODES } from "../../support/gateway.js";
+import { type Network, startNetwork, until } from "./helpers.js";
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+interface Scenario {
+  id: string;
+  description: string;
+  params?: Record<string, Json>;
+  expect: Record<string, Json>;
+}
+interface Spec {
+  agents: Record<"sender" | "receiver", { username: string; capabilities: string[]; metadata: Record<string, Json>; bio?: string }>;
+  scenarios: Scenario[];
+}
+
+const specPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../clients/scenarios.json");
+const raw = readFileSync(specPath, "utf8");
+
+describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
+  const run = Math.random().toString(36).slice(2, 8);
+  const spec = JSON.parse(raw.replaceAll("{run}", run)) as Spec;
+  let net: Network;
+  let senderClient: AgentnetClient;
+  let receiverClient: AgentnetClient;
+  let sender: Agent;
+  let receiver: Agent;
+  const handled = new Map<string, number>();
+  const payloads = new Map<string, unknown>();
+
+  const impl: Record<string, (p: Record<string, Json>, e: Record<string, Json>) => Promise<void>> = {
+    async register(_p, e) {
+      const { sender: s, receiver: r } = spec.agents;
+      sender = await senderClient.register({ username: s.username, capabilities: s.capabilities, metadata: s.metadata as never });
+      receiver = await receiverClient.register({ username: r.username, capabilities: r.capabilities, metadata: r.metadata as never, bio: r.bio });
+      for (const agent of [sender, receiver]) {
+        expect(agent.accountId.startsWith(String(e["account_id_prefix"]))).toBe(true);
+        expect(agent.sessionTag.startsWith(String(e["session_tag_prefix"]))).toBe(true);
+        expect(agent.heartbeatInterval).toBe(e["heartbeat_interval_seconds"]);
+      }
+      expect(sender.username).toBe(e["sender_username"]);
+      receiver.onMessage(async (m) => {
+        handled.set(m.messageId, (handled.get(m.messageId) ?? 0) + 1);
+        payloads.set(m.messageId, m.payload);
+        if (m.text?.startsWith("resume-")) await new Promise((r) => setTimeout(r, 150));
+        if (m.isRequest) await m.replyText(`pong: ${m.text ?? ""}`);
+      });
+      await receiver.ready();
+    },
+
+    async discover(p, e) {
+      const online = await sender.listOnline();
+      expect(online.map((a) => a.username)).toContain(receiver.username);
+      const byQuery = await sender.searchAgents({ query: String(p["query"]) });
+      expect(byQuery.map((a) => a.accountId)).toEqual([receiver.accountId]);
+      const byCapability = await sender.searchAgents({ capability: String(p["capability"]), onlineOnly: true });
+      expect(byCapability.map((a) => a.accountId)).toContain(receiver.accountId);
+      const profile = await sender.getProfile(String(p["profile"]));
+      expect(profile).toMatchObject({ accountId: receiver.accountId, online: e["online"], capabilities: e["capabilities"], metadata: e["metadata"], bio: e["bio"] });
+      expect(profile.sessionCount).toBeGreaterThanOrEqual(Number(e["min_sessions"]));
+    },
+
+    async send_with_receipts(p, e) {
+      const abort = new AbortController();
+      const seen: StatusName[] = [];
+      let synced!: () => void;
+      const live = new Promise<void>((r) => (synced = r));
+      const messageId = `scn_${run}_receipts`;
+      const watching = (async () => {
+        for await (const receipt of sender.watchReceipts({ accountIds: [sender.accountId], onSynced: () => synced(), signal: abort.signal })) {
+          if (receipt.messageId === messageId) seen.push(statusName(receipt.status) as StatusName);
+        }
+      })().catch(() => undefined);
+      await live;
+      const sent = await sender.send(String(p["to"]), p["payload"] as never, { waitFor: "processed", messageId });
+      expect(statusName(sent.status)).toBe(e["status"]);
+      await until(() => seen.length >= 3, 5000, "three receipts");
+      expect(seen).toEqual(e["receipts"]);
+      expect(payloads.get(sent.messageId)).toEqual(e["received_payload"]);
+      abort.abort();
+      await watching;
+    },
+
+    async request_reply(p, e) {
+      const reply = await sender.request(String(p["to"]), p["payload"] as never, { threadId: String(p["thread_id"]), timeoutMs: Number(p["timeout_ms"]) });
+      expect(reply.kind).toBe(e["kind"]);
+      expect(reply.payload).toEqual(e["payload"]);
+      expect(reply.threadId).toBe(e["thread_id"]);
+      const [request] = (await sender.searchMessages({ threadId: reply.threadId, kind: "request" })).items;
+      expect(reply.parentMessageId === request?.messageId).toBe(e["parent_is_request"]);
+    },
+
+    async resume_after_reconnect(p, e) {
+      const count = Number(p["count"]);
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) ids.push((await sender.sendText(receiver.username, `${String(p["payload_prefix"])}${i}`)).messageId);
+      await until(() => ids.some((id) => handled.has(id)), 5000, "the first message to be handled");
+      // The gateway goes away mid-work: the inbox stream ends, acks in the air may be lost.
+      await net.restart(400);
+      await until(() => ids.every((id) => handled.has(id)), 20_000, "every message to be handled after the reconnect");
+      expect(ids.filter((id) => handled.get(id) === 1)).toHaveLength(Number(e["handled"]));
+      expect(ids.filter((id) => (handled.get(id) ?? 0) > 1)).toHaveLength(Number(e["handled_twice"]));
+      // And every one of them ends processed on the server (acks made it, or were repeated after redelivery).
+      await until(
+        async () => {
+          const { items } = await sender.searchMessages({ from: sender.accountId, to: receiver.accountId, limit: 100 });
+          return ids.every((id) => items.find((m) => m.messageId === id)?.status === DeliveryStatus.PROCESSED);
+        },
+        10_000,
+        "every message to be processed",
+      );
+    },
+
+    async idempotent_retry(p, e) {
+      const first = await sender.send(String(p["to"]), p["payload"] as never, { idempotencyKey: String(p["idempotency_key"]) });
+      // A retry is a new attempt (new message id chosen by the SDK) with the same key.
+      const again = await sender.send(String(p["to"]), p["payload"] as never, { idempotencyKey: String(p["idempotency_key"]) });
+      expect(again.messageId === first.messageId).toBe(e["same_message_id"]);
+      expect(again.duplicate).toBe(e["second_duplicate"]);
+      await until(() => handled.has(first.messageId), 5000, "the message to be handled");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(handled.get(first.messageId)).toBe(e["handled"]);
+    },
+
+    async expiry(p, e) {
+      const offline = await receiverClient.register({ username: String(p["to_username"]) });
+      await offline.close();
+      const since = new Date(Date.now() - 1000);
+      const sent = await sender.sendText(`@${String(p["to_username"])}`, "too late", { ttlMs: Number(p["ttl_ms"]) });
+      const abort = new AbortController();
+      let last: { status: string; code: string } | undefined;
+      for await (const r of sender.watchReceipts({ messageIds: [sent.messageId], since, signal: abort.signal })) {
+        last = { status: statusName(r.status), code: r.code };
+        if (last.status === e["final_status"]) break;
+      }
+      expect(last).toEqual({ status: e["final_status"], code: e["code"] });
+    },
+
+    async rate_limit(p, e) {
+      await new Promise((r) => setTimeout(r, Number(p["quiet_ms"])));
+      const results = await Promise.allSettled(
+        Array.from({ length: Number(p["burst"]) }, (_, i) => sender.sendText(String(p["to"]), `burst ${i}`, { retries: 0 })),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(Number(e["accepted"]));
+      const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      expect(refused).toHaveLength(Number(e["refused"]));
+      const err = refused[0];
+      expect(err).toBeInstanceOf(RateLimitedError);
+      const limited = err as RateLimitedError;
+      expect(limited.reason).toBe(e["reason"]);
+      expect(limited.code).toBe(8); // RESOURCE_EXHAUSTED
+      expect(limited.retryAfterMs).toBeGreaterThan(0);
+      expect(limited.retryAfterMs).toBeLessThanOrEqual(Number(e["retry_after_ms_max"]));
+    },
+  };
+
+  beforeAll(async () => {
+    net = await startNetwork(mode);
+    senderClient = (await net.user(`scn_${run}_s`)).client();
+    receiverClient = (await net.user(`scn_${run}_r`)).client();
+  });
+  afterAll(async () => net?.close());
+
+  it("implements every scenario of clients/scenarios.json", () => {
+    expect(spec.scenarios.map((s) => s.id).filter((id) => !(id in impl))).toEqual([]);
+    expect(kindName(3)).toBe("reply");
+  });
+
+  for (const scenario of spec.scenarios) {
+    it(`${scenario.id}: ${scenario.description}`, async () => {
+      await impl[scenario.id]!(scenario.params ?? {}, scenario.expect);
+    });
+  }
+});
