@@ -67,6 +67,41 @@ export interface Config {
   retentionIntervalSeconds: number;
   /** PutBlob calls per minute per owning account. */
   blobRatePerMinute: number;
+  /** Agora tokens and Conversational AI voice agents (TokenService, VoiceAgentService, the seed's HTTP routes). */
+  voice: VoiceConfig;
+}
+
+/** Agora regions whose Conversational AI endpoint AGORA_REGION picks (`global` is api.agora.io). */
+export const AGORA_REGIONS = ["global", "us", "eu", "ap", "cn"] as const;
+export type AgoraRegion = (typeof AGORA_REGIONS)[number];
+
+export const TTS_VENDORS = ["minimax", "elevenlabs"] as const;
+export type TtsVendor = (typeof TTS_VENDORS)[number];
+
+export interface VoiceConfig {
+  /** APP_ID and APP_CERTIFICATE; undefined when neither is set (the voice RPCs answer `voice_not_configured`). */
+  agora: { appId: string; appCertificate: string } | undefined;
+  /** Conversational AI REST API v2 base, without a trailing slash (…/api/conversational-ai-agent/v2). */
+  apiBaseUrl: string;
+  region: AgoraRegion;
+  /** RESTful customer credentials: Basic auth instead of `agora token=` when set. */
+  customer: { id: string; secret: string } | undefined;
+  llm: { url: string; apiKey: string | undefined; model: string };
+  tts: {
+    vendor: TtsVendor;
+    minimax: { apiKey: string | undefined; groupId: string | undefined; model: string; voiceId: string };
+    elevenlabs: { apiKey: string | undefined; model: string; voiceId: string };
+  };
+  asr: { vendor: "deepgram"; apiKey: string | undefined; model: string; language: string };
+  /** System instructions and greeting of an agent started without its own. */
+  instructions: string;
+  greeting: string;
+  idleTimeoutSeconds: number;
+  /** Longest a voice agent may run; the watchdog stops it after that. */
+  maxDurationSeconds: number;
+  watchdogIntervalMs: number;
+  /** Serve the seed's HTTP routes (/get_config, /v2/startAgent, /v2/stopAgent) without credentials. */
+  publicSeedRoutes: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -110,7 +145,90 @@ export function readConfig(env: Env = process.env): Config {
     threadRetentionDays: int(env, "AGENTNET_THREAD_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
     retentionIntervalSeconds: int(env, "AGENTNET_RETENTION_INTERVAL_SECONDS", 3600, { min: 1, max: 7 * 86400 }),
     blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
+    voice: readVoiceConfig(env),
   };
+}
+
+const AGORA_REST_HOSTS: Record<AgoraRegion, string> = {
+  global: "api.agora.io",
+  us: "api-us-west-1.agora.io",
+  eu: "api-eu-west-1.agora.io",
+  ap: "api-ap-southeast-1.agora.io",
+  cn: "api-cn-east-1.sd-rtn.com",
+};
+
+/** The variable names follow the Agora seed where it names them (APP_ID, APP_CERTIFICATE, LLM_API_KEY, …). */
+function readVoiceConfig(env: Env): VoiceConfig {
+  const appId = hex32(env, "APP_ID");
+  const appCertificate = hex32(env, "APP_CERTIFICATE");
+  if ((appId === undefined) !== (appCertificate === undefined)) {
+    throw new ConfigError(appId === undefined ? "APP_ID" : "APP_CERTIFICATE", "must be set together with " + (appId === undefined ? "APP_CERTIFICATE" : "APP_ID"));
+  }
+  const customerId = str(env, "AGORA_CUSTOMER_ID");
+  const customerSecret = str(env, "AGORA_CUSTOMER_SECRET");
+  if ((customerId === undefined) !== (customerSecret === undefined)) {
+    throw new ConfigError(customerId === undefined ? "AGORA_CUSTOMER_ID" : "AGORA_CUSTOMER_SECRET", "must be set together with " + (customerId === undefined ? "AGORA_CUSTOMER_SECRET" : "AGORA_CUSTOMER_ID"));
+  }
+  const region = oneOf(env, "AGORA_REGION", AGORA_REGIONS, "global");
+  const apiBaseUrl = (url(env, "AGORA_API_BASE_URL", ["https:", "http:"]) ?? `https://${AGORA_REST_HOSTS[region]}/api/conversational-ai-agent/v2`).replace(/\/+$/, "");
+  const minimaxKey = str(env, "TTS_MINIMAX_API_KEY");
+  const elevenlabsKey = str(env, "TTS_ELEVENLABS_API_KEY");
+  // The seed's .env names only TTS_ELEVENLABS_API_KEY while its code uses MiniMax: without TTS_VENDOR, the vendor
+  // whose key is present wins, MiniMax when both or neither are.
+  const defaultVendor: TtsVendor = minimaxKey === undefined && elevenlabsKey !== undefined ? "elevenlabs" : "minimax";
+  return {
+    agora: appId !== undefined && appCertificate !== undefined ? { appId, appCertificate } : undefined,
+    apiBaseUrl,
+    region,
+    customer: customerId !== undefined && customerSecret !== undefined ? { id: customerId, secret: customerSecret } : undefined,
+    llm: {
+      url: url(env, "LLM_URL", ["https:", "http:"]) ?? "https://api.openai.com/v1/chat/completions",
+      apiKey: str(env, "LLM_API_KEY"),
+      model: str(env, "LLM_MODEL") ?? "gpt-4o-mini",
+    },
+    tts: {
+      vendor: oneOf(env, "TTS_VENDOR", TTS_VENDORS, defaultVendor),
+      minimax: {
+        apiKey: minimaxKey,
+        groupId: str(env, "TTS_MINIMAX_GROUP_ID"),
+        model: str(env, "TTS_MINIMAX_MODEL") ?? "speech_2_6_turbo",
+        voiceId: str(env, "TTS_MINIMAX_VOICE_ID") ?? "English_captivating_female1",
+      },
+      elevenlabs: {
+        apiKey: elevenlabsKey,
+        model: str(env, "TTS_ELEVENLABS_MODEL") ?? "eleven_flash_v2_5",
+        voiceId: str(env, "TTS_ELEVENLABS_VOICE_ID") ?? "21m00Tcm4TlvDq8ikWAM",
+      },
+    },
+    asr: {
+      vendor: "deepgram",
+      apiKey: str(env, "ASR_DEEPGRAM_API_KEY"),
+      model: str(env, "ASR_DEEPGRAM_MODEL") ?? "nova-3",
+      language: str(env, "ASR_DEEPGRAM_LANGUAGE") ?? "en",
+    },
+    instructions: str(env, "AGENTNET_VOICE_INSTRUCTIONS") ?? "You are a friendly voice assistant. Keep your answers short and conversational.",
+    greeting: str(env, "AGENTNET_VOICE_GREETING") ?? "Hi there! How can I help you today?",
+    idleTimeoutSeconds: int(env, "AGENTNET_VOICE_IDLE_TIMEOUT_SECONDS", 30, { min: 0, max: 86400 }),
+    maxDurationSeconds: int(env, "AGENTNET_VOICE_MAX_DURATION_SECONDS", 3600, { min: 1, max: 86400 }),
+    watchdogIntervalMs: int(env, "AGENTNET_VOICE_WATCHDOG_INTERVAL_MS", 15_000, { min: 50, max: 3_600_000 }),
+    publicSeedRoutes: bool(env, "AGENTNET_VOICE_PUBLIC_SEED_ROUTES", false),
+  };
+}
+
+/** An Agora App ID or App Certificate: 32 hexadecimal characters. The value never appears in the error. */
+function hex32(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{32}$/.test(raw)) throw new ConfigError(name, `must be 32 hexadecimal characters (got ${raw.length} characters)`);
+  return raw;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
 function str(env: Env, name: string): string | undefined {

@@ -13,6 +13,7 @@ import { migrateToLatest } from "../store/migrate.js";
 import { kClientAddress } from "./context.js";
 import { applyCors } from "./cors.js";
 import { HealthStatusRegistry, healthRoutes } from "./health.js";
+import { HttpRoutes } from "./http-routes.js";
 import { authInterceptor, errorInterceptor, loggingInterceptor } from "./interceptors.js";
 import { type Listener, listen } from "./listener.js";
 import { notFound } from "./not-found.js";
@@ -50,6 +51,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
     const closeHooks: Array<() => Promise<void> | void> = [];
     const services = servedServices();
+    // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
+    const httpRoutes = new HttpRoutes(logger);
     const health = new HealthStatusRegistry(services.map((s) => s.typeName));
     const routes = (router: ConnectRouter) => {
       healthRoutes(health)(router);
@@ -63,6 +66,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         gatewayId,
         shutdownSignal: shutdown.signal,
         onClose: (fn) => closeHooks.push(fn),
+        addHttpRoute: httpRoutes.add,
       });
     };
     const connectHandler = connectNodeAdapter({
@@ -70,7 +74,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       interceptors: [loggingInterceptor(logger), errorInterceptor(), authInterceptor({ auth, publicMethods: PUBLIC_METHODS })],
       shutdownSignal: shutdown.signal,
       contextValues: (req) => createContextValues().set(kClientAddress, req.socket?.remoteAddress ?? ""),
-      fallback: notFound,
+      // Paths no RPC owns: a plain HTTP route if one was added, else UNIMPLEMENTED / 404.
+      fallback: (req, res) => {
+        if (!httpRoutes.handle(req, res)) notFound(req, res);
+      },
       // Browsers' fetch can only send the Connect protocol header when told to; curl users should not need it.
       requireConnectProtocolHeader: false,
     });

@@ -13,6 +13,7 @@ import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/refl
 import type { Auth } from "../auth/auth.js";
 import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
+import type { AddHttpRoute } from "../server/http-routes.js";
 import type { Store } from "../store/database.js";
 import { registerAuthService } from "./auth.js";
 import { Presence } from "../registry/presence.js";
@@ -20,6 +21,7 @@ import { registerMessagingService } from "./messaging.js";
 import { registerRegistryService } from "./registry.js";
 import { registerRetention } from "./retention.js";
 import { registerUnimplemented } from "./unimplemented.js";
+import { registerVoice } from "./voice.js";
 
 export interface ServiceDeps {
   auth: Auth;
@@ -33,6 +35,12 @@ export interface ServiceDeps {
   shutdownSignal: AbortSignal;
   /** Registers work to run on shutdown, after the listener closed and before bus and store close. */
   onClose(fn: () => Promise<void> | void): void;
+  /**
+   * Serves a plain HTTP route (exact method and path) on the gateway's port, for paths no RPC owns — e.g. the Agora
+   * seed's `GET /get_config`. CORS applies as for RPCs; the handler does its own authentication and writes the
+   * whole response (src/server/http-routes.ts).
+   */
+  addHttpRoute: AddHttpRoute;
 }
 
 /** Methods and whole services callable without credentials. */
@@ -74,6 +82,5 @@ export function registerServices(router: ConnectRouter, deps: ServiceDeps): void
   registerMessagingService(router, deps, presence);
   registerRetention(deps);
   registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
-  registerUnimplemented(router, TokenService, "issue #6 (voice)");
-  registerUnimplemented(router, VoiceAgentService, "issue #6 (voice)");
+  registerVoice(router, deps);
 }

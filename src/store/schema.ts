@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from "kysely";
 import type { BlobGrantsTable, BlobsTable } from "../blobs/tables.js";
 import type { MessagesTable, ReceiptsTable, ThreadParticipantsTable, ThreadsTable } from "../messaging/tables.js";
 import type { AccountsTable, AgentSessionsTable } from "../registry/tables.js";
+import type { VoiceAgentsTable } from "../voice/tables.js";
 
 // The Kysely view of every table. Each domain declares its tables in its own folder (`<domain>/tables.ts`) and
 // owns the queries against them (DESIGN.md: a domain never touches another domain's tables); this file only
@@ -52,6 +53,7 @@ export interface Database {
   thread_participants: ThreadParticipantsTable;
   blobs: BlobsTable;
   blob_grants: BlobGrantsTable;
+  voice_agents: VoiceAgentsTable;
 }
 
 export type { Generated };

@@ -1,0 +1,78 @@
+import { randomInt } from "node:crypto";
+import { DomainError } from "../errors.js";
+
+// Checks of what Agora accepts, each refusing with INVALID_ARGUMENT naming the field and the contract's reason.
+
+/** Agora's channel-name (and string-uid) alphabet: a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~, */
+const AGORA_NAME_CHARS = /^[a-zA-Z0-9 !#$%&()+\-:;<=.>?@[\]^_{|}~,]*$/;
+
+export const MAX_EXPIRY_SECONDS = 86_400;
+const MAX_CHANNEL_BYTES = 64;
+const MAX_ACCOUNT_BYTES = 255;
+const MAX_RTM_USER_BYTES = 64;
+const MAX_UID = 2 ** 32 - 1;
+
+function refuse(field: string, reason: string, message: string): DomainError {
+  return new DomainError("invalid_argument", reason, `${field}: ${message}`, { field });
+}
+
+export function checkChannelName(channel: string, field = "channel_name"): string {
+  if (channel === "") throw refuse(field, "invalid_channel_name", "must not be empty");
+  if (Buffer.byteLength(channel) > MAX_CHANNEL_BYTES) throw refuse(field, "invalid_channel_name", `must be at most ${MAX_CHANNEL_BYTES} bytes`);
+  if (!AGORA_NAME_CHARS.test(channel)) {
+    throw refuse(field, "invalid_channel_name", "may only contain a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~,");
+  }
+  return channel;
+}
+
+/** Token lifetime in seconds: 1..86400, `fallback` when unset. */
+export function checkExpiry(expiresIn: number | bigint | undefined, fallback: number, field = "expires_in"): number {
+  if (expiresIn === undefined) return fallback;
+  const n = Number(expiresIn);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_EXPIRY_SECONDS) {
+    throw refuse(field, "invalid_expiry", `must be between 1 and ${MAX_EXPIRY_SECONDS} seconds, got ${String(expiresIn)}`);
+  }
+  return n;
+}
+
+export function checkAccount(account: string, field = "account"): string {
+  if (account === "") throw refuse(field, "invalid_account", "must not be empty");
+  if (Buffer.byteLength(account) > MAX_ACCOUNT_BYTES) throw refuse(field, "invalid_account", `must be at most ${MAX_ACCOUNT_BYTES} bytes`);
+  return account;
+}
+
+export function checkRtmUserId(userId: string, field = "user_id"): string {
+  if (userId === "") throw refuse(field, "invalid_user_id", "must not be empty");
+  if (Buffer.byteLength(userId) > MAX_RTM_USER_BYTES) throw refuse(field, "invalid_user_id", `must be at most ${MAX_RTM_USER_BYTES} bytes`);
+  return userId;
+}
+
+/**
+ * THE place where uids become strings. Agora's uids are 32-bit unsigned numbers, or strings when string uids are
+ * enabled (voice agents run with `enable_string_uid`); requests, JSON bodies of the seed's routes and random uids
+ * all pass here, so "1234567", 1234567 and " 1234567 " are the same uid everywhere (tokens, join bodies, records).
+ */
+export function uidString(uid: number | bigint | string, field = "uid"): string {
+  if (typeof uid === "number" || typeof uid === "bigint") {
+    const n = Number(uid);
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UID) throw refuse(field, "invalid_uid", `must be between 0 and ${MAX_UID}, got ${String(uid)}`);
+    return String(n);
+  }
+  const s = uid.trim();
+  if (s === "") throw refuse(field, "invalid_uid", "must not be empty");
+  if (/^\d+$/.test(s)) {
+    // Decimal uids lose leading zeros and must fit 32 bits, as the numeric form would.
+    const n = Number(s);
+    if (n > MAX_UID) throw refuse(field, "invalid_uid", `must be between 0 and ${MAX_UID}, got ${s}`);
+    return String(n);
+  }
+  if (Buffer.byteLength(s) > MAX_ACCOUNT_BYTES || !AGORA_NAME_CHARS.test(s)) {
+    throw refuse(field, "invalid_uid", "must be a number or a string uid of at most 255 bytes of a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~,");
+  }
+  return s;
+}
+
+/** A random uid for a user or an agent: 7 or 8 digits, like the seed's. */
+export function randomUid(): string {
+  return uidString(randomInt(1_000_000, 100_000_000));
+}
