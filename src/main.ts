@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, loadEnvFiles } from "./config.js";
 import { runKeysCreate } from "./cli/keys.js";
 import { runMigrate } from "./cli/migrate.js";
+import { registerOperatorCommands } from "./cli/operator/index.js";
 import { runServe } from "./cli/serve.js";
 import { runUsersAdd } from "./cli/users.js";
 
@@ -21,7 +22,7 @@ program
 
 program.command("migrate").description("bring the database schema up to date and exit").action(runMigrate);
 
-const users = program.command("users").description("manage users (talks to the database directly)");
+const users = program.command("users").description("manage users (add: in the database directly; create: through the server)");
 users
   .command("add")
   .description("create a user; prints a generated password unless one is given")
@@ -30,7 +31,7 @@ users
   .option("--password-stdin", "read the password from standard input", false)
   .action(runUsersAdd);
 
-const keys = program.command("keys").description("manage API keys (talks to the database directly)");
+const keys = program.command("keys").description("manage API keys (create: in the database directly; list, revoke: through the server)");
 keys
   .command("create")
   .description("create an API key for a user; the secret is printed once")
@@ -38,6 +39,8 @@ keys
   .option("--name <name>", "a label to recognise the key by", "cli")
   .option("--expires-in <seconds>", "lifetime in seconds (default: never expires)")
   .action(runKeysCreate);
+
+registerOperatorCommands(program);
 
 async function main(): Promise<void> {
   loadEnvFiles();
