@@ -69,6 +69,8 @@ export interface Config {
   blobRatePerMinute: number;
   /** Agora tokens and Conversational AI voice agents (TokenService, VoiceAgentService, the seed's HTTP routes). */
   voice: VoiceConfig;
+  /** Chat sessions with hosted AI agents (SessionService) and their providers. */
+  sessions: SessionsConfig;
 }
 
 /** Agora regions whose Conversational AI endpoint AGORA_REGION picks (`global` is api.agora.io). */
@@ -146,6 +148,7 @@ export function readConfig(env: Env = process.env): Config {
     retentionIntervalSeconds: int(env, "AGENTNET_RETENTION_INTERVAL_SECONDS", 3600, { min: 1, max: 7 * 86400 }),
     blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
     voice: readVoiceConfig(env),
+    sessions: readSessionsConfig(env),
   };
 }
 
@@ -299,4 +302,77 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
     throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${raw}"`);
   }
   return raw as T;
+}
+
+/** Names of the hosted-agent providers (AgentConfig.provider); `openai_compatible` is any base URL (vLLM, Ollama, …). */
+export const CHAT_PROVIDERS = ["echo", "openai", "groq", "together", "novita", "openai_compatible", "anthropic"] as const;
+export type ChatProviderName = (typeof CHAT_PROVIDERS)[number];
+
+/** Where one provider is reached. Keys are secrets: never logged. */
+export interface ChatProviderEndpoint {
+  /** Unset: the provider is not configured (`openai_compatible` is configured by its base URL alone). */
+  apiKey: string | undefined;
+  /** Unset: the provider's public endpoint. */
+  baseUrl: string | undefined;
+  /** Unset: the built-in default model. */
+  model: string | undefined;
+}
+
+export interface SessionsConfig {
+  /** Provider of an agent created without one. */
+  defaultProvider: ChatProviderName;
+  /** A session expires this long after creation. */
+  lifetimeSeconds: number;
+  /** …or after this long without a message or turn. */
+  inactivitySeconds: number;
+  /** StreamSession sends a ping after this long. */
+  pingIntervalMs: number;
+  /** A provider call running longer ends its turn with an `error` event (`provider_timeout`). */
+  providerTimeoutMs: number;
+  /** Per-agent token budget per window when CreateSession gives none; 0: no budget. */
+  tokensPerMinute: number;
+  /** Length of the token window ("per minute" unless changed, e.g. by tests). */
+  tokenWindowSeconds: number;
+  createRatePerMinute: number;
+  /** GetSession, ListSessions and StreamSession calls per minute per user. */
+  queryRatePerMinute: number;
+  messageRatePerMinute: number;
+  /** Turns one gateway runs at once; more wait for a free gateway. */
+  maxConcurrentTurns: number;
+  /** A gateway's claim on a running turn lasts this long unless renewed; after it another gateway takes the turn. */
+  turnLeaseMs: number;
+  /** Pause between the words the echo provider streams. */
+  echoDelayMs: number;
+  providers: Record<Exclude<ChatProviderName, "echo">, ChatProviderEndpoint>;
+}
+
+function readSessionsConfig(env: Env): SessionsConfig {
+  const endpoint = (prefix: string): ChatProviderEndpoint => ({
+    apiKey: str(env, `${prefix}_API_KEY`),
+    baseUrl: url(env, `${prefix}_BASE_URL`, ["https:", "http:"])?.replace(/\/+$/, ""),
+    model: str(env, `${prefix}_MODEL`),
+  });
+  return {
+    defaultProvider: oneOf(env, "AGENTNET_CHAT_DEFAULT_PROVIDER", CHAT_PROVIDERS, "echo"),
+    lifetimeSeconds: int(env, "AGENTNET_CHAT_SESSION_LIFETIME_SECONDS", 3600, { min: 1, max: 7 * 86400 }),
+    inactivitySeconds: int(env, "AGENTNET_CHAT_INACTIVITY_SECONDS", 600, { min: 1, max: 7 * 86400 }),
+    pingIntervalMs: int(env, "AGENTNET_CHAT_PING_INTERVAL_MS", 30_000, { min: 50, max: 600_000 }),
+    providerTimeoutMs: int(env, "AGENTNET_CHAT_PROVIDER_TIMEOUT_MS", 60_000, { min: 50, max: 600_000 }),
+    tokensPerMinute: int(env, "AGENTNET_CHAT_TOKENS_PER_MINUTE", 20_000, { min: 0, max: 100_000_000 }),
+    tokenWindowSeconds: int(env, "AGENTNET_CHAT_TOKEN_WINDOW_SECONDS", 60, { min: 1, max: 3600 }),
+    createRatePerMinute: int(env, "AGENTNET_CHAT_CREATE_RATE_PER_MINUTE", 5, { min: 1, max: 1_000_000 }),
+    queryRatePerMinute: int(env, "AGENTNET_CHAT_QUERY_RATE_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
+    messageRatePerMinute: int(env, "AGENTNET_CHAT_MESSAGE_RATE_PER_MINUTE", 60, { min: 1, max: 1_000_000 }),
+    maxConcurrentTurns: int(env, "AGENTNET_CHAT_MAX_CONCURRENT_TURNS", 64, { min: 1, max: 10_000 }),
+    turnLeaseMs: int(env, "AGENTNET_CHAT_TURN_LEASE_MS", 30_000, { min: 100, max: 600_000 }),
+    echoDelayMs: int(env, "AGENTNET_CHAT_ECHO_DELAY_MS", 5, { min: 0, max: 60_000 }),
+    providers: {
+      openai: endpoint("OPENAI"),
+      groq: endpoint("GROQ"),
+      together: endpoint("TOGETHER"),
+      novita: endpoint("NOVITA"),
+      openai_compatible: endpoint("OPENAI_COMPATIBLE"),
+      anthropic: endpoint("ANTHROPIC"),
+    },
+  };
 }

@@ -2,12 +2,13 @@ import type { Kysely } from "kysely";
 import type { Principal } from "../auth/principal.js";
 import { messageCountsFor } from "../messaging/stats.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
+import { type HostedAgentInfo, hostedAgentInfo, hostedAgentsInState } from "../sessions/hosted-info.js";
 import type { Database } from "../store/schema.js";
 import { type AccountRef, type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "./profiles.js";
 
 // Agent status in AgentConnect's shape (its GET /agents/status/{id} and GET /agents/list). External agents are
-// active while they have a live session. Hosted agents (issue 5) will add provider, model, cooldown and active
-// conversations; until chat sessions exist those stay empty.
+// active while they have a live session. Hosted agents (chat sessions' AI agents) are online while their
+// session is active; the sessions domain adds their provider, model, cooldown and active conversations.
 
 export type AgentState = "active" | "inactive" | "cooldown" | "error";
 
@@ -35,7 +36,8 @@ export interface AgentStatusRecord {
 export async function getAgentStatus(db: Kysely<Database>, viewer: Principal, ref: AccountRef): Promise<AgentStatusRecord> {
   const profile = await findVisibleProfile(db, viewer, ref);
   const counts = await messageCountsFor(db, [profile.accountId]);
-  return toStatus(profile, counts.get(profile.accountId) ?? 0);
+  const hosted = profile.agentType === "hosted" ? await hostedAgentInfo(db, [profile.accountId]) : new Map<string, HostedAgentInfo>();
+  return toStatus(profile, counts.get(profile.accountId) ?? 0, hosted.get(profile.accountId));
 }
 
 export interface AgentListing {
@@ -69,15 +71,19 @@ export async function listAgents(
     case undefined:
       break;
     case "active":
-      filtered = filtered.where("p.session_count", ">", 0);
+      // Online, except hosted agents that are cooling down or failing (those have states of their own).
+      filtered = filtered
+        .where("p.session_count", ">", 0)
+        .where("p.account_id", "not in", hostedAgentsInState(db, "cooldown"))
+        .where("p.account_id", "not in", hostedAgentsInState(db, "error"));
       break;
     case "inactive":
       filtered = filtered.where((eb) => eb.or([eb("p.session_count", "=", 0), eb("p.session_count", "is", null)]));
       break;
-    // Only hosted agents cool down or fail, and none exist before chat sessions do.
+    // Only hosted agents cool down or fail.
     case "cooldown":
     case "error":
-      filtered = filtered.where((eb) => eb.lit(false));
+      filtered = filtered.where("p.account_id", "in", hostedAgentsInState(db, request.state));
       break;
   }
 
@@ -92,34 +98,44 @@ export async function listAgents(
   const rows = await pageQuery.orderBy("p.username").limit(limit + 1).execute();
   const page = rows.slice(0, limit).map(toProfile);
   const counts = await messageCountsFor(db, page.map((p) => p.accountId));
+  const hosted = await hostedAgentInfo(db, page.filter((p) => p.agentType === "hosted").map((p) => p.accountId));
   const last = page.at(-1);
   return {
-    agents: page.map((p) => toStatus(p, counts.get(p.accountId) ?? 0)),
+    agents: page.map((p) => toStatus(p, counts.get(p.accountId) ?? 0, hosted.get(p.accountId))),
     totalCount: Number(totals.total),
     userOwnedCount: Number(totals.owned),
     nextPageToken: rows.length > limit && last ? encodePageToken("list_agents", { u: last.username }) : "",
   };
 }
 
-function toStatus(profile: ProfileRecord, messageCount: number): AgentStatusRecord {
+function toStatus(profile: ProfileRecord, messageCount: number, hosted: HostedAgentInfo | undefined): AgentStatusRecord {
+  // A hosted agent runs while its chat session is active; its presence session says the same, but the
+  // session's own state also knows about cooldowns and provider failures.
+  const running = hosted ? hosted.running && profile.online : profile.online;
   return {
     accountId: profile.accountId,
     username: profile.username,
     agentId: profile.agentId,
     agentType: profile.agentType,
     name: profile.displayName,
-    status: profile.online ? "active" : "inactive",
-    lastActive: profile.lastSeenAt,
+    status: !running ? "inactive" : (hosted?.state ?? "active"),
+    lastActive: latest(profile.lastSeenAt, hosted?.lastActive ?? null),
     capabilities: profile.capabilities,
-    interactionModes: [],
+    interactionModes: hosted?.interactionModes ?? [],
     ownerId: profile.ownerUserId,
     owner: profile.owner,
-    isRunning: profile.online,
+    isRunning: running,
     messageCount,
-    provider: "",
-    model: "",
-    cooldownUntil: null,
-    activeConversations: 0,
+    provider: hosted?.provider ?? "",
+    model: hosted?.model ?? "",
+    cooldownUntil: hosted?.cooldownUntil ?? null,
+    activeConversations: hosted?.activeConversations ?? 0,
     extra: profile.metadata,
   };
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
 }

@@ -20,7 +20,7 @@ import { Presence } from "../registry/presence.js";
 import { registerMessagingService } from "./messaging.js";
 import { registerRegistryService } from "./registry.js";
 import { registerRetention } from "./retention.js";
-import { registerUnimplemented } from "./unimplemented.js";
+import { registerSessionService } from "./sessions.js";
 import { registerVoice } from "./voice.js";
 
 export interface ServiceDeps {
@@ -81,6 +81,6 @@ export function registerServices(router: ConnectRouter, deps: ServiceDeps): void
   registerRegistryService(router, deps, presence);
   registerMessagingService(router, deps, presence);
   registerRetention(deps);
-  registerUnimplemented(router, SessionService, "issue #5 (chat sessions)");
+  registerSessionService(router, deps, presence);
   registerVoice(router, deps);
 }

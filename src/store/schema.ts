@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from "kysely";
 import type { BlobGrantsTable, BlobsTable } from "../blobs/tables.js";
 import type { MessagesTable, ReceiptsTable, ThreadParticipantsTable, ThreadsTable } from "../messaging/tables.js";
 import type { AccountsTable, AgentSessionsTable } from "../registry/tables.js";
+import type { ChatSessionAgentsTable, ChatSessionEventsTable, ChatSessionsTable } from "../sessions/tables.js";
 import type { VoiceAgentsTable } from "../voice/tables.js";
 
 // The Kysely view of every table. Each domain declares its tables in its own folder (`<domain>/tables.ts`) and
@@ -53,6 +54,9 @@ export interface Database {
   thread_participants: ThreadParticipantsTable;
   blobs: BlobsTable;
   blob_grants: BlobGrantsTable;
+  chat_sessions: ChatSessionsTable;
+  chat_session_agents: ChatSessionAgentsTable;
+  chat_session_events: ChatSessionEventsTable;
   voice_agents: VoiceAgentsTable;
 }
 

@@ -1,0 +1,66 @@
+import { errorExcerpt, parseJson, readSse } from "./sse.js";
+import { type ChatChunk, type ChatProvider, type ChatRequest, ProviderError } from "./types.js";
+
+/**
+ * Any OpenAI-compatible chat-completions API (OpenAI, Groq, Together, Novita, vLLM, Ollama, …): `POST
+ * {base}/chat/completions` with `stream: true`, answered as server-sent events of `choices[0].delta.content`,
+ * ending with `data: [DONE]`. Usage is taken from a chunk that carries it (several APIs send one); otherwise the
+ * turn runner estimates it.
+ */
+export class OpenAiCompatibleProvider implements ChatProvider {
+  readonly kind = "openai_compatible" as const;
+
+  constructor(
+    readonly name: string,
+    private readonly baseUrl: string | undefined,
+    private readonly apiKey: string | undefined,
+    readonly defaultModel: string,
+    readonly models: readonly string[],
+    /** True when a key is needed (hosted APIs); local servers (vLLM, Ollama) take none. */
+    private readonly keyRequired: boolean,
+  ) {}
+
+  get configured(): boolean {
+    return this.baseUrl !== undefined && (!this.keyRequired || this.apiKey !== undefined);
+  }
+
+  async *stream(request: ChatRequest): AsyncGenerator<ChatChunk> {
+    if (!this.baseUrl) throw new ProviderError(`${this.name} has no base URL configured`);
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+    if (this.apiKey) headers["authorization"] = `Bearer ${this.apiKey}`;
+    const body = {
+      model: request.model,
+      stream: true,
+      max_tokens: request.maxOutputTokens,
+      ...(request.temperature !== undefined && { temperature: request.temperature }),
+      messages: [...(request.system ? [{ role: "system", content: request.system }] : []), ...request.messages],
+    };
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/chat/completions`, { method: "POST", headers, body: JSON.stringify(body), signal: request.signal });
+    } catch (err) {
+      request.signal.throwIfAborted();
+      throw new ProviderError(`${this.name} is unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, 0, { cause: err });
+    }
+    if (!res.ok || !res.body) {
+      throw new ProviderError(`${this.name} answered HTTP ${res.status}: ${await errorExcerpt(res)}`, res.status);
+    }
+    for await (const event of readSse(res.body, request.signal)) {
+      if (event.data.trim() === "[DONE]") return;
+      const chunk = parseJson(this.name, event.data);
+      if (chunk["error"] !== undefined) {
+        const error = chunk["error"] as { message?: unknown };
+        throw new ProviderError(`${this.name} failed mid-answer: ${typeof error.message === "string" ? error.message : "unknown error"}`);
+      }
+      const choices = Array.isArray(chunk["choices"]) ? (chunk["choices"] as Array<{ delta?: { content?: unknown } }>) : [];
+      const text = choices[0]?.delta?.content;
+      if (typeof text === "string" && text !== "") yield { type: "text", text };
+      const usage = (chunk["usage"] ?? (chunk["x_groq"] as { usage?: unknown } | undefined)?.usage) as
+        | { prompt_tokens?: unknown; completion_tokens?: unknown }
+        | undefined;
+      if (usage && typeof usage.prompt_tokens === "number" && typeof usage.completion_tokens === "number") {
+        yield { type: "usage", usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } };
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { ProviderError } from "./types.js";
+
+// Server-sent events as OpenAI-compatible and Anthropic streaming APIs send them: `event:` and `data:` lines,
+// one event per blank-line-separated block. Comments (`:`) and other fields are ignored.
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+export async function* readSse(body: ReadableStream<Uint8Array>, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  const onAbort = () => void reader.cancel().catch(() => undefined);
+  signal.addEventListener("abort", onAbort, { once: true });
+  let buffer = "";
+  let event = "";
+  let data: string[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw signal.reason ?? new Error("aborted");
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      // At the end, what is left is a last line without its line break.
+      if (done && buffer !== "") buffer += "\n";
+      let newline: number;
+      while ((newline = buffer.search(/\r\n|\r|\n/)) !== -1) {
+        // A CR that ends the data so far may be the first half of a CRLF split across reads: wait for the rest.
+        if (!done && newline === buffer.length - 1 && buffer.endsWith("\r")) break;
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + (buffer.startsWith("\r\n", newline) ? 2 : 1));
+        if (line === "") {
+          if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
+          event = "";
+          data = [];
+          continue;
+        }
+        if (line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "data") data.push(value);
+        else if (field === "event") event = value;
+      }
+      if (done) {
+        if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
+        return;
+      }
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+}
+
+/** JSON of one event's data, or a ProviderError naming the provider. */
+export function parseJson(provider: string, data: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(data);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ProviderError(`${provider} sent a stream event that is not a JSON object`);
+}
+
+/** A short, single-line excerpt of an error body, for the `error` event (never the request, which holds the key). */
+export async function errorExcerpt(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const inner = typeof parsed.error === "object" ? parsed.error?.message : parsed.error ?? parsed.message;
+    if (typeof inner === "string") message = inner;
+  } catch {
+    // not JSON: keep the text
+  }
+  return message.replace(/\s+/g, " ").trim().slice(0, 300);
+}
