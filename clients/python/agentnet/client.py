@@ -1,0 +1,319 @@
+"""The entry object (`connect`): credentials on a gRPC channel, the sending and reading verbs, and `register` to become
+an agent process. The same verbs as the TypeScript SDK, in snake_case."""
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import datetime
+from typing import Any, AsyncIterator, Callable, Optional, Union
+from urllib.parse import urlparse
+
+import grpc
+from google.protobuf import struct_pb2
+
+from .errors import ErrorReply, from_rpc_error, is_retryable
+from .message import KIND_VALUES, Message
+from .v1 import auth_pb2_grpc, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+# How long a retried call waits for the channel to come back.
+RECONNECT_WAIT_SECONDS = 10.0
+WAIT_FOR = {None: 0, "accepted": 0, "delivered": messaging_pb2.WAIT_FOR_DELIVERED, "processed": messaging_pb2.WAIT_FOR_PROCESSED}
+
+Target = Union[str, dict]
+
+
+def to_recipient(target: Target) -> messaging_pb2.Recipient:
+    """The seed's address forms: "acct_…" / "account:acct_…", "@name" / "name", "capability:chat"."""
+    if isinstance(target, dict):
+        return messaging_pb2.Recipient(**target)
+    t = target.strip()
+    if t.startswith("account:"):
+        return messaging_pb2.Recipient(account_id=t[len("account:"):])
+    if t.startswith("capability:"):
+        return messaging_pb2.Recipient(capability=t[len("capability:"):])
+    if t.startswith("acct_"):
+        return messaging_pb2.Recipient(account_id=t)
+    return messaging_pb2.Recipient(username=t)
+
+
+def struct(payload: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(payload)
+    return s
+
+
+def backoff_delays(initial: float = 0.25, maximum: float = 10.0):
+    """Exponential backoff with full jitter: many clients reconnecting after one restart spread out."""
+    attempt = 0
+    while True:
+        yield random.uniform(0, min(maximum, initial * 2 ** attempt))
+        attempt = min(attempt + 1, 30)
+
+
+class Actor:
+    """Verbs shared by a client (acting as the caller's only account, or `as_account`) and a registered agent."""
+
+    def __init__(self, client: "Client") -> None:
+        self._client = client
+
+    account_id: str = ""
+    session_tag: str = ""
+
+    @property
+    def messaging(self) -> messaging_pb2_grpc.MessagingServiceStub:
+        return self._client.messaging
+
+    async def send(self, to: Target, payload: dict[str, Any], *, thread_id: str = "", parent_message_id: str = "",
+                   trace_id: str = "", idempotency_key: str = "", ttl_ms: Optional[int] = None, kind: str = "direct",
+                   wait_for: Optional[str] = None, wait_timeout_ms: Optional[int] = None, blob_ids: tuple = (),
+                   message_id: Optional[str] = None, retries: int = 2) -> messaging_pb2.SendResponse:
+        req = messaging_pb2.SendRequest(
+            to=to_recipient(to), payload=struct(payload), kind=KIND_VALUES[kind], thread_id=thread_id,
+            parent_message_id=parent_message_id, trace_id=trace_id, idempotency_key=idempotency_key,
+            blob_ids=list(blob_ids), wait_for=WAIT_FOR[wait_for], as_account_id=self.account_id,
+            session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
+        if ttl_ms is not None:
+            req.ttl_ms = ttl_ms
+        if wait_timeout_ms is not None:
+            req.wait_timeout_ms = wait_timeout_ms
+        return await self._client._call(self.messaging.Send, req, retries=retries)
+
+    async def send_text(self, to: Target, text: str, **kw: Any) -> messaging_pb2.SendResponse:
+        return await self.send(to, {"text": text}, **kw)
+
+    async def request(self, to: Target, payload: dict[str, Any], *, timeout: float = 30.0, thread_id: str = "",
+                      parent_message_id: str = "", trace_id: str = "", idempotency_key: str = "",
+                      message_id: Optional[str] = None, retries: int = 2) -> Message:
+        """Sends a REQUEST and waits for the reply; NoRespondersError at once when the recipient is offline."""
+        req = messaging_pb2.RequestRequest(
+            to=to_recipient(to), payload=struct(payload), thread_id=thread_id, parent_message_id=parent_message_id,
+            trace_id=trace_id, idempotency_key=idempotency_key, timeout_ms=int(timeout * 1000),
+            as_account_id=self.account_id, session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
+        res = await self._client._call(self.messaging.Request, req, timeout=timeout + 5, retries=retries)
+        return Message(res.reply)
+
+    async def ask_text(self, to: Target, text: str, **kw: Any) -> Message:
+        """The seed's ask_text: the reply as a Message whose `.text` is the answer; an ERROR reply raises ErrorReply."""
+        reply = await self.request(to, {"text": text}, **kw)
+        if reply.kind == "error":
+            raise ErrorReply(reply)
+        return reply
+
+    async def reply(self, to: Union[Message, str], payload: dict[str, Any], *, kind: str = "reply",
+                    idempotency_key: str = "", message_id: Optional[str] = None) -> Any:
+        """Answers a REQUEST with Reply; any other message with a message back to its sender in the same thread."""
+        if isinstance(to, Message) and not to.is_request:
+            return await self.send({"account_id": to.from_account_id}, payload, kind="error" if kind == "error" else "direct",
+                                   thread_id=to.thread_id, parent_message_id=to.message_id, trace_id=to.trace_id,
+                                   idempotency_key=idempotency_key, message_id=message_id)
+        req = messaging_pb2.ReplyRequest(
+            request_message_id=to if isinstance(to, str) else to.message_id, payload=struct(payload),
+            kind=messaging_pb2.MESSAGE_KIND_ERROR if kind == "error" else messaging_pb2.MESSAGE_KIND_REPLY,
+            idempotency_key=idempotency_key, session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
+        return await self._client._call(self.messaging.Reply, req, retries=2)
+
+    def thread(self, thread_id: str) -> "Thread":
+        return Thread(self, thread_id)
+
+    # Blobs
+
+    async def put_blob(self, data: Union[bytes, str], *, mime_type: str = "", filename: str = "") -> messaging_pb2.BlobInfo:
+        raw = data.encode() if isinstance(data, str) else data
+        res = await self._client._call(self.messaging.PutBlob, messaging_pb2.PutBlobRequest(
+            data=raw, mime_type=mime_type or ("text/plain; charset=utf-8" if isinstance(data, str) else ""),
+            filename=filename, as_account_id=self.account_id))
+        return res.blob
+
+    async def get_blob(self, blob_id: str) -> tuple[messaging_pb2.BlobInfo, bytes]:
+        res = await self._client._call(self.messaging.GetBlob, messaging_pb2.GetBlobRequest(blob_id=blob_id))
+        return res.blob, res.data
+
+    async def get_blob_text(self, blob_id: str) -> str:
+        return (await self.get_blob(blob_id))[1].decode()
+
+    async def send_blob_ref(self, to: Target, blob: messaging_pb2.BlobInfo, **kw: Any) -> messaging_pb2.SendResponse:
+        payload = {"type": "blob_ref", "blob_id": blob.blob_id, "sha256": blob.sha256, "size_bytes": blob.size_bytes,
+                   "mime_type": blob.mime_type, "filename": blob.filename}
+        return await self.send(to, payload, blob_ids=(*kw.pop("blob_ids", ()), blob.blob_id), **kw)
+
+    # Discovery and history
+
+    async def list_online(self, *, capability: str = "", limit: int = 1000) -> list:
+        out, token = [], ""
+        while True:
+            res = await self._client._call(self._client.registry.ListOnline, registry_pb2.ListOnlineRequest(
+                page_size=min(limit - len(out), 1000), page_token=token, capability=capability))
+            out.extend(res.agents)
+            token = res.next_page_token
+            if not token or len(out) >= limit:
+                return out[:limit]
+
+    async def search_agents(self, query: str = "", *, capability: str = "", online_only: bool = False, limit: int = 50) -> list:
+        res = await self._client._call(self._client.registry.SearchAgents, registry_pb2.SearchAgentsRequest(
+            query=query, capability=capability, online_only=online_only, page_size=limit))
+        return list(res.agents)
+
+    async def get_profile(self, target: str):
+        req = (registry_pb2.GetProfileRequest(account_id=target) if target.startswith("acct_")
+               else registry_pb2.GetProfileRequest(username=target.lstrip("@")))
+        return (await self._client._call(self._client.registry.GetProfile, req)).profile
+
+    async def resolve_account(self, target: str) -> str:
+        if target.startswith("acct_"):
+            return target
+        res = await self._client._call(self._client.registry.ResolveAccount, registry_pb2.ResolveAccountRequest(username=target))
+        return res.account_id
+
+    async def list_threads(self, *, participant: str = "", query: str = "", limit: int = 0, cursor: str = ""):
+        req = messaging_pb2.ListThreadsRequest(page_size=limit, page_token=cursor, query=query)
+        if participant.startswith("acct_"):
+            req.participant_account_id = participant
+        elif participant:
+            req.participant_username = participant.lstrip("@")
+        return await self._client._call(self.messaging.ListThreads, req)
+
+    async def get_thread_messages(self, thread_id: str, *, limit: int = 0, cursor: str = "") -> tuple[list[Message], str]:
+        res = await self._client._call(self.messaging.GetThreadMessages, messaging_pb2.GetThreadMessagesRequest(
+            thread_id=thread_id, page_size=limit, page_token=cursor))
+        return [Message(m) for m in res.messages], res.next_page_token
+
+    async def search_messages(self, *, thread_id: str = "", kind: str = "", from_account_id: str = "",
+                              to_account_id: str = "", limit: int = 0, cursor: str = "") -> tuple[list[Message], str]:
+        req = messaging_pb2.SearchMessagesRequest(thread_id=thread_id, from_account_id=from_account_id,
+                                                  to_account_id=to_account_id, page_size=limit, page_token=cursor)
+        if kind:
+            req.kind = KIND_VALUES[kind]
+        res = await self._client._call(self.messaging.SearchMessages, req)
+        return [Message(m) for m in res.messages], res.next_page_token
+
+    async def thread_status(self, thread_id: str) -> messaging_pb2.GetThreadStatusResponse:
+        return await self._client._call(self.messaging.GetThreadStatus, messaging_pb2.GetThreadStatusRequest(thread_id=thread_id))
+
+    async def watch_receipts(self, *, account_ids: tuple = (), message_ids: tuple = (), since: Optional[datetime] = None,
+                             after_cursor: str = "", on_synced: Optional[Callable[[int], None]] = None) -> AsyncIterator[messaging_pb2.Receipt]:
+        """Receipts of messages your accounts sent; reconnects and resumes after the last one seen. Stop by breaking out."""
+        cursor, synced, delays = after_cursor, False, backoff_delays()
+        while True:
+            req = messaging_pb2.WatchReceiptsRequest(account_ids=list(account_ids), message_ids=list(message_ids), after_cursor=cursor)
+            if not cursor and since is not None:
+                req.since.FromDatetime(since)
+            call = self.messaging.WatchReceipts(req, metadata=self._client._metadata)
+            try:
+                async for item in call:
+                    delays = backoff_delays()
+                    if item.HasField("synced") and not synced:
+                        synced = True
+                        if on_synced:
+                            on_synced(item.synced.replayed_count)
+                    elif item.HasField("receipt"):
+                        cursor = item.receipt.cursor
+                        yield item.receipt
+            except grpc.aio.AioRpcError as e:
+                err = from_rpc_error(e)
+                if not is_retryable(err):
+                    raise err from None
+            finally:
+                call.cancel()
+            await asyncio.sleep(next(delays))
+
+
+class Thread:
+    """The seed's `sdk.thread(id)`: the verbs with the thread filled in."""
+
+    def __init__(self, actor: Actor, thread_id: str) -> None:
+        self.actor, self.thread_id = actor, thread_id
+
+    async def send_text(self, to: Target, text: str, **kw: Any):
+        return await self.actor.send_text(to, text, thread_id=self.thread_id, **kw)
+
+    async def send(self, to: Target, payload: dict[str, Any], **kw: Any):
+        return await self.actor.send(to, payload, thread_id=self.thread_id, **kw)
+
+    async def ask_text(self, to: Target, text: str, **kw: Any) -> Message:
+        return await self.actor.ask_text(to, text, thread_id=self.thread_id, **kw)
+
+    async def messages(self, **kw: Any):
+        return await self.actor.get_thread_messages(self.thread_id, **kw)
+
+    async def status(self):
+        return await self.actor.thread_status(self.thread_id)
+
+
+class AccountActor(Actor):
+    def __init__(self, client: "Client", account_id: str) -> None:
+        super().__init__(client)
+        self.account_id = account_id
+
+
+class Client(Actor):
+    def __init__(self, url: str, *, token: Optional[str] = None, api_key: Optional[str] = None) -> None:
+        super().__init__(self)
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        target = parsed.netloc
+        options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Reconnect quickly after a gateway restart (gRPC's default first wait is a full second).
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2000),
+        ]
+        self.channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
+                        if parsed.scheme == "https" else grpc.aio.insecure_channel(target, options=options))
+        credential = token or api_key
+        self._metadata = (("authorization", f"Bearer {credential}"),) if credential else ()
+        self.auth = auth_pb2_grpc.AuthServiceStub(self.channel)
+        self.registry = registry_pb2_grpc.RegistryServiceStub(self.channel)
+        self._messaging = messaging_pb2_grpc.MessagingServiceStub(self.channel)
+        self._agents: set = set()
+
+    @property
+    def messaging(self) -> messaging_pb2_grpc.MessagingServiceStub:
+        return self._messaging
+
+    async def as_account(self, account: str) -> AccountActor:
+        return AccountActor(self, await self.resolve_account(account))
+
+    async def register(self, username: str = "", *, agent_id: str = "", **kw: Any) -> "Agent":
+        from .agent import Agent  # agent.py imports this module
+
+        agent = await Agent.register(self, username=username, agent_id=agent_id, **kw)
+        self._agents.add(agent)
+        return agent
+
+    async def _call(self, method: Any, request: Any, *, timeout: Optional[float] = None, retries: int = 2) -> Any:
+        """One unary call with credentials; transient failures are retried (sends keep their message id, so a retry
+        is recognised as the same message; reads are safe to repeat). Retries wait for the channel to reconnect
+        (wait_for_ready) instead of failing fast while gRPC backs off after a gateway restart."""
+        delays = backoff_delays(0.1, 2.0)
+        for attempt in range(retries + 1):
+            try:
+                if attempt == 0:
+                    return await method(request, metadata=self._metadata, timeout=timeout)
+                return await method(request, metadata=self._metadata, timeout=timeout or RECONNECT_WAIT_SECONDS, wait_for_ready=True)
+            except grpc.aio.AioRpcError as e:
+                err = from_rpc_error(e)
+                if attempt >= retries or not is_retryable(err):
+                    raise err from None
+            await asyncio.sleep(next(delays))
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        for agent in list(self._agents):
+            await agent.close()
+        await self.channel.close()
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+def connect(url: str = "http://localhost:8000", *, token: Optional[str] = None, api_key: Optional[str] = None) -> Client:
+    return Client(url, token=token, api_key=api_key)
+
+
+

@@ -1,0 +1,185 @@
+"""The seed's handler guardrails (AgentNode defaults), as in the TypeScript SDK: bounded concurrency and queue,
+work timeout, circuit breaker and dedupe. Every outcome becomes an ack: processed, or rejected with busy | timeout |
+duplicate | expired | circuit_open | handler_error | rate_limited, or the handler's own code via Reject."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional
+
+
+@dataclass
+class Guardrails:
+    max_concurrency: int = 4
+    max_pending: int = 100
+    work_timeout_seconds: float = 30.0
+    circuit_breaker_failures: int = 5
+    circuit_breaker_reset_seconds: float = 15.0
+    dedupe_ttl_seconds: float = 600.0
+
+
+class Reject(Exception):
+    """Raise from a handler to reject the message with your own code (not counted as a failure)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+
+@dataclass
+class Outcome:
+    processed: bool
+    code: str = ""
+    detail: str = ""
+
+    @staticmethod
+    def rejected(code: str, detail: str) -> "Outcome":
+        return Outcome(False, code, detail[:1000])
+
+
+PROCESSED = Outcome(True)
+
+
+class CircuitBreaker:
+    def __init__(self, threshold: int, reset_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.threshold, self.reset_seconds, self.now = threshold, reset_seconds, now
+        self.failures, self.opened_at, self.opened, self.trial = 0, 0.0, False, False
+
+    @property
+    def state(self) -> str:
+        if not self.opened:
+            return "closed"
+        return "half_open" if self.now() - self.opened_at >= self.reset_seconds else "open"
+
+    def allow(self) -> bool:
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "open" or self.trial:
+            return False
+        self.trial = True
+        return True
+
+    def success(self) -> None:
+        self.failures, self.opened, self.trial = 0, False, False
+
+    def neutral(self) -> None:
+        self.trial = False
+
+    def failure(self) -> None:
+        self.trial = False
+        self.failures += 1
+        if self.opened or self.failures >= self.threshold:
+            self.opened, self.opened_at = True, self.now()
+
+
+class _Dedupe:
+    """Message id → None while running, or its Outcome; forgotten after the TTL (running ones are kept)."""
+
+    def __init__(self, ttl: float, now: Callable[[], float]) -> None:
+        self.ttl, self.now = ttl, now
+        self.entries: "OrderedDict[str, tuple[float, Optional[Outcome]]]" = OrderedDict()
+
+    def get(self, key: str) -> tuple[bool, Optional[Outcome]]:
+        self._prune()
+        if key not in self.entries:
+            return False, None
+        return True, self.entries[key][1]
+
+    def set(self, key: str, value: Optional[Outcome]) -> None:
+        self.entries.pop(key, None)
+        self.entries[key] = (self.now(), value)
+        self._prune()
+
+    def _prune(self) -> None:
+        cutoff = self.now() - self.ttl
+        for key, (at, value) in list(self.entries.items()):
+            if at > cutoff:
+                break
+            if value is not None:
+                del self.entries[key]
+
+
+class GuardedHandler:
+    def __init__(self, handler: Callable[[Any], Awaitable[Any]], limits: Guardrails,
+                 on_outcome: Callable[[Any, Outcome, bool], None], now: Callable[[], float] = time.monotonic) -> None:
+        self.handler, self.limits, self.on_outcome, self.now = handler, limits, on_outcome, now
+        self.seen = _Dedupe(limits.dedupe_ttl_seconds, now)
+        self.keys = _Dedupe(limits.dedupe_ttl_seconds, now)
+        self.breaker = CircuitBreaker(limits.circuit_breaker_failures, limits.circuit_breaker_reset_seconds, now)
+        self.queue: deque = deque()
+        self.running = 0
+        self.closed = False
+        self.tasks: set[asyncio.Task] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def offer(self, message: Any) -> None:
+        """`message` needs message_id, from_account_id, idempotency_key and is_expired()."""
+        if self.closed:
+            return  # stays unacked: pushed again to the next stream
+        known, outcome = self.seen.get(message.message_id)
+        if known:
+            if outcome is not None:
+                self.on_outcome(message, outcome, True)  # a redelivery after a lost ack: same answer again
+            return
+        if message.idempotency_key:
+            scoped = f"{message.from_account_id}\0{message.idempotency_key}"
+            known_key, first = self.keys.get(scoped)
+            if known_key and first is not None and first.detail != message.message_id:
+                return self._decide(message, Outcome.rejected("duplicate", f"idempotency key already used by message {first.detail}"))
+            self.keys.set(scoped, Outcome(True, "", message.message_id))
+        if message.is_expired():
+            return self._decide(message, Outcome.rejected("expired", "the message's TTL passed before it was handled"))
+        if self.running < self.limits.max_concurrency:
+            return self._start(message)
+        if len(self.queue) >= self.limits.max_pending:
+            return self._decide(message, Outcome.rejected("busy", f"queue full: {self.limits.max_pending} messages waiting"))
+        self.seen.set(message.message_id, None)
+        self.queue.append(message)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        self.closed = True
+        self.queue.clear()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=timeout)
+
+    def _decide(self, message: Any, outcome: Outcome) -> None:
+        self.seen.set(message.message_id, outcome)
+        self.on_outcome(message, outcome, False)
+
+    def _start(self, message: Any) -> None:
+        if not self.breaker.allow():
+            return self._decide(message, Outcome.rejected("circuit_open", "too many recent failures; circuit open"))
+        if message.is_expired():
+            return self._decide(message, Outcome.rejected("expired", "the message's TTL passed while it waited"))
+        self.seen.set(message.message_id, None)
+        self.running += 1
+        task = asyncio.ensure_future(self._run(message))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, message: Any) -> None:
+        try:
+            await asyncio.wait_for(self.handler(message), timeout=self.limits.work_timeout_seconds)
+            self.breaker.success()
+            outcome = PROCESSED
+        except asyncio.TimeoutError:
+            self.breaker.failure()
+            outcome = Outcome.rejected("timeout", f"handler did not finish within {self.limits.work_timeout_seconds:g} s")
+        except Reject as r:
+            self.breaker.neutral()
+            outcome = Outcome.rejected(r.code, r.detail)
+        except Exception as e:  # noqa: BLE001 - any handler failure is reported, not raised
+            self.breaker.failure()
+            outcome = Outcome.rejected("handler_error", str(e) or type(e).__name__)
+        self.running -= 1
+        self.seen.set(message.message_id, outcome)
+        self.on_outcome(message, outcome, False)
+        while not self.closed and self.running < self.limits.max_concurrency and self.queue:
+            self._start(self.queue.popleft())
