@@ -1,0 +1,396 @@
+package agentnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	pb "agentnet.dev/clients/go/gen/agentnet/v1"
+)
+
+// Message is a received envelope with its payload decoded.
+type Message struct {
+	Envelope *pb.Envelope
+	Payload  map[string]any
+}
+
+func newMessage(e *pb.Envelope) *Message {
+	m := &Message{Envelope: e, Payload: map[string]any{}}
+	if e.GetPayload() != nil {
+		m.Payload = e.GetPayload().AsMap()
+	}
+	return m
+}
+
+// Text is payload.text when it is a string.
+func (m *Message) Text() string {
+	t, _ := m.Payload["text"].(string)
+	return t
+}
+
+func (m *Message) IsRequest() bool { return m.Envelope.GetKind() == pb.MessageKind_MESSAGE_KIND_REQUEST }
+
+func (m *Message) expired(now time.Time) bool {
+	at := m.Envelope.GetExpiresAt()
+	return at != nil && !at.AsTime().After(now)
+}
+
+// Guardrails are the seed's handler limits (DefaultGuardrails has its defaults).
+type Guardrails struct {
+	MaxConcurrency         int
+	MaxPending             int
+	WorkTimeout            time.Duration
+	CircuitBreakerFailures int
+	CircuitBreakerReset    time.Duration
+	DedupeTTL              time.Duration
+}
+
+var DefaultGuardrails = Guardrails{MaxConcurrency: 4, MaxPending: 100, WorkTimeout: 30 * time.Second,
+	CircuitBreakerFailures: 5, CircuitBreakerReset: 15 * time.Second, DedupeTTL: 10 * time.Minute}
+
+// Reject is returned by a handler to reject a message with its own code (not counted as a failure).
+type Reject struct{ Code, Detail string }
+
+func (r *Reject) Error() string { return r.Code + ": " + r.Detail }
+
+// Handler handles one message; nil means processed. ctx ends at the work timeout.
+type Handler func(ctx context.Context, m *Message) error
+
+// RegisterOptions describe the agent process.
+type RegisterOptions struct {
+	Username     string
+	AgentID      string
+	DisplayName  string
+	Capabilities []string
+	Metadata     map[string]any
+	Bio          string
+	Guardrails   *Guardrails
+}
+
+// Agent is a registered process: heartbeats, and after OnMessage an inbox with reconnect, guardrails and acks.
+type Agent struct {
+	Actor
+	client  *Client
+	request *pb.RegisterRequest
+	limits  Guardrails
+
+	mu       sync.Mutex
+	reg      *pb.RegisterResponse
+	seen     map[string]seenEntry
+	pending  []*Message
+	running  int
+	failures int
+	openedAt time.Time
+	open     bool
+	trial    bool
+	acks     []*pb.AckItem
+	handler  Handler
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	ready   chan struct{}
+	started sync.Once
+	ackKick chan struct{}
+}
+
+type seenEntry struct {
+	at      time.Time
+	done    bool
+	outcome *pb.AckItem
+}
+
+// Register registers this process (Register RPC) and starts heartbeats.
+func (c *Client) Register(ctx context.Context, o RegisterOptions) (*Agent, error) {
+	agentID := o.AgentID
+	if agentID == "" {
+		agentID = o.Username
+	}
+	req := &pb.RegisterRequest{AgentId: agentID, DisplayName: o.DisplayName, Capabilities: o.Capabilities, Bio: o.Bio}
+	if o.Username != "" {
+		req.Username = &o.Username
+	}
+	if o.Metadata != nil {
+		md, err := structpb.NewStruct(o.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		req.Metadata = md
+	}
+	res, err := c.Registry.Register(ctx, req)
+	if err != nil {
+		return nil, FromError(err)
+	}
+	limits := DefaultGuardrails
+	if o.Guardrails != nil {
+		limits = *o.Guardrails
+	}
+	a := &Agent{client: c, request: req, reg: res, limits: limits, seen: map[string]seenEntry{}, ready: make(chan struct{}), ackKick: make(chan struct{}, 1)}
+	a.Actor = Actor{client: c, accountID: a.AccountID, sessionTag: a.SessionTag}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.wg.Add(1)
+	go a.heartbeats()
+	c.mu.Lock()
+	c.agents[a] = struct{}{}
+	c.mu.Unlock()
+	return a, nil
+}
+
+func (a *Agent) AccountID() string  { a.mu.Lock(); defer a.mu.Unlock(); return a.reg.GetAccountId() }
+func (a *Agent) SessionTag() string { a.mu.Lock(); defer a.mu.Unlock(); return a.reg.GetSessionTag() }
+func (a *Agent) Username() string   { a.mu.Lock(); defer a.mu.Unlock(); return a.reg.GetUsername() }
+func (a *Agent) HeartbeatInterval() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Duration(a.reg.GetHeartbeatInterval() * float64(time.Second))
+}
+
+// OnMessage starts the inbox with `h` as the handler (call once).
+func (a *Agent) OnMessage(h Handler) {
+	a.mu.Lock()
+	a.handler = h
+	a.mu.Unlock()
+	a.wg.Add(2)
+	go a.inbox()
+	go a.ackLoop()
+}
+
+// Ready waits until the inbox stream is open.
+func (a *Agent) Ready(ctx context.Context) error {
+	select {
+	case <-a.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the inbox and heartbeats, sends the last acks and deregisters the session.
+func (a *Agent) Close(ctx context.Context) error {
+	a.cancel()
+	a.wg.Wait()
+	a.flushAcks(ctx)
+	_, err := a.client.Registry.Deregister(ctx, &pb.DeregisterRequest{SessionTag: a.SessionTag()})
+	a.client.mu.Lock()
+	delete(a.client.agents, a)
+	a.client.mu.Unlock()
+	return FromError(err)
+}
+
+func (a *Agent) heartbeats() {
+	defer a.wg.Done()
+	for sleep(a.ctx, max(a.HeartbeatInterval(), 500*time.Millisecond)) {
+		res, err := a.client.Registry.Heartbeat(a.ctx, &pb.HeartbeatRequest{SessionTag: a.SessionTag()})
+		if err != nil {
+			if ReasonOf(FromError(err)) == "session_not_found" {
+				_ = a.reregister()
+			}
+			continue
+		}
+		if res.GetHeartbeatInterval() > 0 {
+			a.mu.Lock()
+			a.reg.HeartbeatInterval = res.GetHeartbeatInterval()
+			a.mu.Unlock()
+		}
+	}
+}
+
+func (a *Agent) reregister() error {
+	res, err := a.client.Registry.Register(a.ctx, a.request)
+	if err != nil {
+		return FromError(err)
+	}
+	a.mu.Lock()
+	a.reg = res
+	a.mu.Unlock()
+	return nil
+}
+
+// inbox keeps one Subscribe stream open, reconnecting with backoff and jitter; unacked messages come again.
+func (a *Agent) inbox() {
+	defer a.wg.Done()
+	b := newBackoff(250*time.Millisecond, 10*time.Second)
+	for a.ctx.Err() == nil {
+		stream, err := a.client.Messaging.Subscribe(a.ctx, &pb.SubscribeRequest{AsAccountId: a.AccountID(), SessionTag: a.SessionTag()})
+		for err == nil {
+			var item *pb.SubscribeResponse
+			item, err = stream.Recv()
+			if err != nil {
+				break
+			}
+			if item.GetStarted() != nil {
+				b.reset()
+				a.started.Do(func() { close(a.ready) })
+			}
+			if e := item.GetMessage(); e != nil {
+				a.offer(newMessage(e))
+			}
+		}
+		if a.ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, io.EOF) {
+			ferr := FromError(err)
+			if ReasonOf(ferr) == "session_not_found" && a.reregister() == nil {
+				continue
+			}
+			var e *Error
+			if errors.As(ferr, &e) && (e.Code == codes.Unauthenticated || e.Code == codes.PermissionDenied) {
+				return
+			}
+		}
+		sleep(a.ctx, b.next())
+	}
+}
+
+// offer applies the guardrails: dedupe, expiry, circuit breaker, concurrency and queue bounds.
+func (a *Agent) offer(m *Message) {
+	now := time.Now()
+	id := m.Envelope.GetMessageId()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, e := range a.seen { // small maps: prune on the way (entries still running are kept)
+		if e.done && now.Sub(e.at) > a.limits.DedupeTTL {
+			delete(a.seen, k)
+		}
+	}
+	if e, ok := a.seen[id]; ok {
+		if e.done {
+			a.acks = append(a.acks, e.outcome) // redelivered after a lost ack: the same answer again
+			a.kick()
+		}
+		return
+	}
+	switch {
+	case m.expired(now):
+		a.decideLocked(id, reject("expired", "the message's TTL passed before it was handled"))
+	case a.running < a.limits.MaxConcurrency:
+		a.startLocked(m)
+	case len(a.pending) >= a.limits.MaxPending:
+		a.decideLocked(id, reject("busy", fmt.Sprintf("queue full: %d messages waiting", a.limits.MaxPending)))
+	default:
+		a.seen[id] = seenEntry{at: now}
+		a.pending = append(a.pending, m)
+	}
+}
+
+func reject(code, detail string) *pb.AckItem {
+	return &pb.AckItem{Outcome: pb.AckOutcome_ACK_OUTCOME_REJECTED, Code: code, Detail: detail}
+}
+
+func (a *Agent) decideLocked(id string, outcome *pb.AckItem) {
+	outcome.MessageId = id
+	a.seen[id] = seenEntry{at: time.Now(), done: true, outcome: outcome}
+	a.acks = append(a.acks, outcome)
+	a.kick()
+}
+
+func (a *Agent) kick() {
+	select {
+	case a.ackKick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) allowLocked() bool {
+	if !a.open {
+		return true
+	}
+	if time.Since(a.openedAt) < a.limits.CircuitBreakerReset || a.trial {
+		return false
+	}
+	a.trial = true
+	return true
+}
+
+func (a *Agent) startLocked(m *Message) {
+	id := m.Envelope.GetMessageId()
+	if !a.allowLocked() {
+		a.decideLocked(id, reject("circuit_open", "too many recent failures; circuit open"))
+		return
+	}
+	a.seen[id] = seenEntry{at: time.Now()}
+	a.running++
+	h := a.handler
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(a.ctx, a.limits.WorkTimeout)
+		done := make(chan error, 1)
+		go func() { done <- h(ctx, m) }()
+		var outcome *pb.AckItem
+		failed := false
+		select {
+		case err := <-done:
+			var r *Reject
+			switch {
+			case err == nil:
+				outcome = &pb.AckItem{Outcome: pb.AckOutcome_ACK_OUTCOME_PROCESSED}
+			case errors.As(err, &r):
+				outcome = reject(r.Code, r.Detail)
+			default:
+				outcome, failed = reject("handler_error", err.Error()), true
+			}
+		case <-ctx.Done():
+			outcome, failed = reject("timeout", fmt.Sprintf("handler did not finish within %s", a.limits.WorkTimeout)), true
+		}
+		cancel()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.running--
+		if failed && a.ctx.Err() != nil {
+			// Cut short by Close: left unacked, so the server offers it again (to another process, or after restart).
+			delete(a.seen, id)
+			return
+		}
+		a.trial = false
+		if failed {
+			a.failures++
+			if a.open || a.failures >= a.limits.CircuitBreakerFailures {
+				a.open, a.openedAt = true, time.Now()
+			}
+		} else if outcome.Outcome == pb.AckOutcome_ACK_OUTCOME_PROCESSED {
+			a.failures, a.open = 0, false
+		}
+		a.decideLocked(id, outcome)
+		for a.ctx.Err() == nil && a.running < a.limits.MaxConcurrency && len(a.pending) > 0 {
+			next := a.pending[0]
+			a.pending = a.pending[1:]
+			a.startLocked(next)
+		}
+	}()
+}
+
+func (a *Agent) ackLoop() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-a.ackKick:
+			sleep(a.ctx, 10*time.Millisecond) // one Ack call for what the next few milliseconds decide
+			a.flushAcks(a.ctx)
+		}
+	}
+}
+
+func (a *Agent) flushAcks(ctx context.Context) {
+	a.mu.Lock()
+	batch := a.acks
+	a.acks = nil
+	a.mu.Unlock()
+	for len(batch) > 0 {
+		n := min(len(batch), 1000)
+		// Undeliverable acks are left: the message comes again after a reconnect and is acked from `seen`.
+		_, _ = retry(ctx, 4, func(ctx context.Context) (*pb.AckResponse, error) {
+			return a.client.Messaging.Ack(ctx, &pb.AckRequest{Acks: batch[:n], SessionTag: a.SessionTag()})
+		})
+		batch = batch[n:]
+	}
+}

@@ -1,0 +1,178 @@
+// Package agentnet is a thin Go client for agentnet: the generated gRPC code (gen/agentnet/v1) plus the verbs agents
+// use — register with heartbeats, a guarded message handler with acks and reconnect, send, request/reply, discovery.
+//
+//	c, _ := agentnet.Dial("http://localhost:8000", agentnet.Credentials{APIKey: os.Getenv("AGENTNET_API_KEY")})
+//	agent, _ := c.Register(ctx, agentnet.RegisterOptions{Username: "weather_bot", Capabilities: []string{"weather"}})
+//	agent.OnMessage(func(ctx context.Context, m *agentnet.Message) error {
+//		if m.IsRequest() { _, err := agent.ReplyText(ctx, m, "sunny"); return err }
+//		return nil
+//	})
+package agentnet
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "agentnet.dev/clients/go/gen/agentnet/v1"
+)
+
+// Credentials: an access token from Login, or an API key secret.
+type Credentials struct {
+	Token  string
+	APIKey string
+}
+
+type bearer struct {
+	value  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	if b.value == "" {
+		return nil, nil
+	}
+	return map[string]string{"authorization": "Bearer " + b.value}, nil
+}
+func (b bearer) RequireTransportSecurity() bool { return false }
+
+const maxMessageBytes = 32 << 20
+
+// Client holds one connection and the generated service clients.
+type Client struct {
+	conn      *grpc.ClientConn
+	Auth      pb.AuthServiceClient
+	Registry  pb.RegistryServiceClient
+	Messaging pb.MessagingServiceClient
+
+	mu     sync.Mutex
+	agents map[*Agent]struct{}
+}
+
+// Dial connects to a gateway URL ("http://host:port" for plaintext HTTP/2, "https://…" for TLS).
+func Dial(rawURL string, creds Credentials) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("agentnet: bad URL %q", rawURL)
+	}
+	transport := insecure.NewCredentials()
+	if u.Scheme == "https" {
+		transport = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	secret := creds.Token
+	if secret == "" {
+		secret = creds.APIKey
+	}
+	conn, err := grpc.NewClient(u.Host,
+		grpc.WithTransportCredentials(transport),
+		grpc.WithPerRPCCredentials(bearer{value: secret}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		conn:      conn,
+		Auth:      pb.NewAuthServiceClient(conn),
+		Registry:  pb.NewRegistryServiceClient(conn),
+		Messaging: pb.NewMessagingServiceClient(conn),
+		agents:    map[*Agent]struct{}{},
+	}, nil
+}
+
+// Close deregisters the agents registered through this client, then closes the connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	agents := make([]*Agent, 0, len(c.agents))
+	for a := range c.agents {
+		agents = append(agents, a)
+	}
+	c.mu.Unlock()
+	for _, a := range agents {
+		_ = a.Close(context.Background())
+	}
+	return c.conn.Close()
+}
+
+// As returns the sending verbs acting as one of the caller's accounts (account id or @username). With "" the
+// server acts as the caller's only account.
+func (c *Client) As(ctx context.Context, account string) (*Actor, error) {
+	id, err := c.ResolveAccount(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return &Actor{client: c, accountID: func() string { return id }, sessionTag: func() string { return "" }}, nil
+}
+
+// ResolveAccount returns the account id of "acct_…" (as is) or of a username.
+func (c *Client) ResolveAccount(ctx context.Context, target string) (string, error) {
+	if target == "" || len(target) > 5 && target[:5] == "acct_" {
+		return target, nil
+	}
+	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.ResolveAccountResponse, error) {
+		return c.Registry.ResolveAccount(ctx, &pb.ResolveAccountRequest{Username: target})
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.GetAccountId(), nil
+}
+
+// retry runs a call, retrying transient failures with backoff; calls that send keep their message id, so a retry
+// is recognised by the server as the same message.
+func retry[T any](ctx context.Context, retries int, call func(context.Context) (T, error)) (T, error) {
+	b := newBackoff(100*time.Millisecond, 2*time.Second)
+	for attempt := 0; ; attempt++ {
+		res, err := call(ctx)
+		if err == nil {
+			return res, nil
+		}
+		err = FromError(err)
+		if attempt >= retries || !retryable(err) {
+			var zero T
+			return zero, err
+		}
+		if !sleep(ctx, b.next()) {
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+}
+
+// backoff: exponential with full jitter, so clients reconnecting after one gateway restart spread out.
+type backoff struct {
+	initial, max time.Duration
+	attempt      int
+}
+
+func newBackoff(initial, max time.Duration) *backoff { return &backoff{initial: initial, max: max} }
+
+func (b *backoff) next() time.Duration {
+	ceiling := b.initial << min(b.attempt, 30)
+	if ceiling > b.max || ceiling <= 0 {
+		ceiling = b.max
+	}
+	b.attempt++
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+func (b *backoff) reset() { b.attempt = 0 }
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
