@@ -1,14 +1,17 @@
-// An example agent: registers as @go_echo (or $AGENTNET_USERNAME) and answers every request with its text.
+// An example agent: registers as @go_echo (or $AGENTNET_USERNAME), answers every request with "echo: <text>", and,
+// with AGENTNET_ASK=@someone, asks that agent once and prints the answer. Prints "ready" once its inbox is open.
 //
 //	AGENTNET_URL=http://localhost:8000 AGENTNET_API_KEY=agk_… go run ./examples/echo
 package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	agentnet "agentnet.dev/clients/go"
 )
@@ -33,7 +36,17 @@ func main() {
 		_, err := agent.ReplyText(ctx, m, "echo: "+m.Text())
 		return err
 	})
-	log.Printf("@%s (%s) is online; Ctrl-C to stop", agent.Username(), agent.AccountID())
+	if err := agent.Ready(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("ready", agent.AccountID())
+	if ask := os.Getenv("AGENTNET_ASK"); ask != "" {
+		answer, _, err := agent.AskText(ctx, ask, "hello from @"+agent.Username(), agentnet.RequestOptions{Timeout: 20 * time.Second})
+		if err != nil {
+			log.Fatalf("ask %s: %v", ask, err)
+		}
+		fmt.Printf("asked %s: %s\n", ask, answer)
+	}
 	<-ctx.Done()
 	_ = agent.Close(context.Background())
 }
