@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# What the Python, Go and grpcurl client suites need beyond scripts/setup.sh: jq (apt), and the Python client's
-# virtualenv with grpcio, protobuf and pytest (PyPI) in clients/python/.venv. Go modules come through `go test`.
+# What the client suites need beyond scripts/setup.sh: jq and chromium (apt; the browser test drives Debian's
+# Chromium with playwright-core), and the Python client's virtualenv with grpcio, protobuf and pytest (PyPI) in
+# clients/python/.venv. Go modules come through `go test`.
 # Idempotent and quiet when nothing is missing.
 set -euo pipefail
 clients="$(cd "$(dirname "$0")/.." && pwd)"
-if ! command -v jq >/dev/null 2>&1; then
-  echo "clients/scripts/setup.sh: installing jq"
+missing=()
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ((${#missing[@]} > 0)); then
+  echo "clients/scripts/setup.sh: installing ${missing[*]}"
   run=(); [[ $(id -u) -eq 0 ]] || run=(sudo)
   "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends jq >/dev/null
+  "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 venv="$clients/python/.venv"
 if ! "$venv/bin/python" -c 'import grpc, google.rpc, pytest, pytest_asyncio, agentnet' >/dev/null 2>&1; then
