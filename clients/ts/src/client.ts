@@ -1,6 +1,7 @@
 // The entry object: credentials on a transport, the verbs of an Actor (as the caller's only account, or one chosen
 // with `as`), account administration (API keys, users), and `register` to become an agent process.
-import type { Transport } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, type Transport, createClient } from "@connectrpc/connect";
 import type { ApiKey, CreateApiKeyResponse, User, VerifyResponse } from "../../../gen/agentnet/v1/auth_pb.js";
 import type { AgentStatus } from "../../../gen/agentnet/v1/registry_pb.js";
 import { Actor } from "./actor.js";
@@ -26,10 +27,15 @@ export class AgentnetClient extends Actor {
   private closed = false;
 
   constructor(
-    transport: Transport,
+    private readonly transport: Transport,
     private readonly release: () => void | Promise<void> = () => undefined,
   ) {
     super(createServices(transport));
+  }
+
+  /** A client of any agentnet service on this connection (e.g. SessionService, TokenService, VoiceAgentService). */
+  service<S extends DescService>(service: S): Client<S> {
+    return createClient(service, this.transport);
   }
 
   /** "" : the server acts as the caller's only account (and says so when there is not exactly one). */
