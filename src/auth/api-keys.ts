@@ -59,17 +59,18 @@ export async function createApiKey(
   return { key: toRecord(row, owner.username), secret };
 }
 
+/** The caller's keys; every user's for admins (the contract's ListApiKeys). */
 export async function listApiKeys(
   db: Kysely<Database>,
-  userId: string,
+  caller: { userId: string; admin: boolean },
   page: { limit: number; afterKeyId?: string | undefined; includeRevoked: boolean },
 ): Promise<ApiKeyRecord[]> {
   let query = db
     .selectFrom("api_keys")
     .innerJoin("users", "users.user_id", "api_keys.user_id")
     .selectAll("api_keys")
-    .select("users.username")
-    .where("api_keys.user_id", "=", userId);
+    .select("users.username");
+  if (!caller.admin) query = query.where("api_keys.user_id", "=", caller.userId);
   if (!page.includeRevoked) query = query.where("api_keys.revoked_at", "is", null);
   // key ids are ULIDs: ordering by id is ordering by creation, and makes a stable cursor.
   if (page.afterKeyId !== undefined) query = query.where("api_keys.key_id", "<", page.afterKeyId);

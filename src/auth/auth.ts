@@ -75,7 +75,7 @@ export class Auth {
   }
 
   listApiKeys(caller: Principal, page: { limit: number; afterKeyId?: string | undefined; includeRevoked: boolean }) {
-    return apiKeys.listApiKeys(this.db, caller.userId, page);
+    return apiKeys.listApiKeys(this.db, caller, page);
   }
 
   async revokeApiKey(caller: Principal, keyId: string): Promise<apiKeys.ApiKeyRecord> {

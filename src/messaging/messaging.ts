@@ -207,12 +207,13 @@ export class Messaging {
         // Processed without a reply reaching us: the reply may have been stored just before we listened.
         const reply = first.status === "processed" ? await this.waitForStoredReply(stored.message.messageId, replyArrived) : undefined;
         if (reply) return { request: stored.message, reply };
-        throw new DomainError(
-          "failed_precondition",
-          first.status === "expired" ? "expired" : "rejected",
-          first.status === "expired" ? "the request expired before it was answered" : `the request was rejected: ${first.code} ${first.detail}`.trim(),
-          { metadata: { code: first.code, detail: first.detail } },
-        );
+        if (first.status === "expired") throw new DomainError("failed_precondition", "expired", "the request expired before it was answered");
+        // Processed without a reply: the recipient acked the request instead of answering it.
+        const code = first.status === "processed" ? "no_reply" : first.code;
+        const detail = first.status === "processed" ? "the recipient processed the request without replying" : first.detail;
+        throw new DomainError("failed_precondition", "rejected", `the request was rejected: ${code} ${detail}`.trim(), {
+          metadata: { code, detail },
+        });
       }
       return { request: stored.message, reply: first };
     } finally {

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import {
   AckOutcome,
+  type Envelope,
   type Receipt,
   ReceiptSchema,
   type Recipient,
@@ -9,7 +10,12 @@ import {
   SubscribeMode,
   WaitFor,
 } from "../../gen/agentnet/v1/messaging_pb.js";
+import type { Kysely } from "kysely";
+import { blobInfos } from "../blobs/blobs.js";
 import { DomainError, invalidArgument } from "../errors.js";
+import type { StoredMessage } from "../messaging/message.js";
+import type { Database } from "../store/schema.js";
+import { envelopeBlobs } from "./blobs.js";
 import type { ReceiptRecord } from "../messaging/codec.js";
 import type { MessageInput, Messaging, SignatureInput, Target } from "../messaging/messaging.js";
 import type { MessageKindName } from "../messaging/tables.js";
@@ -27,7 +33,17 @@ type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
-export function deliveryHandlers(messaging: Messaging, presence: SessionHolder | undefined): DeliveryHandlers {
+export function deliveryHandlers(
+  messaging: Messaging,
+  presence: SessionHolder | undefined,
+  db: Kysely<Database>,
+): DeliveryHandlers {
+  // Pushed envelopes carry their blobs' metadata, as history reads do (a lookup only for messages with blobs).
+  const envelopeFor = async (message: StoredMessage, attempt?: number): Promise<Envelope> => {
+    const envelope = toEnvelope(message, attempt);
+    if (message.blobIds.length > 0) envelope.blobs = envelopeBlobs(message.blobIds, await blobInfos(db, message.blobIds));
+    return envelope;
+  };
   return {
     async send(req, ctx) {
       const result = await messaging.send(
@@ -95,7 +111,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
         for await (const item of messaging.watch.observe(accounts, ctx.signal)) {
           yield item === "keepalive"
             ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
-            : { event: { case: "message", value: toEnvelope(item) } };
+            : { event: { case: "message", value: await envelopeFor(item) } };
         }
         return;
       }
@@ -116,7 +132,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
             yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
             continue;
           }
-          yield { event: { case: "message", value: toEnvelope({ ...item.message, status: "delivered" }, item.attempt) } };
+          yield { event: { case: "message", value: await envelopeFor({ ...item.message, status: "delivered" }, item.attempt) } };
         }
       } finally {
         await release?.();

@@ -19,7 +19,7 @@ export function registerMessagingService(router: ConnectRouter, deps: ServiceDep
   deps.onClose(() => sweeping);
   const handlers: MessagingHandlers = {
     ...unimplementedHandlers(MessagingService, "issue #3 (agent network)"),
-    ...deliveryHandlers(messaging, presence),
+    ...deliveryHandlers(messaging, presence, deps.store.db),
     ...historyHandlers(deps),
     ...blobHandlers(deps),
   };

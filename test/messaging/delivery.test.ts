@@ -309,6 +309,11 @@ describe.each(MODES)("delivery (%s)", (mode) => {
       payload: { type: "blob_ref", blob_id: blob!.blobId, sha256: blob!.sha256 },
       blobIds: [blob!.blobId],
     });
+    const inbox = openInbox(r, { autoAck: true });
+    const [pushed] = await inbox.waitFor(1);
+    expect(pushed?.blobs.map((b) => b.blobId)).toEqual([blob!.blobId]);
+    expect(pushed?.blobs[0]?.filename).toBe("chart.txt");
+    await inbox.close();
     const got = await r.user.messaging.getBlob({ blobId: blob!.blobId });
     expect(new TextDecoder().decode(got.data)).toBe("chart");
     await expectError(

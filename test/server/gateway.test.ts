@@ -159,6 +159,9 @@ describe.each(MODES)("gateway (%s)", (mode) => {
     await asAlice.createApiKey({ name: "alice-key" });
     const keys = await asAlice.listApiKeys({});
     expect(keys.keys.map((k) => k.owner)).toEqual(["alice"]);
+    // Admins list every user's keys.
+    const all = await admin.listApiKeys({ pageSize: 500 });
+    expect(all.keys.map((k) => k.owner)).toContain("alice");
   });
 
   it("limits logins to 10 a minute per client and user, with a retry delay", async () => {
