@@ -1,0 +1,308 @@
+import type { Machine } from "./machine.js";
+import type { Profile } from "./profile.js";
+import type { BaselinesSection } from "./sections/baselines.js";
+import type { GhzSection } from "./sections/ghz.js";
+import type { MessagingRun, MessagingSection } from "./sections/messaging.js";
+import type { RegistrySection } from "./sections/registry.js";
+import type { RequestReplySection } from "./sections/request-reply.js";
+
+export interface Sections {
+  baselines?: BaselinesSection;
+  messaging?: MessagingSection;
+  requestReply?: RequestReplySection;
+  ghz?: GhzSection;
+  registry?: RegistrySection;
+}
+
+/** One target of issue #4 (or an informational ratio) with what was measured. */
+export interface TargetResult {
+  id: string;
+  target: string;
+  measured: string;
+  value: number | null;
+  /** true/false against the target; null when not measured or informational. */
+  pass: boolean | null;
+  note?: string;
+}
+
+export interface Report {
+  tool: string;
+  version: number;
+  profile: "quick" | "full";
+  command: string;
+  startedAt: string;
+  durationSeconds: number;
+  commit: string;
+  machine: Machine;
+  parameters: Profile;
+  loadWorkers: number;
+  sections: Sections;
+  failures: Record<string, string>;
+  targets: TargetResult[];
+  notes: string[];
+}
+
+const num = (n: number | null | undefined, digits = 0): string =>
+  n === null || n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? "—" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+
+export function evaluateTargets(report: Report): TargetResult[] {
+  const out: TargetResult[] = [];
+  const s = report.sections;
+  const small = (setup: string) => (s.messaging?.runs ?? []).filter((r) => r.setup === setup && r.payloadBytes === 128);
+  const best = (runs: MessagingRun[]) => runs.reduce<MessagingRun | undefined>((b, r) => (!b || r.deliveredPerSecond > b.deliveredPerSecond ? r : b), undefined);
+
+  for (const setup of ["embedded", "postgres+nats"]) {
+    if (!s.messaging) break;
+    const b = best(small(setup));
+    out.push({
+      id: `throughput.${setup}`,
+      target: `durable delivered ≥ 20,000 msg/s · 1 gateway · 128 B · ${setup}`,
+      measured: b ? `${num(b.deliveredPerSecond)} msg/s` : "not measured",
+      value: b?.deliveredPerSecond ?? null,
+      pass: b ? b.deliveredPerSecond >= 20_000 : null,
+      ...(b && { note: `best step: ${b.offeredPerSecond === null ? "unthrottled" : `${num(b.offeredPerSecond)}/s offered`}` }),
+    });
+  }
+  const twoGw = best(small("postgres+nats, 2 gateways"));
+  if (twoGw) {
+    out.push({
+      id: "throughput.two-gateways",
+      target: "(no target) delivered msg/s · 2 gateways · 128 B",
+      measured: `${num(twoGw.deliveredPerSecond)} msg/s`,
+      value: twoGw.deliveredPerSecond,
+      pass: null,
+    });
+  }
+
+  for (const setup of ["embedded", "postgres+nats", "postgres+nats, 2 gateways"]) {
+    if (!s.messaging) break;
+    const r = small(setup).find((x) => x.offeredPerSecond === 5000);
+    out.push({
+      id: `latency.p99.5000.${setup}`,
+      target: `p99 send→deliver < 10 ms at 5,000 msg/s offered · ${setup}`,
+      measured: r ? `${ms(r.latencyMs.p99)} ms` : "not measured",
+      value: r?.latencyMs.p99 ?? null,
+      pass: r ? r.latencyMs.p99 < 10 && !r.saturated : null,
+      ...(r?.saturated && { note: `5,000/s not sustained: sent ${num(r.sentPerSecond)}/s, delivered ${num(r.deliveredPerSecond)}/s` }),
+    });
+  }
+
+  const raw = s.baselines?.requestReply ?? [];
+  const rrRuns = s.requestReply?.runs ?? [];
+  for (const r of rrRuns) {
+    const base = raw.find((b) => b.ratePerSecond === r.ratePerSecond);
+    if (r.roundTripMs.count === 0) {
+      out.push({
+        id: `request-reply.p50-ratio.${r.setup}.${r.ratePerSecond}`,
+        target: `request/reply p50 ≤ 3× raw NATS · ${r.setup} · ${num(r.ratePerSecond)}/s`,
+        measured: "no request completed",
+        value: null,
+        pass: false,
+        note: `${r.errors} errors`,
+      });
+      continue;
+    }
+    const ratio = base ? r.roundTripMs.p50 / base.roundTripMs.p50 : null;
+    out.push({
+      id: `request-reply.p50-ratio.${r.setup}.${r.ratePerSecond}`,
+      target: `request/reply p50 ≤ 3× raw NATS · ${r.setup} · ${num(r.ratePerSecond)}/s`,
+      measured: ratio === null ? `${ms(r.roundTripMs.p50)} ms (no raw NATS figure)` : `${ratio.toFixed(1)}× (${ms(r.roundTripMs.p50)} vs ${ms(base!.roundTripMs.p50)} ms)`,
+      value: ratio === null ? null : Math.round(ratio * 100) / 100,
+      pass: ratio === null ? null : ratio <= 3 && r.errors === 0,
+      ...(r.errors > 0 && { note: `${r.errors} errors` }),
+    });
+  }
+
+  for (const r of s.registry?.runs ?? []) {
+    const scaled = r.agents < 10_000 ? ` (${num(r.agents)} agents at the heartbeat rate of 10,000)` : "";
+    out.push({
+      id: `registry.heartbeat-cpu.${r.setup}`,
+      target: `10,000 heartbeating agents < 25 % of one core · ${r.setup}`,
+      measured: `${num(r.usage.gateways[0]!.cpuPercent, 1)} %${scaled}`,
+      value: r.usage.gateways[0]!.cpuPercent,
+      pass: r.usage.gateways[0]!.cpuPercent < 25 && r.heartbeatErrors === 0 && r.heartbeatsSkipped === 0,
+      ...((r.heartbeatErrors > 0 || r.heartbeatsSkipped > 0) && {
+        note: [
+          r.heartbeatErrors > 0 ? `${r.heartbeatErrors} heartbeat errors` : "",
+          r.heartbeatsSkipped > 0 ? `gateway fell behind: ${r.heartbeatsSkipped} heartbeats skipped` : "",
+        ]
+          .filter(Boolean)
+          .join(", "),
+      }),
+    });
+    const extrapolated = r.agents < 10_000;
+    out.push({
+      id: `registry.rss.${r.setup}`,
+      target: `gateway RSS < 300 MiB with 10,000 connected agents · ${r.setup}`,
+      measured: extrapolated
+        ? `~${num(r.rssAt10kMiB)} MiB extrapolated (${num(r.rssConnectedMiB)} MiB with ${num(r.agents)})`
+        : `${num(r.rssConnectedMiB)} MiB`,
+      value: r.rssAt10kMiB,
+      pass: r.rssAt10kMiB < 300 && r.streamsOpen === r.agents,
+      ...(r.streamsOpen !== r.agents && { note: `only ${r.streamsOpen} of ${r.agents} streams opened` }),
+    });
+  }
+
+  // Informational ratios against the raw NATS ceiling.
+  const rawSmall = s.baselines?.pubSub.find((p) => p.payloadBytes === 128);
+  const pgBest = best(small("postgres+nats"));
+  if (rawSmall && pgBest) {
+    out.push({
+      id: "ratio.throughput",
+      target: "(no target) agentnet durable / raw NATS pub→sub · 128 B",
+      measured: `${((pgBest.deliveredPerSecond / rawSmall.messagesPerSecond) * 100).toFixed(1)} % (${num(pgBest.deliveredPerSecond)} vs ${num(rawSmall.messagesPerSecond)} msg/s)`,
+      value: Math.round((pgBest.deliveredPerSecond / rawSmall.messagesPerSecond) * 10_000) / 10_000,
+      pass: null,
+    });
+  }
+  return out;
+}
+
+/** Fixed-width table; numbers right-aligned. */
+function table(headers: string[], rows: string[][], rightAlign: (col: number) => boolean = () => false): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAlign(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "─".repeat(w))), ...rows.map(line)].map((l) => `  ${l}`).join("\n");
+}
+
+export function printReport(r: Report): void {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push("");
+  out.push(`agentnet bench · ${r.profile} · commit ${r.commit} · ${r.durationSeconds} s`);
+  out.push(`machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd ?? "?"} at end (the machine is shared)`);
+  out.push("");
+  out.push("Targets (issue #4)");
+  out.push(
+    table(
+      ["", "target", "measured", "note"],
+      r.targets.map((t) => [t.pass === null ? "·" : t.pass ? "✓" : "✗", t.target, t.measured, t.note ?? ""]),
+    ),
+  );
+
+  const s = r.sections;
+  if (s.messaging) {
+    const p = r.parameters.messaging;
+    out.push("");
+    out.push(
+      `Messaging: ${p.senders} senders → ${p.receivers} receivers, Send (durable, receipts streamed), ${p.durationMs / 1000} s per step, ` +
+        `${r.loadWorkers} load process${r.loadWorkers > 1 ? "es" : ""}`,
+    );
+    out.push(
+      table(
+        ["setup", "payload", "offered/s", "sent/s", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "Send p50", "gateway CPU %", "gateway RSS MiB", "pg CPU %", "load CPU %", "note"],
+        s.messaging.runs.map((x) => [
+          x.setup,
+          x.payloadBytes === 128 ? "128 B" : `${x.payloadBytes / 1024} KiB`,
+          x.offeredPerSecond === null ? "max" : num(x.offeredPerSecond),
+          num(x.sentPerSecond),
+          num(x.deliveredPerSecond),
+          ms(x.latencyMs.p50),
+          ms(x.latencyMs.p95),
+          ms(x.latencyMs.p99),
+          ms(x.sendRpcMs.p50),
+          x.usage.gateways.map((g) => num(g.cpuPercent)).join(" + "),
+          x.usage.gateways.map((g) => num(g.rssMaxMiB)).join(" + "),
+          x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent),
+          num(x.usage.loadCpuPercent),
+          [
+            x.saturated ? "not sustained" : "",
+            x.sendErrors ? `${x.sendErrors} send errors` : "",
+            x.missing ? `${x.missing} not delivered within the drain time` : "",
+            x.duplicates ? `${x.duplicates} redelivered` : "",
+          ]
+            .filter(Boolean)
+            .join(", "),
+        ]),
+        (c) => c >= 2 && c <= 12,
+      ),
+    );
+  }
+  if (s.requestReply || s.baselines) {
+    out.push("");
+    out.push("Request/reply round trip (Request → responder's stream → Reply), fixed rates");
+    const rows: string[][] = [];
+    for (const x of s.requestReply?.runs ?? []) {
+      rows.push([`agentnet · ${x.setup}`, num(x.ratePerSecond), num(x.completedPerSecond), ms(x.roundTripMs.p50), ms(x.roundTripMs.p99), num(x.usage.gateways[0]?.cpuPercent), x.errors ? `${x.errors} errors` : ""]);
+    }
+    for (const x of s.baselines?.requestReply ?? []) {
+      rows.push(["raw NATS (Node)", num(x.ratePerSecond), "", ms(x.roundTripMs.p50), ms(x.roundTripMs.p99), "", x.errors ? `${x.errors} errors` : ""]);
+    }
+    out.push(table(["", "rate/s", "done/s", "p50 ms", "p99 ms", "gateway CPU %", "note"], rows, (c) => c >= 1 && c <= 5));
+  }
+  if (s.baselines) {
+    out.push("");
+    out.push(`Raw NATS pub→sub from Node (same nats-server): ${s.baselines.pubSub.map((p) => `${p.payloadBytes} B ${num(p.messagesPerSecond)} msg/s`).join(", ")}`);
+  }
+  if (s.registry) {
+    out.push("");
+    out.push("Registry: agents registered, each with an open Subscribe stream, heartbeating");
+    out.push(
+      table(
+        ["setup", "agents", "joined/s", "heartbeat every", "heartbeats/s", "heartbeat p50/p99", "gateway CPU %", "pg CPU %", "RSS idle → connected", "SearchAgents p50/p99", "ListOnline p50/p99", "note"],
+        s.registry.runs.map((x) => [
+          x.setup,
+          num(x.agents),
+          num(x.registerPerSecond),
+          `${x.heartbeatIntervalSeconds} s`,
+          num(x.heartbeatsPerSecond),
+          `${ms(x.heartbeatMs.p50)} / ${ms(x.heartbeatMs.p99)} ms`,
+          num(x.usage.gateways[0]!.cpuPercent, 1),
+          x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent, 1),
+          `${num(x.rssIdleMiB)} → ${num(x.rssConnectedMiB)} MiB`,
+          `${ms(x.searchAgentsMs.p50)} / ${ms(x.searchAgentsMs.p99)} ms`,
+          `${ms(x.listOnlineMs.p50)} / ${ms(x.listOnlineMs.p99)} ms`,
+          [
+            x.heartbeatsSkipped ? `${num(x.heartbeatsSkipped)} heartbeats skipped (gateway behind)` : "",
+            x.heartbeatErrors ? `${num(x.heartbeatErrors)} heartbeat errors` : "",
+            x.streamsOpen < x.agents ? `${num(x.streamsOpen)} streams open` : "",
+            x.errors.length ? x.errors[0]! : "",
+          ]
+            .filter(Boolean)
+            .join(", "),
+        ]),
+        (c) => c >= 1 && c <= 10,
+      ),
+    );
+  }
+  if (s.ghz) {
+    out.push("");
+    const g = s.ghz;
+    if (g.skipped) out.push(`ghz: skipped — ${g.skipped}`);
+    else {
+      const first = g.runs[0];
+      out.push(
+        `ghz${g.ghzVersion && g.ghzVersion !== "dev" ? ` ${g.ghzVersion}` : ""} (outside gRPC load generator, server reflection) · ${first?.call ?? ""}, ` +
+          `${first?.concurrency ?? ""} concurrent on ${first?.connections ?? ""} connection, ${first?.durationSeconds ?? ""} s`,
+      );
+      out.push(
+        table(
+          ["setup", "req/s", "p50 ms", "p95 ms", "p99 ms", "gateway CPU %", "errors"],
+          g.runs.map((x) => [
+            x.setup,
+            num(x.requestsPerSecond),
+            ms(x.latencyMs?.p50),
+            ms(x.latencyMs?.p95),
+            ms(x.latencyMs?.p99),
+            num(x.usage?.gateways[0]?.cpuPercent),
+            Object.keys(x.errors ?? {}).length === 0 ? "none" : JSON.stringify(x.errors),
+          ]),
+          (c) => c >= 1 && c <= 5,
+        ),
+      );
+    }
+  }
+  for (const [name, message] of Object.entries(r.failures)) out.push(`\n${name}: FAILED — ${message}`);
+  if (r.notes.length > 0) {
+    out.push("");
+    out.push("Notes");
+    for (const n of r.notes) out.push(`  - ${n}`);
+  }
+  out.push("");
+  process.stdout.write(`${out.join("\n")}\n`);
+}

@@ -1,0 +1,192 @@
+// `npm run bench`: agentnet's benchmark suite (issue #4). See the README's "Benchmarks" section.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { RunContext } from "./context.js";
+import { createInfra } from "./infra.js";
+import { gitCommit, machineFacts, toolVersion } from "./machine.js";
+import { FULL, QUICK } from "./profile.js";
+import { type Report, type Sections, evaluateTargets, printReport } from "./report.js";
+import { runBaselines } from "./sections/baselines.js";
+import { runGhz } from "./sections/ghz.js";
+import { runMessaging } from "./sections/messaging.js";
+import { runRegistry } from "./sections/registry.js";
+import { runRequestReply } from "./sections/request-reply.js";
+import { Setups } from "./setups.js";
+
+const SECTIONS = ["baselines", "messaging", "request-reply", "ghz", "registry"] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+
+const program = new Command()
+  .name("npm run bench --")
+  .description("Benchmarks agentnet end to end: durable messaging, request/reply, registry scale, against raw NATS and ghz.")
+  .addOption(new Option("--quick", "short run, under 2 minutes (default)").conflicts("full"))
+  .option("--full", "long run with larger sweeps and 10 000 agents, under 15 minutes")
+  .option(
+    "--only <section>",
+    `run one section: ${SECTIONS.join(", ")} (repeat or comma-separate for several)`,
+    (value: string, prev: SectionName[] = []) => {
+      const names = value.split(",").map((s) => s.trim());
+      for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new InvalidArgumentError(`unknown section "${n}"`);
+      return [...prev, ...(names as SectionName[])];
+    },
+  )
+  .option("--setup <names>", "run sections only on these setups: embedded, postgres+nats, two-gateways (comma-separated)", (v: string) => {
+    const names = v.split(",").map((s) => s.trim());
+    for (const n of names) if (!["embedded", "postgres+nats", "two-gateways"].includes(n)) throw new InvalidArgumentError(`unknown setup "${n}"`);
+    return names;
+  })
+  .option("--out <file>", "also write the JSON report to this file")
+  .option("--load-workers <n>", "forked load processes for the messaging sweeps", (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 8) throw new InvalidArgumentError("must be 1..8");
+    return n;
+  })
+  .option("--step-seconds <s>", "override the measured seconds of each messaging step (for profiling)", (v) => {
+    const n = Number(v);
+    if (!(n > 0 && n <= 600)) throw new InvalidArgumentError("must be 0..600");
+    return n;
+  })
+  .option("--cpu-prof", "write V8 CPU profiles of the gateways to bench/results/profiles/", false)
+  .option("--gateway-node-args <args>", "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)")
+  .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
+  .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json");
+
+program.parse();
+const opts = program.opts<{
+  quick?: boolean;
+  full?: boolean;
+  only?: SectionName[];
+  out?: string;
+  setup?: string[];
+  stepSeconds?: number;
+  loadWorkers?: number;
+  cpuProf: boolean;
+  gatewayNodeArgs?: string;
+  logLevel: string;
+  save: boolean;
+}>();
+
+const base = opts.full ? FULL : QUICK;
+const profile =
+  opts.stepSeconds === undefined ? base : { ...base, messaging: { ...base.messaging, durationMs: opts.stepSeconds * 1000 } };
+const wanted = new Set<SectionName>(opts.only ?? SECTIONS);
+const startedAt = new Date();
+const loadAverageAtStart = machineFacts().loadAverageAtStart;
+const t0 = performance.now();
+const notes: string[] = [];
+const infra = createInfra();
+const setups = new Setups(infra, {
+  logLevel: opts.logLevel,
+  cpuProfileDir: opts.cpuProf ? path.join(RESULTS, "profiles") : undefined,
+  nodeArgs: opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean),
+});
+const ctx: RunContext = {
+  profile,
+  infra,
+  setups,
+  loadWorkers: opts.loadWorkers ?? 1,
+  runsOn: (setup) => opts.setup === undefined || opts.setup.includes(setup),
+  setupsFor: (defaults, possible) => (opts.setup === undefined ? defaults : possible.filter((s) => opts.setup!.includes(s))),
+  progress: (line) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
+  note: (line) => notes.push(line),
+  noteGatewayErrors(where, gateways) {
+    for (const gw of gateways) {
+      const entries = Object.entries(gw.errors());
+      if (entries.length === 0) continue;
+      const text = entries
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([msg, n]) => `${n} × ${msg}`)
+        .join("; ");
+      this.note(`${where}: gateway ${gw.name} logged errors: ${text}`);
+    }
+  },
+};
+
+// Stop servers on Ctrl-C too; a second Ctrl-C exits at once.
+let interrupted = false;
+process.on("SIGINT", () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  ctx.progress("interrupted: stopping gateways and servers");
+  void cleanup().finally(() => process.exit(130));
+});
+async function cleanup(): Promise<void> {
+  await setups.stop().catch(() => undefined);
+  await infra.stop().catch(() => undefined);
+}
+
+// Every run stops by itself: past the watchdog, stop servers and exit non-zero.
+setTimeout(() => {
+  ctx.progress(`watchdog: the run exceeded ${profile.watchdogSeconds} s; stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, profile.watchdogSeconds * 1000).unref();
+
+const sections: Sections = {};
+const failures: Record<string, string> = {};
+const runners: Record<SectionName, () => Promise<void>> = {
+  baselines: async () => void (sections.baselines = await runBaselines(ctx)),
+  messaging: async () => void (sections.messaging = await runMessaging(ctx)),
+  "request-reply": async () => void (sections.requestReply = await runRequestReply(ctx)),
+  ghz: async () => void (sections.ghz = await runGhz(ctx)),
+  registry: async () => void (sections.registry = await runRegistry(ctx)),
+};
+
+ctx.progress(`agentnet bench (${profile.name}): ${[...wanted].join(", ")}`);
+try {
+  for (const name of SECTIONS) {
+    if (!wanted.has(name) || interrupted) continue;
+    const s0 = performance.now();
+    try {
+      await runners[name]();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      failures[name] = message;
+      ctx.progress(`${name} failed: ${message}`);
+    }
+    ctx.progress(`${name} done in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
+  }
+} finally {
+  await cleanup();
+}
+
+const machine = { ...machineFacts(), loadAverageAtStart };
+machine.loadAverageAtEnd = machineFacts().loadAverageAtStart;
+machine.postgres = toolVersion("/usr/lib/postgresql/15/bin/postgres", ["--version"]);
+machine.natsServer = toolVersion("nats-server", ["--version"]) ?? toolVersion("/usr/sbin/nats-server", ["--version"]);
+const report: Report = {
+  tool: "agentnet bench",
+  version: 1,
+  profile: profile.name,
+  command: `npm run bench --${profile.name === "full" ? " --full" : ""}${opts.only ? ` --only ${opts.only.join(",")}` : ""}`,
+  startedAt: startedAt.toISOString(),
+  durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
+  commit: gitCommit(),
+  machine,
+  parameters: profile,
+  loadWorkers: ctx.loadWorkers,
+  sections,
+  failures,
+  targets: [],
+  notes,
+};
+report.targets = evaluateTargets(report);
+printReport(report);
+
+if (opts.save) {
+  await mkdir(RESULTS, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  await writeFile(path.join(RESULTS, `${stamp}.json`), text);
+  await writeFile(path.join(RESULTS, "latest.json"), text);
+  process.stderr.write(`report: bench/results/${stamp}.json (and bench/results/latest.json)\n`);
+}
+if (opts.out) {
+  await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`report: ${opts.out}\n`);
+}
+process.exit(Object.keys(failures).length > 0 ? 1 : 0);
