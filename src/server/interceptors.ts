@@ -43,7 +43,7 @@ export function errorInterceptor(): Interceptor {
     try {
       const res = await next(req);
       if (!res.stream) return res;
-      return { ...res, message: mapErrors(res.message) } as StreamResponse;
+      return { ...res, message: mapErrors(res.message, req.signal) } as StreamResponse;
     } catch (err) {
       throw toConnectError(err);
     }
@@ -81,10 +81,14 @@ async function* observe<T>(messages: AsyncIterable<T>, done: (err: unknown) => v
   }
 }
 
-async function* mapErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+async function* mapErrors<T>(messages: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   try {
     yield* messages;
   } catch (err) {
+    // A stream that fails because its client went away was cancelled, not broken.
+    if (signal.aborted && !(err instanceof ConnectError && err.code !== Code.Internal)) {
+      throw new ConnectError("the client cancelled the stream", Code.Canceled, undefined, undefined, err);
+    }
     throw toConnectError(err);
   }
 }
