@@ -32,22 +32,31 @@ describe("two gateways on PostgreSQL + NATS", () => {
     await backend?.dispose();
   });
 
+  // What this test checks is that nothing is lost and redeliveries are absorbed, not how fast: its bounds are
+  // minutes (a loaded 2-core machine moves these 10,000 messages far slower than an idle one); throughput is
+  // measured by `npm run bench`.
+  const MINUTE = 60_000;
   it(`exchanges ${TOTAL} messages with none lost or handled twice, across a gateway stopping mid-stream`, async () => {
     const handled = new Set<string>();
     let duplicates = 0;
-    const onMessage = (messaging: typeof b.user.messaging) => (id: string) => {
-      if (handled.has(id)) duplicates += 1; // the recipient's dedupe by message id
-      handled.add(id);
-      void messaging.ack({ acks: [{ messageId: id }] }).catch(() => undefined);
-    };
-
-    // B consumes on gateway 2.
-    let inbox = openInbox(b);
-    let ackOn = onMessage(b.user.messaging);
+    // B handles what its inbox received (deduping by message id, as a recipient does) and acks it in batches: one
+    // Ack per pump tick instead of one per message keeps the test's own CPU use down.
+    let inbox = openInbox(b, { maxInFlight: 500 });
+    let acking = b.user.messaging;
     let seen = 0;
     const pump = setInterval(() => {
-      while (seen < inbox.received.length) ackOn(inbox.received[seen++]!.messageId);
-    }, 5);
+      const ids: string[] = [];
+      while (seen < inbox.received.length) {
+        const id = inbox.received[seen++]!.messageId;
+        if (handled.has(id)) duplicates += 1;
+        handled.add(id);
+        ids.push(id); // redeliveries are acked again: their first ack may have died with gateway 2
+      }
+      for (let i = 0; i < ids.length; i += 1000) {
+        // A lost ack (gateway 2 going away) only means a redelivery on the next Subscribe.
+        void acking.ack({ acks: ids.slice(i, i + 1000).map((messageId) => ({ messageId })) }).catch(() => undefined);
+      }
+    }, 20);
 
     // A sends from gateway 1, 200 at a time.
     const sentIds: string[] = [];
@@ -61,29 +70,38 @@ describe("two gateways on PostgreSQL + NATS", () => {
         for (const r of batch) sentIds.push(r.messageId);
       }
     })();
+    sendAll.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
 
-    // Mid-stream, gateway 2 goes away; B reconnects through gateway 1.
-    await expect.poll(() => handled.size, { timeout: 30_000 }).toBeGreaterThan(TOTAL / 4);
-    await gw2.close();
-    await inbox.close();
-    const bOnGw1 = client(MessagingService, gw1.url, b.user.token);
-    inbox = openInbox(b, { messaging: bOnGw1 });
-    seen = 0;
-    ackOn = onMessage(bOnGw1);
+    try {
+      // Mid-stream, gateway 2 goes away; B reconnects through gateway 1.
+      await expect.poll(() => handled.size, { timeout: 3 * MINUTE, interval: 100 }).toBeGreaterThan(TOTAL / 4);
+      await gw2.close();
+      await inbox.close();
+      const bOnGw1 = client(MessagingService, gw1.url, b.user.token);
+      acking = bOnGw1;
+      inbox = openInbox(b, { messaging: bOnGw1, maxInFlight: 500 });
+      seen = 0;
 
-    await sendAll;
-    await expect.poll(() => handled.size, { timeout: 60_000, interval: 200 }).toBe(TOTAL);
-    clearInterval(pump);
-    expect(new Set(sentIds).size).toBe(TOTAL);
-    for (const id of sentIds) expect(handled.has(id)).toBe(true);
-    // Every message ends PROCESSED once the acks land.
-    await expect
-      .poll(async () => {
-        const page = await a.user.messaging.searchMessages({ fromAccountId: a.accountId, pageSize: 1 }).catch(() => undefined);
-        return page === undefined || page.messages[0]?.status === DeliveryStatus.PROCESSED;
-      })
-      .toBe(true);
+      await sendAll;
+      expect(new Set(sentIds).size).toBe(TOTAL);
+      await expect.poll(() => handled.size, { timeout: 5 * MINUTE, interval: 500 }).toBe(TOTAL);
+    } finally {
+      clearInterval(pump);
+    }
+    expect(sentIds.filter((id) => !handled.has(id))).toEqual([]);
+    // Every message ends PROCESSED once the acks land (the last batch of acks may still be on its way).
+    const processed = async (): Promise<number> => {
+      let count = 0;
+      let pageToken = "";
+      do {
+        const page = await a.user.messaging.searchMessages({ fromAccountId: a.accountId, pageSize: 500, pageToken });
+        count += page.messages.filter((m) => m.status === DeliveryStatus.PROCESSED).length;
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return count;
+    };
+    await expect.poll(processed, { timeout: MINUTE, interval: 1000 }).toBe(TOTAL);
     console.info(`two gateways: ${TOTAL} messages, ${duplicates} redeliveries absorbed by dedupe`);
     await inbox.close();
-  }, 180_000);
+  }, 10 * MINUTE);
 });
