@@ -1,5 +1,8 @@
 import type { Kysely } from "kysely";
 import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import type { Bus, BusSubscription } from "../bus/bus.js";
+import { AUTH_INVALIDATE_SUBJECT } from "../bus/subjects.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import * as apiKeys from "./api-keys.js";
@@ -8,9 +11,13 @@ import type { Principal } from "./principal.js";
 import type { TokenSigner } from "./tokens.js";
 import * as users from "./users.js";
 
-// How long a gateway trusts what it looked up about a user or key. Revocation on this gateway is immediate;
-// other gateways notice within this time.
+// How long a gateway trusts what it looked up about a user or key without hearing otherwise. Revocation reaches
+// every gateway at once over the bus (see revokeApiKey); this TTL is only the fallback bound for when that
+// message is lost (a bus outage, a gateway that was reconnecting): then other gateways notice within this time.
 const CACHE_TTL_MS = 10_000;
+// How long RevokeApiKey waits for the bus to take its invalidation. Past this the bus is down and the TTL above
+// is all there is; the revocation itself is already stored, so the call still succeeds.
+const INVALIDATE_FLUSH_TIMEOUT_MS = 2_000;
 // last_used_at is a hint for operators, not an audit log: write it at most this often per key.
 const TOUCH_EVERY_MS = 60_000;
 
@@ -25,11 +32,39 @@ export class Auth {
   private readonly usersById = new LRUCache<string, users.UserRecord>({ max: 10_000, ttl: CACHE_TTL_MS });
   private readonly keysBySecret = new LRUCache<string, apiKeys.ApiKeyOwner>({ max: 10_000, ttl: CACHE_TTL_MS });
   private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 });
+  // Bumped by every invalidation. A lookup that started before one may have read the row before the revocation
+  // was stored; it must not cache that, or the key would live on for a TTL after the invalidation went by.
+  private invalidations = 0;
+  private bus: Bus | undefined;
+  private logger: Logger | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly signer: TokenSigner,
   ) {}
+
+  /**
+   * Joins the gateways' invalidation channel: invalidations published by any gateway (this one included) drop
+   * the cached entries here, and revocations made here are published. Returns the unsubscribe.
+   */
+  listenForInvalidations(bus: Bus, logger: Logger): () => void {
+    this.bus = bus;
+    this.logger = logger;
+    // Handled synchronously on arrival (no await before the cache is cleared), so a request that the bus
+    // message beat to this gateway cannot slip in between.
+    const sub: BusSubscription = bus.subscribe(AUTH_INVALIDATE_SUBJECT, (msg) => {
+      const invalidation = decodeInvalidation(msg.data);
+      if (invalidation === undefined) {
+        logger.warn({ subject: msg.subject }, "ignoring a malformed credential invalidation");
+        return;
+      }
+      this.forgetKey(invalidation.keyId);
+    });
+    return () => {
+      sub.unsubscribe();
+      this.bus = undefined;
+    };
+  }
 
   async login(username: string, password: string): Promise<LoginResult> {
     if (username.trim() === "") throw invalidArgument("username", "must not be empty");
@@ -78,18 +113,50 @@ export class Auth {
     return apiKeys.listApiKeys(this.db, caller, page);
   }
 
+  /**
+   * Revokes a key and makes every gateway forget it before answering. Locally the cache entry goes at once;
+   * the bus message is flushed, i.e. the NATS server has it (and has queued it to every subscribed gateway)
+   * before the caller hears back, so a call the caller makes after the answer finds the key gone there too.
+   */
   async revokeApiKey(caller: Principal, keyId: string): Promise<apiKeys.ApiKeyRecord> {
     const key = await apiKeys.revokeApiKey(this.db, caller, keyId);
-    // Forget every cached key on this gateway: we cache by secret, which we do not know here.
-    this.keysBySecret.clear();
+    this.forgetKey(key.keyId);
+    await this.publishInvalidation({ keyId: key.keyId });
     return key;
+  }
+
+  private async publishInvalidation(invalidation: Invalidation): Promise<void> {
+    const bus = this.bus;
+    if (bus === undefined) return;
+    try {
+      bus.publish(AUTH_INVALIDATE_SUBJECT, new TextEncoder().encode(JSON.stringify(invalidation)));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), INVALIDATE_FLUSH_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([bus.flush().then(() => "flushed" as const), timedOut]).finally(() => clearTimeout(timer));
+      if (outcome === "timeout") {
+        this.logger?.warn({ ...invalidation }, `the bus did not take a credential invalidation in time; other gateways may trust it for up to ${CACHE_TTL_MS} ms`);
+      }
+    } catch (err) {
+      this.logger?.warn({ err, ...invalidation }, `could not publish a credential invalidation; other gateways may trust it for up to ${CACHE_TTL_MS} ms`);
+    }
+  }
+
+  /** Drops what this gateway cached about a key. The cache is keyed by secret, which revocation does not know. */
+  private forgetKey(keyId: string): void {
+    this.invalidations++;
+    const stale: string[] = [];
+    for (const [secret, owner] of this.keysBySecret.entries()) if (owner.keyId === keyId) stale.push(secret);
+    for (const secret of stale) this.keysBySecret.delete(secret);
   }
 
   private async principalForApiKey(secret: string): Promise<Principal> {
     let key = this.keysBySecret.get(secret);
     if (!key) {
+      const before = this.invalidations;
       key = await apiKeys.findLiveKey(this.db, secret);
-      this.keysBySecret.set(secret, key);
+      if (this.invalidations === before) this.keysBySecret.set(secret, key);
     } else if (key.expiresAt !== null && key.expiresAt <= new Date()) {
       this.keysBySecret.delete(secret);
       throw new DomainError("unauthenticated", "api_key_expired", "the API key has expired");
@@ -122,6 +189,21 @@ export class Auth {
     this.lastTouched.set(keyId, now);
     apiKeys.touchApiKey(this.db, keyId).catch(() => this.lastTouched.delete(keyId));
   }
+}
+
+/** What a gateway publishes when a credential stops being valid. */
+interface Invalidation {
+  keyId: string;
+}
+
+function decodeInvalidation(data: Uint8Array): Invalidation | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(data));
+    if (typeof value === "object" && value !== null && "keyId" in value && typeof value.keyId === "string") return { keyId: value.keyId };
+  } catch {
+    // fall through: not JSON
+  }
+  return undefined;
 }
 
 export function parseBearer(authorization: string | null): string {

@@ -9,14 +9,16 @@ import {
 } from "../../gen/agentnet/v1/auth_pb.js";
 import type { ApiKeyRecord } from "../auth/api-keys.js";
 import type { Auth } from "../auth/auth.js";
-import type { Config } from "../config.js";
+import type { ServiceDeps } from "./index.js";
 import { DomainError } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
 import { RateLimit } from "../rate-limit.js";
 import { clientAddressOf, principalOf } from "../server/context.js";
 
-export function registerAuthService(router: ConnectRouter, deps: { auth: Auth; config: Config }): void {
+export function registerAuthService(router: ConnectRouter, deps: Pick<ServiceDeps, "auth" | "config" | "bus" | "logger" | "onClose">): void {
   const { auth } = deps;
+  // Auth is made before the bus exists (the gateway needs it for its interceptor), so it joins the bus here.
+  deps.onClose(auth.listenForInvalidations(deps.bus, deps.logger));
   const loginLimit = new RateLimit("login attempts", deps.config.loginRatePerMinute, 60);
   const verifyLimit = new RateLimit("verify calls", deps.config.verifyRatePerMinute, 60);
 
