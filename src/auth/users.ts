@@ -4,7 +4,8 @@ import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { hashPassword } from "./passwords.js";
 
-const USERNAME = /^[a-z0-9][a-z0-9._-]{1,31}$/;
+// The contract's rule (auth.proto CreateUser): 1..32 characters of a-z0-9._- after lowercasing, nothing more.
+const USERNAME = /^[a-z0-9._-]{1,32}$/;
 export const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;
 
@@ -26,23 +27,20 @@ export function normaliseUsername(username: string): string {
 
 export function validateUsername(username: string, field = "username"): string {
   const name = normaliseUsername(username);
-  if (name === "") throw invalidArgument(field, "must not be empty");
+  if (name === "") throw invalidArgument(field, "must not be empty", "invalid_username");
   if (!USERNAME.test(name)) {
-    throw invalidArgument(
-      field,
-      "must be 2 to 32 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
-    );
+    throw invalidArgument(field, "must be 1 to 32 characters of a-z, 0-9, '.', '_' or '-'", "invalid_username");
   }
   return name;
 }
 
 export function validatePassword(password: string, field = "password"): void {
-  if (password === "") throw invalidArgument(field, "must not be empty");
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw invalidArgument(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+    throw invalidArgument(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`, "weak_password");
   }
+  // Not weak, so not `weak_password`: the bound only keeps hashing cheap.
   if (password.length > MAX_PASSWORD_LENGTH) {
-    throw invalidArgument(field, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    throw invalidArgument(field, `must be at most ${MAX_PASSWORD_LENGTH} characters`, "password_too_long");
   }
 }
 
