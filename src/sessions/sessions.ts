@@ -463,7 +463,8 @@ export class Sessions {
     for await (const item of this.events(sessionId, seq, false, waiting)) {
       if (item.type === "ping") continue;
       if (item.type === "stop") return undefined;
-      if ((item.type === "response" || item.type === "error") && item.sender === agent && Number(item.metadata["in_reply_to"] ?? 0) >= seq) return item;
+      // Each message gets its own answer (turns.ts); a later message's answer is not this one's.
+      if ((item.type === "response" || item.type === "error") && item.sender === agent && Number(item.metadata["in_reply_to"] ?? 0) === seq) return item;
     }
     signal.throwIfAborted();
     throw new DomainError("deadline_exceeded", "timeout", `no answer from ${agent} within ${waitMs} ms; it will still arrive on StreamSession`);
@@ -590,18 +591,23 @@ export class Sessions {
   }
 }
 
-/** Asks for an agent's turn answering the message stored as `replyTo`. */
+/**
+ * Asks for a turn for the message stored as `replyTo`, sent to `agent`. When a turn is already pending (or
+ * running) it stays as it is: the message waits for its addressee's turn, and the turn that ends works out the
+ * next one from what is still unanswered (turns.ts). Moving the pending turn to the addressee instead would let a
+ * message sent during an agent's answer make that agent answer twice in a row in AGENT_AGENT, or skip a message
+ * queued before it.
+ */
 async function askForTurn(trx: Transaction<Database>, sessionId: string, agent: string, replyTo: number): Promise<void> {
   await trx
     .updateTable("chat_sessions")
     .set({
-      // An agent in cooldown stays in it; another agent's pause does not hold this one back.
-      pending_not_before: sql<Date | null>`case when pending_agent = ${agent} then pending_not_before else null end`,
-      pending_agent: agent,
+      pending_agent: sql<string>`coalesce(pending_agent, ${agent})`,
       pending_serial: sql<number>`pending_serial + 1`,
-      pending_reply_to: replyTo,
-      pending_enqueued_at: sql<Date>`now()`,
-      pending_attempts: 0,
+      pending_reply_to: sql<number>`case when pending_agent is null then ${replyTo}::bigint else pending_reply_to end`,
+      pending_enqueued_at: sql<Date>`case when pending_agent is null then now() else pending_enqueued_at end`,
+      pending_not_before: sql<Date | null>`case when pending_agent is null then null else pending_not_before end`,
+      pending_attempts: sql<number>`case when pending_agent is null then 0 else pending_attempts end`,
     })
     .where("session_id", "=", sessionId)
     .execute();

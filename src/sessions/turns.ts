@@ -5,7 +5,7 @@ import type { Bus, BusSubscription } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
 import type { ChatParty, ChatThreadWriter } from "../messaging/chat-threads.js";
 import type { Database } from "../store/schema.js";
-import { GOAL_REACHED_MARKER, conversationFor, estimateTokens } from "./conversation.js";
+import { GOAL_REACHED_MARKER, type ThreadMessage, agentWithUnanswered, conversationFor, estimateTokens, messageToAnswer } from "./conversation.js";
 import { appendEvents, appendStop, leaseUntil, publishEvents } from "./events.js";
 import type { ProviderCatalog } from "./providers/catalog.js";
 import { type ChatProvider, ProviderError, type Usage } from "./providers/types.js";
@@ -22,6 +22,15 @@ import type { ChatSessionAgentsTable, ChatSessionsTable } from "./tables.js";
 // batches, pending turns that nobody holds and that were enqueued a while ago — turns whose job was lost, or
 // whose gateway died mid-answer (its lease runs out). A turn that keeps getting re-claimed without finishing is
 // given up after a few attempts with an `error` event.
+//
+// The pending turn names an agent, not a message: the message it answers is found when it is claimed (see
+// messageToAnswer), and when it ends the next one is worked out from the events, so messages that arrive while
+// an agent is answering queue behind it and each gets its own answer, in order. In AGENT_AGENT sessions the
+// agents take turns strictly: a message sent during a turn never moves the pending turn to another agent (see
+// askForTurn in sessions.ts); after an answer the other agent answers next. So an interjection is answered by
+// the agent it is addressed to at that agent's next turn: right away when the other agent is answering now, or
+// after the other agent's turn when its addressee is the one answering now — never by the same agent twice in a
+// row. An answer always goes to the agent it is addressed to, which is never the agent it was posted as.
 
 export const TURN_SUBJECT = "agentnet.session_turns";
 export const TURN_QUEUE = "agentnet-session-turns";
@@ -166,10 +175,12 @@ export class TurnQueue {
     const agents = await db.selectFrom("chat_session_agents").selectAll().where("session_id", "=", sessionId).execute();
     const agent = agents.find((a) => a.name === session.pending_agent);
     try {
-      if (!agent) return await this.release(session, token, false);
+      const answers = agent && (await messageToAnswer(db, session, agent));
+      // Nothing (left) to answer: the turn ends without an outcome, unless a message arrived meanwhile.
+      if (!agent || !answers) return await this.settleIdle(session, agents, token);
       const turn = session.turn_count + 1;
       if (session.pending_attempts > MAX_ATTEMPTS) {
-        return await this.fail(session, agent, token, {
+        return await this.fail(session, agents, agent, answers, token, {
           reason: "provider_error",
           message: `turn ${turn} of ${agent.name} was given up after ${MAX_ATTEMPTS} attempts that did not finish`,
           responseId: "",
@@ -187,7 +198,7 @@ export class TurnQueue {
       }
       const provider = this.deps.providers.get(agent.provider);
       if (!provider?.configured) {
-        return await this.fail(session, agent, token, {
+        return await this.fail(session, agents, agent, answers, token, {
           reason: "provider_not_configured",
           message: `provider ${agent.provider} is not configured on this server`,
           responseId: "",
@@ -208,7 +219,7 @@ export class TurnQueue {
         if (!events) return;
         publishEvents(this.deps.bus, this.deps.logger, events);
       }
-      await this.answer(session, agents, agent, provider, token);
+      await this.answer(session, agents, agent, answers, provider, token);
     } catch (err) {
       if (err instanceof LostClaim) return;
       // Something of ours failed (the store, most likely): hand the turn back so it is tried again.
@@ -218,9 +229,9 @@ export class TurnQueue {
   }
 
   /** Streams the agent's answer into delta events, then stores the response (or the error). */
-  private async answer(session: SessionRow, agents: AgentRow[], agent: AgentRow, provider: ChatProvider, token: string): Promise<void> {
+  private async answer(session: SessionRow, agents: AgentRow[], agent: AgentRow, answers: ThreadMessage, provider: ChatProvider, token: string): Promise<void> {
     const { db, bus, logger, config } = this.deps;
-    const conversation = await conversationFor(db, session, agent, agents);
+    const conversation = await conversationFor(db, session, agent, agents, answers);
     const responseId = `resp_${ulid()}`;
     const turn = session.turn_count + 1;
     const receiver = counterpart(session, agents, agent);
@@ -295,7 +306,7 @@ export class TurnQueue {
       case "store":
         return this.release(session, token, true);
       case "deadline":
-        return this.fail(session, agent, token, {
+        return this.fail(session, agents, agent, answers, token, {
           reason: "provider_timeout",
           message: `${agent.provider} did not finish answering within ${config.providerTimeoutMs} ms`,
           responseId,
@@ -304,7 +315,7 @@ export class TurnQueue {
     }
     if (failure !== undefined) {
       if (!(failure instanceof ProviderError)) logger.warn({ err: failure, provider: agent.provider }, "provider call failed unexpectedly");
-      return this.fail(session, agent, token, {
+      return this.fail(session, agents, agent, answers, token, {
         reason: "provider_error",
         message: failure instanceof ProviderError ? failure.message : `${agent.provider} failed: ${(failure as Error).message ?? String(failure)}`,
         responseId,
@@ -313,6 +324,15 @@ export class TurnQueue {
     }
 
     const content = sink.parts.join("");
+    // An empty answer is never stored as one: it would read as the agent having nothing to say.
+    if (content.trim() === "") {
+      return this.fail(session, agents, agent, answers, token, {
+        reason: "provider_error",
+        message: `${agent.provider} returned an empty answer`,
+        responseId,
+        status: 0,
+      });
+    }
     const promptChars = conversation.system.length + conversation.messages.reduce((n, m) => n + m.content.length, 0);
     const tokens = usage ? usage.inputTokens + usage.outputTokens : estimateTokens(promptChars + content.length);
     const messageId = await this.deps.threads.write({
@@ -322,7 +342,7 @@ export class TurnQueue {
       from: { accountId: agent.account_id, username: agent.username, agentId: agent.name },
       to: receiver.party,
       payload: { text: content, chat_session_id: session.session_id, event: "response", sender: agent.name, receiver: receiver.name, response_id: responseId, turn },
-      parentMessageId: conversation.answersMessageId,
+      parentMessageId: answers.messageId,
       idempotencyKey: "",
       ttlMs: config.lifetimeSeconds * 1000,
     });
@@ -346,7 +366,7 @@ export class TurnQueue {
               role: "assistant",
               provider: agent.provider,
               model: agent.model,
-              in_reply_to: session.pending_reply_to,
+              in_reply_to: answers.seq,
               gateway: this.deps.gatewayId,
               usage: { tokens, estimated: usage === undefined, ...(usage && { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens }) },
             },
@@ -371,7 +391,7 @@ export class TurnQueue {
         .where("session_id", "=", session.session_id)
         .where("name", "=", agent.name)
         .execute();
-      const pending = await this.settle(trx, session, token, { answered: true, next, replyTo: events[0]!.seq });
+      const pending = await this.settle(trx, session, agents, token, { answered: true, next, replyTo: events[0]!.seq });
       const stop =
         stopReason === undefined
           ? undefined
@@ -384,19 +404,21 @@ export class TurnQueue {
   }
 
   /**
-   * Ends the claim: the turn is done unless another one was asked for meanwhile (the serial moved on), in which
-   * case it stays pending; `next` asks for the other agent's turn (AGENT_AGENT). True when a turn is pending.
+   * Ends the claim and asks for the next turn, if any. `next` is the other agent of an AGENT_AGENT session after
+   * an answer: the agents take turns whatever was sent meanwhile (what was sent to either is answered at its own
+   * turn). Otherwise the next turn is for whoever has a message without an answer (the oldest one's addressee).
+   * Runs in the transaction that stored the outcome, after the session row was locked by it, so a message sent
+   * concurrently is either seen here or asks for its turn after this commits. True when a turn is pending.
    */
   private async settle(
     trx: Transaction<Database>,
     session: SessionRow,
+    agents: AgentRow[],
     token: string,
     outcome: { answered: boolean; next: string | undefined; replyTo: number },
   ): Promise<boolean> {
-    const current = await trx.selectFrom("chat_sessions").select(["pending_serial", "pending_agent"]).where("session_id", "=", session.session_id).executeTakeFirst();
-    if (!current) throw new LostClaim();
-    const askedMeanwhile = current.pending_serial !== session.pending_serial;
-    const pendingAgent = askedMeanwhile ? current.pending_agent : (outcome.next ?? null);
+    const pendingAgent = outcome.next ?? (await agentWithUnanswered(trx, session.session_id)) ?? null;
+    if (pendingAgent !== null && !agents.some((a) => a.name === pendingAgent)) throw new Error(`no agent ${pendingAgent} in ${session.session_id}`);
     const updated = await trx
       .updateTable("chat_sessions")
       .set({
@@ -405,15 +427,28 @@ export class TurnQueue {
         turn_lease_until: null,
         pending_attempts: 0,
         pending_agent: pendingAgent,
+        // An agent in cooldown stays in it when its turn comes again.
         pending_not_before: null,
         pending_enqueued_at: pendingAgent === null ? null : sql<Date>`now()`,
-        ...(!askedMeanwhile && outcome.next !== undefined && { pending_serial: sql<number>`pending_serial + 1`, pending_reply_to: outcome.replyTo }),
+        ...(pendingAgent !== null && { pending_serial: sql<number>`pending_serial + 1` }),
+        ...(outcome.next !== undefined && { pending_reply_to: outcome.replyTo }),
       })
       .where("session_id", "=", session.session_id)
       .where("turn_lease_token", "=", token)
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) throw new LostClaim();
     return pendingAgent !== null;
+  }
+
+  /** The claimed turn has nothing to answer: end it, asking for another if a message is waiting for one. */
+  private async settleIdle(session: SessionRow, agents: AgentRow[], token: string): Promise<void> {
+    const pending = await this.deps.db.transaction().execute(async (trx) => {
+      // The same lock a message's send takes, so a message sent now is seen here or asks after this commits.
+      const locked = await trx.selectFrom("chat_sessions").select("session_id").where("session_id", "=", session.session_id).forUpdate().executeTakeFirst();
+      if (!locked) throw new LostClaim();
+      return this.settle(trx, session, agents, token, { answered: false, next: undefined, replyTo: 0 });
+    });
+    if (pending) this.enqueue(session.session_id);
   }
 
   /** The agent spent its budget: a `cooldown` event, and the turn waits until the window ends. */
@@ -454,7 +489,9 @@ export class TurnQueue {
   /** The provider failed: an `error` event; the session stays usable and the agent answers the next message. */
   private async fail(
     session: SessionRow,
+    agents: AgentRow[],
     agent: AgentRow,
+    answers: ThreadMessage,
     token: string,
     failure: { reason: string; message: string; responseId: string; status: number },
   ): Promise<void> {
@@ -477,7 +514,7 @@ export class TurnQueue {
               agent: agent.name,
               provider: agent.provider,
               model: agent.model,
-              in_reply_to: session.pending_reply_to,
+              in_reply_to: answers.seq,
               details: failure.status === 0 ? {} : { http_status: failure.status },
             },
           },
@@ -491,7 +528,7 @@ export class TurnQueue {
         .where("session_id", "=", session.session_id)
         .where("name", "=", agent.name)
         .execute();
-      const pending = await this.settle(trx, session, token, { answered: false, next: undefined, replyTo: 0 });
+      const pending = await this.settle(trx, session, agents, token, { answered: false, next: undefined, replyTo: 0 });
       return { events, pending };
     });
     publishEvents(bus, logger, outcome.events);

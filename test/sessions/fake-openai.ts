@@ -5,13 +5,19 @@ import type { AddressInfo } from "node:net";
  * A local OpenAI-compatible chat-completions server (real HTTP on 127.0.0.1) streaming SSE chunks. It answers
  * "fake: <last user message>" word by word, unless the last user message asks otherwise: `#fail` answers HTTP
  * 500, `#slow` waits `slowMs` before answering (longer than the gateway's deadline), `#midfail` streams a word
- * and then an error chunk.
+ * and then an error chunk, `#json` ignores `stream: true` and answers a whole JSON completion, `#empty` streams
+ * no text at all (a role chunk and [DONE]), `#hold` streams its first word and then waits for release() — so a
+ * test can act while an answer is known to be half way through.
  */
 export interface FakeOpenAi {
   /** Base URL to give as OPENAI_COMPATIBLE_BASE_URL (ends in /v1). */
   baseUrl: string;
   /** Requests received: their Authorization header and body. */
   requests: Array<{ authorization: string | undefined; body: ChatBody }>;
+  /** Answers held by `#hold` that have sent their first word and wait for release(). */
+  held(): number;
+  /** Lets the answers held now go on. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +32,9 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
   const wordDelayMs = options.wordDelayMs ?? 5;
   const requests: FakeOpenAi["requests"] = [];
   const open = new Set<ServerResponse>();
+  let held = 0;
+  let closed = false;
+  const waiting = new Set<() => void>();
   const server: Server = createServer((req, res) => void handle(req, res));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -46,11 +55,28 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
     res.on("close", () => open.delete(res));
     if (last.includes("#slow")) await sleep(slowMs);
     if (res.destroyed) return;
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const id = `chatcmpl-${Date.now()}`;
+    if (last.includes("#json")) {
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          id,
+          object: "chat.completion",
+          model: body.model,
+          choices: [{ index: 0, message: { role: "assistant", content: `fake: ${last}` }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const send = (delta: Record<string, unknown>, finish: string | null = null) =>
       res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
     send({ role: "assistant", content: "" });
+    if (last.includes("#empty")) {
+      send({}, "stop");
+      res.end("data: [DONE]\n\n");
+      return;
+    }
     const words = `fake: ${last}`.match(/\s*\S+/g) ?? [];
     for (const [i, word] of words.entries()) {
       if (res.destroyed) return;
@@ -58,6 +84,11 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
       if (last.includes("#midfail") && i === 1) {
         res.end(`data: ${JSON.stringify({ error: { message: "the fake model broke mid-answer" } })}\n\n`);
         return;
+      }
+      if (last.includes("#hold") && i === 0 && !closed) {
+        held++;
+        await new Promise<void>((resolve) => waiting.add(resolve));
+        held--;
       }
       await sleep(wordDelayMs);
     }
@@ -70,7 +101,14 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    held: () => held,
+    release() {
+      for (const resolve of waiting) resolve();
+      waiting.clear();
+    },
     async close() {
+      closed = true;
+      this.release();
       for (const res of open) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

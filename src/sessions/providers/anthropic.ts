@@ -1,11 +1,13 @@
-import { errorExcerpt, parseJson, readSse } from "./sse.js";
+import { answerBody, apiErrorMessage, errorExcerpt, parseJson, readSse } from "./sse.js";
 import { type ChatChunk, type ChatMessage, type ChatProvider, type ChatRequest, ProviderError } from "./types.js";
 
 const API_VERSION = "2023-06-01";
 
 /**
  * Anthropic's Messages API, streamed: `POST {base}/v1/messages` with `stream: true`; text arrives in
- * `content_block_delta` events, input tokens in `message_start`, output tokens in `message_delta`.
+ * `content_block_delta` events, input tokens in `message_start`, output tokens in `message_delta`. A JSON
+ * message instead of a stream (a proxy or compatible server that does not stream) is read as one (content[].text);
+ * an answer without text, streamed or not, is a ProviderError.
  */
 export class AnthropicProvider implements ChatProvider {
   readonly name = "anthropic";
@@ -45,8 +47,14 @@ export class AnthropicProvider implements ChatProvider {
       throw new ProviderError(`anthropic is unreachable: ${(err as Error).message}`, 0, { cause: err });
     }
     if (!res.ok || !res.body) throw new ProviderError(`anthropic answered HTTP ${res.status}: ${await errorExcerpt(res)}`, res.status);
+    const answer = await answerBody(this.name, res);
+    if (answer.kind === "json") {
+      yield* message(answer.json, res.status);
+      return;
+    }
     let inputTokens = 0;
-    for await (const event of readSse(res.body, request.signal)) {
+    let text = false;
+    for await (const event of readSse(answer.body, request.signal)) {
       const data = parseJson(this.name, event.data);
       switch (data["type"]) {
         case "message_start": {
@@ -56,7 +64,10 @@ export class AnthropicProvider implements ChatProvider {
         }
         case "content_block_delta": {
           const delta = data["delta"] as { type?: unknown; text?: unknown } | undefined;
-          if (delta?.type === "text_delta" && typeof delta.text === "string" && delta.text !== "") yield { type: "text", text: delta.text };
+          if (delta?.type === "text_delta" && typeof delta.text === "string" && delta.text !== "") {
+            text = true;
+            yield { type: "text", text: delta.text };
+          }
           break;
         }
         case "message_delta": {
@@ -68,10 +79,24 @@ export class AnthropicProvider implements ChatProvider {
           const error = data["error"] as { message?: unknown } | undefined;
           throw new ProviderError(`anthropic failed mid-answer: ${typeof error?.message === "string" ? error.message : "unknown error"}`);
         }
-        case "message_stop":
-          return;
       }
+      if (data["type"] === "message_stop") break;
     }
+    if (!text) throw new ProviderError("anthropic streamed an answer without any text");
+  }
+}
+
+/** A whole Messages API answer: its text blocks as one fragment, and its usage. */
+function* message(json: Record<string, unknown>, status: number): Generator<ChatChunk> {
+  const error = apiErrorMessage(json);
+  if (error !== undefined) throw new ProviderError(`anthropic failed: ${error}`, status);
+  const blocks = Array.isArray(json["content"]) ? (json["content"] as Array<{ type?: unknown; text?: unknown }>) : [];
+  const text = blocks.map((b) => (b.type === "text" && typeof b.text === "string" ? b.text : "")).join("");
+  if (text === "") throw new ProviderError("anthropic answered a JSON message without text (no content[].text)", status);
+  yield { type: "text", text };
+  const usage = json["usage"] as { input_tokens?: unknown; output_tokens?: unknown } | undefined;
+  if (typeof usage?.input_tokens === "number" && typeof usage.output_tokens === "number") {
+    yield { type: "usage", usage: { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens } };
   }
 }
 

@@ -77,3 +77,45 @@ export async function errorExcerpt(res: Response): Promise<string> {
   }
   return message.replace(/\s+/g, " ").trim().slice(0, 300);
 }
+
+/**
+ * How an API answered a streamed request. Several OpenAI-compatible servers ignore `stream: true` and answer a
+ * whole completion as JSON; read as server-sent events it holds no `data:` line, so it would come out as an
+ * empty answer. So the content type decides: an event stream, a JSON completion, or a ProviderError naming what
+ * came instead.
+ */
+export async function answerBody(
+  provider: string,
+  res: Response,
+): Promise<{ kind: "sse"; body: ReadableStream<Uint8Array> } | { kind: "json"; json: Record<string, unknown> }> {
+  const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "text/event-stream" && res.body) return { kind: "sse", body: res.body };
+  if (type === "application/json" || type.endsWith("+json")) {
+    const text = await res.text();
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return { kind: "json", json: parsed as Record<string, unknown> };
+    } catch {
+      // reported below
+    }
+    throw new ProviderError(`${provider} answered HTTP ${res.status} with a JSON body that is not a JSON object: ${excerpt(text)}`, res.status);
+  }
+  await res.body?.cancel().catch(() => undefined);
+  throw new ProviderError(
+    `${provider} answered HTTP ${res.status} with content type ${JSON.stringify(type || "(none)")}; expected text/event-stream or application/json`,
+    res.status,
+  );
+}
+
+/** The error message of an API error object (`{error: {message}}` or `{error: "…"}`), if it is one. */
+export function apiErrorMessage(json: Record<string, unknown>): string | undefined {
+  const error = json["error"];
+  if (error === undefined || error === null) return undefined;
+  if (typeof error === "string") return error;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === "string" ? message : "unknown error";
+}
+
+function excerpt(text: string): string {
+  return text.replace(/\s+/g, " ").trim().slice(0, 120);
+}
