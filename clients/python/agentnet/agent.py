@@ -15,6 +15,8 @@ from .message import Message
 from .v1 import common_pb2, messaging_pb2, registry_pb2
 
 Handler = Callable[[Message], Awaitable[Any]]
+# Attempts after the first for Register: enough to ride out a gateway busy with many handshakes or restarting.
+REGISTER_RETRIES = 4
 FATAL = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT}
 
 
@@ -39,7 +41,8 @@ class Agent(Actor):
     @classmethod
     async def register(cls, client: Client, *, username: str = "", agent_id: str = "", display_name: str = "",
                        capabilities: tuple = (), metadata: Optional[dict] = None, bio: str = "", visibility: str = "",
-                       public_key: Optional[bytes] = None, guardrails: Optional[Guardrails] = None) -> "Agent":
+                       public_key: Optional[bytes] = None, guardrails: Optional[Guardrails] = None,
+                       retries: int = REGISTER_RETRIES) -> "Agent":
         agent_id = agent_id or username
         if not agent_id:
             raise ValueError("register needs a username or an agent_id")
@@ -52,7 +55,9 @@ class Agent(Actor):
             req.metadata.CopyFrom(struct(metadata))
         if public_key is not None:
             req.public_key = public_key
-        res = await client._call(client.registry.Register, req, retries=0)  # a retry could open a second session
+        # Transient failures (a busy or restarting gateway) are retried. When only the answer was lost, the retry opens
+        # a second session on the same account; nothing heartbeats it, so the server evicts it after ttl_seconds.
+        res = await client._call(client.registry.Register, req, retries=retries)
         return cls(client, req, res, guardrails or Guardrails())
 
     @property
@@ -186,6 +191,7 @@ class Agent(Actor):
         """The server evicted the session: register again (same account, new session); one at a time."""
         if self._reregistering is None or self._reregistering.done():
             async def again() -> None:
-                self._registration = await self._client._call(self._client.registry.Register, self._request)
+                self._registration = await self._client._call(self._client.registry.Register, self._request,
+                                                              retries=REGISTER_RETRIES)
             self._reregistering = asyncio.ensure_future(again())
         await self._reregistering

@@ -6,19 +6,22 @@ import asyncio
 import random
 import uuid
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Optional, Union
+from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
 from urllib.parse import urlparse
 
 import grpc
 from google.protobuf import struct_pb2
 
-from .errors import ErrorReply, from_rpc_error, is_retryable
+from .errors import ErrorReply, UnavailableError, from_rpc_error, is_retryable
 from .message import KIND_VALUES, Message
 from .v1 import auth_pb2_grpc, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 # How long a retried call waits for the channel to come back.
 RECONNECT_WAIT_SECONDS = 10.0
+# How long a call waits for the channel to connect (TCP + TLS + HTTP/2 SETTINGS) before failing with
+# UnavailableError("connect_timeout"); gRPC's own default, long enough for a gateway busy with many handshakes.
+CONNECT_TIMEOUT_SECONDS = 20.0
 WAIT_FOR = {None: 0, "accepted": 0, "delivered": messaging_pb2.WAIT_FOR_DELIVERED, "processed": messaging_pb2.WAIT_FOR_PROCESSED}
 
 Target = Union[str, dict]
@@ -42,6 +45,12 @@ def struct(payload: dict[str, Any]) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update(payload)
     return s
+
+
+def new_message_id() -> str:
+    """A client-chosen message id (A-Za-z0-9._:-, 1..128): picked once before the first attempt, so a retried
+    Send/Request/Reply is the same message to the server, which dedupes by (sender, message_id)."""
+    return f"m_{uuid.uuid4()}"
 
 
 def backoff_delays(initial: float = 0.25, maximum: float = 10.0):
@@ -73,7 +82,7 @@ class Actor:
             to=to_recipient(to), payload=struct(payload), kind=KIND_VALUES[kind], thread_id=thread_id,
             parent_message_id=parent_message_id, trace_id=trace_id, idempotency_key=idempotency_key,
             blob_ids=list(blob_ids), wait_for=WAIT_FOR[wait_for], as_account_id=self.account_id,
-            session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
+            session_tag=self.session_tag, message_id=message_id or new_message_id())
         if ttl_ms is not None:
             req.ttl_ms = ttl_ms
         if wait_timeout_ms is not None:
@@ -90,7 +99,7 @@ class Actor:
         req = messaging_pb2.RequestRequest(
             to=to_recipient(to), payload=struct(payload), thread_id=thread_id, parent_message_id=parent_message_id,
             trace_id=trace_id, idempotency_key=idempotency_key, timeout_ms=int(timeout * 1000),
-            as_account_id=self.account_id, session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
+            as_account_id=self.account_id, session_tag=self.session_tag, message_id=message_id or new_message_id())
         res = await self._client._call(self.messaging.Request, req, timeout=timeout + 5, retries=retries)
         return Message(res.reply)
 
@@ -102,17 +111,17 @@ class Actor:
         return reply
 
     async def reply(self, to: Union[Message, str], payload: dict[str, Any], *, kind: str = "reply",
-                    idempotency_key: str = "", message_id: Optional[str] = None) -> Any:
+                    idempotency_key: str = "", message_id: Optional[str] = None, retries: int = 2) -> Any:
         """Answers a REQUEST with Reply; any other message with a message back to its sender in the same thread."""
         if isinstance(to, Message) and not to.is_request:
             return await self.send({"account_id": to.from_account_id}, payload, kind="error" if kind == "error" else "direct",
                                    thread_id=to.thread_id, parent_message_id=to.message_id, trace_id=to.trace_id,
-                                   idempotency_key=idempotency_key, message_id=message_id)
+                                   idempotency_key=idempotency_key, message_id=message_id, retries=retries)
         req = messaging_pb2.ReplyRequest(
             request_message_id=to if isinstance(to, str) else to.message_id, payload=struct(payload),
             kind=messaging_pb2.MESSAGE_KIND_ERROR if kind == "error" else messaging_pb2.MESSAGE_KIND_REPLY,
-            idempotency_key=idempotency_key, session_tag=self.session_tag, message_id=message_id or f"m_{uuid.uuid4()}")
-        return await self._client._call(self.messaging.Reply, req, retries=2)
+            idempotency_key=idempotency_key, session_tag=self.session_tag, message_id=message_id or new_message_id())
+        return await self._client._call(self.messaging.Reply, req, retries=retries)
 
     def thread(self, thread_id: str) -> "Thread":
         return Thread(self, thread_id)
@@ -248,17 +257,23 @@ class AccountActor(Actor):
 
 
 class Client(Actor):
-    def __init__(self, url: str, *, token: Optional[str] = None, api_key: Optional[str] = None) -> None:
+    def __init__(self, url: str, *, token: Optional[str] = None, api_key: Optional[str] = None,
+                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = ()) -> None:
         super().__init__(self)
         parsed = urlparse(url if "://" in url else f"http://{url}")
         target = parsed.netloc
+        self.target = target
+        self.connect_timeout = connect_timeout
         options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             # Reconnect quickly after a gateway restart (gRPC's default first wait is a full second).
             ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.min_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 2000),
+            # grpc-core takes min_reconnect_backoff_ms as the connect timeout (how long a handshake may take, up to the
+            # server's SETTINGS frame), not as a backoff: a small value here made connections to a busy gateway fail.
+            ("grpc.min_reconnect_backoff_ms", int(max(connect_timeout, 1.0) * 1000)),
+            *channel_options,
         ]
         self.channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
                         if parsed.scheme == "https" else grpc.aio.insecure_channel(target, options=options))
@@ -276,6 +291,18 @@ class Client(Actor):
     async def as_account(self, account: str) -> AccountActor:
         return AccountActor(self, await self.resolve_account(account))
 
+    async def wait_ready(self, timeout: Optional[float] = None) -> None:
+        """Waits until the channel is connected, at most `timeout` (default connect_timeout) seconds; raises
+        UnavailableError with reason "connect_timeout" when it is not."""
+        if self.channel.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
+            return
+        limit = self.connect_timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(self.channel.channel_ready(), limit)
+        except asyncio.TimeoutError:
+            raise UnavailableError(grpc.StatusCode.UNAVAILABLE,
+                                   f"could not connect to {self.target} within {limit:g} s", "connect_timeout") from None
+
     async def register(self, username: str = "", *, agent_id: str = "", **kw: Any) -> "Agent":
         from .agent import Agent  # agent.py imports this module
 
@@ -284,19 +311,23 @@ class Client(Actor):
         return agent
 
     async def _call(self, method: Any, request: Any, *, timeout: Optional[float] = None, retries: int = 2) -> Any:
-        """One unary call with credentials; transient failures are retried (sends keep their message id, so a retry
-        is recognised as the same message; reads are safe to repeat). Retries wait for the channel to reconnect
-        (wait_for_ready) instead of failing fast while gRPC backs off after a gateway restart."""
+        """One unary call with credentials, after waiting (bounded) for the channel to connect; transient failures
+        (is_retryable) are retried up to `retries` times with jittered backoff. Safe because sends carry a message id
+        chosen before the first attempt, so a retry is recognised as the same message, and reads can be repeated.
+        Retries wait for the channel to reconnect (wait_for_ready) instead of failing fast while gRPC backs off."""
         delays = backoff_delays(0.1, 2.0)
         for attempt in range(retries + 1):
             try:
+                await self.wait_ready(self.connect_timeout if timeout is None else min(timeout, self.connect_timeout))
                 if attempt == 0:
                     return await method(request, metadata=self._metadata, timeout=timeout)
                 return await method(request, metadata=self._metadata, timeout=timeout or RECONNECT_WAIT_SECONDS, wait_for_ready=True)
             except grpc.aio.AioRpcError as e:
                 err = from_rpc_error(e)
-                if attempt >= retries or not is_retryable(err):
-                    raise err from None
+            except UnavailableError as e:
+                raise e from None  # connect_timeout: the bounded wait for the channel already was the retry
+            if attempt >= retries or not is_retryable(err):
+                raise err
             await asyncio.sleep(next(delays))
         raise AssertionError("unreachable")
 
@@ -312,8 +343,9 @@ class Client(Actor):
         await self.close()
 
 
-def connect(url: str = "http://localhost:8000", *, token: Optional[str] = None, api_key: Optional[str] = None) -> Client:
-    return Client(url, token=token, api_key=api_key)
+def connect(url: str = "http://localhost:8000", *, token: Optional[str] = None, api_key: Optional[str] = None,
+            connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = ()) -> Client:
+    return Client(url, token=token, api_key=api_key, connect_timeout=connect_timeout, channel_options=channel_options)
 
 
 

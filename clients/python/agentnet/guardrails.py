@@ -18,6 +18,8 @@ class Guardrails:
     circuit_breaker_failures: int = 5
     circuit_breaker_reset_seconds: float = 15.0
     dedupe_ttl_seconds: float = 600.0
+    # Most message ids remembered (oldest forgotten first beyond it), so a flood within the TTL stays bounded in memory.
+    dedupe_max_entries: int = 100_000
 
 
 class Reject(Exception):
@@ -77,17 +79,22 @@ class CircuitBreaker:
 
 
 class _Dedupe:
-    """Message id → None while running, or its Outcome; forgotten after the TTL (running ones are kept)."""
+    """Message id → None while running, or its Outcome; forgotten after the TTL (running ones are kept) or, beyond
+    `max_entries`, oldest first. An LRU in write order: every write moves its id to the new end, so the expired
+    entries are all at the old end and pruning stops at the first live one. Each get/set is amortised O(1) however
+    many ids are remembered (the old prune copied every entry on every call)."""
 
-    def __init__(self, ttl: float, now: Callable[[], float]) -> None:
-        self.ttl, self.now = ttl, now
+    def __init__(self, ttl: float, now: Callable[[], float], max_entries: int = 100_000) -> None:
+        self.ttl, self.now, self.max_entries = ttl, now, max(1, max_entries)
         self.entries: "OrderedDict[str, tuple[float, Optional[Outcome]]]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
     def get(self, key: str) -> tuple[bool, Optional[Outcome]]:
         self._prune()
-        if key not in self.entries:
-            return False, None
-        return True, self.entries[key][1]
+        entry = self.entries.get(key)
+        return (False, None) if entry is None else (True, entry[1])
 
     def set(self, key: str, value: Optional[Outcome]) -> None:
         self.entries.pop(key, None)
@@ -95,20 +102,30 @@ class _Dedupe:
         self._prune()
 
     def _prune(self) -> None:
-        cutoff = self.now() - self.ttl
-        for key, (at, value) in list(self.entries.items()):
-            if at > cutoff:
-                break
-            if value is not None:
-                del self.entries[key]
+        now = self.now()
+        cutoff = now - self.ttl
+        entries = self.entries
+        # Bounded by the entries there are, so a map of running ids cannot loop forever.
+        for _ in range(len(entries)):
+            key = next(iter(entries))
+            at, value = entries[key]
+            if at > cutoff and len(entries) <= self.max_entries:
+                return
+            if value is None:
+                # Still running: forgetting it would let a redelivery run it twice. Re-stamped at the new end, so it
+                # does not stop pruning behind it (and is looked at again only a TTL later).
+                entries.move_to_end(key)
+                entries[key] = (now, None)
+            else:
+                del entries[key]
 
 
 class GuardedHandler:
     def __init__(self, handler: Callable[[Any], Awaitable[Any]], limits: Guardrails,
                  on_outcome: Callable[[Any, Outcome, bool], None], now: Callable[[], float] = time.monotonic) -> None:
         self.handler, self.limits, self.on_outcome, self.now = handler, limits, on_outcome, now
-        self.seen = _Dedupe(limits.dedupe_ttl_seconds, now)
-        self.keys = _Dedupe(limits.dedupe_ttl_seconds, now)
+        self.seen = _Dedupe(limits.dedupe_ttl_seconds, now, limits.dedupe_max_entries)
+        self.keys = _Dedupe(limits.dedupe_ttl_seconds, now, limits.dedupe_max_entries)
         self.breaker = CircuitBreaker(limits.circuit_breaker_failures, limits.circuit_breaker_reset_seconds, now)
         self.queue: deque = deque()
         self.running = 0

@@ -102,17 +102,27 @@ async def admin_token(server) -> str:
 
 
 @pytest.fixture(scope="session")
-async def make_user(server, admin_token):
-    """Creates a user through the admin and returns a connected agentnet.Client for it."""
-    clients: list[agentnet.Client] = []
+async def make_token(server, admin_token):
+    """Creates a user through the admin and returns an access token for it."""
 
-    async def make(name: str) -> agentnet.Client:
+    async def make(name: str) -> str:
         password = f"{name}-password"
         async with grpc.aio.insecure_channel(server.url.split("://", 1)[1]) as channel:
             auth = auth_pb2_grpc.AuthServiceStub(channel)
             await auth.CreateUser(auth_pb2.CreateUserRequest(username=name, password=password),
                                   metadata=(("authorization", f"Bearer {admin_token}"),))
-            token = (await auth.Login(auth_pb2.LoginRequest(username=name, password=password))).access_token
+            return (await auth.Login(auth_pb2.LoginRequest(username=name, password=password))).access_token
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def make_user(server, make_token):
+    """Creates a user through the admin and returns a connected agentnet.Client for it."""
+    clients: list[agentnet.Client] = []
+
+    async def make(name: str) -> agentnet.Client:
+        token = await make_token(name)
         client = agentnet.connect(server.url, token=token)
         clients.append(client)
         return client
