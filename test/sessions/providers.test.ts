@@ -28,7 +28,9 @@ async function collect(stream: AsyncIterable<ChatChunk>): Promise<{ text: string
 }
 
 /** A one-route HTTP server answering with `respond`; returns its base URL, what it received, and close. */
-async function serve(respond: (body: Record<string, unknown>, headers: Record<string, string | string[] | undefined>) => { status: number; body: string }) {
+async function serve(
+  respond: (body: Record<string, unknown>, headers: Record<string, string | string[] | undefined>) => { status: number; body: string; contentType?: string },
+) {
   const received: Array<{ url: string | undefined; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }> = [];
   const server = createServer(async (req, res) => {
     const parts: Buffer[] = [];
@@ -36,7 +38,7 @@ async function serve(respond: (body: Record<string, unknown>, headers: Record<st
     const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as Record<string, unknown>;
     received.push({ url: req.url, headers: req.headers, body });
     const answer = respond(body, req.headers);
-    res.writeHead(answer.status, { "content-type": answer.status === 200 ? "text/event-stream" : "application/json" });
+    res.writeHead(answer.status, { "content-type": answer.contentType ?? (answer.status === 200 ? "text/event-stream" : "application/json") });
     // Split the answer at awkward places to exercise the parser's buffering.
     for (let i = 0; i < answer.body.length; i += 7) res.write(answer.body.slice(i, i + 7));
     res.end();
@@ -136,6 +138,78 @@ describe("chat providers", () => {
       expect(chunks.at(-1)).toEqual({ type: "usage", usage: { inputTokens: 5, outputTokens: 1 } });
       expect(server.received[0]?.headers["authorization"]).toBeUndefined();
       expect(new OpenAiCompatibleProvider("openai", "https://example.invalid", undefined, "x", [], true).configured).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reads an OpenAI-compatible JSON completion given instead of a stream; no text, an empty stream or another content type is a ProviderError", async () => {
+    const chunk = (data: Record<string, unknown>) => `data: ${JSON.stringify(data)}\n\n`;
+    const server = await serve((body) => {
+      const last = (body["messages"] as Array<{ content: string }>).at(-1)?.content ?? "";
+      if (last === "json") {
+        return {
+          status: 200,
+          contentType: "application/json; charset=utf-8",
+          body: JSON.stringify({ object: "chat.completion", choices: [{ message: { role: "assistant", content: "Whole answer" } }], usage: { prompt_tokens: 4, completion_tokens: 2 } }),
+        };
+      }
+      if (last === "json without text") return { status: 200, contentType: "application/json", body: JSON.stringify({ choices: [{ message: { role: "assistant", content: "" } }] }) };
+      if (last === "html") return { status: 200, contentType: "text/html", body: "<html>hello</html>" };
+      return { status: 200, body: chunk({ choices: [{ delta: { role: "assistant", content: "" } }] }) + chunk({ choices: [{ delta: {}, finish_reason: "stop" }] }) + "data: [DONE]\n\n" };
+    });
+    try {
+      const provider = new OpenAiCompatibleProvider("local", `${server.url}/v1`, undefined, "default", [], false);
+      const ask = (content: string) => collect(provider.stream(request({ messages: [{ role: "user", content }] })));
+      expect((await ask("json")).chunks).toEqual([
+        { type: "text", text: "Whole answer" },
+        { type: "usage", usage: { inputTokens: 4, outputTokens: 2 } },
+      ]);
+      expect(server.received[0]?.body["stream"]).toBe(true);
+      await expect(ask("json without text")).rejects.toThrow(/local answered a JSON completion without text/);
+      await expect(ask("html")).rejects.toThrow(/local answered HTTP 200 with content type "text\/html"/);
+      const empty = ask("empty stream");
+      await expect(empty).rejects.toBeInstanceOf(ProviderError);
+      await expect(empty).rejects.toThrow(/local streamed an answer without any text/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reads an Anthropic JSON message given instead of a stream; no text or an empty stream is a ProviderError", async () => {
+    const sse = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const server = await serve((body) => {
+      const last = (body["messages"] as Array<{ content: string }>).at(-1)?.content ?? "";
+      if (last === "json") {
+        return {
+          status: 200,
+          contentType: "application/json",
+          body: JSON.stringify({
+            type: "message",
+            role: "assistant",
+            content: [
+              { type: "text", text: "Whole " },
+              { type: "tool_use", id: "t", name: "x", input: {} },
+              { type: "text", text: "answer" },
+            ],
+            usage: { input_tokens: 9, output_tokens: 2 },
+          }),
+        };
+      }
+      if (last === "json without text") return { status: 200, contentType: "application/json", body: JSON.stringify({ type: "message", content: [] }) };
+      return { status: 200, body: sse("message_start", { message: { usage: { input_tokens: 3 } } }) + sse("message_delta", { usage: { output_tokens: 0 } }) + sse("message_stop", {}) };
+    });
+    try {
+      const provider = new AnthropicProvider(server.url, "sk-ant-test", "claude-test", []);
+      const ask = (content: string) => collect(provider.stream(request({ messages: [{ role: "user", content }] })));
+      expect((await ask("json")).chunks).toEqual([
+        { type: "text", text: "Whole answer" },
+        { type: "usage", usage: { inputTokens: 9, outputTokens: 2 } },
+      ]);
+      await expect(ask("json without text")).rejects.toThrow(/anthropic answered a JSON message without text/);
+      const empty = ask("empty stream");
+      await expect(empty).rejects.toBeInstanceOf(ProviderError);
+      await expect(empty).rejects.toThrow(/anthropic streamed an answer without any text/);
     } finally {
       await server.close();
     }
