@@ -91,14 +91,15 @@ export async function messageToAnswer(db: Db, session: SessionRow, agent: AgentR
   return thread.findLast((m) => m.receiver === agent.name && m.sender !== agent.name && !answered.has(m.seq));
 }
 
-/** True when some agent of the session has a message sent to it that has no answer yet; the oldest one's agent. */
-export async function agentWithUnanswered(db: Db, sessionId: string): Promise<string | undefined> {
+/** The agent (of `agents`) with the oldest message sent to it that has no answer yet, if any has one. */
+export async function agentWithUnanswered(db: Db, sessionId: string, agents: string[]): Promise<string | undefined> {
+  if (agents.length === 0) return undefined;
   const row = await db
     .selectFrom("chat_session_events as t")
     .select("t.receiver")
     .where("t.session_id", "=", sessionId)
     .where("t.type", "=", "text")
-    .where("t.receiver", "!=", "")
+    .where("t.receiver", "in", agents)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(

@@ -417,8 +417,7 @@ export class TurnQueue {
     token: string,
     outcome: { answered: boolean; next: string | undefined; replyTo: number },
   ): Promise<boolean> {
-    const pendingAgent = outcome.next ?? (await agentWithUnanswered(trx, session.session_id)) ?? null;
-    if (pendingAgent !== null && !agents.some((a) => a.name === pendingAgent)) throw new Error(`no agent ${pendingAgent} in ${session.session_id}`);
+    const pendingAgent = outcome.next ?? (await agentWithUnanswered(trx, session.session_id, agents.map((a) => a.name))) ?? null;
     const updated = await trx
       .updateTable("chat_sessions")
       .set({

@@ -96,19 +96,21 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
     res.end("data: [DONE]\n\n");
   }
 
+  function release(): void {
+    for (const resolve of waiting) resolve();
+    waiting.clear();
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
     held: () => held,
-    release() {
-      for (const resolve of waiting) resolve();
-      waiting.clear();
-    },
+    release,
     async close() {
       closed = true;
-      this.release();
+      release();
       for (const res of open) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
