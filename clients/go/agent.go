@@ -34,7 +34,9 @@ func (m *Message) Text() string {
 	return t
 }
 
-func (m *Message) IsRequest() bool { return m.Envelope.GetKind() == pb.MessageKind_MESSAGE_KIND_REQUEST }
+func (m *Message) IsRequest() bool {
+	return m.Envelope.GetKind() == pb.MessageKind_MESSAGE_KIND_REQUEST
+}
 
 func (m *Message) expired(now time.Time) bool {
 	at := m.Envelope.GetExpiresAt()
@@ -49,6 +51,8 @@ type Guardrails struct {
 	CircuitBreakerFailures int
 	CircuitBreakerReset    time.Duration
 	DedupeTTL              time.Duration
+	// DedupeMaxEntries caps the ids remembered (oldest forgotten first); 0 means 100,000.
+	DedupeMaxEntries int
 }
 
 var DefaultGuardrails = Guardrails{MaxConcurrency: 4, MaxPending: 100, WorkTimeout: 30 * time.Second,
@@ -82,7 +86,7 @@ type Agent struct {
 
 	mu       sync.Mutex
 	reg      *pb.RegisterResponse
-	seen     map[string]seenEntry
+	seen     *dedupe
 	pending  []*Message
 	running  int
 	failures int
@@ -98,12 +102,6 @@ type Agent struct {
 	ready   chan struct{}
 	started sync.Once
 	ackKick chan struct{}
-}
-
-type seenEntry struct {
-	at      time.Time
-	done    bool
-	outcome *pb.AckItem
 }
 
 // Register registers this process (Register RPC) and starts heartbeats.
@@ -123,15 +121,22 @@ func (c *Client) Register(ctx context.Context, o RegisterOptions) (*Agent, error
 		}
 		req.Metadata = md
 	}
-	res, err := c.Registry.Register(ctx, req)
+	// Transient failures (a busy or restarting gateway) are retried. When only the answer was lost, the retry opens a
+	// second session on the same account; nothing heartbeats it, so the server evicts it after ttl_seconds.
+	if err := c.WaitReady(ctx); err != nil {
+		return nil, err
+	}
+	res, err := retry(ctx, registerRetries, func(ctx context.Context) (*pb.RegisterResponse, error) {
+		return c.Registry.Register(ctx, req)
+	})
 	if err != nil {
-		return nil, FromError(err)
+		return nil, err
 	}
 	limits := DefaultGuardrails
 	if o.Guardrails != nil {
 		limits = *o.Guardrails
 	}
-	a := &Agent{client: c, request: req, reg: res, limits: limits, seen: map[string]seenEntry{}, ready: make(chan struct{}), ackKick: make(chan struct{}, 1)}
+	a := &Agent{client: c, request: req, reg: res, limits: limits, seen: newDedupe(limits.DedupeTTL, limits.DedupeMaxEntries, nil), ready: make(chan struct{}), ackKick: make(chan struct{}, 1)}
 	a.Actor = Actor{client: c, accountID: a.AccountID, sessionTag: a.SessionTag}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.wg.Add(1)
@@ -202,9 +207,11 @@ func (a *Agent) heartbeats() {
 }
 
 func (a *Agent) reregister() error {
-	res, err := a.client.Registry.Register(a.ctx, a.request)
+	res, err := retry(a.ctx, registerRetries, func(ctx context.Context) (*pb.RegisterResponse, error) {
+		return a.client.Registry.Register(ctx, a.request)
+	})
 	if err != nil {
-		return FromError(err)
+		return err
 	}
 	a.mu.Lock()
 	a.reg = res
@@ -255,12 +262,7 @@ func (a *Agent) offer(m *Message) {
 	id := m.Envelope.GetMessageId()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k, e := range a.seen { // small maps: prune on the way (entries still running are kept)
-		if e.done && now.Sub(e.at) > a.limits.DedupeTTL {
-			delete(a.seen, k)
-		}
-	}
-	if e, ok := a.seen[id]; ok {
+	if e, ok := a.seen.get(id); ok {
 		if e.done {
 			a.acks = append(a.acks, e.outcome) // redelivered after a lost ack: the same answer again
 			a.kick()
@@ -275,7 +277,7 @@ func (a *Agent) offer(m *Message) {
 	case len(a.pending) >= a.limits.MaxPending:
 		a.decideLocked(id, reject("busy", fmt.Sprintf("queue full: %d messages waiting", a.limits.MaxPending)))
 	default:
-		a.seen[id] = seenEntry{at: now}
+		a.seen.set(id, nil)
 		a.pending = append(a.pending, m)
 	}
 }
@@ -286,7 +288,7 @@ func reject(code, detail string) *pb.AckItem {
 
 func (a *Agent) decideLocked(id string, outcome *pb.AckItem) {
 	outcome.MessageId = id
-	a.seen[id] = seenEntry{at: time.Now(), done: true, outcome: outcome}
+	a.seen.set(id, outcome)
 	a.acks = append(a.acks, outcome)
 	a.kick()
 }
@@ -315,7 +317,7 @@ func (a *Agent) startLocked(m *Message) {
 		a.decideLocked(id, reject("circuit_open", "too many recent failures; circuit open"))
 		return
 	}
-	a.seen[id] = seenEntry{at: time.Now()}
+	a.seen.set(id, nil)
 	a.running++
 	h := a.handler
 	a.wg.Add(1)
@@ -346,7 +348,7 @@ func (a *Agent) startLocked(m *Message) {
 		a.running--
 		if failed && a.ctx.Err() != nil {
 			// Cut short by Close: left unacked, so the server offers it again (to another process, or after restart).
-			delete(a.seen, id)
+			a.seen.delete(id)
 			return
 		}
 		a.trial = false

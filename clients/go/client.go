@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -46,19 +49,67 @@ func (b bearer) RequireTransportSecurity() bool { return false }
 
 const maxMessageBytes = 32 << 20
 
+const (
+	// DefaultConnectTimeout bounds one connection attempt (TCP, TLS, HTTP/2 SETTINGS) and Register's wait for the
+	// connection: gRPC's own default, long enough for a gateway busy with many handshakes.
+	DefaultConnectTimeout = 20 * time.Second
+	// reconnectWait bounds how long a retried call without a deadline waits for the connection to come back.
+	reconnectWait = 10 * time.Second
+	// registerRetries: attempts after the first for Register, to ride out a busy or restarting gateway.
+	registerRetries = 4
+)
+
+// Option tunes Dial.
+type Option func(*dialConfig)
+
+type dialConfig struct {
+	connectTimeout time.Duration
+	extra          []grpc.DialOption
+}
+
+// WithConnectTimeout sets how long a connection attempt, and Register's wait for one, may take (default 20 s).
+func WithConnectTimeout(d time.Duration) Option { return func(c *dialConfig) { c.connectTimeout = d } }
+
+// WithDialOptions adds grpc-go dial options (after the client's own).
+func WithDialOptions(o ...grpc.DialOption) Option {
+	return func(c *dialConfig) { c.extra = append(c.extra, o...) }
+}
+
+type waitForReadyKey struct{}
+
+// waitForReady makes a call marked by retry wait for the connection (bounded) instead of failing fast while grpc-go
+// backs off between connection attempts after a failure.
+func waitForReady(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if ctx.Value(waitForReadyKey{}) == nil {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, reconnectWait)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, append(opts, grpc.WaitForReady(true))...)
+}
+
 // Client holds one connection and the generated service clients.
 type Client struct {
-	conn      *grpc.ClientConn
-	Auth      pb.AuthServiceClient
-	Registry  pb.RegistryServiceClient
-	Messaging pb.MessagingServiceClient
+	conn           *grpc.ClientConn
+	connectTimeout time.Duration
+	Auth           pb.AuthServiceClient
+	Registry       pb.RegistryServiceClient
+	Messaging      pb.MessagingServiceClient
 
 	mu     sync.Mutex
 	agents map[*Agent]struct{}
 }
 
-// Dial connects to a gateway URL ("http://host:port" for plaintext HTTP/2, "https://…" for TLS).
-func Dial(rawURL string, creds Credentials) (*Client, error) {
+// Dial connects to a gateway URL ("http://host:port" for plaintext HTTP/2, "https://…" for TLS). The connection is
+// made lazily, on the first call.
+func Dial(rawURL string, creds Credentials, opts ...Option) (*Client, error) {
+	cfg := dialConfig{connectTimeout: DefaultConnectTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("agentnet: bad URL %q", rawURL)
@@ -71,21 +122,52 @@ func Dial(rawURL string, creds Credentials) (*Client, error) {
 	if secret == "" {
 		secret = creds.APIKey
 	}
-	conn, err := grpc.NewClient(u.Host,
+	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(bearer{value: secret}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
-	)
+		grpc.WithChainUnaryInterceptor(waitForReady),
+		// Reconnect quickly after a gateway restart (grpc-go's first wait is a full second), but give every attempt
+		// the whole connect timeout to finish its handshake.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           grpcbackoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: cfg.connectTimeout,
+		}),
+	}, cfg.extra...)
+	conn, err := grpc.NewClient(u.Host, dialOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{
-		conn:      conn,
-		Auth:      pb.NewAuthServiceClient(conn),
-		Registry:  pb.NewRegistryServiceClient(conn),
-		Messaging: pb.NewMessagingServiceClient(conn),
-		agents:    map[*Agent]struct{}{},
+		conn:           conn,
+		connectTimeout: cfg.connectTimeout,
+		Auth:           pb.NewAuthServiceClient(conn),
+		Registry:       pb.NewRegistryServiceClient(conn),
+		Messaging:      pb.NewMessagingServiceClient(conn),
+		agents:         map[*Agent]struct{}{},
 	}, nil
+}
+
+// WaitReady waits until the connection is up, at most the connect timeout (or ctx); otherwise it returns an *Error
+// with code Unavailable and reason "connect_timeout".
+func (c *Client) WaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
+	defer cancel()
+	for {
+		state := c.conn.GetState()
+		switch state {
+		case connectivity.Ready:
+			return nil
+		case connectivity.Idle:
+			c.conn.Connect()
+		case connectivity.Shutdown:
+			return &Error{Code: codes.Canceled, Reason: "closed", Message: "agentnet: client is closed"}
+		}
+		if !c.conn.WaitForStateChange(ctx, state) {
+			return &Error{Code: codes.Unavailable, Reason: "connect_timeout",
+				Message: fmt.Sprintf("agentnet: could not connect to %s within %s", c.conn.Target(), c.connectTimeout)}
+		}
+	}
 }
 
 // Close deregisters the agents registered through this client, then closes the connection.
@@ -126,12 +208,17 @@ func (c *Client) ResolveAccount(ctx context.Context, target string) (string, err
 	return res.GetAccountId(), nil
 }
 
-// retry runs a call, retrying transient failures with backoff; calls that send keep their message id, so a retry
-// is recognised by the server as the same message.
+// retry runs a call, retrying transient failures (retryable) up to `retries` times with jittered backoff; retries
+// wait for the connection (bounded). Safe because calls that send carry a message id chosen before the first
+// attempt, so the server recognises a retry as the same message; reads can be repeated.
 func retry[T any](ctx context.Context, retries int, call func(context.Context) (T, error)) (T, error) {
 	b := newBackoff(100*time.Millisecond, 2*time.Second)
 	for attempt := 0; ; attempt++ {
-		res, err := call(ctx)
+		actx := ctx
+		if attempt > 0 {
+			actx = context.WithValue(ctx, waitForReadyKey{}, true)
+		}
+		res, err := call(actx)
 		if err == nil {
 			return res, nil
 		}

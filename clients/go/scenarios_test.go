@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
 	agentnet "agentnet.dev/clients/go"
@@ -111,6 +112,16 @@ func newServer(t *testing.T) *server {
 
 // user creates a user through the admin and returns a client logged in as it.
 func user(t *testing.T, ctx context.Context, s *server, name string) *agentnet.Client {
+	c, err := agentnet.Dial(s.url, agentnet.Credentials{Token: token(t, ctx, s, name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// token creates a user through the admin and returns an access token for it.
+func token(t *testing.T, ctx context.Context, s *server, name string) string {
 	conn, err := grpc.NewClient(strings.TrimPrefix(s.url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -131,12 +142,7 @@ func user(t *testing.T, ctx context.Context, s *server, name string) *agentnet.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := agentnet.Dial(s.url, agentnet.Credentials{Token: res.GetAccessToken()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return res.GetAccessToken()
 }
 
 type scenarioSpec struct {
@@ -182,6 +188,7 @@ func TestScenarios(t *testing.T) {
 	var sender, receiver *agentnet.Agent
 	var mu sync.Mutex
 	handled := map[string]int{}
+	payloads := map[string]map[string]any{}
 	num := func(v any) int { f, _ := v.(float64); return int(f) }
 	str := func(v any) string { x, _ := v.(string); return x }
 
@@ -208,6 +215,7 @@ func TestScenarios(t *testing.T) {
 			receiver.OnMessage(func(ctx context.Context, m *agentnet.Message) error {
 				mu.Lock()
 				handled[m.Envelope.GetMessageId()]++
+				payloads[m.Envelope.GetMessageId()] = m.Payload
 				mu.Unlock()
 				if strings.HasPrefix(m.Text(), "resume-") {
 					time.Sleep(150 * time.Millisecond)
@@ -287,6 +295,26 @@ func TestScenarios(t *testing.T) {
 			requests, _, err := sender.SearchMessages(ctx, &pb.SearchMessagesRequest{ThreadId: reply.Envelope.GetThreadId(), Kind: pb.MessageKind_MESSAGE_KIND_REQUEST})
 			if err != nil || len(requests) != 1 || requests[0].GetMessageId() != reply.Envelope.GetParentMessageId() {
 				t.Fatalf("parent: %v %v", requests, err)
+			}
+		},
+		"send_to_capability": func(t *testing.T, p, e map[string]any) {
+			res, err := sender.Send(ctx, str(p["to"]), p["payload"].(map[string]any), agentnet.SendOptions{WaitFor: pb.WaitFor_WAIT_FOR_PROCESSED})
+			if err != nil || statusName(res.GetStatus()) != str(e["status"]) {
+				t.Fatalf("send to capability: %v %v", res, err)
+			}
+			if (res.GetToAccountId() == receiver.AccountID()) != e["to_receiver"].(bool) {
+				t.Fatalf("routed to %s, not the receiver %s", res.GetToAccountId(), receiver.AccountID())
+			}
+			mu.Lock()
+			got := payloads[res.GetMessageId()]
+			mu.Unlock()
+			if fmt.Sprint(got) != fmt.Sprint(e["received_payload"]) {
+				t.Fatalf("the receiver got %v", got)
+			}
+			_, err = sender.Send(ctx, str(p["nobody"]), p["payload"].(map[string]any), agentnet.SendOptions{})
+			var ae *agentnet.Error
+			if !errors.As(err, &ae) || codeName(ae.Code) != str(e["nobody_code"]) || ae.Reason != str(e["nobody_reason"]) || !agentnet.IsNoResponders(err) {
+				t.Fatalf("want UNAVAILABLE no_responders, got %v", err)
 			}
 		},
 		"resume_after_reconnect": func(t *testing.T, p, e map[string]any) {
@@ -426,6 +454,18 @@ func containsUser(ps []*pb.Profile, username string) bool {
 		}
 	}
 	return false
+}
+
+// codeName is a gRPC code as scenarios.json spells it: "Unavailable" → "UNAVAILABLE", "ResourceExhausted" → "RESOURCE_EXHAUSTED".
+func codeName(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }
 
 func statusName(s pb.DeliveryStatus) string {
