@@ -47,7 +47,7 @@ def scenario(sid: str) -> dict:
     return next(s for s in world.spec["scenarios"] if s["id"] == sid)
 
 
-IMPLEMENTED = ["register", "discover", "send_with_receipts", "request_reply", "resume_after_reconnect",
+IMPLEMENTED = ["register", "discover", "send_with_receipts", "request_reply", "send_to_capability", "resume_after_reconnect",
                "idempotent_retry", "expiry", "rate_limit"]
 
 
@@ -126,6 +126,19 @@ async def test_request_reply():
     assert reply.thread_id == e["thread_id"]
     requests, _ = await world.sender.search_messages(thread_id=reply.thread_id, kind="request")
     assert (reply.parent_message_id == requests[0].message_id) is e["parent_is_request"]
+
+
+async def test_send_to_capability():
+    sc = scenario("send_to_capability")
+    p, e = sc["params"], sc["expect"]
+    sent = await world.sender.send(p["to"], p["payload"], wait_for=p["wait_for"])
+    assert status_name(sent.status) == e["status"]
+    assert (sent.to_account_id == world.receiver.account_id) is e["to_receiver"]
+    assert world.payloads[sent.message_id] == e["received_payload"]
+    with pytest.raises(agentnet.NoRespondersError) as nobody:
+        await world.sender.send(p["nobody"], p["payload"])
+    assert nobody.value.code.name == e["nobody_code"]
+    assert nobody.value.reason == e["nobody_reason"]
 
 
 async def test_resume_after_reconnect(server):
