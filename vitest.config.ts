@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // expect.poll waits for a condition; vitest's 1 s default fails on a loaded machine, so polls get 20 s unless
+    // they say otherwise (a passing poll returns as soon as its condition holds, so this costs nothing).
+    expect: { poll: { timeout: 20_000, interval: 50 } },
   },
 });

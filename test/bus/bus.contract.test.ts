@@ -197,17 +197,15 @@ describe.each(implementations)('$kind bus contract', ({ kind, world }) => {
     await server.flush();
     const started = Date.now();
     const err = await expectBusError(client.request(`${p}.silent`, enc('hello?'), { timeoutMs: 200 }), 'timeout');
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(150);
-    expect(elapsed).toBeLessThan(3_000);
+    // Not before its timeout; how much later a loaded machine gets to it is not this test's business.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(err.message).toContain(`${p}.silent`);
   });
 
   it('fails a request at once when nobody subscribes', async () => {
     const client = await connect();
-    const started = Date.now();
+    // At once is told by the answer: waiting out the timeout would end in 'timeout', not 'no_responders'.
     await expectBusError(client.request(`${p}.nobody`, enc('anyone?'), { timeoutMs: 10_000 }), 'no_responders');
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('carries headers, normalised to lower-case names and trimmed values', async () => {

@@ -32,11 +32,11 @@ export async function barrier(pub: Bus, sub: Bus, prefix: string): Promise<void>
   });
   await sub.flush();
   pub.publish(subject, enc('barrier'));
-  await until(() => seen, 5_000, 'barrier message');
+  await until(() => seen, 20_000, 'barrier message');
   s.unsubscribe();
 }
 
-export async function until(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

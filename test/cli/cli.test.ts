@@ -49,7 +49,9 @@ describe("agentnet command", () => {
 
   it("serves, writes the bootstrap admin password to a private file, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
-    const server = await startCliServer({ ...env, PORT: String(port), HOST: "127.0.0.1" });
+    // A grace period far beyond the test's timeout: a shutdown that waited it out instead of stopping at once
+    // fails the test, without a stopwatch that would also measure the machine.
+    const server = await startCliServer({ ...env, PORT: String(port), HOST: "127.0.0.1", AGENTNET_SHUTDOWN_GRACE_SECONDS: "300" });
     try {
       const file = path.join(dataDir, "admin-password");
       expect(server.output()).toContain(file);
@@ -62,9 +64,7 @@ describe("agentnet command", () => {
       expect(server.output()).not.toContain(password);
       expect(server.output()).not.toContain(login.accessToken);
     } finally {
-      const started = Date.now();
       expect(await server.stop("SIGTERM")).toBe(0);
-      expect(Date.now() - started).toBeLessThan(5000);
     }
   });
 

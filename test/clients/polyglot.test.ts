@@ -124,7 +124,7 @@ describe.skipIf(!havePython || !haveGo)("TypeScript, Python and Go agents on two
     const toPy = await hub.sendText("@py_echo", "fyi python", { waitFor: "processed" });
     const toGo = await hub.sendText("@go_echo", "fyi go", { waitFor: "processed" });
     expect([statusName(toPy.status), statusName(toGo.status)]).toEqual(["processed", "processed"]);
-    await expect.poll(() => [seen.get(toPy.messageId), seen.get(toGo.messageId)], { timeout: 5000 }).toEqual([
+    await expect.poll(() => [seen.get(toPy.messageId), seen.get(toGo.messageId)], { timeout: 20_000 }).toEqual([
       ["accepted", "delivered", "processed"],
       ["accepted", "delivered", "processed"],
     ]);

@@ -50,27 +50,26 @@ describe.each(MODES)("presence (%s)", (mode) => {
     await backend?.dispose();
   });
 
-  it("evicts an agent without heartbeats within the TTL plus one sweep, and keeps one that heartbeats", async () => {
+  it("evicts an agent without heartbeats once its TTL passed, and keeps one that heartbeats", async () => {
+    const registering = Date.now();
     const silentAgent = await alice.registry.register({ agentId: "quiet", username: "quiet" });
     const beating = await alice.registry.register({ agentId: "beating", username: "beating" });
     expect(silentAgent.ttlSeconds).toBe(2);
-    const registeredAt = Date.now();
     expect(await isOnline(bob, silentAgent.accountId)).toBe(true);
+    // The other one heartbeats every 250 ms on its own timer, well inside its 2 s TTL, whatever the polling does.
+    const heartbeats = setInterval(() => void alice.registry.heartbeat({ sessionTag: beating.sessionTag }).catch(() => undefined), 250);
+    try {
+      // How soon after the TTL the sweep gets to it depends on the machine: wait for it rather than time it. It is
+      // never before the TTL, though (a slow machine can only make it later).
+      await expect.poll(() => isOnline(bob, silentAgent.accountId), { timeout: 20_000, interval: 100 }).toBe(false);
+      expect(Date.now() - registering).toBeGreaterThanOrEqual(2000);
+      expect(await isOnline(bob, beating.accountId)).toBe(true);
 
-    let offlineAt = 0;
-    while (Date.now() - registeredAt < 5000) {
-      await alice.registry.heartbeat({ sessionTag: beating.sessionTag });
-      if (!offlineAt && !(await isOnline(bob, silentAgent.accountId))) offlineAt = Date.now();
-      if (offlineAt && Date.now() - registeredAt > 3000) break;
-      await sleep(100);
+      // The sweeper marked it offline in the store (not only past its expiry): its session is gone for good.
+      await expect.poll(() => alice.registry.heartbeat({ sessionTag: silentAgent.sessionTag }).then(() => "alive", (e: { code: Code }) => e.code), { timeout: 20_000 }).toBe(Code.NotFound);
+    } finally {
+      clearInterval(heartbeats);
     }
-    expect(offlineAt).toBeGreaterThan(0);
-    // TTL (2 s) plus one sweep (200 ms), with room for a slow machine.
-    expect(offlineAt - registeredAt).toBeLessThan(2000 + 200 + 800);
-    expect(await isOnline(bob, beating.accountId)).toBe(true);
-
-    // The sweeper marked it offline in the store (not only past its expiry): its session is gone for good.
-    await expect.poll(() => alice.registry.heartbeat({ sessionTag: silentAgent.sessionTag }).then(() => "alive", (e: { code: Code }) => e.code), { timeout: 3000 }).toBe(Code.NotFound);
     await alice.registry.deregister({ sessionTag: beating.sessionTag });
   });
 
@@ -92,7 +91,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     const { profile } = await alice.registry.getProfile({ account: { case: "accountId", value: reg.accountId } });
     expect(profile!.sessions[0]).toMatchObject({ subscribed: false });
     expect(profile!.sessions[0]!.expiresAt).toBeDefined();
-    await expect.poll(() => isOnline(alice, reg.accountId), { timeout: 4000, interval: 100 }).toBe(false);
+    await expect.poll(() => isOnline(alice, reg.accountId), { timeout: 20_000, interval: 100 }).toBe(false);
 
     // Unknown, ended or evicted sessions cannot be held.
     const refusal = await presence.holdSession(reg.sessionTag).catch((e: unknown) => e);
@@ -111,7 +110,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     await sleep(2800);
     expect(await isOnline(alice, reg.accountId)).toBe(true);
     await second();
-    await expect.poll(() => isOnline(alice, reg.accountId), { timeout: 4000, interval: 100 }).toBe(false);
+    await expect.poll(() => isOnline(alice, reg.accountId), { timeout: 20_000, interval: 100 }).toBe(false);
     await presence.stop();
   });
 
@@ -147,7 +146,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
       ]);
 
       // The sweeper takes the early bird offline.
-      await expect.poll(() => of(early.accountId).length, { timeout: 5000 }).toBe(1);
+      await expect.poll(() => of(early.accountId).length, { timeout: 20_000 }).toBe(1);
       expect(of(early.accountId)[0]).toMatchObject({ type: PresenceEventType.OFFLINE, reason: "ttl_expired" });
       expect(of(early.accountId)[0]!.session?.sessionTag).toBe(early.sessionTag);
 
@@ -220,7 +219,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     const done = (async () => {
       for await (const item of presence.watch(viewer, { accountIds: [], capability: "", includeSnapshot: false }, abort.signal)) items.push(item);
     })();
-    await expect.poll(() => items.filter((i) => i.kind === "keepalive").length, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => items.filter((i) => i.kind === "keepalive").length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
     expect(items[0]).toEqual({ kind: "synced", onlineCount: 0 });
     abort.abort();
     await done;
@@ -230,13 +229,13 @@ describe.each(MODES)("presence (%s)", (mode) => {
   it("ends presence streams when the gateway shuts down", async () => {
     const ownBackend = await createBackend(mode);
     try {
-      const own = await startTestGateway(ownBackend, FAST);
+      // A grace period far beyond the test's timeout: a close that waited for the stream to be cut would fail
+      // the test, without a stopwatch that would also measure the machine.
+      const own = await startTestGateway(ownBackend, { ...FAST, AGENTNET_SHUTDOWN_GRACE_SECONDS: "300" });
       const { bob: ownBob } = await callers(own, ["bob"]);
       const w = watch(ownBob.registry, {});
       await expect.poll(() => w.synced()).toBe(true);
-      const started = Date.now();
       await own.close();
-      expect(Date.now() - started).toBeLessThan(6000);
       await w.stop();
       expect(w.items.map((i) => i.event.case)).toEqual(["synced"]);
     } finally {
@@ -270,8 +269,8 @@ describe.each(MODES)("presence (%s)", (mode) => {
 
       // Both gateways sweep; each expired session is evicted, and announced, exactly once.
       for (const w of [w1, w2]) {
-        await expect.poll(() => events(w, a.accountId, PresenceEventType.OFFLINE).length, { timeout: 6000 }).toBe(1);
-        await expect.poll(() => events(w, b.accountId, PresenceEventType.OFFLINE).length, { timeout: 6000 }).toBe(1);
+        await expect.poll(() => events(w, a.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
+        await expect.poll(() => events(w, b.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
       }
       await sleep(1000);
       for (const w of [w1, w2]) {

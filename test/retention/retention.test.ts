@@ -114,12 +114,12 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
       now: () => new Date(Date.now() + 40 * DAY),
     });
     await insertMessage(store.db, { from: a, to: b, threadId: "job_thread", ttlMs: 1000 });
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     while ((await counts(["job_thread"])).threads > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     expect((await counts(["job_thread"])).threads).toBe(0);
     const runsBefore = job.runs;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(job.runs).toBeGreaterThan(runsBefore);
+    // It keeps running: wait for the next run instead of assuming one fits in 200 ms on this machine.
+    await expect.poll(() => job.runs).toBeGreaterThan(runsBefore);
 
     controller.abort();
     await job.stop();

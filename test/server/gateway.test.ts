@@ -202,8 +202,10 @@ describe.each(MODES)("restarts (%s)", (mode) => {
     }
   });
 
-  it("ends live streams and closes within a few seconds on shutdown", async () => {
-    const gw = await startTestGateway(backend);
+  it("ends live streams on shutdown instead of waiting out the grace period", async () => {
+    // A grace period far beyond the test's timeout: a close that waited for the stream to be cut would fail the
+    // test, without a stopwatch that would also measure the machine.
+    const gw = await startTestGateway(backend, { AGENTNET_SHUTDOWN_GRACE_SECONDS: "300" });
     const watch = client(Health, gw.url).watch({ service: "" });
     const seen: HealthCheckResponse_ServingStatus[] = [];
     const consumed = (async () => {
@@ -214,10 +216,8 @@ describe.each(MODES)("restarts (%s)", (mode) => {
       }
     })();
     await expect.poll(() => seen.length).toBeGreaterThan(0);
-    const started = Date.now();
     await gw.close();
     await consumed;
-    expect(Date.now() - started).toBeLessThan(6000);
     expect(seen[0]).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 });

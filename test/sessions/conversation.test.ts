@@ -163,10 +163,10 @@ describe.each(MODES)("chat sessions: conversations (%s)", (mode) => {
     expect(ok.response).toMatchObject({ type: SessionEventType.RESPONSE, content: "fake: and now?" });
     expect((await alice.sessions.getSession({ sessionId: id })).session?.agents["helper"]?.status).toBe(AgentState.ACTIVE);
 
-    const started = Date.now();
+    // The gateway's 800 ms deadline cut the call: had it waited for the fake's answer (after 3 s) the turn would
+    // end in a RESPONSE, not `provider_timeout`. The answer says so; a stopwatch would also measure the machine.
     const slow = await alice.sessions.sendSessionMessage({ sessionId: id, content: "take your time #slow", waitForResponse: true });
     expect(slow.response).toMatchObject({ type: SessionEventType.ERROR, reason: "provider_timeout" });
-    expect(Date.now() - started).toBeLessThan(2500);
 
     const broken = await alice.sessions.sendSessionMessage({ sessionId: id, content: "one two three #midfail", waitForResponse: true });
     expect(broken.response).toMatchObject({ type: SessionEventType.ERROR, reason: "provider_error" });

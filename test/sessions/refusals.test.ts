@@ -138,7 +138,7 @@ describe("chat sessions: refusals and lifecycle (embedded)", () => {
         await hank.sessions.sendSessionMessage({ sessionId: busy!.sessionId, content: `still here ${i}` }).catch(() => undefined);
       }
     })();
-    const idleEvents = await idleViewer.ended(6000);
+    const idleEvents = await idleViewer.ended(20_000);
     expect(ofType(idleEvents, SessionEventType.PING).length).toBeGreaterThan(0);
     expect(ofType(idleEvents, SessionEventType.PING).every((p) => p.seq === 0n)).toBe(true);
     expect(stored(idleEvents).at(-1)).toMatchObject({ type: SessionEventType.STOP, reason: "inactivity_timeout" });

@@ -93,7 +93,7 @@ export function openInbox(
   return {
     received,
     pendingAtStart,
-    async waitFor(n, timeoutMs = 10_000) {
+    async waitFor(n, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < n) {
         if (Date.now() > deadline) throw new Error(`waited for ${n} messages, got ${received.length}`);

@@ -289,9 +289,9 @@ describe.each(MODES)("voice services (%s)", (mode) => {
     it("the watchdog stops an agent past its maximum duration", async () => {
       const { agentId, agent } = await asAlice.startVoiceAgent({ channelName: "watchdog", remoteUids: ["1"], maxDurationSeconds: 1n });
       expect(Number(agent?.maxRunUntil?.seconds) - Number(agent?.createdAt?.seconds)).toBeLessThanOrEqual(1);
-      await expect.poll(() => fake.agents.get(agentId)?.status, { timeout: 10_000, interval: 100 }).toBe("STOPPED");
+      await expect.poll(() => fake.agents.get(agentId)?.status, { timeout: 20_000, interval: 100 }).toBe("STOPPED");
       await expect
-        .poll(async () => (await asAlice.getVoiceAgent({ agentId })).agent?.status, { timeout: 5_000, interval: 100 })
+        .poll(async () => (await asAlice.getVoiceAgent({ agentId })).agent?.status, { timeout: 20_000, interval: 100 })
         .toBe(VoiceAgentStatus.STOPPED);
       expect((await asAlice.getVoiceAgent({ agentId })).agent?.lastError).toMatch(/watchdog: maximum duration/);
       // An agent with time left is untouched.

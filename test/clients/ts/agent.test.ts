@@ -85,7 +85,7 @@ describe("TypeScript SDK", () => {
     });
     await listener.ready();
     const sent = await listener.sendText("@echo", "stream please");
-    await until(() => done.length === 1, 5000, "the stream to end");
+    await until(() => done.length === 1, 20_000, "the stream to end");
     expect(done).toEqual(["streamed"]);
     const parts = await listener.getThreadMessages(sent.threadId);
     const streamParts = parts.items.filter((m) => m.payload?.["type"]?.toString().startsWith("stream_"));
@@ -99,7 +99,7 @@ describe("TypeScript SDK", () => {
     expect(blob.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await caller.headBlob(blob.blobId)).sizeBytes).toBe(10n);
     await caller.sendBlobRef("@echo", blob);
-    await until(() => echoed.some((m) => blobRefId(m.payload) === blob.blobId), 5000, "the blob_ref to arrive");
+    await until(() => echoed.some((m) => blobRefId(m.payload) === blob.blobId), 20_000, "the blob_ref to arrive");
     const ref = echoed.find((m) => blobRefId(m.payload) === blob.blobId)!;
     expect(ref.payload).toMatchObject({ type: "blob_ref", blob_id: blob.blobId, sha256: blob.sha256, size_bytes: 10, filename: "chart.txt" });
     // History reads carry the referenced blobs' metadata (pushed envelopes do not, yet).
@@ -167,7 +167,7 @@ describe("TypeScript SDK", () => {
     const inbox: string[] = [];
     const reader = await alice.register({ username: "caller" }); // a second process of the same account
     reader.onMessage((m) => void inbox.push(m.messageId));
-    await until(() => inbox.includes(res.messageId), 5000, "the message");
+    await until(() => inbox.includes(res.messageId), 20_000, "the message");
     await new Promise((r) => setTimeout(r, 300));
     expect(inbox.filter((id) => id === res.messageId)).toHaveLength(1);
     expect(echoed.length).toBe(before);

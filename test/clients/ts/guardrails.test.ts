@@ -40,11 +40,11 @@ describe("guardrails on a live inbox", () => {
     const { sender, receiver, outcomes } = await pair({ maxConcurrency: 1, maxPending: 1 }, () => gate);
     const sent = [];
     for (let i = 0; i < 4; i++) sent.push(await sender.sendText(receiver.username, `job ${i}`));
-    await until(() => outcomes.length === 2, 5000, "two busy rejections");
+    await until(() => outcomes.length === 2, 20_000, "two busy rejections");
     expect(codes(outcomes)).toEqual(["busy", "busy"]);
     expect(receiver.load).toMatchObject({ running: 1, pending: 1 });
     release();
-    await until(() => outcomes.length === 4, 5000, "the running and the queued message to finish");
+    await until(() => outcomes.length === 4, 20_000, "the running and the queued message to finish");
     expect(codes(outcomes).sort()).toEqual(["busy", "busy", "processed", "processed"]);
     // The sender sees the same outcome in its receipts, with the code.
     const rejected = outcomes.find((o) => o.outcome.outcome === "rejected")!;
@@ -61,7 +61,7 @@ describe("guardrails on a live inbox", () => {
       const incoming = m as MessageView & { signal: AbortSignal };
       return new Promise<void>((resolve) => incoming.signal.addEventListener("abort", () => ((aborted = true), resolve())));
     });
-    const res = await sender.sendText(receiver.username, "slow", { waitFor: "processed", waitTimeoutMs: 5000 });
+    const res = await sender.sendText(receiver.username, "slow", { waitFor: "processed", waitTimeoutMs: 20_000 });
     expect(statusName(res.status)).toBe("rejected");
     expect(res.receipt).toMatchObject({ code: "timeout" });
     expect(res.receipt?.detail).toMatch(/200 ms/);
@@ -70,13 +70,16 @@ describe("guardrails on a live inbox", () => {
 
   it("opens the circuit after repeated failures, rejects `circuit_open` without running the handler, and closes after a good trial", async () => {
     let ran = 0;
-    const { sender, receiver, outcomes } = await pair({ circuitBreakerFailures: 2, circuitBreakerResetMs: 600 }, (m) => {
+    // The reset must outlast one send's round trip on a loaded machine, or the circuit_open send below finds the
+    // circuit half-open already.
+    const resetMs = 4000;
+    const { sender, receiver, outcomes } = await pair({ circuitBreakerFailures: 2, circuitBreakerResetMs: resetMs }, (m) => {
       ran += 1;
       if (m.payload["fail"] === true) throw new Error("model provider down");
       if (m.payload["refuse"] === true) throw new Reject("not_my_job", "ask someone else");
     });
     const send = async (payload: Record<string, boolean>) => {
-      const res = await sender.send(receiver.username, payload, { waitFor: "processed", waitTimeoutMs: 5000 });
+      const res = await sender.send(receiver.username, payload, { waitFor: "processed", waitTimeoutMs: 20_000 });
       return res.receipt?.code || statusName(res.status);
     };
     expect(await send({ refuse: true })).toBe("not_my_job"); // a deliberate rejection is not a failure
@@ -86,7 +89,7 @@ describe("guardrails on a live inbox", () => {
     expect(await send({})).toBe("circuit_open");
     expect(ran).toBe(ranBefore);
     expect(receiver.load.circuit).toBe("open");
-    await new Promise((r) => setTimeout(r, 650));
+    await new Promise((r) => setTimeout(r, resetMs + 50));
     expect(await send({})).toBe("processed");
     expect(receiver.load.circuit).toBe("closed");
     expect(await send({})).toBe("processed");

@@ -87,7 +87,7 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       await live;
       const sent = await sender.send(String(p["to"]), p["payload"] as never, { waitFor: "processed", messageId });
       expect(statusName(sent.status)).toBe(e["status"]);
-      await until(() => seen.length >= 3, 5000, "three receipts");
+      await until(() => seen.length >= 3, 20_000, "three receipts");
       expect(seen).toEqual(e["receipts"]);
       expect(payloads.get(sent.messageId)).toEqual(e["received_payload"]);
       abort.abort();
@@ -107,7 +107,7 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       const count = Number(p["count"]);
       const ids: string[] = [];
       for (let i = 0; i < count; i++) ids.push((await sender.sendText(receiver.username, `${String(p["payload_prefix"])}${i}`)).messageId);
-      await until(() => ids.some((id) => handled.has(id)), 5000, "the first message to be handled");
+      await until(() => ids.some((id) => handled.has(id)), 20_000, "the first message to be handled");
       // The gateway goes away mid-work: the inbox stream ends, acks in the air may be lost.
       await net.restart(400);
       await until(() => ids.every((id) => handled.has(id)), 20_000, "every message to be handled after the reconnect");
@@ -119,7 +119,7 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
           const { items } = await sender.searchMessages({ from: sender.accountId, to: receiver.accountId, limit: 100 });
           return ids.every((id) => items.find((m) => m.messageId === id)?.status === DeliveryStatus.PROCESSED);
         },
-        10_000,
+        20_000,
         "every message to be processed",
       );
     },
@@ -130,7 +130,7 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       const again = await sender.send(String(p["to"]), p["payload"] as never, { idempotencyKey: String(p["idempotency_key"]) });
       expect(again.messageId === first.messageId).toBe(e["same_message_id"]);
       expect(again.duplicate).toBe(e["second_duplicate"]);
-      await until(() => handled.has(first.messageId), 5000, "the message to be handled");
+      await until(() => handled.has(first.messageId), 20_000, "the message to be handled");
       await new Promise((r) => setTimeout(r, 300));
       expect(handled.get(first.messageId)).toBe(e["handled"]);
     },
