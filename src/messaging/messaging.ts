@@ -26,7 +26,17 @@ import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
 import { TrafficWatch } from "./watch.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
-import { checkBlobCount, checkId, checkIdempotencyKey, checkStreamPart, measurePayload, schemaVersion, ttlMs } from "./validate.js";
+import {
+  checkBlobCount,
+  checkId,
+  checkIdempotencyKey,
+  checkRequestTimeout,
+  checkStreamPart,
+  checkWaitTimeout,
+  measurePayload,
+  schemaVersion,
+  ttlMs,
+} from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
 
 export interface Target {
@@ -128,6 +138,7 @@ export class Messaging {
   }
 
   async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {
+    checkWaitTimeout(input.waitTimeoutMs);
     const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
     const recipient = await this.recipient(input.to);
     const draft = await this.checked(sender, this.draft(sender, recipient, input.to, input, new Date()));
@@ -143,7 +154,11 @@ export class Messaging {
         const timeout = Math.min(input.waitTimeoutMs ?? result.message.ttlMs, result.message.ttlMs);
         const reached = await waiting.until(result.message, timeout, signal);
         if (reached) receipt = reached;
-        else waitTimedOut = true;
+        else {
+          waitTimedOut = true;
+          // The contract answers with the current status, which may have moved on without reaching the target.
+          receipt = (await this.latestReceipt(result.message.messageId)) ?? receipt;
+        }
       }
       const message = receipt ? { ...result.message, status: receipt.status } : result.message;
       return { message, duplicate: result.duplicate, waitTimedOut, receipt };
@@ -155,9 +170,12 @@ export class Messaging {
   /** Sends a REQUEST and waits for its reply (or rejection, expiry, timeout). */
   async request(
     principal: Principal,
-    input: MessageInput & { to: Target; asAccountId: string; timeoutMs: number },
+    input: MessageInput & { to: Target; asAccountId: string; timeoutMs: number; deadlineMs?: number | undefined },
     signal?: AbortSignal,
   ): Promise<{ request: StoredMessage; reply: StoredMessage }> {
+    checkRequestTimeout(input.timeoutMs, this.deps.config);
+    // The call's own deadline also bounds the wait; answer a little before it so the client hears why.
+    if (input.deadlineMs !== undefined) input = { ...input, timeoutMs: Math.max(1, Math.min(input.timeoutMs, input.deadlineMs - 50)) };
     const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
     const recipient = await this.recipient(input.to);
     if (!(await isOnline(this.deps.db, recipient.accountId))) {
@@ -341,7 +359,7 @@ export class Messaging {
       return account;
     }
     if (to.capability !== undefined) {
-      const candidates = await onlineAccountsWithCapability(this.deps.db, to.capability);
+      const candidates = await onlineAccountsWithCapability(this.deps.db, to.capability.trim().toLowerCase());
       if (candidates.length === 0) {
         throw new DomainError("unavailable", "no_responders", `no online agent offers the capability "${to.capability}"`);
       }
@@ -466,14 +484,19 @@ export class Messaging {
   }
 
   private async latestReceiptReaching(message: StoredMessage, target: "delivered" | "processed"): Promise<ReceiptRecord | undefined> {
+    const latest = await this.latestReceipt(message.messageId);
+    return latest && reaches(latest.status, target) ? latest : undefined;
+  }
+
+  private async latestReceipt(messageId: string): Promise<ReceiptRecord | undefined> {
     const row = await this.deps.db
       .selectFrom("receipts")
       .selectAll()
-      .where("message_id", "=", message.messageId)
+      .where("message_id", "=", messageId)
       .orderBy("receipt_id", "desc")
       .limit(1)
       .executeTakeFirst();
-    return row && reaches(row.status, target) ? toReceiptRecord(row) : undefined;
+    return row && toReceiptRecord(row);
   }
 
   private async storedReply(requestMessageId: string): Promise<StoredMessage | undefined> {

@@ -7,6 +7,7 @@ const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const DEFAULT_SCHEMA_VERSION = "1.1";
 const MAX_IDEMPOTENCY_KEY = 256;
 const MAX_BLOBS = 32;
+const MAX_SCHEMA_VERSION = 32;
 
 export function checkId(field: string, value: string, reason = "invalid_argument"): void {
   if (value !== "" && !ID.test(value)) {
@@ -17,6 +18,9 @@ export function checkId(field: string, value: string, reason = "invalid_argument
 /** The schema version to store: the given one (major must be 1) or the default. */
 export function schemaVersion(given: string): string {
   if (given === "") return DEFAULT_SCHEMA_VERSION;
+  if (given.length > MAX_SCHEMA_VERSION) {
+    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: at most ${MAX_SCHEMA_VERSION} characters`, { field: "schema_version" });
+  }
   const match = /^(\d+)(\.\d+){0,2}$/.exec(given);
   if (!match) {
     throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: "${given}" is not a version like "1.1"`, { field: "schema_version" });
@@ -81,4 +85,18 @@ export function checkIdempotencyKey(key: string): void {
 
 export function checkBlobCount(blobIds: string[]): void {
   if (blobIds.length > MAX_BLOBS) throw invalidArgument("blob_ids", `at most ${MAX_BLOBS} blobs per message`);
+}
+
+/** How long Send may wait for `wait_for`: given, never negative; capped by the message's TTL elsewhere. */
+export function checkWaitTimeout(ms: number | undefined): void {
+  if (ms !== undefined && ms < 0) {
+    throw new DomainError("invalid_argument", "invalid_wait_timeout", "wait_timeout_ms: must not be negative", { field: "wait_timeout_ms" });
+  }
+}
+
+/** How long Request waits for its reply: positive, and no longer than a message may live. */
+export function checkRequestTimeout(ms: number, config: Pick<Config, "maxTtlMs">): void {
+  if (ms <= 0 || ms > config.maxTtlMs) {
+    throw new DomainError("invalid_argument", "invalid_timeout", `timeout_ms: must be between 1 and ${config.maxTtlMs}`, { field: "timeout_ms" });
+  }
 }

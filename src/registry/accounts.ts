@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Principal } from "../auth/principal.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
@@ -127,7 +127,8 @@ export async function onlineAccountsWithCapability(db: Kysely<Database>, capabil
   const rows = await db
     .selectFrom("accounts")
     .select("account_id")
-    .where("capabilities", "@>", [capability])
+    // A bare JS array here would become a value list (`@> ($1)`), which PostgreSQL reads as a malformed array literal.
+    .where("capabilities", "@>", sql<string[]>`array[${capability}]::text[]`)
     .where((eb) =>
       eb.exists(
         eb

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Code, ConnectError, createContextValues, type ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Auth } from "../auth/auth.js";
@@ -7,6 +7,7 @@ import { ensureAdmin, ensureJwtSecret } from "../auth/bootstrap.js";
 import { TokenSigner } from "../auth/tokens.js";
 import { type Bus, openBus } from "../bus/index.js";
 import type { Config } from "../config.js";
+import { DomainError } from "../errors.js";
 import { registerServices, servedServices, PUBLIC_METHODS } from "../services/index.js";
 import { openStore, type Store } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
@@ -14,11 +15,19 @@ import { kClientAddress } from "./context.js";
 import { applyCors } from "./cors.js";
 import { HealthStatusRegistry, healthRoutes } from "./health.js";
 import { HttpRoutes } from "./http-routes.js";
+import { errorReasonGate } from "./error-reasons.js";
+import { fromDomainError } from "./errors.js";
+import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
 import { authInterceptor, errorInterceptor, loggingInterceptor } from "./interceptors.js";
 import { type Listener, listen } from "./listener.js";
 import { notFound } from "./not-found.js";
 import { reflectionRoutes } from "./reflection.js";
 import { descriptorSetRegistry } from "../../gen/descriptor_set.js";
+
+const jsonRequestOptions = {
+  ignoreUnknownFields: false,
+  textDecoder: new TextDecoder("utf-8", { fatal: true }),
+};
 
 /** A running gateway: the one port plus what it stands on. */
 export interface Gateway {
@@ -71,7 +80,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     };
     const connectHandler = connectNodeAdapter({
       routes,
-      interceptors: [loggingInterceptor(logger), errorInterceptor(), authInterceptor({ auth, publicMethods: PUBLIC_METHODS })],
+      interceptors: [
+        loggingInterceptor(logger),
+        errorInterceptor(),
+        authInterceptor({ auth, publicMethods: PUBLIC_METHODS }),
+        inputRulesInterceptor(),
+      ],
+      requestGate: errorReasonGate,
+      // JSON requests fail closed: an unknown field or enum name is refused rather than dropped (an unknown
+      // MESSAGE_KIND would otherwise become DIRECT), and bytes that are not UTF-8 are refused rather than stored
+      // as U+FFFD. (Binary requests already verify UTF-8; unknown enum numbers are checked by inputRulesInterceptor.)
+      jsonOptions: jsonRequestOptions,
+      // Every JSON level of a Struct is three nested messages in binary; leave room for the 64 levels the input
+      // rules allow, so a deep payload is refused with `too_deep` rather than as an unparseable body.
+      binaryOptions: { recursionLimit: 4 * MAX_JSON_DEPTH },
       shutdownSignal: shutdown.signal,
       contextValues: (req) => createContextValues().set(kClientAddress, req.socket?.remoteAddress ?? ""),
       // Paths no RPC owns: a plain HTTP route if one was added, else UNIMPLEMENTED / 404.
@@ -102,7 +124,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         closing ??= (async () => {
           logger.info("shutting down");
           health.shutdown();
-          shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+          shutdown.abort(fromDomainError(new DomainError("unavailable", "shutting_down", "the server is shutting down; retry")));
           await listener.close(config.shutdownGraceSeconds * 1000);
           for (const hook of closeHooks.reverse()) {
             await Promise.resolve()

@@ -74,9 +74,6 @@ export function deliveryHandlers(
     },
 
     async request(req, ctx) {
-      const deadline = ctx.timeoutMs();
-      const wanted = req.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : Number(req.timeoutMs);
-      if (wanted <= 0) throw invalidArgument("timeout_ms", "must be positive");
       const { request, reply } = await messaging.request(
         principalOf(ctx),
         {
@@ -84,7 +81,8 @@ export function deliveryHandlers(
           to: target(req.to),
           asAccountId: req.asAccountId,
           ttlMs: req.ttlMs === undefined ? undefined : Number(req.ttlMs),
-          timeoutMs: deadline === undefined ? wanted : Math.max(1, Math.min(wanted, deadline - 50)),
+          timeoutMs: req.timeoutMs === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : Number(req.timeoutMs),
+          deadlineMs: ctx.timeoutMs(),
         },
         ctx.signal,
       );
