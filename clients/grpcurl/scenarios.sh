@@ -122,6 +122,25 @@ scenario_request_reply() {
     '.kind == "MESSAGE_KIND_REPLY" and .payload == $e.payload and .threadId == $e.thread_id and .parentMessageId == $req' <<<"$reply" >/dev/null
 }
 
+scenario_send_to_capability() {
+  local cap nobody sent id
+  cap=$(param send_to_capability .to); cap=${cap#capability:}
+  nobody=$(param send_to_capability .nobody); nobody=${nobody#capability:}
+  # waitFor processed answers once the receiver acks, so the call runs in the background while this runner acks.
+  rpc "$S" MessagingService/Send "{\"to\":{\"capability\":\"$cap\"},\"payload\":$(param send_to_capability .payload),\"waitFor\":\"WAIT_FOR_PROCESSED\",\"messageId\":\"scn_${run}_cap\"}" >"$work/cap.json" &
+  local caller=$!
+  wait_for "$work/inbox.json" "select(.message.messageId == \"scn_${run}_cap\")" || return 1
+  jq -e --argjson p "$(expect send_to_capability .received_payload)" "select(.message.messageId == \"scn_${run}_cap\") | .message.payload == \$p" "$work/inbox.json" >/dev/null || return 1
+  ack "scn_${run}_cap"
+  wait "$caller" || return 1
+  jq -e --arg s "$(expect send_to_capability .status)" --arg r "$r_acct" --argjson to "$(expect send_to_capability .to_receiver)" \
+    '(.status | ascii_downcase | sub("delivery_status_"; "")) == $s and (.toAccountId == $r) == $to' "$work/cap.json" >/dev/null || return 1
+  sent=$(rpc "$S" MessagingService/Send "{\"to\":{\"capability\":\"$nobody\"},\"payload\":$(param send_to_capability .payload)}") && return 1
+  # UNAVAILABLE is gRPC code 14.
+  [[ $(expect send_to_capability .nobody_code) == UNAVAILABLE ]] || return 1
+  jq -e --arg r "$(expect send_to_capability .nobody_reason)" '.code == 14 and any(.details[]; .reason == $r)' <<<"$sent" >/dev/null
+}
+
 scenario_resume_after_reconnect() {
   local ids=() n i
   n=$(param resume_after_reconnect .count)
