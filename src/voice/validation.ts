@@ -72,6 +72,18 @@ export function uidString(uid: number | bigint | string, field = "uid"): string 
   return s;
 }
 
+/**
+ * A uid the contract documents as a decimal string (StartVoiceAgent.agent_uid, the seed's rtcUid): an Agora
+ * numeric uid, 0..2^32-1, as a JSON number or as decimal digits. Unlike {@link uidString} no string uid passes:
+ * "abc", "-1" or "12.5" would otherwise become an agent uid no client expects and no numeric token matches.
+ */
+export function decimalUid(uid: number | bigint | string, field: string): string {
+  if (typeof uid === "string" && !/^\d+$/.test(uid.trim())) {
+    throw refuse(field, "invalid_uid", `must be a decimal uid between 0 and ${MAX_UID}, got ${JSON.stringify(uid)}`);
+  }
+  return uidString(uid, field);
+}
+
 /** A random uid for a user or an agent: 7 or 8 digits, like the seed's. */
 export function randomUid(): string {
   return uidString(randomInt(1_000_000, 100_000_000));

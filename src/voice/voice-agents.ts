@@ -20,7 +20,7 @@ import {
 } from "./records.js";
 import type { VoiceAgentState } from "./tables.js";
 import type { VoiceTokens } from "./tokens.js";
-import { checkChannelName, MAX_EXPIRY_SECONDS, randomUid, uidString } from "./validation.js";
+import { checkChannelName, decimalUid, MAX_EXPIRY_SECONDS, randomUid, uidString } from "./validation.js";
 
 /** Who acts on voice agents: a user, or `ANONYMOUS` on the seed's routes when served without credentials. */
 export type VoiceCaller = Pick<Principal, "userId" | "username" | "admin">;
@@ -33,6 +33,9 @@ export interface StartInput {
   /** Empty or undefined: a random uid. */
   agentUid?: string | number | undefined;
   remoteUids: Array<string | number>;
+  /** The names the caller knows these fields by, for refusals (the seed's routes say rtcUid and userUid). */
+  agentUidField?: string | undefined;
+  remoteUidsField?: string | undefined;
   name?: string | undefined;
   instructions?: string | undefined;
   greeting?: string | undefined;
@@ -79,9 +82,9 @@ export class VoiceAgents {
   async start(caller: VoiceCaller, input: StartInput): Promise<VoiceAgentRecord> {
     const { config, tokens, client, db } = this.deps;
     const channel = checkChannelName(input.channelName);
-    const agentUid = input.agentUid === undefined || input.agentUid === "" ? randomUid() : uidString(input.agentUid, "agent_uid");
-    if (agentUid === "0") throw invalid("agent_uid", "invalid_uid", "must not be 0 (the agent needs a uid its token is for)");
-    const remoteUids = [...new Set(input.remoteUids.map((u) => (u === "*" ? "*" : uidString(u, "remote_uids"))))];
+    const agentUid = input.agentUid === undefined || input.agentUid === "" ? randomUid() : decimalUid(input.agentUid, input.agentUidField ?? "agent_uid");
+    if (agentUid === "0") throw invalid(input.agentUidField ?? "agent_uid", "invalid_uid", "must not be 0 (the agent needs a uid its token is for)");
+    const remoteUids = [...new Set(input.remoteUids.map((u) => (u === "*" ? "*" : uidString(u, input.remoteUidsField ?? "remote_uids"))))];
     if (remoteUids.length === 0) throw invalid("remote_uids", "missing_remote_uids", "name at least one user uid the agent listens to");
     if (remoteUids.includes(agentUid)) throw invalid("remote_uids", "invalid_uid", "the agent cannot listen to its own uid");
     const idleTimeoutSeconds = input.idleTimeoutSeconds ?? config.idleTimeoutSeconds;

@@ -79,6 +79,22 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       await expectError(tokens.getConfig({ expiresIn: 0n }), Code.InvalidArgument, "invalid_expiry");
     });
 
+    // IssueRtcToken.uid is a uint32 on the wire, so protobuf itself bounds it; through JSON a non-decimal or
+    // out-of-range value must be refused as a malformed request, never coerced into some other uid.
+    // (ProtoJSON reads "1e3" as 1000, so that one is a valid uint32 here; protobuf-es also reads "0x10" as 16.)
+    it.each([["abc"], ["-1"], ["12.5"], ["4294967296"], [""], [" 12 "], [-1], [12.5], [4294967296], [true]])(
+      "IssueRtcToken refuses uid %j with INVALID_ARGUMENT",
+      async (uid) => {
+        const res = await fetch(`${gw.url}/agentnet.v1.TokenService/IssueRtcToken`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+          body: JSON.stringify({ channelName: "demo", uid }),
+        });
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as { code: string }).code).toBe("invalid_argument");
+      },
+    );
+
     it("gives tokens to authenticated callers only", async () => {
       await expectError(client(TokenService, gw.url).getConfig({}), Code.Unauthenticated);
       await expectError(client(TokenService, gw.url, "nonsense").issueRtmToken({ userId: "x" }), Code.Unauthenticated);
@@ -148,6 +164,30 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       await expectError(asAlice.startVoiceAgent({ channelName: "c", agentUid: "9", remoteUids: ["9"] }), Code.InvalidArgument, "invalid_uid");
       await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { vendor: "elevenlabs" } }), Code.FailedPrecondition, "tts_not_configured");
       await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { params: { url: "wss://evil.example" } } }), Code.InvalidArgument);
+    });
+
+    // agent_uid is documented as a decimal string: an Agora numeric uid, 0..2^32-1 (0 is refused: the agent
+    // needs a concrete uid for its token).
+    it.each(["abc", "-1", "12.5", "+5", "1e3", "0x10", "12 34", "\uff11\uff12", "4294967296", "99999999999999999999", "0", " 0 "])(
+      "refuses agent_uid %j with invalid_uid naming agent_uid",
+      async (agentUid) => {
+        const joins = fake.calls("join").length;
+        const err = await expectError(asAlice.startVoiceAgent({ channelName: "c", agentUid, remoteUids: ["1"] }), Code.InvalidArgument, "invalid_uid");
+        expect(fieldOf(err)).toBe("agent_uid");
+        expect(err.findDetails(ErrorInfoSchema)[0]?.metadata["field"]).toBe("agent_uid");
+        expect(fake.calls("join")).toHaveLength(joins);
+      },
+    );
+
+    it.each([
+      ["4294967295", "4294967295"],
+      [" 42 ", "42"],
+      ["0077", "77"],
+    ])("accepts agent_uid %j as %j", async (agentUid, expected) => {
+      const res = await asAlice.startVoiceAgent({ channelName: "uids", agentUid, remoteUids: ["1"] });
+      expect(res.agent?.agentUid).toBe(expected);
+      expect((fake.calls("join").at(-1)?.body as { properties: { agent_rtc_uid: string } }).properties.agent_rtc_uid).toBe(expected);
+      await asAlice.stopVoiceAgent({ agentId: res.agentId });
     });
 
     it("starting again under a name the caller runs returns that agent; another user gets agent_name_taken", async () => {
