@@ -6,8 +6,8 @@ import type { ServiceDeps } from "./index.js";
 
 // The Agora seed's HTTP API on the gateway's port, so its front end works unchanged:
 //   GET /get_config, POST /v2/startAgent {channelName, rtcUid, userUid}, POST /v2/stopAgent {agentId},
-// answering {code: 0, msg: "success", data} or {code: <HTTP status>, msg, reason} with the seed's statuses (400 bad
-// parameters, 404 unknown agent, 500 when Agora fails). They take the same `authorization` as the RPCs; serving
+// answering {code: 0, msg: "success", data} or {code: <HTTP status>, msg, detail, reason} with the seed's statuses
+// (400 bad parameters, 404 unknown agent, 500 when Agora fails). They take the same `authorization` as the RPCs; serving
 // them without credentials, as the seed does, needs AGENTNET_VOICE_PUBLIC_SEED_ROUTES (agents started that way
 // belong to `anonymous`). Thin, like the RPC handlers: the voice domain does the work.
 
@@ -42,7 +42,13 @@ export function registerVoiceSeedRoutes(deps: ServiceDeps, voice: Voice | undefi
       const channelName = required(body, "channelName");
       const rtcUid = required(body, "rtcUid");
       const userUid = required(body, "userUid");
-      const agent = await agents.start(caller, { channelName: String(channelName), agentUid: rtcUid, remoteUids: [userUid] });
+      const agent = await agents.start(caller, {
+        channelName: String(channelName),
+        agentUid: rtcUid,
+        remoteUids: [userUid],
+        agentUidField: "rtcUid",
+        remoteUidsField: "userUid",
+      });
       return { data: { agent_id: agent.agentId, channel_name: agent.channelName, status: "started" } };
     }),
   );
@@ -100,12 +106,12 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
 
 function sendError(deps: ServiceDeps, res: NodeResponse, err: unknown): void {
   if (err instanceof BodyError) {
-    sendJson(res, err.status, { code: err.status, msg: err.message, reason: "invalid_argument" });
+    sendJson(res, err.status, errorBody(err.status, err.message, "invalid_argument"));
     return;
   }
   if (!(err instanceof DomainError)) {
     deps.logger.error({ err }, "voice seed route failed");
-    sendJson(res, 500, { code: 500, msg: "internal error", reason: "internal" });
+    sendJson(res, 500, errorBody(500, "internal error", "internal"));
     return;
   }
   // As the seed: whatever Agora refuses is a 500 (its RuntimeError); a server without voice settings is a 503.
@@ -114,5 +120,14 @@ function sendError(deps: ServiceDeps, res: NodeResponse, err: unknown): void {
   else if (err.reason.endsWith("_not_configured")) status = 503;
   const headers: Record<string, string> = {};
   if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-  sendJson(res, status, { code: status, msg: err.message, reason: err.reason, ...(Object.keys(err.metadata).length > 0 ? { details: err.metadata } : {}) }, headers);
+  const body = errorBody(status, err.message, err.reason);
+  sendJson(res, status, Object.keys(err.metadata).length > 0 ? { ...body, details: err.metadata } : body, headers);
+}
+
+/**
+ * The seed is FastAPI, whose errors are {"detail": "<message>"}, and its front end shows `detail`; `msg` and
+ * `reason` are agentnet's envelope, kept for clients written against it.
+ */
+function errorBody(status: number, message: string, reason: string): { code: number; msg: string; detail: string; reason: string } {
+  return { code: status, msg: message, detail: message, reason };
 }

@@ -12,6 +12,23 @@ interface Envelope {
   msg: string;
   data?: Record<string, unknown>;
   reason?: string;
+  detail?: string;
+  details?: Record<string, string>;
+}
+
+type Answer = Awaited<ReturnType<typeof call>>;
+
+/**
+ * An error as the routes answer it: the seed's FastAPI shape ({"detail": "<message>"}, which its front end reads)
+ * alongside agentnet's {code, msg, reason}.
+ */
+function expectSeedError(res: Answer, status: number, reason: string, mentions?: string): void {
+  expect(res.status).toBe(status);
+  expect(res.json).toMatchObject({ code: status, reason });
+  expect(typeof res.json.detail).toBe("string");
+  expect(res.json.detail).not.toBe("");
+  expect(res.json.detail).toBe(res.json.msg);
+  if (mentions !== undefined) expect(res.json.detail).toContain(mentions);
 }
 
 async function call(url: string, method: "GET" | "POST", body?: unknown, token?: string, raw?: string): Promise<{ status: number; json: Envelope; headers: Headers }> {
@@ -121,6 +138,98 @@ describe.each(MODES)("the Agora seed's HTTP routes (%s)", (mode) => {
     expect(wrongMethod.headers.get("allow")).toBe("POST");
   });
 
+  describe("every error body carries the seed's detail", () => {
+    // `null`: no credentials at all.
+    const start = (body: unknown, token: string | null = alice.token) => call(`${gw.url}/v2/startAgent`, "POST", body, token ?? undefined);
+    const stop = (body: unknown, token: string | null = alice.token) => call(`${gw.url}/v2/stopAgent`, "POST", body, token ?? undefined);
+
+    it("GET /get_config: credentials and channel_name", async () => {
+      expectSeedError(await call(`${gw.url}/get_config`, "GET"), 401, "missing_credentials");
+      expectSeedError(await call(`${gw.url}/get_config`, "GET", undefined, "not-a-token"), 401, "invalid_token");
+      const basic = await fetch(`${gw.url}/get_config`, { headers: { authorization: "Basic abc" } });
+      expectSeedError({ status: basic.status, json: (await basic.json()) as Envelope, headers: basic.headers }, 401, "malformed_credentials");
+      expectSeedError(await call(`${gw.url}/get_config?channel_name=${encodeURIComponent("bad/channel")}`, "GET", undefined, alice.token), 400, "invalid_channel_name", "channel_name");
+    });
+
+    it("POST /v2/startAgent: bodies that are not a JSON object, or too large", async () => {
+      expectSeedError(await call(`${gw.url}/v2/startAgent`, "POST", undefined, alice.token, "{nope"), 400, "invalid_argument", "JSON");
+      expectSeedError(await call(`${gw.url}/v2/startAgent`, "POST", undefined, alice.token, ""), 400, "invalid_argument");
+      expectSeedError(await start([1, 2]), 400, "invalid_argument");
+      expectSeedError(await start("a string"), 400, "invalid_argument");
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: "2", pad: "x".repeat(70_000) }), 413, "invalid_argument");
+    });
+
+    it.each([
+      ["channelName", { rtcUid: "1", userUid: "2" }],
+      ["rtcUid", { channelName: "c", userUid: "2" }],
+      ["userUid", { channelName: "c", rtcUid: "1" }],
+      ["channelName", { channelName: " ", rtcUid: "1", userUid: "2" }],
+      ["rtcUid", { channelName: "c", rtcUid: null, userUid: "2" }],
+      ["userUid", { channelName: "c", rtcUid: "1", userUid: true }],
+    ])("POST /v2/startAgent without a usable %s", async (name, body) => {
+      expectSeedError(await start(body), 400, "invalid_argument", name);
+    });
+
+    it("POST /v2/startAgent: bad channel, an agent listening to itself, a bad userUid", async () => {
+      expectSeedError(await start({ channelName: "bad/channel", rtcUid: "1", userUid: "2" }), 400, "invalid_channel_name");
+      expectSeedError(await start({ channelName: "c", rtcUid: "9", userUid: "9" }), 400, "invalid_uid");
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: "no/slash" }), 400, "invalid_uid", "userUid");
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: -5 }), 400, "invalid_uid", "userUid");
+    });
+
+    // rtcUid is the seed's agent uid, a decimal uid (32-bit unsigned), as a string or a JSON number.
+    it.each(["abc", "-1", "12.5", "+5", "1e3", "0x10", "4294967296", "0", -1, 12.5, 4294967296, 0])(
+      "POST /v2/startAgent refuses rtcUid %j with invalid_uid naming rtcUid",
+      async (rtcUid) => {
+        const joins = fake.calls("join").length;
+        expectSeedError(await start({ channelName: "c", rtcUid, userUid: "2" }), 400, "invalid_uid", "rtcUid");
+        expect(fake.calls("join")).toHaveLength(joins);
+      },
+    );
+
+    it("POST /v2/startAgent accepts rtcUid 4294967295 as a string and as a number", async () => {
+      for (const rtcUid of ["4294967295", 4294967295]) {
+        const started = await start({ channelName: "edge", rtcUid, userUid: "2" });
+        expect(started.status).toBe(200);
+        await stop({ agentId: started.json.data?.["agent_id"] });
+      }
+    });
+
+    it("POST /v2/startAgent: Agora failing is a 500 with Agora's status in details (and Retry-After when given)", async () => {
+      fake.failNext("join", { status: 422, reason: "InvalidRequest", detail: "bad properties" });
+      const refused = await start({ channelName: "c", rtcUid: "1", userUid: "2" });
+      expectSeedError(refused, 500, "agora_error", "422");
+      expect(refused.json.details).toMatchObject({ agora_status: "422", agora_reason: "InvalidRequest" });
+
+      fake.failNext("join", { status: 429, reason: "TooManyRequests", headers: { "retry-after": "3" } });
+      const limited = await start({ channelName: "c", rtcUid: "1", userUid: "2" });
+      expectSeedError(limited, 500, "agora_error", "429");
+      expect(limited.headers.get("retry-after")).toBe("3");
+
+      fake.failNext("join", { status: 0, drop: true });
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: "2" }), 500, "agora_error");
+    });
+
+    it("POST /v2/startAgent and /v2/stopAgent: credentials", async () => {
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: "2" }, null), 401, "missing_credentials");
+      expectSeedError(await start({ channelName: "c", rtcUid: "1", userUid: "2" }, "not-a-token"), 401, "invalid_token");
+      expectSeedError(await stop({ agentId: "x" }, null), 401, "missing_credentials");
+      expectSeedError(await stop({ agentId: "x" }, "not-a-token"), 401, "invalid_token");
+    });
+
+    it("POST /v2/stopAgent: bad bodies, a missing id, an unknown or someone else's agent", async () => {
+      expectSeedError(await call(`${gw.url}/v2/stopAgent`, "POST", undefined, alice.token, "{nope"), 400, "invalid_argument");
+      expectSeedError(await stop([1]), 400, "invalid_argument");
+      expectSeedError(await stop({}), 400, "invalid_argument", "agentId");
+      expectSeedError(await stop({ agentId: "" }), 400, "invalid_argument", "agentId");
+      expectSeedError(await stop({ agentId: "1NT29XNOSUCHAGENT" }), 404, "agent_not_found");
+      const started = await start({ channelName: "c", rtcUid: "1", userUid: "2" });
+      const agentId = started.json.data?.["agent_id"] as string;
+      expectSeedError(await stop({ agentId }, bob.token), 404, "agent_not_found");
+      await stop({ agentId });
+    });
+  });
+
   it("refuses missing or bad credentials by default, with the envelope", async () => {
     const none = await call(`${gw.url}/get_config`, "GET");
     expect(none).toMatchObject({ status: 401, json: { code: 401, reason: "missing_credentials" } });
@@ -199,5 +308,8 @@ describe("the seed's routes without voice configured", () => {
     const res = await call(`${gw.url}/get_config`, "GET");
     expect(res).toMatchObject({ status: 503, json: { code: 503, reason: "voice_not_configured" } });
     expect(res.json.msg).toContain("APP_ID");
+    expectSeedError(res, 503, "voice_not_configured", "APP_ID");
+    expectSeedError(await call(`${gw.url}/v2/startAgent`, "POST", { channelName: "c", rtcUid: "1", userUid: "2" }), 503, "voice_not_configured");
+    expectSeedError(await call(`${gw.url}/v2/stopAgent`, "POST", { agentId: "x" }), 503, "voice_not_configured");
   });
 });
