@@ -45,7 +45,8 @@ export type Recipient = Message<"agentnet.v1.Recipient"> & {
     case: "username";
   } | {
     /**
-     * A capability: the message goes to one online account offering it, spread across them.
+     * A capability (matched lowercased and trimmed, as Register stores them): the message goes to one online
+     * account offering it, taking turns among them; none online is UNAVAILABLE `no_responders`.
      *
      * @generated from field: string capability = 3;
      */
@@ -427,7 +428,8 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * Envelope schema version; default "1.1". The major version must be 1.
+   * Envelope schema version, at most 32 characters like "1.1" (digits and up to two dots); default "1.1". The
+   * major version must be 1 (else `unsupported_schema_version`).
    *
    * @generated from field: string schema_version = 10;
    */
@@ -457,7 +459,8 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
 
   /**
    * Maximum wait for `wait_for`, in milliseconds; default and maximum: the message's TTL (the call deadline
-   * also applies). On timeout the answer has `wait_timed_out = true` and the current status.
+   * also applies). Negative is INVALID_ARGUMENT `invalid_wait_timeout`. On timeout the answer has
+   * `wait_timed_out = true` and the message's current status (e.g. DELIVERED while waiting for PROCESSED).
    *
    * @generated from field: optional int64 wait_timeout_ms = 14;
    */
@@ -627,7 +630,7 @@ export type RequestRequest = Message<"agentnet.v1.RequestRequest"> & {
   ttlMs?: bigint | undefined;
 
   /**
-   * Envelope schema version; default "1.1".
+   * Envelope schema version, as in Send (at most 32 characters); default "1.1".
    *
    * @generated from field: string schema_version = 8;
    */
@@ -648,7 +651,8 @@ export type RequestRequest = Message<"agentnet.v1.RequestRequest"> & {
   blobIds: string[];
 
   /**
-   * Maximum wait for the reply in milliseconds; default 30,000; the call deadline also applies.
+   * Maximum wait for the reply in milliseconds: 1 up to the server's maximum TTL (7 days by default), else
+   * INVALID_ARGUMENT `invalid_timeout`; default 30,000; the call deadline also applies.
    *
    * @generated from field: optional int64 timeout_ms = 11;
    */
@@ -760,7 +764,7 @@ export type ReplyRequest = Message<"agentnet.v1.ReplyRequest"> & {
   ttlMs?: bigint | undefined;
 
   /**
-   * Envelope schema version; default "1.1".
+   * Envelope schema version, as in Send (at most 32 characters); default "1.1".
    *
    * @generated from field: string schema_version = 6;
    */

@@ -125,13 +125,14 @@ export type CreateSessionRequest = Message<"agentnet.v1.CreateSessionRequest"> &
 
   /**
    * The conversation's goal, given to the agents; an AGENT_AGENT session stops when an agent declares it reached.
+   * At most 8,000 characters.
    *
    * @generated from field: string goal = 6;
    */
   goal: string;
 
   /**
-   * AGENT_AGENT: the message the first speaker starts from. Default: built from `goal`.
+   * AGENT_AGENT: the message the first speaker starts from, at most 32,000 characters. Default: built from `goal`.
    *
    * @generated from field: string opening_message = 7;
    */

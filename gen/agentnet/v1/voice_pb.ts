@@ -198,14 +198,14 @@ export type StartVoiceAgentRequest = Message<"agentnet.v1.StartVoiceAgentRequest
   name: string;
 
   /**
-   * System instructions for the LLM. Empty: server default.
+   * System instructions for the LLM, at most 32,000 characters. Empty: server default.
    *
    * @generated from field: string instructions = 5;
    */
   instructions: string;
 
   /**
-   * What the agent says when a user joins. Empty: server default.
+   * What the agent says when a user joins, at most 8,000 characters. Empty: server default.
    *
    * @generated from field: string greeting = 6;
    */
