@@ -21,7 +21,7 @@ import {
 import { Backoff, sleep } from "./backoff.js";
 import { blobRefPayload } from "./blob-ref.js";
 import * as discovery from "./discovery.js";
-import { AgentnetError, isRetryable, toAgentnetError } from "./errors.js";
+import { AgentnetError, isRetryable, isTransient, toAgentnetError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type KindName, type WaitForName, kindFromName, waitForValue } from "./kinds.js";
 import { MessageView } from "./message.js";
@@ -376,9 +376,13 @@ export abstract class Actor {
     const retries = o.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
       try {
+        // A retry first waits (bounded) for the connection to come back instead of failing at once again.
+        if (attempt > 0) await this.services.waitReady();
         return await call({ signal: o.signal, timeoutMs: o.timeoutMs });
       } catch (err) {
-        if (attempt >= retries || o.signal?.aborted || !isRetryable(err)) throw err instanceof AgentnetError ? err : toAgentnetError(err);
+        const e = err instanceof AgentnetError ? err : toAgentnetError(err);
+        // connect_timeout: the bounded wait for the connection already was the retry.
+        if (attempt >= retries || o.signal?.aborted || !isTransient(e, o.signal) || e.reason === "connect_timeout") throw e;
         await sleep(backoff.next(), o.signal);
       }
     }

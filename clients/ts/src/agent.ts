@@ -7,8 +7,8 @@ import { Visibility, type Profile } from "../../../gen/agentnet/v1/common_pb.js"
 import type { RegisterRequestSchema, RegisterResponse } from "../../../gen/agentnet/v1/registry_pb.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { Actor, type ReplyOptions } from "./actor.js";
-import type { BackoffOptions } from "./backoff.js";
-import { ClosedError, type AgentnetError, toAgentnetError } from "./errors.js";
+import { Backoff, type BackoffOptions, sleep } from "./backoff.js";
+import { ClosedError, type AgentnetError, isTransient, toAgentnetError } from "./errors.js";
 import { GuardedHandler, type OutcomeEvent } from "./guarded-handler.js";
 import { DEFAULT_GUARDRAILS, type Guardrails } from "./guardrails.js";
 import { HeartbeatLoop } from "./heartbeat.js";
@@ -102,10 +102,13 @@ export class Agent extends Actor {
   private closed = false;
   private closing: Promise<void> | undefined;
 
-  /** Registers the process (Register) and starts heartbeats. Use AgentnetClient.register. */
+  /**
+   * Registers the process (Register) and starts heartbeats. Use AgentnetClient.register. Waits (bounded) for the
+   * connection first, and retries transient failures: a busy or restarting gateway is not a reason to give up.
+   */
   static async register(services: Services, o: RegisterOptions, options: AgentOptions = {}, onClose?: (a: Agent) => void): Promise<Agent> {
     const request = registerRequest(o);
-    const res = await services.registry.register(request);
+    const res = await registerWithRetries(services, request);
     return new Agent(services, request, res, options, onClose);
   }
 
@@ -211,7 +214,7 @@ export class Agent extends Actor {
     if (this.closed) return Promise.resolve();
     this.reregistering ??= (async () => {
       try {
-        this.registration = await this.services.registry.register(this.registerInit);
+        this.registration = await registerWithRetries(this.services, this.registerInit);
         this.heartbeat.setInterval(this.registration.heartbeatInterval * 1000);
         this.listeners.emit("reregistered", this.sessionTag);
       } finally {
@@ -219,6 +222,25 @@ export class Agent extends Actor {
       }
     })();
     return this.reregistering;
+  }
+}
+
+/** Attempts after the first for Register: enough to ride out a gateway busy with many handshakes, or restarting. */
+export const REGISTER_RETRIES = 4;
+
+// When only the answer was lost, a retry opens a second session on the same account; nothing heartbeats it, so the
+// server evicts it after ttl_seconds. A connect_timeout is not retried: the bounded wait for a connection already was.
+async function registerWithRetries(services: Services, request: RegisterInit): Promise<RegisterResponse> {
+  const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await services.waitReady();
+      return await services.registry.register(request);
+    } catch (err) {
+      const e = toAgentnetError(err);
+      if (attempt >= REGISTER_RETRIES || e.reason === "connect_timeout" || !isTransient(e)) throw e;
+      await sleep(backoff.next());
+    }
   }
 }
 

@@ -29,8 +29,14 @@ export class AgentnetClient extends Actor {
   constructor(
     private readonly transport: Transport,
     private readonly release: () => void | Promise<void> = () => undefined,
+    waitReady?: (timeoutMs?: number) => Promise<void>,
   ) {
-    super(createServices(transport));
+    super(createServices(transport, waitReady));
+  }
+
+  /** Waits until the connection is up, at most `timeoutMs` (default the connect timeout, 20 s); throws UnavailableError `connect_timeout`. */
+  waitReady(timeoutMs?: number): Promise<void> {
+    return this.services.waitReady(timeoutMs);
   }
 
   /** A client of any agentnet service on this connection (e.g. SessionService, TokenService, VoiceAgentService). */

@@ -101,6 +101,15 @@ function defaultReason(code: Code): string {
   return (Code[code] ?? "unknown").replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
 }
 
+/**
+ * isRetryable, plus CANCELED when the caller did not cancel: connect-node reports a connection lost mid-call (an
+ * HTTP/2 stream reset, a gateway going away) as CANCELED, and such a call may never have reached the server.
+ */
+export function isTransient(err: unknown, signal?: AbortSignal): boolean {
+  if (isRetryable(err)) return true;
+  return toAgentnetError(err).code === Code.Canceled && signal?.aborted !== true;
+}
+
 /** Failures worth retrying with the same message id: the call may not have reached the server, or the server is restarting. */
 export function isRetryable(err: unknown): boolean {
   const e = toAgentnetError(err);

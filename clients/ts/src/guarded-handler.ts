@@ -38,8 +38,8 @@ export class GuardedHandler {
     private readonly onOutcome: (event: OutcomeEvent) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.seen = new DedupeCache(limits.dedupeTtlMs, now);
-    this.keys = new DedupeCache(limits.dedupeTtlMs, now);
+    this.seen = new DedupeCache(limits.dedupeTtlMs, now, limits.dedupeMaxEntries);
+    this.keys = new DedupeCache(limits.dedupeTtlMs, now, limits.dedupeMaxEntries);
     this.breaker = new CircuitBreaker(limits.circuitBreakerFailures, limits.circuitBreakerResetMs, now);
   }
 

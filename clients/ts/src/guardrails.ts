@@ -13,6 +13,8 @@ export interface Guardrails {
   circuitBreakerResetMs: number;
   /** How long message ids are remembered to absorb redeliveries; default 600,000 ms. */
   dedupeTtlMs: number;
+  /** Most message ids remembered (oldest forgotten first beyond it); default 100,000. */
+  dedupeMaxEntries?: number;
   /**
    * Optional per-sender rate limit on the receiving side (the seed's rate_limit_per_sender_per_sec = 5, burst 10),
    * rejecting `rate_limited`. Off by default: the server already limits each sender, and a backlog flushed after a

@@ -5,7 +5,11 @@
 //   agent.onMessage(async (m) => { if (m.isRequest) await m.replyText(`sunny in ${m.text}`); });
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentnetClient } from "./client.js";
-import { DEFAULT_MAX_MESSAGE_BYTES, type ConnectOptions } from "./options.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { Backoff, sleep } from "./backoff.js";
+import { toAgentnetError } from "./errors.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, type ConnectOptions } from "./options.js";
 import { bearer, typedErrors } from "./services.js";
 
 export * from "./exports.js";
@@ -20,9 +24,36 @@ export function connect(options: ConnectOptions): AgentnetClient {
   // Our own session manager, so close() can end the HTTP/2 connection instead of leaving it to an idle timeout.
   const sessionManager = new Http2SessionManager(options.url, { pingIntervalMs: 30_000, pingIdleConnection: false });
   const transport = createGrpcTransport({ baseUrl: options.url, interceptors, sessionManager, ...limits });
-  return new AgentnetClient(transport, async () => {
-    // Aborting while connecting rejects the pending connection; wait for it to settle first.
-    if (sessionManager.state() === "connecting") await sessionManager.connect().catch(() => undefined);
-    sessionManager.abort();
-  });
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const waitReady = async (timeoutMs = connectTimeoutMs): Promise<void> => {
+    // Node's http2 has no connect timeout of its own: keep trying (with jittered backoff, as many clients may be
+    // connecting to the same busy gateway) until connected or the bound passes.
+    const deadline = Date.now() + timeoutMs;
+    const backoff = new Backoff({ initialMs: 100, maxMs: 1_000 });
+    for (;;) {
+      const left = deadline - Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const state = left <= 0 ? "timeout" : await Promise.race([
+        sessionManager.connect(),
+        new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), left))),
+      ]);
+      clearTimeout(timer);
+      if (state === "open" || state === "idle") return;
+      if (state === "timeout" || Date.now() >= deadline) {
+        throw toAgentnetError(new ConnectError(`could not connect to ${options.url} within ${timeoutMs} ms`, Code.Unavailable, undefined, [
+          { desc: ErrorInfoSchema, value: { reason: "connect_timeout", domain: "agentnet.dev" } },
+        ]));
+      }
+      await sleep(Math.min(backoff.next(), Math.max(0, deadline - Date.now())));
+    }
+  };
+  return new AgentnetClient(
+    transport,
+    async () => {
+      // Aborting while connecting rejects the pending connection; wait for it to settle first.
+      if (sessionManager.state() === "connecting") await sessionManager.connect().catch(() => undefined);
+      sessionManager.abort();
+    },
+    waitReady,
+  );
 }

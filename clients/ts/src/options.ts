@@ -13,6 +13,13 @@ export interface ConnectOptions {
   interceptors?: Interceptor[];
   /** Largest message accepted or sent, in bytes; default 32 MiB (blobs go up to 16 MiB). */
   maxMessageBytes?: number;
+  /**
+   * How long `register` (and `waitReady`) wait for the HTTP/2 connection, retrying failed attempts, before throwing
+   * UnavailableError `connect_timeout`; default 20 s (gRPC's own), long enough for a gateway busy with handshakes.
+   */
+  connectTimeoutMs?: number;
 }
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;

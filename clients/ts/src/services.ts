@@ -10,13 +10,19 @@ export interface Services {
   auth: Client<typeof AuthService>;
   registry: Client<typeof RegistryService>;
   messaging: Client<typeof MessagingService>;
+  /**
+   * Waits (bounded) until the connection is up, or throws UnavailableError `connect_timeout`; resolves at once on
+   * transports without a connection of their own (Connect over HTTP/1.1 or fetch).
+   */
+  waitReady: (timeoutMs?: number) => Promise<void>;
 }
 
-export function createServices(transport: Transport): Services {
+export function createServices(transport: Transport, waitReady: Services["waitReady"] = async () => undefined): Services {
   return {
     auth: createClient(AuthService, transport),
     registry: createClient(RegistryService, transport),
     messaging: createClient(MessagingService, transport),
+    waitReady,
   };
 }
 

@@ -7,6 +7,8 @@ import { DeliveryStatus } from "../../../gen/agentnet/v1/messaging_pb.js";
 import {
   type Agent,
   type AgentnetClient,
+  Code,
+  NoRespondersError,
   RateLimitedError,
   type StatusName,
   kindName,
@@ -26,6 +28,9 @@ interface Spec {
   agents: Record<"sender" | "receiver", { username: string; capabilities: string[]; metadata: Record<string, Json>; bio?: string }>;
   scenarios: Scenario[];
 }
+
+/** "UNAVAILABLE" → "Unavailable", "RESOURCE_EXHAUSTED" → "ResourceExhausted": scenarios.json's code names as Code's keys. */
+const pascal = (name: string) => name.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
 
 const specPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../clients/scenarios.json");
 const raw = readFileSync(specPath, "utf8");
@@ -103,6 +108,20 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       expect(reply.parentMessageId === request?.messageId).toBe(e["parent_is_request"]);
     },
 
+    async send_to_capability(p, e) {
+      const sent = await sender.send(String(p["to"]), p["payload"] as never, { waitFor: p["wait_for"] as "processed" });
+      expect(statusName(sent.status)).toBe(e["status"]);
+      expect(sent.toAccountId === receiver.accountId).toBe(e["to_receiver"]);
+      expect(payloads.get(sent.messageId)).toEqual(e["received_payload"]);
+      const nobody = await sender.send(String(p["nobody"]), p["payload"] as never).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(nobody).toBeInstanceOf(NoRespondersError);
+      expect(Code[(nobody as NoRespondersError).code]).toBe(pascal(String(e["nobody_code"])));
+      expect((nobody as NoRespondersError).reason).toBe(e["nobody_reason"]);
+    },
+
     async resume_after_reconnect(p, e) {
       const count = Number(p["count"]);
       const ids: string[] = [];
@@ -177,6 +196,10 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
   it("implements every scenario of clients/scenarios.json", () => {
     expect(spec.scenarios.map((s) => s.id).filter((id) => !(id in impl))).toEqual([]);
     expect(kindName(3)).toBe("reply");
+  });
+
+  it("implements every scenario of clients/scenarios.json", () => {
+    expect(Object.keys(impl).sort()).toEqual(spec.scenarios.map((sc) => sc.id).sort());
   });
 
   for (const scenario of spec.scenarios) {
