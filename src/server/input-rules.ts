@@ -23,11 +23,14 @@ export const MAX_LIST_ITEMS = 1000;
 /** Deepest nesting of objects and arrays inside a google.protobuf.Struct or Value. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Fields whose contract allows longer strings than the default (their domains check the exact bound). */
+/**
+ * Fields whose contract allows longer strings than the default. Those whose domain checks the exact bound with a
+ * reason of its own (e.g. `content_too_long`) are left to it here.
+ */
 const LONG_STRINGS: ReadonlyMap<string, number> = new Map([
-  ["agentnet.v1.SendSessionMessageRequest.content", 32_000],
-  ["agentnet.v1.AgentConfig.personality", 8_000],
-  ["agentnet.v1.CreateSessionRequest.goal", 8_000],
+  ["agentnet.v1.SendSessionMessageRequest.content", Number.POSITIVE_INFINITY],
+  ["agentnet.v1.AgentConfig.personality", Number.POSITIVE_INFINITY],
+  ["agentnet.v1.CreateSessionRequest.goal", Number.POSITIVE_INFINITY],
   ["agentnet.v1.CreateSessionRequest.opening_message", 32_000],
   ["agentnet.v1.StartVoiceAgentRequest.instructions", 32_000],
   ["agentnet.v1.StartVoiceAgentRequest.greeting", 8_000],
