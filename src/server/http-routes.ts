@@ -42,7 +42,7 @@ export class HttpRoutes {
     const handler = byMethod.get(method);
     if (!handler) {
       req.resume();
-      sendJson(res, 405, { code: 405, msg: `method ${method} not allowed on ${path}` }, { allow: [...byMethod.keys()].join(", ") });
+      sendJson(res, 405, { code: 405, msg: `method ${method} not allowed on ${path}`, detail: `method ${method} not allowed on ${path}`, reason: "method_not_allowed" }, { allow: [...byMethod.keys()].join(", ") });
       return true;
     }
     Promise.resolve()

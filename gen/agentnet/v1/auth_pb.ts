@@ -549,7 +549,8 @@ export const AuthService: GenService<{
     output: typeof ListApiKeysResponseSchema;
   },
   /**
-   * Revokes an API key at once; requests using it then answer UNAUTHENTICATED. Revoking an already revoked key
+   * Revokes an API key at once; requests using it then answer UNAUTHENTICATED on every
+   * gateway, from the moment this call answers. Revoking an already revoked key
    * succeeds and returns it unchanged. Only the key's owner and admins may revoke.
    * Errors: NOT_FOUND `api_key_not_found` (also for another user's key, so ids cannot be probed).
    *
@@ -563,7 +564,8 @@ export const AuthService: GenService<{
   /**
    * Creates a user who can log in. Admins only.
    * Errors: PERMISSION_DENIED `admin_required`; ALREADY_EXISTS `username_taken`; INVALID_ARGUMENT
-   * `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters).
+   * `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters), or
+   * `password_too_long` (over 1024 characters).
    *
    * @generated from rpc agentnet.v1.AuthService.CreateUser
    */

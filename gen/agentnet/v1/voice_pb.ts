@@ -175,7 +175,8 @@ export type StartVoiceAgentRequest = Message<"agentnet.v1.StartVoiceAgentRequest
   channelName: string;
 
   /**
-   * The agent's uid in the channel, a decimal string (the seed's `rtcUid`; e.g. GetConfig's `agent_uid`).
+   * The agent's uid in the channel, a decimal string 1..4294967295 (Agora's 32-bit uid; 0 is refused; the seed's
+   * `rtcUid`; e.g. GetConfig's `agent_uid`). Otherwise INVALID_ARGUMENT `invalid_uid`.
    * Empty: a random uid.
    *
    * @generated from field: string agent_uid = 2;
