@@ -119,7 +119,7 @@ export function loadEnvFiles(cwd = process.cwd()): void {
 
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function readConfig(env: Env = process.env): Config {
-  return {
+  return crossChecked({
     host: str(env, "HOST") ?? "0.0.0.0",
     port: int(env, "PORT", 8000, { min: 0, max: 65535 }),
     databaseUrl: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
@@ -149,7 +149,22 @@ export function readConfig(env: Env = process.env): Config {
     blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
     voice: readVoiceConfig(env),
     sessions: readSessionsConfig(env),
-  };
+  });
+}
+
+/** Settings that are each in range but contradict each other. */
+function crossChecked(config: Config): Config {
+  if (config.defaultTtlMs > config.maxTtlMs) {
+    throw new ConfigError("AGENTNET_DEFAULT_TTL_MS", `must not exceed AGENTNET_MAX_TTL_MS (${config.defaultTtlMs} > ${config.maxTtlMs})`);
+  }
+  // Agents heartbeat at the interval they are told; one at or past the TTL would be evicted between beats.
+  if (config.heartbeatIntervalSeconds >= config.sessionTtlSeconds) {
+    throw new ConfigError(
+      "AGENTNET_HEARTBEAT_INTERVAL_SECONDS",
+      `must be less than AGENTNET_SESSION_TTL_SECONDS (${config.heartbeatIntervalSeconds} >= ${config.sessionTtlSeconds})`,
+    );
+  }
+  return config;
 }
 
 const AGORA_REST_HOSTS: Record<AgoraRegion, string> = {

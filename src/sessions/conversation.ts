@@ -63,26 +63,8 @@ export function estimateTokens(chars: number): number {
  * last message addressed to the agent in thread order, which is the other agent's latest answer.
  */
 export async function messageToAnswer(db: Db, session: SessionRow, agent: AgentRow): Promise<ThreadMessage | undefined> {
-  // Bounded by the session: sessions are short-lived and rate-limited, and texts are few next to their events.
-  const text = await db
-    .selectFrom("chat_session_events as t")
+  const text = await unansweredTexts(db, session.session_id, [agent.name])
     .select(["t.seq", "t.type", "t.sender", "t.receiver", "t.content", "t.message_id", "t.metadata"])
-    .where("t.session_id", "=", session.session_id)
-    .where("t.type", "=", "text")
-    .where("t.receiver", "=", agent.name)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom("chat_session_events as r")
-            .select("r.seq")
-            .whereRef("r.session_id", "=", "t.session_id")
-            .where("r.type", "in", ["response", "error"])
-            .where(sql<boolean>`(r.metadata->>'in_reply_to') = t.seq::text`),
-        ),
-      ),
-    )
-    .orderBy("t.seq")
-    .limit(1)
     .executeTakeFirst();
   if (text) return toThreadMessage(text);
   if (session.session_type !== "agent_agent") return undefined;
@@ -94,9 +76,17 @@ export async function messageToAnswer(db: Db, session: SessionRow, agent: AgentR
 /** The agent (of `agents`) with the oldest message sent to it that has no answer yet, if any has one. */
 export async function agentWithUnanswered(db: Db, sessionId: string, agents: string[]): Promise<string | undefined> {
   if (agents.length === 0) return undefined;
-  const row = await db
+  const row = await unansweredTexts(db, sessionId, agents).select("t.receiver").executeTakeFirst();
+  return row?.receiver;
+}
+
+/**
+ * The oldest `text` sent to one of `agents` that no `response` or `error` names in in_reply_to (select the columns
+ * you need). Bounded by the session: sessions are short-lived and rate-limited, and texts are few next to events.
+ */
+function unansweredTexts(db: Db, sessionId: string, agents: string[]) {
+  return db
     .selectFrom("chat_session_events as t")
-    .select("t.receiver")
     .where("t.session_id", "=", sessionId)
     .where("t.type", "=", "text")
     .where("t.receiver", "in", agents)
@@ -112,9 +102,7 @@ export async function agentWithUnanswered(db: Db, sessionId: string, agents: str
       ),
     )
     .orderBy("t.seq")
-    .limit(1)
-    .executeTakeFirst();
-  return row?.receiver;
+    .limit(1);
 }
 
 export async function conversationFor(db: Db, session: SessionRow, agent: AgentRow, agents: AgentRow[], answers: ThreadMessage): Promise<Conversation> {
