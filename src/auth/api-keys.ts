@@ -10,7 +10,8 @@ import type { ApiKeysTable, Database } from "../store/schema.js";
 export const API_KEY_PREFIX = "agk_";
 const SHOWN_PREFIX_LENGTH = 12;
 const MAX_NAME_LENGTH = 100;
-const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 86400;
+// Ten years: Date stays valid and the key is not practically eternal; leave expires_in unset for a key that never expires.
+export const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 86400;
 
 export interface ApiKeyRecord {
   keyId: string;
@@ -41,7 +42,9 @@ export async function createApiKey(
   if (name.length > MAX_NAME_LENGTH) throw invalidArgument("name", `must be at most ${MAX_NAME_LENGTH} characters`);
   const expiresIn = input.expiresInSeconds;
   if (expiresIn !== undefined && (expiresIn <= 0 || expiresIn > MAX_EXPIRES_IN_SECONDS)) {
-    throw invalidArgument("expires_in", `must be between 1 and ${MAX_EXPIRES_IN_SECONDS} seconds`);
+    throw new DomainError("invalid_argument", "invalid_expiry", `expires_in: must be between 1 and ${MAX_EXPIRES_IN_SECONDS} seconds (10 years); unset: never expires`, {
+      field: "expires_in",
+    });
   }
   const secret = API_KEY_PREFIX + randomBytes(32).toString("base64url");
   const row = await db

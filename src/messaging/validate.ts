@@ -55,7 +55,7 @@ export function ttlMs(
 ): number {
   let ttl: number;
   if (given.ttlMs !== undefined) {
-    if (given.ttlMs <= 0) throw new DomainError("invalid_argument", "invalid_ttl", "ttl_ms: must be positive", { field: "ttl_ms" });
+    if (!Number.isInteger(given.ttlMs) || given.ttlMs <= 0) throw new DomainError("invalid_argument", "invalid_ttl", "ttl_ms: must be positive", { field: "ttl_ms" });
     ttl = given.ttlMs;
   } else if (given.expiresAt !== undefined) {
     ttl = given.expiresAt.getTime() - now.getTime();
@@ -94,9 +94,30 @@ export function checkWaitTimeout(ms: number | undefined): void {
   }
 }
 
-/** How long Request waits for its reply: positive, and no longer than a message may live. */
+/** Longest delay a Node.js timer keeps: a longer one fires at once (TimeoutOverflowWarning), ending the wait early. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Most messages a CONSUME stream has pushed but not yet had acked (SubscribeRequest.max_in_flight). */
+export const MAX_IN_FLIGHT = 1000;
+
+/**
+ * How long Request waits for its reply: positive, no longer than a message may live, and within what a timer can
+ * wait (AGENTNET_MAX_TTL_MS may be configured beyond 2^31 − 1 ms, about 24.8 days).
+ */
+export function requestTimeoutLimit(config: Pick<Config, "maxTtlMs">): number {
+  return Math.min(config.maxTtlMs, MAX_TIMER_MS);
+}
+
 export function checkRequestTimeout(ms: number, config: Pick<Config, "maxTtlMs">): void {
-  if (ms <= 0 || ms > config.maxTtlMs) {
-    throw new DomainError("invalid_argument", "invalid_timeout", `timeout_ms: must be between 1 and ${config.maxTtlMs}`, { field: "timeout_ms" });
+  const max = requestTimeoutLimit(config);
+  if (!Number.isInteger(ms) || ms <= 0 || ms > max) {
+    throw new DomainError("invalid_argument", "invalid_timeout", `timeout_ms: must be between 1 and ${max}`, { field: "timeout_ms" });
+  }
+}
+
+/** SubscribeRequest.max_in_flight: 1..1000 when given. */
+export function checkMaxInFlight(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_IN_FLIGHT) {
+    throw new DomainError("invalid_argument", "invalid_max_in_flight", `max_in_flight: must be between 1 and ${MAX_IN_FLIGHT}, got ${n}`, { field: "max_in_flight" });
   }
 }

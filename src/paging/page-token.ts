@@ -1,4 +1,4 @@
-import { DomainError, invalidArgument } from "../errors.js";
+import { DomainError } from "../errors.js";
 
 // Page tokens are opaque to clients: base64url of a small JSON object tagged with the listing it belongs to, so
 // a token from one listing handed to another, or a mangled one, is refused instead of silently restarting.
@@ -30,9 +30,14 @@ export function positionString(position: Record<string, unknown>, key: string): 
   return value;
 }
 
-/** The page size to use: 0 means `fallback`, larger than `max` is clamped, negative is refused. */
+/**
+ * The page size to use (common.proto's convention): 0 means `fallback`, larger than `max` is clamped, negative is
+ * refused INVALID_ARGUMENT `invalid_page_size`.
+ */
 export function pageSize(requested: number, fallback = 50, max = 500): number {
-  if (requested < 0) throw invalidArgument("page_size", "must not be negative");
+  if (!Number.isInteger(requested) || requested < 0) {
+    throw new DomainError("invalid_argument", "invalid_page_size", `page_size: must not be negative (0 = default ${fallback}, at most ${max})`, { field: "page_size" });
+  }
   if (requested === 0) return fallback;
   return Math.min(requested, max);
 }

@@ -14,6 +14,7 @@ import type { Kysely } from "kysely";
 import { blobInfos } from "../blobs/blobs.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { StoredMessage } from "../messaging/message.js";
+import { checkMaxInFlight } from "../messaging/validate.js";
 import type { Database } from "../store/schema.js";
 import { envelopeBlobs } from "./blobs.js";
 import type { ReceiptRecord } from "../messaging/codec.js";
@@ -114,7 +115,7 @@ export function deliveryHandlers(
         return;
       }
       const maxInFlight = req.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : req.maxInFlight;
-      if (maxInFlight < 1 || maxInFlight > 1000) throw invalidArgument("max_in_flight", "must be between 1 and 1000");
+      checkMaxInFlight(maxInFlight);
       const account = await messaging.consumerAccount(principal, req.asAccountId, req.sessionTag);
       const release = req.sessionTag && presence ? await presence.holdSession(req.sessionTag) : undefined;
       try {

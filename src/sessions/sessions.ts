@@ -171,6 +171,7 @@ export class Sessions {
       v.checkTemperature(name, a.temperature);
       v.checkMaxOutputTokens(name, a.maxOutputTokens);
       const provider = this.provider(name, a.provider || config.defaultProvider);
+      v.checkTemperature(name, a.temperature, provider.kind);
       return { name, input: a, provider, model: a.model.trim() || provider.defaultModel, metadataJson: v.metadataJson(a.metadata, `agents[${name}].metadata`) };
     });
     const agentAgent = input.sessionType === "agent_agent";
@@ -185,7 +186,9 @@ export class Sessions {
     if (agentAgent) v.checkContent(opening, "opening_message");
     const modes = v.interactionModes(input.interactionModes);
     const metadataJson = v.metadataJson(input.metadata, "metadata");
-    const maxTurns = agentAgent ? v.maxTurns(input.maxTurns) : 0;
+    // Checked for HUMAN_AGENT too: the value is ignored there, but an out-of-range one is still a mistake.
+    const turnLimit = v.maxTurns(input.maxTurns);
+    const maxTurns = agentAgent ? turnLimit : 0;
     const stopWord = agentAgent ? v.stopWord(input.stopWord) : "";
     const tokensPerMinute = v.tokensPerMinute(input.tokensPerMinute, config.tokensPerMinute);
 

@@ -28,21 +28,44 @@ export function checkPersonality(name: string, personality: string): void {
   }
 }
 
-export function checkTemperature(name: string, temperature: number | undefined): void {
-  if (temperature !== undefined && !(temperature >= 0 && temperature <= 2)) {
-    throw invalidArgument(`agents[${name}].temperature`, "must be between 0 and 2");
+/** How the edge layer (src/server/input-rules.ts) names a field of one agent's config, so both name it alike. */
+export function agentField(name: string, field: string): string {
+  return `agents[${JSON.stringify(name)}].${field}`;
+}
+
+function refuse(field: string, reason: string, message: string): DomainError {
+  return new DomainError("invalid_argument", reason, `${field}: ${message}`, { field });
+}
+
+/** Sampling temperature: the OpenAI-compatible APIs' range 0..2; unset: the provider's default. */
+export const MAX_TEMPERATURE = 2;
+/** Anthropic's Messages API accepts 0..1 only; a higher value would fail every turn as provider_error. */
+export const MAX_ANTHROPIC_TEMPERATURE = 1;
+export const MAX_OUTPUT_TOKENS = 65_536;
+/** Same ceiling as the server's AGENTNET_CHAT_TOKENS_PER_MINUTE; 0 means no budget. */
+export const MAX_TOKENS_PER_MINUTE = 100_000_000;
+
+export function checkTemperature(name: string, temperature: number | undefined, providerKind?: string): void {
+  if (temperature === undefined) return;
+  const max = providerKind === "anthropic" ? MAX_ANTHROPIC_TEMPERATURE : MAX_TEMPERATURE;
+  if (!(temperature >= 0 && temperature <= max)) {
+    const which = providerKind === "anthropic" ? " for an anthropic provider" : "";
+    throw refuse(agentField(name, "temperature"), "invalid_temperature", `must be between 0 and ${max}${which}, got ${temperature}`);
   }
 }
 
 export function checkMaxOutputTokens(name: string, tokens: number | undefined): void {
-  if (tokens !== undefined && (tokens < 1 || tokens > 65_536)) {
-    throw invalidArgument(`agents[${name}].max_output_tokens`, "must be between 1 and 65536");
+  if (tokens !== undefined && !(Number.isInteger(tokens) && tokens >= 1 && tokens <= MAX_OUTPUT_TOKENS)) {
+    throw refuse(agentField(name, "max_output_tokens"), "invalid_max_output_tokens", `must be between 1 and ${MAX_OUTPUT_TOKENS}, got ${tokens}`);
   }
 }
 
+/** AGENT_AGENT's turn limit: unset or 0 is the default, else 1..200. Checked for every session type. */
 export function maxTurns(given: number | undefined): number {
   if (given === undefined || given === 0) return DEFAULT_MAX_TURNS;
-  if (given < 1 || given > MAX_MAX_TURNS) throw invalidArgument("max_turns", `must be between 1 and ${MAX_MAX_TURNS}`);
+  if (!Number.isInteger(given) || given < 1 || given > MAX_MAX_TURNS) {
+    throw refuse("max_turns", "invalid_max_turns", `must be between 1 and ${MAX_MAX_TURNS} (0 or unset: ${DEFAULT_MAX_TURNS}), got ${given}`);
+  }
   return given;
 }
 
@@ -54,7 +77,9 @@ export function stopWord(given: string | undefined): string {
 
 export function tokensPerMinute(given: number | undefined, fallback: number): number {
   if (given === undefined) return fallback;
-  if (given < 0) throw invalidArgument("tokens_per_minute", "must not be negative");
+  if (!Number.isInteger(given) || given < 0 || given > MAX_TOKENS_PER_MINUTE) {
+    throw refuse("tokens_per_minute", "invalid_tokens_per_minute", `must be between 0 (no budget) and ${MAX_TOKENS_PER_MINUTE}, got ${given}`);
+  }
   return given;
 }
 

@@ -1,5 +1,6 @@
 import type { VoiceConfig } from "../config.js";
 import { DomainError } from "../errors.js";
+import { checkMaxHistory } from "./validation.js";
 
 // The body of Agora's POST /join, from the server's defaults (the seed's: OpenAI gpt-4o-mini, MiniMax
 // speech_2_6_turbo or ElevenLabs, Deepgram nova-3 English) and a request's overrides. The server's API keys go
@@ -102,9 +103,7 @@ function llmSection(config: VoiceConfig, input: JoinInput) {
     params: { ...o.params, model },
   };
   if (o.maxHistory !== undefined) {
-    if (!Number.isInteger(o.maxHistory) || o.maxHistory < 1 || o.maxHistory > 1024) {
-      throw new DomainError("invalid_argument", "invalid_argument", "llm.max_history: must be between 1 and 1024", { field: "llm.max_history" });
-    }
+    checkMaxHistory(o.maxHistory);
     section["max_history"] = o.maxHistory;
   }
   return { section, model };

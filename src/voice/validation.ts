@@ -35,6 +35,34 @@ export function checkExpiry(expiresIn: number | bigint | undefined, fallback: nu
   return n;
 }
 
+/** Agora's limit for properties.idle_timeout, and the longest a voice agent may run (AGENTNET_VOICE_MAX_DURATION_SECONDS's ceiling). */
+export const MAX_IDLE_TIMEOUT_SECONDS = 86_400;
+export const MAX_DURATION_SECONDS = 86_400;
+export const MAX_HISTORY = 1024;
+
+/** StartVoiceAgentRequest.idle_timeout_seconds: 0..86400 (0: Agora does not stop the agent for idleness). */
+export function checkIdleTimeout(seconds: number, field = "idle_timeout_seconds"): number {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_IDLE_TIMEOUT_SECONDS) {
+    throw refuse(field, "invalid_idle_timeout", `must be between 0 and ${MAX_IDLE_TIMEOUT_SECONDS} seconds, got ${seconds}`);
+  }
+  return seconds;
+}
+
+/** StartVoiceAgentRequest.max_duration_seconds: 1..86400 (the server's own maximum then clamps it). */
+export function checkMaxDuration(seconds: number, field = "max_duration_seconds"): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_DURATION_SECONDS) {
+    throw refuse(field, "invalid_max_duration", `must be between 1 and ${MAX_DURATION_SECONDS} seconds, got ${seconds}`);
+  }
+  return seconds;
+}
+
+/** VoiceLlmConfig.max_history: 1..1024 past messages when given. */
+export function checkMaxHistory(n: number | undefined, field = "llm.max_history"): void {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= MAX_HISTORY)) {
+    throw refuse(field, "invalid_max_history", `must be between 1 and ${MAX_HISTORY}, got ${n}`);
+  }
+}
+
 export function checkAccount(account: string, field = "account"): string {
   if (account === "") throw refuse(field, "invalid_account", "must not be empty");
   if (Buffer.byteLength(account) > MAX_ACCOUNT_BYTES) throw refuse(field, "invalid_account", `must be at most ${MAX_ACCOUNT_BYTES} bytes`);

@@ -20,7 +20,7 @@ import {
 } from "./records.js";
 import type { VoiceAgentState } from "./tables.js";
 import type { VoiceTokens } from "./tokens.js";
-import { checkChannelName, decimalUid, MAX_EXPIRY_SECONDS, randomUid, uidString } from "./validation.js";
+import { checkChannelName, checkIdleTimeout, checkMaxDuration, checkMaxHistory, decimalUid, MAX_EXPIRY_SECONDS, randomUid, uidString } from "./validation.js";
 
 /** Who acts on voice agents: a user, or `ANONYMOUS` on the seed's routes when served without credentials. */
 export type VoiceCaller = Pick<Principal, "userId" | "username" | "admin">;
@@ -87,13 +87,11 @@ export class VoiceAgents {
     const remoteUids = [...new Set(input.remoteUids.map((u) => (u === "*" ? "*" : uidString(u, input.remoteUidsField ?? "remote_uids"))))];
     if (remoteUids.length === 0) throw invalid("remote_uids", "missing_remote_uids", "name at least one user uid the agent listens to");
     if (remoteUids.includes(agentUid)) throw invalid("remote_uids", "invalid_uid", "the agent cannot listen to its own uid");
-    const idleTimeoutSeconds = input.idleTimeoutSeconds ?? config.idleTimeoutSeconds;
-    if (!Number.isInteger(idleTimeoutSeconds) || idleTimeoutSeconds < 0 || idleTimeoutSeconds > 86_400) {
-      throw invalid("idle_timeout_seconds", "invalid_argument", "must be between 0 and 86400");
-    }
-    const requestedMax = input.maxDurationSeconds ?? config.maxDurationSeconds;
-    if (!Number.isInteger(requestedMax) || requestedMax < 1) throw invalid("max_duration_seconds", "invalid_argument", "must be at least 1");
-    const maxDurationSeconds = Math.min(requestedMax, config.maxDurationSeconds);
+    const idleTimeoutSeconds = checkIdleTimeout(input.idleTimeoutSeconds ?? config.idleTimeoutSeconds);
+    // 1..86400, then clamped to the server's maximum, as voice.proto documents.
+    const maxDurationSeconds = Math.min(checkMaxDuration(input.maxDurationSeconds ?? config.maxDurationSeconds), config.maxDurationSeconds);
+    // Before any vendor-key check in the join body, so a bad value is named whatever the server configures.
+    checkMaxHistory(input.llm?.maxHistory);
 
     let name = input.name;
     if (name !== undefined && name !== "") {
