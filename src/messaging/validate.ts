@@ -64,7 +64,9 @@ export function ttlMs(
     ttl = fallback;
   }
   if (ttl > config.maxTtlMs) {
-    throw new DomainError("invalid_argument", "ttl_too_long", `ttl_ms: ${ttl} is over the maximum of ${config.maxTtlMs}`, { field: "ttl_ms" });
+    // Name the field the sender gave: an expires_at too far ahead is its fault, not ttl_ms's.
+    const field = given.ttlMs === undefined && given.expiresAt !== undefined ? "expires_at" : "ttl_ms";
+    throw new DomainError("invalid_argument", "ttl_too_long", `${field}: ${ttl} ms from now is over the maximum of ${config.maxTtlMs}`, { field });
   }
   return ttl;
 }

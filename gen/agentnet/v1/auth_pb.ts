@@ -169,7 +169,9 @@ export type CreateApiKeyRequest = Message<"agentnet.v1.CreateApiKeyRequest"> & {
   name: string;
 
   /**
-   * Lifetime in seconds from now. Unset: the key never expires (revoke it to end it).
+   * Lifetime in seconds from now, 1..315,360,000 (10 years); outside: INVALID_ARGUMENT `invalid_expiry` (a key
+   * cannot be born expired, and a longer finite life is no safer than none). Unset: the key never expires (revoke
+   * it to end it).
    *
    * @generated from field: optional int64 expires_in = 2;
    */
@@ -219,7 +221,8 @@ export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@_
  */
 export type ListApiKeysRequest = Message<"agentnet.v1.ListApiKeysRequest"> & {
   /**
-   * Maximum keys per page: default 50, maximum 500.
+   * Maximum keys per page: 0 = default 50; larger values are clamped to 500; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -527,8 +530,8 @@ export const AuthService: GenService<{
   },
   /**
    * Creates an API key (an agent credential) owned by the caller. The secret is returned once, in this answer
-   * only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters,
-   * `expires_in` not positive).
+   * only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters),
+   * `invalid_expiry` (`expires_in` outside 1..315,360,000).
    *
    * @generated from rpc agentnet.v1.AuthService.CreateApiKey
    */
@@ -539,7 +542,7 @@ export const AuthService: GenService<{
   },
   /**
    * Lists the caller's API keys (admins: every user's), newest first, without secrets.
-   * Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.AuthService.ListApiKeys
    */

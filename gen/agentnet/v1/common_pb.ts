@@ -8,11 +8,15 @@
 // - Every call except AuthService.Login, health and reflection needs `authorization: Bearer <JWT or API key>`;
 //   without it the answer is UNAUTHENTICATED.
 // - List RPCs page with `page_size` (0 = the RPC's default, larger values are clamped to its maximum, negative
-//   is INVALID_ARGUMENT) and `page_token` (opaque; copy `next_page_token` from the previous page; an empty
+//   is INVALID_ARGUMENT `invalid_page_size`) and `page_token` (opaque; copy `next_page_token` from the previous page; an empty
 //   `next_page_token` means there are no more pages; a malformed or foreign token is INVALID_ARGUMENT
 //   `invalid_page_token`, never a silent first page).
 // - Times are google.protobuf.Timestamp (UTC); durations carry their unit in the field name (`ttl_ms`,
 //   `expires_in` seconds, `ttl_seconds`).
+// - Every numeric request field states its range in its comment; a value outside it is INVALID_ARGUMENT with the
+//   reason the comment names and ErrorInfo metadata `field`, never silently clamped unless the comment says
+//   "clamped". An `optional` numeric field distinguishes unset (its default) from 0, which is checked like any
+//   other value unless the comment gives 0 a meaning.
 // - Input rules that hold for every field of every request, checked before the call does anything (each refusal is
 //   INVALID_ARGUMENT with ErrorInfo metadata `field`, e.g. "acks[2].code" or "payload.items[0].name"):
 //   - No string (including JSON strings and keys inside payloads and metadata) contains U+0000 or an unpaired

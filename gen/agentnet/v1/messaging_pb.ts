@@ -411,7 +411,9 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
    */
   expiry: {
     /**
-     * Time to live in milliseconds from acceptance; must be positive.
+     * Time to live in milliseconds from acceptance: 1 up to the server's maximum TTL (AGENTNET_MAX_TTL_MS, 7 days =
+     * 604,800,000 by default). 0 or negative: INVALID_ARGUMENT `invalid_ttl` (the message would be born expired);
+     * above the maximum: INVALID_ARGUMENT `ttl_too_long` (stored messages are bounded in time).
      *
      * @generated from field: int64 ttl_ms = 8;
      */
@@ -419,7 +421,8 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
     case: "ttlMs";
   } | {
     /**
-     * Absolute expiry; in the past → FAILED_PRECONDITION `expired`.
+     * Absolute expiry; in the past → FAILED_PRECONDITION `expired`; further than the server's maximum TTL from now
+     * → INVALID_ARGUMENT `ttl_too_long`.
      *
      * @generated from field: google.protobuf.Timestamp expires_at = 9;
      */
@@ -458,9 +461,11 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
   waitFor: WaitFor;
 
   /**
-   * Maximum wait for `wait_for`, in milliseconds; default and maximum: the message's TTL (the call deadline
-   * also applies). Negative is INVALID_ARGUMENT `invalid_wait_timeout`. On timeout the answer has
-   * `wait_timed_out = true` and the message's current status (e.g. DELIVERED while waiting for PROCESSED).
+   * Maximum wait for `wait_for`, in milliseconds: 0 (answer with the current status at once) or more; values
+   * above the message's TTL are clamped to it (the message cannot change status after it expires). Unset: the
+   * message's TTL. The call deadline also applies. Negative is INVALID_ARGUMENT `invalid_wait_timeout` (a wait
+   * cannot end before it starts). On timeout the answer has `wait_timed_out = true` and the message's current
+   * status (e.g. DELIVERED while waiting for PROCESSED).
    *
    * @generated from field: optional int64 wait_timeout_ms = 14;
    */
@@ -623,7 +628,9 @@ export type RequestRequest = Message<"agentnet.v1.RequestRequest"> & {
   idempotencyKey: string;
 
   /**
-   * Time to live of the request in milliseconds; default: the wait time (timeout_ms or the call deadline).
+   * Time to live of the request in milliseconds, 1 up to the server's maximum TTL (7 days by default); 0 or
+   * negative: INVALID_ARGUMENT `invalid_ttl`, above the maximum: `ttl_too_long` (as Send's ttl_ms). Unset: the
+   * wait time (timeout_ms or the call deadline).
    *
    * @generated from field: optional int64 ttl_ms = 7;
    */
@@ -651,8 +658,10 @@ export type RequestRequest = Message<"agentnet.v1.RequestRequest"> & {
   blobIds: string[];
 
   /**
-   * Maximum wait for the reply in milliseconds: 1 up to the server's maximum TTL (7 days by default), else
-   * INVALID_ARGUMENT `invalid_timeout`; default 30,000; the call deadline also applies.
+   * Maximum wait for the reply in milliseconds: 1 up to the server's maximum TTL (7 days = 604,800,000 by default)
+   * and never above 2,147,483,647 (about 24.8 days, the longest a server timer can wait), else INVALID_ARGUMENT
+   * `invalid_timeout` (0 or negative cannot wait for anything; longer waits outlive the request or the timer).
+   * Unset: 30,000. The call deadline also applies.
    *
    * @generated from field: optional int64 timeout_ms = 11;
    */
@@ -757,7 +766,9 @@ export type ReplyRequest = Message<"agentnet.v1.ReplyRequest"> & {
   idempotencyKey: string;
 
   /**
-   * Time to live of the reply in milliseconds; default 30,000.
+   * Time to live of the reply in milliseconds, 1 up to the server's maximum TTL (7 days by default); 0 or
+   * negative: INVALID_ARGUMENT `invalid_ttl`, above the maximum: `ttl_too_long` (as Send's ttl_ms). Unset: the
+   * server's default TTL (30,000).
    *
    * @generated from field: optional int64 ttl_ms = 5;
    */
@@ -885,7 +896,9 @@ export type SubscribeRequest = Message<"agentnet.v1.SubscribeRequest"> & {
   accountIds: string[];
 
   /**
-   * CONSUME mode: most messages pushed but not yet acked at any time (back-pressure); default 100, maximum 1000.
+   * CONSUME mode: most messages pushed but not yet acked at any time (back-pressure), 1..1000; unset: 100.
+   * Outside the range: INVALID_ARGUMENT `invalid_max_in_flight` (0 would never deliver anything; more would let
+   * one stream hoard an inbox its account's other processes share).
    *
    * @generated from field: optional int32 max_in_flight = 5;
    */
@@ -1336,7 +1349,8 @@ export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
  */
 export type ListThreadsRequest = Message<"agentnet.v1.ListThreadsRequest"> & {
   /**
-   * Maximum threads per page: default 20, maximum 200.
+   * Maximum threads per page: 0 = default 20; larger values are clamped to 200; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -1525,7 +1539,8 @@ export type GetThreadMessagesRequest = Message<"agentnet.v1.GetThreadMessagesReq
   threadId: string;
 
   /**
-   * Maximum messages per page: default 50, maximum 500.
+   * Maximum messages per page: 0 = default 50; larger values are clamped to 500; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 2;
    */
@@ -1644,7 +1659,8 @@ export type SearchMessagesRequest = Message<"agentnet.v1.SearchMessagesRequest">
   traceId: string;
 
   /**
-   * Maximum messages per page: default 50, maximum 500.
+   * Maximum messages per page: 0 = default 50; larger values are clamped to 500; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 10;
    */
@@ -2251,8 +2267,9 @@ export const MessagingService: GenService<{
    * current status (`duplicate = true`) instead of sending again.
    * Errors: NOT_FOUND `recipient_not_found`; UNAVAILABLE `no_responders` (capability routing found no online
    * agent); INVALID_ARGUMENT `payload_too_large` (payload over 256,000 bytes as JSON; configurable),
-   * `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `unsupported_schema_version`
-   * (major version is not 1), `invalid_message_id`, `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
+   * `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `invalid_wait_timeout`
+   * (wait_timeout_ms negative), `unsupported_schema_version` (major version is not 1), `invalid_message_id`,
+   * `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
    * in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
    * `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
    * `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
@@ -2268,7 +2285,8 @@ export const MessagingService: GenService<{
   /**
    * Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
    * A reply of kind ERROR is returned normally, not as an RPC error.
-   * Errors: as Send, plus UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
+   * Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
+   * UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
    * DEADLINE_EXCEEDED `timeout` (no reply in time; a late reply goes to the caller's inbox); FAILED_PRECONDITION
    * `rejected` (the recipient rejected the request; ErrorInfo metadata `code` and `detail` say why) or `expired`.
    *
@@ -2285,7 +2303,7 @@ export const MessagingService: GenService<{
    * waiting for it receives it directly; otherwise it is delivered to the requester's inbox.
    * Errors: NOT_FOUND `message_not_found`; FAILED_PRECONDITION `not_a_request` (the message is not of kind
    * REQUEST); PERMISSION_DENIED `not_recipient` (the caller does not own the request's recipient); plus Send's
-   * payload, signature, schema and rate-limit errors.
+   * payload, TTL (`invalid_ttl`, `ttl_too_long`), signature, schema and rate-limit errors.
    *
    * @generated from rpc agentnet.v1.MessagingService.Reply
    */
@@ -2302,7 +2320,7 @@ export const MessagingService: GenService<{
    * `watch`). The stream begins with a `started` item, sends keepalives after 30 s of silence, and ends only when
    * the client cancels or the server shuts down (then reconnect: nothing acked is lost).
    * Errors: PERMISSION_DENIED `not_account_owner`; NOT_FOUND `session_not_found`; INVALID_ARGUMENT when the
-   * account cannot be determined (see `as_account_id`).
+   * account cannot be determined (see `as_account_id`), `invalid_max_in_flight` (outside 1..1000).
    *
    * @generated from rpc agentnet.v1.MessagingService.Subscribe
    */
@@ -2339,7 +2357,7 @@ export const MessagingService: GenService<{
   },
   /**
    * Lists threads the caller may read, most recent activity first.
-   * Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.MessagingService.ListThreads
    */
@@ -2352,7 +2370,7 @@ export const MessagingService: GenService<{
    * Pages through one thread's messages, newest first (the seed's thread_messages cursor).
    * Default page size 50, maximum 500.
    * Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it); INVALID_ARGUMENT
-   * `invalid_page_token`.
+   * `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.MessagingService.GetThreadMessages
    */
@@ -2364,7 +2382,7 @@ export const MessagingService: GenService<{
   /**
    * Searches messages the caller may read by thread, sender, recipient, kind and time range, newest first.
    * Default page size 50, maximum 500.
-   * Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_time_range` (since after until).
+   * Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`, `invalid_time_range` (since after until).
    *
    * @generated from rpc agentnet.v1.MessagingService.SearchMessages
    */

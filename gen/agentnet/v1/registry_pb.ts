@@ -272,7 +272,8 @@ export const DeregisterResponseSchema: GenMessage<DeregisterResponse> = /*@__PUR
  */
 export type ListOnlineRequest = Message<"agentnet.v1.ListOnlineRequest"> & {
   /**
-   * Maximum accounts per page: default 100, maximum 1000.
+   * Maximum accounts per page: 0 = default 100; larger values are clamped to 1000; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -356,7 +357,8 @@ export type SearchAgentsRequest = Message<"agentnet.v1.SearchAgentsRequest"> & {
   onlineOnly: boolean;
 
   /**
-   * Maximum accounts per page: default 50, maximum 500.
+   * Maximum accounts per page: 0 = default 50; larger values are clamped to 500; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 4;
    */
@@ -674,7 +676,8 @@ export const GetAgentStatusResponseSchema: GenMessage<GetAgentStatusResponse> = 
  */
 export type ListAgentsRequest = Message<"agentnet.v1.ListAgentsRequest"> & {
   /**
-   * Maximum agents per page: default 50, maximum 500.
+   * Maximum agents per page: 0 = default 50; larger values are clamped to 500; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -1218,7 +1221,7 @@ export const RegistryService: GenService<{
   },
   /**
    * Lists online accounts, one row per account with its session count, ordered by username.
-   * Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.RegistryService.ListOnline
    */
@@ -1229,7 +1232,8 @@ export const RegistryService: GenService<{
   },
   /**
    * Searches accounts by a substring of username or display name and/or an exact capability; online accounts
-   * first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`,
+   * `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.RegistryService.SearchAgents
    */
@@ -1286,7 +1290,7 @@ export const RegistryService: GenService<{
   },
   /**
    * Lists agents in AgentConnect's shape (GET /agents/list) with totals, ordered by username.
-   * Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.RegistryService.ListAgents
    */

@@ -59,14 +59,18 @@ export type AgentConfig = Message<"agentnet.v1.AgentConfig"> & {
   metadata?: JsonObject | undefined;
 
   /**
-   * Sampling temperature passed to the provider; unset: the provider's default.
+   * Sampling temperature passed to the provider, 0..2 (the OpenAI-compatible APIs' range; 0..1 for providers of
+   * kind ANTHROPIC, whose API accepts no more); unset: the provider's default. Outside: INVALID_ARGUMENT
+   * `invalid_temperature` (the provider would refuse every turn), field `agents["<name>"].temperature`.
    *
    * @generated from field: optional double temperature = 6;
    */
   temperature?: number | undefined;
 
   /**
-   * Maximum tokens per answer; unset: server default (1024).
+   * Maximum tokens per answer, 1..65,536; unset: server default (1024). Outside: INVALID_ARGUMENT
+   * `invalid_max_output_tokens` (0 or less cannot answer; no provider model writes more), field
+   * `agents["<name>"].max_output_tokens`.
    *
    * @generated from field: optional int32 max_output_tokens = 7;
    */
@@ -116,8 +120,9 @@ export type CreateSessionRequest = Message<"agentnet.v1.CreateSessionRequest"> &
   metadata?: JsonObject | undefined;
 
   /**
-   * AGENT_AGENT: maximum agent turns before the session stops (default 20, maximum 200). Ignored for
-   * HUMAN_AGENT.
+   * AGENT_AGENT: maximum agent turns before the session stops, 1..200; unset or 0: 20. Negative or above 200:
+   * INVALID_ARGUMENT `invalid_max_turns` (a conversation between two agents is bounded), also for HUMAN_AGENT,
+   * where the value is otherwise ignored.
    *
    * @generated from field: optional int32 max_turns = 5;
    */
@@ -153,7 +158,9 @@ export type CreateSessionRequest = Message<"agentnet.v1.CreateSessionRequest"> &
   stopWord?: string | undefined;
 
   /**
-   * Per-agent token budget per minute; when spent the agent cools down. Unset: server default; 0: no budget.
+   * Per-agent token budget per minute, 0..100,000,000 (the server setting's own ceiling); when spent the agent
+   * cools down. Unset: server default (20,000); 0: no budget. Negative or above: INVALID_ARGUMENT
+   * `invalid_tokens_per_minute` (a negative budget is meaningless; for no limit use 0).
    *
    * @generated from field: optional int32 tokens_per_minute = 10;
    */
@@ -462,7 +469,8 @@ export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PUR
  */
 export type ListSessionsRequest = Message<"agentnet.v1.ListSessionsRequest"> & {
   /**
-   * Maximum sessions per page: default 20, maximum 200.
+   * Maximum sessions per page: 0 = default 20; larger values are clamped to 200; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -695,7 +703,9 @@ export type StreamSessionRequest = Message<"agentnet.v1.StreamSessionRequest"> &
   sessionId: string;
 
   /**
-   * Send events with seq greater than this. 0: from the first event; ChatSession.last_seq: only new events.
+   * Send events with seq greater than this, 0..ChatSession.last_seq. 0: from the first event; last_seq: only new
+   * events. Negative or beyond the latest event: INVALID_ARGUMENT `invalid_seq` (no such position; metadata
+   * `last_seq` gives the latest).
    *
    * @generated from field: int64 after_seq = 2;
    */
@@ -851,7 +861,8 @@ export const SessionEventSchema: GenMessage<SessionEvent> = /*@__PURE__*/
  */
 export type ListProvidersRequest = Message<"agentnet.v1.ListProvidersRequest"> & {
   /**
-   * Maximum providers per page: default 50, maximum 200.
+   * Maximum providers per page: 0 = default 50; larger values are clamped to 200; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -1226,7 +1237,9 @@ export const SessionService: GenService<{
    * Creates a session and starts its agents. AGENT_AGENT sessions start conversing at once from the opening
    * message. Errors: INVALID_ARGUMENT `invalid_agent_count` (HUMAN_AGENT needs exactly one agent, AGENT_AGENT
    * exactly two), `invalid_session_type`, `unknown_provider`, `invalid_agent_name`, `unknown_agent`
-   * (first_speaker is not one of the agents); FAILED_PRECONDITION `provider_not_configured` (no key for it);
+   * (first_speaker is not one of the agents), `invalid_temperature`, `invalid_max_output_tokens`,
+   * `invalid_max_turns`, `invalid_tokens_per_minute` (see each field's range); FAILED_PRECONDITION
+   * `provider_not_configured` (no key for it);
    * RESOURCE_EXHAUSTED `rate_limited`.
    *
    * @generated from rpc agentnet.v1.SessionService.CreateSession
@@ -1249,7 +1262,7 @@ export const SessionService: GenService<{
   },
   /**
    * Lists the caller's sessions (admins: everyone's with `all`), newest first.
-   * Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`; RESOURCE_EXHAUSTED
+   * Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`; RESOURCE_EXHAUSTED
    * `rate_limited`.
    *
    * @generated from rpc agentnet.v1.SessionService.ListSessions
@@ -1301,7 +1314,7 @@ export const SessionService: GenService<{
   },
   /**
    * Lists the AI providers this server knows and whether each is configured (has its key / base URL).
-   * Default page size 50, maximum 200.
+   * Default page size 50, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.SessionService.ListProviders
    */

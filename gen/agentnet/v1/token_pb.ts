@@ -28,7 +28,8 @@ export type GetConfigRequest = Message<"agentnet.v1.GetConfigRequest"> & {
   channelName?: string | undefined;
 
   /**
-   * Token lifetime in seconds, 1..86400. Unset: 86400 (24 h).
+   * Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 86400. Outside: INVALID_ARGUMENT
+   * `invalid_expiry`.
    *
    * @generated from field: optional int64 expires_in = 2;
    */
@@ -118,7 +119,8 @@ export type IssueRtcTokenRequest = Message<"agentnet.v1.IssueRtcTokenRequest"> &
    */
   user: {
     /**
-     * Numeric uid, 0..2^32-1 (0 lets the holder join with any uid).
+     * Numeric uid, 0..4,294,967,295 (2^32-1, the whole uint32 range: nothing to refuse; 0 lets the holder join
+     * with any uid).
      *
      * @generated from field: uint32 uid = 2;
      */
@@ -142,7 +144,8 @@ export type IssueRtcTokenRequest = Message<"agentnet.v1.IssueRtcTokenRequest"> &
   role: RtcRole;
 
   /**
-   * Token lifetime in seconds, 1..86400. Unset: 3600.
+   * Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 3600. Outside: INVALID_ARGUMENT
+   * `invalid_expiry`.
    *
    * @generated from field: optional int64 expires_in = 5;
    */
@@ -240,7 +243,8 @@ export type IssueRtmTokenRequest = Message<"agentnet.v1.IssueRtmTokenRequest"> &
   userId: string;
 
   /**
-   * Token lifetime in seconds, 1..86400. Unset: 3600.
+   * Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 3600. Outside: INVALID_ARGUMENT
+   * `invalid_expiry`.
    *
    * @generated from field: optional int64 expires_in = 2;
    */

@@ -42,7 +42,9 @@ export type VoiceLlmConfig = Message<"agentnet.v1.VoiceLlmConfig"> & {
   apiKey: string;
 
   /**
-   * Largest number of past messages sent to the LLM. Unset: Agora's default.
+   * Largest number of past messages sent to the LLM, 1..1024. Unset: Agora's default (32). Outside:
+   * INVALID_ARGUMENT `invalid_max_history` (0 or less leaves the LLM no context; more is past what Agora keeps),
+   * field `llm.max_history`.
    *
    * @generated from field: optional int32 max_history = 4;
    */
@@ -234,14 +236,19 @@ export type StartVoiceAgentRequest = Message<"agentnet.v1.StartVoiceAgentRequest
   asr?: VoiceAsrConfig | undefined;
 
   /**
-   * Seconds without any user in the channel after which Agora stops the agent. Unset: 30.
+   * Seconds without any user in the channel after which Agora stops the agent, 0..86400 (Agora's maximum; 0 is
+   * passed as is: Agora then does not stop it for idleness, max_duration_seconds still does). Unset: 30 (server
+   * setting). Outside: INVALID_ARGUMENT `invalid_idle_timeout`.
    *
    * @generated from field: optional int32 idle_timeout_seconds = 10;
    */
   idleTimeoutSeconds?: number | undefined;
 
   /**
-   * Longest the agent may run before the watchdog stops it, in seconds. Unset: 3600 (server maximum applies).
+   * Longest the agent may run before the watchdog stops it, in seconds, 1..86400. Values above the server's
+   * maximum (AGENTNET_VOICE_MAX_DURATION_SECONDS, 3600 by default) are clamped to it; VoiceAgent.max_run_until
+   * shows the effective limit. Unset: the server's maximum. Outside 1..86400: INVALID_ARGUMENT
+   * `invalid_max_duration` (0 or less would stop it at once; no agent runs past a day).
    *
    * @generated from field: optional int64 max_duration_seconds = 11;
    */
@@ -402,7 +409,8 @@ export const GetVoiceAgentResponseSchema: GenMessage<GetVoiceAgentResponse> = /*
  */
 export type ListVoiceAgentsRequest = Message<"agentnet.v1.ListVoiceAgentsRequest"> & {
   /**
-   * Maximum agents per page: default 20, maximum 100.
+   * Maximum agents per page: 0 = default 20; larger values are clamped to 100; negative:
+   * INVALID_ARGUMENT `invalid_page_size`.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -824,7 +832,8 @@ export const VoiceAgentService: GenService<{
    * ElevenLabs), idle timeout 30 s, RTM enabled with data channel "rtm", error messages enabled.
    * Starting again with the `name` of an agent the caller already runs returns that agent (Agora's 409 is
    * handled idempotently); a name another user's running agent has → ALREADY_EXISTS `agent_name_taken`.
-   * Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`; FAILED_PRECONDITION
+   * Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`, `invalid_idle_timeout`,
+   * `invalid_max_duration`, `invalid_max_history`; FAILED_PRECONDITION
    * `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
    * chosen vendor); Agora's errors as described on the service.
    *
@@ -857,7 +866,7 @@ export const VoiceAgentService: GenService<{
   },
   /**
    * Lists the caller's voice agents (admins: everyone's with `all`), newest first.
-   * Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`.
+   * Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
    *
    * @generated from rpc agentnet.v1.VoiceAgentService.ListVoiceAgents
    */
