@@ -1,11 +1,14 @@
 import { pino } from "pino";
 import { readConfig } from "../config.js";
-import { startGateway } from "../server/gateway.js";
+import { type Gateway, startGateway } from "../server/gateway.js";
+import { retryWhileUnavailable } from "../store/startup.js";
 
 export async function runServe(): Promise<void> {
   const config = readConfig();
   const logger = pino({ level: config.logLevel, base: { service: "agentnet" } });
-  const gateway = await startGateway(config, logger);
+  // A signal while the gateway is still waiting for its database ends the wait; after that it stops the gateway.
+  const starting = new AbortController();
+  let gateway: Gateway | undefined;
   let stoppingSince: number | undefined;
   const stop = (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
@@ -17,6 +20,10 @@ export async function runServe(): Promise<void> {
     }
     stoppingSince = Date.now();
     logger.info({ signal }, "signal received");
+    if (!gateway) {
+      starting.abort();
+      return;
+    }
     gateway.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -27,4 +34,23 @@ export async function runServe(): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Started while PostgreSQL is down (or restarting): wait for it rather than exit, so no supervisor is needed.
+  try {
+    gateway = await retryWhileUnavailable(() => startGateway(config, logger), {
+      logger,
+      what: "starting the gateway",
+      signal: starting.signal,
+    });
+  } catch (err) {
+    if (starting.signal.aborted) {
+      logger.info("stopped before the database became available");
+      process.exit(0);
+    }
+    throw err;
+  }
+  if (starting.signal.aborted) {
+    // A signal arrived during the last attempt.
+    await gateway.close();
+    process.exit(0);
+  }
 }

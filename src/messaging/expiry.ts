@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
+import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import type { ReceiptRecord } from "./codec.js";
 import type { MessagesTable } from "./tables.js";
@@ -39,6 +40,8 @@ export function startExpirySweep(options: {
   publish: (receipt: ReceiptRecord) => void;
 }): Promise<void> {
   const { db, logger, intervalMs, signal, publish } = options;
+  // A failed sweep (the database restarting) is retried at the next tick, logged once per outage.
+  const failures = new FailureLog(logger, "expiry sweep");
   return (async () => {
     while (!signal.aborted) {
       try {
@@ -48,8 +51,9 @@ export function startExpirySweep(options: {
           for (const r of receipts) publish(r);
           if (receipts.length > 0) logger.debug({ expired: receipts.length }, "expired messages");
         } while (receipts.length === BATCH && !signal.aborted);
+        failures.succeeded();
       } catch (err) {
-        if (!signal.aborted) logger.warn({ err }, "expiry sweep failed; retrying");
+        if (!signal.aborted) failures.failed(err);
       }
       await sleep(intervalMs, signal);
     }

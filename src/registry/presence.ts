@@ -4,6 +4,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { Config } from "../config.js";
 import { DomainError } from "../errors.js";
+import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import { listOnline } from "./discovery.js";
 import {
@@ -75,6 +76,9 @@ export class Presence {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private lastPruneAt = 0;
+  // A sweep or renewal that fails (the database restarting) is retried at the next tick; logged once per outage.
+  private readonly sweepFailures: FailureLog;
+  private readonly renewFailures: FailureLog;
   private readonly watchers = new Set<Watcher>();
   private subscription: BusSubscription | undefined;
   private subscribed: Promise<void> | undefined;
@@ -86,6 +90,8 @@ export class Presence {
     this.config = options.config;
     this.gatewayId = options.gatewayId;
     this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    this.sweepFailures = new FailureLog(this.logger, "presence sweep");
+    this.renewFailures = new FailureLog(this.logger, "renewing held sessions");
   }
 
   /** How often held leases are renewed: well inside the TTL, and no more often than agents heartbeat. */
@@ -149,7 +155,10 @@ export class Presence {
     this.sweepTimer ??= unref(
       setInterval(() => {
         this.sweeping ??= this.sweepOnce()
-          .catch((err: unknown) => this.logger.warn({ err }, "presence sweep failed"))
+          .then(
+            () => this.sweepFailures.succeeded(),
+            (err: unknown) => this.sweepFailures.failed(err),
+          )
           .finally(() => (this.sweeping = undefined));
       }, this.config.sweepIntervalMs),
     );
@@ -303,7 +312,10 @@ export class Presence {
 
   private renewSoon(): void {
     this.renewing ??= this.renewHeld()
-      .catch((err: unknown) => this.logger.warn({ err }, "renewing held sessions failed"))
+      .then(
+        () => this.renewFailures.succeeded(),
+        (err: unknown) => this.renewFailures.failed(err),
+      )
       .finally(() => (this.renewing = undefined));
   }
 

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { type PrunedThreads, pruneStaleThreads } from "../messaging/prune.js";
+import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 
 // The retention job: every gateway runs it; batches claim their threads with SKIP LOCKED, so running it on
@@ -79,6 +80,7 @@ export function startRetention(options: RetentionOptions): RetentionJob {
   const intervalMs = options.intervalMs ?? options.config.retentionIntervalSeconds * 1000;
   const now = options.now ?? (() => new Date());
   const log = logger.child({ job: "retention" });
+  const failures = new FailureLog(log, "retention run");
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -118,8 +120,12 @@ export function startRetention(options: RetentionOptions): RetentionJob {
         `retention: pruned ${report.threads} threads inactive for ${options.config.threadRetentionDays} days`,
       );
       if (report.more) next = Math.min(intervalMs, 1000);
+      failures.succeeded();
     } catch (err) {
-      if (!stopped) log.warn({ err }, "retention run failed; retrying at the next interval");
+      // The database restarting (or any other failure) costs one run: the next interval tries again.
+      if (!stopped) failures.failed(err);
+      // An outage usually ends within seconds: do not leave the work for a whole interval.
+      if (isUnavailable(err)) next = Math.min(intervalMs, 30_000);
     } finally {
       runs += 1;
     }

@@ -9,6 +9,10 @@ import {
 } from "../../gen/google/rpc/error_details_pb.js";
 import { BusError } from "../bus/errors.js";
 import { DomainError, type ErrorKind } from "../errors.js";
+import { isUnavailable } from "../store/errors.js";
+
+/** How long a client should wait before retrying a call that failed because the database was unreachable. */
+export const DATABASE_RETRY_AFTER_MS = 1000;
 
 /** The ErrorInfo domain of every reason agentnet sends. */
 export const ERROR_DOMAIN = "agentnet.dev";
@@ -29,13 +33,26 @@ const codes: Record<ErrorKind, Code> = {
 /**
  * Turns anything a handler threw into the ConnectError the client sees. Domain and bus errors keep their
  * reason; a ConnectError passes through; anything else is a bug and becomes INTERNAL without its message
- * (which could leak internals) — the caller of this logs it.
+ * (which could leak internals) — the caller of this logs it. A database that cannot be reached (restarting,
+ * down, out of connections) is not a bug: UNAVAILABLE `database_unavailable` with RetryInfo. The write may or may
+ * not have happened, so a retry must be idempotent (Send with the same message_id is).
  */
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError) return fromDomainError(err);
   if (err instanceof BusError) return fromBusError(err);
+  if (isUnavailable(err)) return databaseUnavailable(err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/** UNAVAILABLE `database_unavailable`: the database could not be reached; retry after about a second. */
+export function databaseUnavailable(cause?: unknown): ConnectError {
+  return fromDomainError(
+    new DomainError("unavailable", "database_unavailable", "the database is unavailable right now; retry", {
+      retryAfterMs: DATABASE_RETRY_AFTER_MS,
+      cause,
+    }),
+  );
 }
 
 export function fromDomainError(err: DomainError): ConnectError {

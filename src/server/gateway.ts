@@ -43,7 +43,7 @@ export interface Gateway {
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
     cleanup.unshift(() => store.close());
     const { applied } = await migrateToLatest(store);
     logger.info({ store: store.kind, location: store.location, applied }, "store ready");

@@ -4,6 +4,7 @@ import { ulid } from "ulid";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
 import type { ChatParty, ChatThreadWriter } from "../messaging/chat-threads.js";
+import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import { GOAL_REACHED_MARKER, type ThreadMessage, agentWithUnanswered, conversationFor, estimateTokens, messageToAnswer } from "./conversation.js";
 import { appendEvents, appendStop, leaseUntil, publishEvents } from "./events.js";
@@ -69,8 +70,11 @@ export class TurnQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly shutdown = new AbortController();
   private subscription: BusSubscription | undefined;
+  private readonly turnFailures: FailureLog;
 
-  constructor(private readonly deps: TurnDeps) {}
+  constructor(private readonly deps: TurnDeps) {
+    this.turnFailures = new FailureLog(deps.logger, "a turn (lease lapses; the sweeper re-enqueues it)");
+  }
 
   /** Starts taking turn jobs from the bus. */
   start(): void {
@@ -133,7 +137,12 @@ export class TurnQueue {
       return;
     }
     const run = this.runTurn(sessionId)
-      .catch((err: unknown) => this.deps.logger.error({ err, sessionId }, "turn failed"))
+      .then(() => this.turnFailures.succeeded())
+      .catch((err: unknown) => {
+        // The database going away mid-turn is not a bug: the turn's lease lapses and the sweeper re-enqueues it.
+        if (isUnavailable(err)) this.turnFailures.failed(err);
+        else this.deps.logger.error({ err, sessionId }, "turn failed");
+      })
       .finally(() => {
         this.running.delete(sessionId);
         const next = this.backlog.values().next();

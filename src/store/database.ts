@@ -4,7 +4,16 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.js";
+import { isUnavailable } from "./errors.js";
 import { typeParsers } from "./types.js";
+
+export { FailureLog, isUnavailable } from "./errors.js";
+
+/** What the store logs: connection losses of the pool (at warn, once per outage). */
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
 
 export type StoreKind = "postgres" | "pglite";
 
@@ -24,35 +33,83 @@ export interface StoreOptions {
   dataDir: string;
   /** Connections in the pg pool. */
   poolSize?: number;
+  /** Where the pool reports lost connections; silent when unset. */
+  logger?: StoreLogger | undefined;
 }
 
-/** A store that cannot be opened; the message is one line fit for an operator. */
+/**
+ * A store that cannot be opened; the message is one line fit for an operator. `retriable` when the database
+ * is unreachable for now (refused, shutting down, starting up) rather than misconfigured or broken.
+ */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+  readonly retriable: boolean;
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retriable = options.retriable ?? false;
+  }
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openPGlite(options.dataDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.logger) : openPGlite(options.dataDir);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Store> {
+/** How long a query waits for a pooled connection (also bounds connecting to a server that does not answer). */
+export const CONNECT_TIMEOUT_MS = 5000;
+
+async function openPostgres(url: string, poolSize: number, logger: StoreLogger | undefined): Promise<Store> {
   const location = redactUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    connectionTimeoutMillis: 5000,
+    // During an outage a checkout fails after this instead of queueing forever; connecting to a server that is
+    // down fails at once (ECONNREFUSED). Broken clients are dropped by the pool, so it reconnects by itself.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+    // A server that vanished without closing the socket (host down, network cut) is noticed by TCP keepalive.
+    keepAlive: true,
     types: { getTypeParser: ((oid: number, format?: string) => typeParsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser },
   });
+  const lost = connectionLossLog(logger, location);
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
-  pool.on("error", () => undefined);
+  pool.on("error", lost);
+  // A checked-out client (a query or transaction in flight) emits 'error' on itself when its server goes away
+  // (pg_ctl restart, a crash): pg-pool only listens while it is idle, and an unheard 'error' event kills the
+  // process. The query in flight is failed separately and its caller sees that error.
+  pool.on("connect", (client) => {
+    client.on("error", lost);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    throw new StoreUnavailableError(`cannot connect to DATABASE_URL (${location}): ${describe(err)}`);
+    throw new StoreUnavailableError(`cannot connect to DATABASE_URL (${location}): ${describe(err)}`, {
+      cause: err,
+      retriable: isUnavailable(err),
+    });
   }
   return { db, kind: "postgres", location, close: () => db.destroy() };
+}
+
+/** A listener for lost connections that logs at warn once per burst (an outage drops every pooled connection). */
+function connectionLossLog(logger: StoreLogger | undefined, location: string): (err: Error) => void {
+  let lastWarnAt = 0;
+  let suppressed = 0;
+  return (err) => {
+    if (!logger) return;
+    const now = Date.now();
+    if (now - lastWarnAt < 10_000) {
+      suppressed += 1;
+      return;
+    }
+    lastWarnAt = now;
+    logger.warn(
+      { err: { message: err.message, code: (err as { code?: unknown }).code }, location, alsoLost: suppressed },
+      "lost a database connection; the pool reconnects on demand",
+    );
+    suppressed = 0;
+  };
 }
 
 async function openPGlite(dataDir: string): Promise<Store> {

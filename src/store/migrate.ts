@@ -19,7 +19,7 @@ export async function migrateToLatest(store: Store): Promise<MigrationReport> {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
-    throw new Error(`migration ${failed} failed: ${reason}`);
+    throw new Error(`migration ${failed} failed: ${reason}`, { cause: result.error });
   }
   return { applied: (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { freePort } from "../harness/ports.js";
 import { client } from "../support/clients.js";
@@ -20,7 +20,8 @@ describe("agentnet command", () => {
     [{ PORT: "abc" }, /^agentnet: invalid configuration: PORT must be a whole number, got "abc"$/],
     [{ PORT: "70000" }, /^agentnet: invalid configuration: PORT must be between 0 and 65535/],
     [{ DATABASE_URL: "mysql://x" }, /^agentnet: invalid configuration: DATABASE_URL must start with postgres/],
-    [{ DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }, /^agentnet: cannot connect to DATABASE_URL \(postgres:\/\/nobody@127\.0\.0\.1:1\/none\)/],
+    // A database that does not exist is a configuration error (exit); one that is down is waited for (test/faults).
+    [{ DATABASE_URL: missingDatabase() }, /^agentnet: cannot connect to DATABASE_URL \(postgres:\/\/.*\/agentnet_no_such_database\): .*does not exist/],
     [{ AGENTNET_JWT_SECRET: "short" }, /^agentnet: invalid configuration: AGENTNET_JWT_SECRET must be at least 32 characters/],
   ])("exits non-zero with one clear line on bad configuration %o", async (bad, message) => {
     const res = await runCli(["serve"], { ...env, ...bad });
@@ -97,3 +98,10 @@ describe("agentnet command", () => {
     }
   });
 });
+
+/** A database URL on the run's PostgreSQL naming a database that does not exist. */
+function missingDatabase(): string {
+  const url = new URL(inject("databaseUrl"));
+  url.pathname = "/agentnet_no_such_database";
+  return url.toString();
+}
