@@ -405,9 +405,10 @@ func TestScenarios(t *testing.T) {
 			}
 		},
 		"rate_limit": func(t *testing.T, p, e map[string]any) {
+			// Counts are ranges (see scenarios.json): the sends reach the server spread over time and each 200 ms refills a token.
 			time.Sleep(time.Duration(num(p["quiet_ms"])) * time.Millisecond)
 			var wg sync.WaitGroup
-			errs := make([]error, num(p["burst"]))
+			errs := make([]error, num(p["sends"]))
 			zero := 0
 			for i := range errs {
 				wg.Add(1)
@@ -423,13 +424,17 @@ func TestScenarios(t *testing.T) {
 					refused = append(refused, err)
 				}
 			}
-			if len(refused) != num(e["refused"]) || len(errs)-len(refused) != num(e["accepted"]) {
-				t.Fatalf("refused %d of %d: %v", len(refused), len(errs), refused)
+			accepted := len(errs) - len(refused)
+			if accepted < num(e["accepted_min"]) || len(refused) < num(e["refused_min"]) || accepted+len(refused) != num(p["sends"]) {
+				t.Fatalf("%d accepted, %d refused of %d: %v", accepted, len(refused), len(errs), refused)
 			}
-			var ae *agentnet.Error
-			if !errors.As(refused[0], &ae) || ae.Reason != str(e["reason"]) || ae.Code.String() != "ResourceExhausted" ||
-				ae.RetryAfter <= 0 || ae.RetryAfter > time.Duration(num(e["retry_after_ms_max"]))*time.Millisecond || !agentnet.IsRateLimited(refused[0]) {
-				t.Fatalf("not a typed rate limit: %#v", refused[0])
+			maxDelay := time.Duration(num(e["retry_after_ms_max"])) * time.Millisecond
+			for _, err := range refused {
+				var ae *agentnet.Error
+				if !errors.As(err, &ae) || ae.Reason != str(e["reason"]) || codeName(ae.Code) != str(e["code"]) ||
+					ae.RetryAfter <= 0 || ae.RetryAfter > maxDelay || !agentnet.IsRateLimited(err) {
+					t.Fatalf("not a typed rate limit: %#v", err)
+				}
 			}
 		},
 	}

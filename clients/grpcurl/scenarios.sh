@@ -185,22 +185,29 @@ scenario_expiry() {
 }
 
 scenario_rate_limit() {
-  local i burst refused accepted pids=()
+  # Counts are ranges (see scenarios.json): the sends reach the server spread over time and each 200 ms refills a
+  # token. One grpcurl process per send, all started in the background and then awaited: the burst at once.
+  local i sends pids=()
   sleep "$(jq -n "$(param rate_limit .quiet_ms) / 1000")"
-  # One grpcurl process per call starts too slowly to land `burst` sends inside one refill (200 ms), so this runner
-  # sends three times as many at once and checks at least the expected numbers pass and are refused.
-  burst=$(($(param rate_limit .burst) * 3))
-  for i in $(seq 1 "$burst"); do
+  sends=$(param rate_limit .sends)
+  for i in $(seq 1 "$sends"); do
     rpc "$S" MessagingService/Send "{\"to\":{\"username\":\"$(param rate_limit .to)\"},\"payload\":{\"text\":\"burst $i\"}}" >"$work/burst.$i" &
     pids+=($!)
   done
   wait "${pids[@]}"
   [[ -n "${AGENTNET_DEBUG:-}" ]] && cat "$work"/burst.* >&2
-  refused=$(cat "$work"/burst.* | jq -s '[.[] | select(.code == 8)]')
-  accepted=$(cat "$work"/burst.* | jq -s '[.[] | select(.messageId)] | length')
-  ((accepted >= $(expect rate_limit .accepted) && $(jq length <<<"$refused") >= $(expect rate_limit .refused))) || return 1
-  jq -e --arg r "$(expect rate_limit .reason)" --argjson max "$(expect rate_limit .retry_after_ms_max)" '.[0].details as $d |
-    any($d[]; .reason == $r) and any($d[]; .retryDelay and ((.retryDelay | sub("s$"; "") | tonumber) * 1000) > 0 and ((.retryDelay | sub("s$"; "") | tonumber) * 1000) <= $max)' <<<"$refused" >/dev/null
+  # Each answer is a Send response (messageId) or a google.rpc.Status; every Status must be the typed rate limit:
+  # code 8 (RESOURCE_EXHAUSTED), ErrorInfo reason, RetryInfo delay in (0, max] ms.
+  [[ $(expect rate_limit .code) == RESOURCE_EXHAUSTED ]] || return 1
+  cat "$work"/burst.* | jq -se --argjson sends "$sends" --argjson accepted_min "$(expect rate_limit .accepted_min)" \
+    --argjson refused_min "$(expect rate_limit .refused_min)" \
+    --arg r "$(expect rate_limit .reason)" --argjson max "$(expect rate_limit .retry_after_ms_max)" '
+    def ms: sub("s$"; "") | tonumber * 1000;
+    def typed: .code == 8 and any(.details[]?; .reason == $r)
+      and any(.details[]?; .retryDelay and (.retryDelay | ms) > 0 and (.retryDelay | ms) <= $max);
+    [.[] | select(.messageId)] as $accepted | [.[] | select(has("code"))] as $refused |
+    length == $sends and ($accepted | length) >= $accepted_min and ($refused | length) >= $refused_min
+      and ($accepted | length) + ($refused | length) == $sends and all($refused[]; typed)' >/dev/null
 }
 
 passed=0

@@ -194,16 +194,19 @@ async def test_expiry():
 
 
 async def test_rate_limit():
+    # Counts are ranges (see scenarios.json): the sends reach the server spread over time and each 200 ms refills a token.
     sc = scenario("rate_limit")
     p, e = sc["params"], sc["expect"]
     await asyncio.sleep(p["quiet_ms"] / 1000)
-    results = await asyncio.gather(*(world.sender.send_text(p["to"], f"burst {i}", retries=0) for i in range(p["burst"])),
+    results = await asyncio.gather(*(world.sender.send_text(p["to"], f"burst {i}", retries=0) for i in range(p["sends"])),
                                    return_exceptions=True)
-    refused = [r for r in results if isinstance(r, Exception)]
-    assert len(results) - len(refused) == e["accepted"]
-    assert len(refused) == e["refused"]
-    err = refused[0]
-    assert isinstance(err, agentnet.RateLimitedError)
-    assert err.reason == e["reason"]
-    assert err.code.name == e["code"]
-    assert 0 < err.retry_after_ms <= e["retry_after_ms_max"]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    accepted = len(results) - len(refused)
+    assert accepted >= e["accepted_min"], f"{accepted} of {len(results)} accepted"
+    assert len(refused) >= e["refused_min"], f"{len(refused)} of {len(results)} refused"
+    assert accepted + len(refused) == p["sends"]
+    for err in refused:
+        assert isinstance(err, agentnet.RateLimitedError), repr(err)
+        assert err.reason == e["reason"]
+        assert err.code.name == e["code"]
+        assert 0 < err.retry_after_ms <= e["retry_after_ms_max"], err.retry_after_ms

@@ -169,20 +169,25 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
     },
 
     async rate_limit(p, e) {
+      // Counts are ranges (see scenarios.json): the sends reach the server spread over time and each 200 ms refills a token.
       await new Promise((r) => setTimeout(r, Number(p["quiet_ms"])));
+      const sends = Number(p["sends"]);
       const results = await Promise.allSettled(
-        Array.from({ length: Number(p["burst"]) }, (_, i) => sender.sendText(String(p["to"]), `burst ${i}`, { retries: 0 })),
+        Array.from({ length: sends }, (_, i) => sender.sendText(String(p["to"]), `burst ${i}`, { retries: 0 })),
       );
-      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(Number(e["accepted"]));
+      const accepted = results.filter((r) => r.status === "fulfilled").length;
       const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
-      expect(refused).toHaveLength(Number(e["refused"]));
-      const err = refused[0];
-      expect(err).toBeInstanceOf(RateLimitedError);
-      const limited = err as RateLimitedError;
-      expect(limited.reason).toBe(e["reason"]);
-      expect(limited.code).toBe(8); // RESOURCE_EXHAUSTED
-      expect(limited.retryAfterMs).toBeGreaterThan(0);
-      expect(limited.retryAfterMs).toBeLessThanOrEqual(Number(e["retry_after_ms_max"]));
+      expect(accepted).toBeGreaterThanOrEqual(Number(e["accepted_min"]));
+      expect(refused.length).toBeGreaterThanOrEqual(Number(e["refused_min"]));
+      expect(accepted + refused.length).toBe(sends);
+      for (const err of refused) {
+        expect(err).toBeInstanceOf(RateLimitedError);
+        const limited = err as RateLimitedError;
+        expect(limited.reason).toBe(e["reason"]);
+        expect(Code[limited.code]).toBe(pascal(String(e["code"])));
+        expect(limited.retryAfterMs).toBeGreaterThan(0);
+        expect(limited.retryAfterMs).toBeLessThanOrEqual(Number(e["retry_after_ms_max"]));
+      }
     },
   };
 
