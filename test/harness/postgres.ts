@@ -24,6 +24,19 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+/** How pg_ctl stops a server: `fast` disconnects clients (57P01), `immediate` is a crash (recovery on start). */
+export type ShutdownMode = 'fast' | 'immediate';
+
+/** A server a test owns alone and may take down: for fault tests, never the run's shared one. */
+export interface ControllablePostgres extends PostgresServer {
+  /** `pg_ctl restart -m <mode>`; resolves once the server accepts connections again (same port, same data). */
+  restart(mode: ShutdownMode): Promise<void>;
+  /** Stops the server but keeps its data, until resume(). */
+  halt(mode?: ShutdownMode): Promise<void>;
+  /** Starts a halted server again; resolves once it accepts connections. */
+  resume(): Promise<void>;
+}
+
 export interface PostgresBinaries {
   binDir: string;
   majorVersion: number;
@@ -81,9 +94,12 @@ function unprivilegedUser(): RunAs | undefined {
 
 /**
  * Starts a throwaway PostgreSQL: initdb into a fresh temporary directory, trust authentication, fsync
- * off, listening on 127.0.0.1 only, no Unix socket. stop() kills it and deletes everything.
+ * off, listening on 127.0.0.1 only, no Unix socket. stop() kills it and deletes everything. The run's shared
+ * server comes from here; a fault test starts its own and uses restart/halt/resume. `durableCommits` turns
+ * synchronous_commit back on: without it a crash (`-m immediate`) loses the last commits, as it would in production
+ * with that setting, and a test of what a crash keeps needs it on.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { durableCommits?: boolean } = {}): Promise<ControllablePostgres> {
   const { binDir, majorVersion } = await findPostgresBinaries();
   const runAs = unprivilegedUser();
   const dir = await mkdtemp(join(tmpdir(), 'agentnet-pg-'));
@@ -107,6 +123,12 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   let stopped = false;
   let unregister = () => {};
+  // SIGQUIT is PostgreSQL's immediate shutdown; postmaster.pid's first line is its pid (new after each start).
+  const watchPostmaster = async () => {
+    unregister();
+    const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    unregister = reapAfterExit({ pid, signal: 'QUIT', dir });
+  };
   const forceStop = async () => {
     unregister();
     stopped = true;
@@ -128,7 +150,7 @@ export async function startPostgres(): Promise<PostgresServer> {
           "listen_addresses = '127.0.0.1'",
           "unix_socket_directories = ''",
           'fsync = off',
-          'synchronous_commit = off',
+          `synchronous_commit = ${options.durableCommits ? 'on' : 'off'}`,
           'full_page_writes = off',
           'max_connections = 300',
           "log_min_messages = 'warning'",
@@ -137,9 +159,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       );
       try {
         await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], 'pg_ctl start');
-        // SIGQUIT is PostgreSQL's immediate shutdown; postmaster.pid's first line is its pid.
-        const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-        unregister = reapAfterExit({ pid, signal: 'QUIT', dir });
+        await watchPostmaster();
       } catch (err) {
         const log = await readFile(logFile, 'utf8').catch(() => '');
         if (attempt < 3 && /could not bind|Address already in use/i.test(log)) continue;
@@ -149,6 +169,22 @@ export async function startPostgres(): Promise<PostgresServer> {
         url: `postgres://postgres@127.0.0.1:${port}/postgres`,
         port,
         majorVersion,
+        restart: async (mode) => {
+          if (stopped) throw new Error('restart after stop');
+          await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-m', mode, '-w', '-t', '60', 'restart'], `pg_ctl restart -m ${mode}`);
+          await watchPostmaster();
+        },
+        halt: async (mode = 'fast') => {
+          if (stopped) throw new Error('halt after stop');
+          await exec('pg_ctl', ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'], `pg_ctl stop -m ${mode}`);
+          unregister();
+          unregister = () => {};
+        },
+        resume: async () => {
+          if (stopped) throw new Error('resume after stop');
+          await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start'], 'pg_ctl start');
+          await watchPostmaster();
+        },
         stop: async () => {
           if (stopped) return;
           unregister();

@@ -20,13 +20,16 @@ export interface TestBackend {
   dispose(): Promise<void>;
 }
 
-/** A fresh backend: a new PGlite folder, or a new database on the run's PostgreSQL plus the run's NATS. */
-export async function createBackend(mode: Mode): Promise<TestBackend> {
+/**
+ * A fresh backend: a new PGlite folder, or a new database on the run's PostgreSQL plus the run's NATS.
+ * `postgresUrl` puts the database on another server instead (a fault test's own, which it may restart).
+ */
+export async function createBackend(mode: Mode, options: { postgresUrl?: string } = {}): Promise<TestBackend> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "agentnet-test-"));
   const env: Record<string, string> = { AGENTNET_DATA_DIR: dataDir, AGENTNET_ADMIN_PASSWORD: ADMIN_PASSWORD };
   let databaseUrl: string | undefined;
   if (mode === "postgres+nats") {
-    databaseUrl = await createDatabase(inject("databaseUrl"));
+    databaseUrl = await createDatabase(options.postgresUrl ?? inject("databaseUrl"));
     env["DATABASE_URL"] = databaseUrl;
     env["NATS_URL"] = inject("natsUrl");
   }
