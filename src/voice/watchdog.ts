@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { FailureLog } from "../store/errors.js";
 import type { VoiceAgents } from "./voice-agents.js";
 
 // The maximum-duration watchdog: every gateway runs it; claims are SKIP LOCKED (see claimOverdueAgents), so
@@ -14,6 +15,7 @@ export interface VoiceWatchdog {
 export function startVoiceWatchdog(options: { agents: VoiceAgents; intervalMs: number; logger: Logger; signal: AbortSignal }): VoiceWatchdog {
   const { agents, intervalMs, signal } = options;
   const log = options.logger.child({ job: "voice-watchdog" });
+  const failures = new FailureLog(log, "voice watchdog pass");
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -35,8 +37,10 @@ export function startVoiceWatchdog(options: { agents: VoiceAgents; intervalMs: n
     try {
       const stopped = await agents.stopOverdue();
       if (stopped > 0) log.info({ stopped }, `voice watchdog stopped ${stopped} agents past their maximum duration`);
+      failures.succeeded();
     } catch (err) {
-      if (!signal.aborted) log.warn({ err }, "voice watchdog pass failed; retrying at the next interval");
+      // The database restarting costs a pass; logged once per outage.
+      if (!signal.aborted) failures.failed(err);
     } finally {
       passes += 1;
     }
