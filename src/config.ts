@@ -47,6 +47,13 @@ export interface Config {
   sessionTtlSeconds: number;
   /** How often each gateway sweeps for sessions past their TTL and messages past theirs, in milliseconds. */
   sweepIntervalMs: number;
+  /**
+   * How often each gateway looks in the store for messages its live streams should have but were not pushed (a
+   * lease that ran out on a crashed gateway, an announcement lost in a bus outage), in milliseconds.
+   */
+  redeliveryIntervalMs: number;
+  /** How long a pushed, unacked message stays with its stream before another may get it, in milliseconds. */
+  deliveryLeaseMs: number;
   /** TTL of a message sent without one, in milliseconds (the seed's 30,000). */
   defaultTtlMs: number;
   /** Longest TTL a sender may ask for, in milliseconds. */
@@ -137,6 +144,8 @@ export function readConfig(env: Env = process.env): Config {
     heartbeatIntervalSeconds: int(env, "AGENTNET_HEARTBEAT_INTERVAL_SECONDS", 12, { min: 1, max: 3600 }),
     sessionTtlSeconds: int(env, "AGENTNET_SESSION_TTL_SECONDS", 40, { min: 2, max: 86400 }),
     sweepIntervalMs: int(env, "AGENTNET_SWEEP_INTERVAL_MS", 1000, { min: 50, max: 60000 }),
+    redeliveryIntervalMs: int(env, "AGENTNET_REDELIVERY_INTERVAL_MS", 2000, { min: 50, max: 60000 }),
+    deliveryLeaseMs: int(env, "AGENTNET_DELIVERY_LEASE_MS", 30_000, { min: 1000, max: 3_600_000 }),
     defaultTtlMs: int(env, "AGENTNET_DEFAULT_TTL_MS", 30_000, { min: 1, max: 30 * 86_400_000 }),
     maxTtlMs: int(env, "AGENTNET_MAX_TTL_MS", 7 * 86_400_000, { min: 1, max: 365 * 86_400_000 }),
     maxPayloadBytes: int(env, "AGENTNET_MAX_PAYLOAD_BYTES", 256_000, { min: 1024, max: 64 * 1024 * 1024 }),

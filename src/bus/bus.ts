@@ -47,6 +47,13 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * A change of the bus connection. While disconnected, messages published by anyone may be lost (the NATS client
+ * does not keep what it could not send, and nothing is sent to a subscriber that was away): whoever relies on
+ * live messages re-reads what matters from the store after `reconnected`.
+ */
+export type ConnectionEvent = 'disconnected' | 'reconnected';
+
 export interface Bus {
   readonly kind: 'nats' | 'memory';
   /** Throws BusError invalid_subject | invalid_header | payload_too_large | closed. Never blocks. */
@@ -58,6 +65,11 @@ export interface Bus {
    * subject: fails fast, without waiting for the timeout), timeout, closed, invalid_subject, ….
    */
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage>;
+  /**
+   * Calls `listener` on every change of the connection (subscriptions themselves survive a reconnect). Returns a
+   * function that removes the listener. The in-process bus never disconnects.
+   */
+  onConnectionChange(listener: (event: ConnectionEvent) => void): () => void;
   /** Resolves when everything published so far has reached the server (memory: the next turn). */
   flush(): Promise<void>;
   /** Delivers what was already received to the handlers, then closes. Idempotent. */

@@ -3,7 +3,7 @@ import type { Bus } from './bus.js';
 import { MemoryBroker } from './memory.js';
 import { connectNatsBus, type NatsBusOptions } from './nats.js';
 
-export type { Bus, BusHandler, BusMessage, BusSubscription, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
+export type { Bus, BusHandler, ConnectionEvent, BusMessage, BusSubscription, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
 export { BusError, isBusError, type BusErrorCode } from './errors.js';
 
 export interface OpenBusOptions {

@@ -204,6 +204,11 @@ export class MemoryBus implements Bus {
     }
   }
 
+  onConnectionChange(): () => void {
+    // In one process there is no connection to lose.
+    return () => undefined;
+  }
+
   flush(): Promise<void> {
     if (this.state === 'closed') return Promise.reject(closedError());
     return new Promise((resolve) => setImmediate(resolve));

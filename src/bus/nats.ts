@@ -1,6 +1,6 @@
 import { connect, errors, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Bus, BusHandler, BusMessage, BusSubscription, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
+import type { Bus, BusHandler, BusMessage, BusSubscription, ConnectionEvent, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
 import { BusError } from './errors.js';
 import { invokeHandler } from './handler.js';
 import { filterTokens, normalizeHeaders, publishTokens, validateQueue } from './subjects.js';
@@ -58,7 +58,8 @@ function redact(url: string): string {
 /**
  * Connects to NATS. The first connection must succeed (a gateway that cannot reach NATS at start should
  * fail loudly); after that the client reconnects forever, replaying its subscriptions, with exponential
- * backoff and jitter. Publishes made while disconnected are buffered by the client.
+ * backoff and jitter. Publishes made while disconnected are lost (nats-core discards its outbound buffer when it
+ * reconnects): see {@link Bus.onConnectionChange}.
  */
 export async function connectNatsBus(natsUrl: string, opts: NatsBusOptions): Promise<NatsBus> {
   const { servers, display, auth } = parseNatsUrl(natsUrl);
@@ -127,6 +128,7 @@ export class NatsBus implements Bus {
   private closing: Promise<void> | undefined;
   private connected = true;
   private readonly statusLoop: Promise<void>;
+  private readonly connectionListeners = new Set<(event: ConnectionEvent) => void>();
 
   /** @internal use {@link connectNatsBus} */
   constructor(
@@ -200,6 +202,21 @@ export class NatsBus implements Bus {
     }
   }
 
+  onConnectionChange(listener: (event: ConnectionEvent) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  private announce(event: ConnectionEvent): void {
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err, event }, 'bus connection listener failed');
+      }
+    }
+  }
+
   async flush(): Promise<void> {
     try {
       await this.nc.flush();
@@ -250,6 +267,7 @@ export class NatsBus implements Bus {
         case 'disconnect':
           this.connected = false;
           log.warn({ server: s.server }, 'disconnected from NATS; reconnecting');
+          this.announce('disconnected');
           break;
         case 'reconnecting':
           log.debug({ nextWaitMs: backoff.current() }, 'reconnecting to NATS');
@@ -257,7 +275,9 @@ export class NatsBus implements Bus {
         case 'reconnect':
           this.connected = true;
           backoff.reset();
-          log.info({ server: s.server }, 'reconnected to NATS');
+          // Warn: what was published during the gap is gone; listeners re-read the store.
+          log.warn({ server: s.server }, 'reconnected to NATS');
+          this.announce('reconnected');
           break;
         case 'error':
           log.error({ err: s.error }, 'NATS error');

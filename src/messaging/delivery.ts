@@ -15,9 +15,20 @@ import type { StatusWriter } from "./writer.js";
 // (work-queue semantics across processes). A stream also starts by claiming the account's backlog from the
 // store: messages accepted while nobody listened, and delivered ones whose lease ran out. Unacked messages of a
 // stream that closes are released and offered to the account's other streams, so nothing waits for a timeout.
+//
+// The bus is only a doorbell: what it loses (a gateway killed with messages in flight, announcements published
+// during a NATS outage) the store still has. So live streams converge on the store by themselves: a periodic
+// sweep looks for claimable messages of the accounts streaming here, and a bus reconnect re-reads them all.
+// A claim succeeds only while nobody else holds the message's lease (StatusWriter), so re-reading never pushes
+// one message to two streams at once. A stream holds at most `maxInFlight` messages in memory; the rest wait in
+// the store until it has room.
 
 const BACKLOG_PAGE = 500;
 const KEEPALIVE_MS = 30_000;
+/** Accepted messages younger than this are left to the live path (their announcement is on its way). */
+const ANNOUNCE_GRACE_MS = 1_000;
+/** Accounts asked about per sweep query. */
+const SWEEP_CHUNK = 500;
 
 export type ConsumerItem = { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
 
@@ -48,6 +59,91 @@ export class Delivery {
   constructor(
     private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter },
   ) {}
+
+  /**
+   * Keeps this gateway's streams converged on the store until `signal` aborts: a sweep every `intervalMs`, and a
+   * full re-read after the bus reconnects.
+   */
+  async run(intervalMs: number, signal: AbortSignal): Promise<void> {
+    const stopListening = this.deps.bus.onConnectionChange((event) => {
+      if (event === "reconnected") void this.reconverge().catch((err: unknown) => this.deps.logger.warn({ err }, "could not re-read inboxes after the bus reconnected"));
+    });
+    let failing = false;
+    try {
+      while (!signal.aborted) {
+        await sleep(intervalMs, signal);
+        if (signal.aborted) break;
+        try {
+          await this.sweep();
+          if (failing) this.deps.logger.info("redelivery sweep works again");
+          failing = false;
+        } catch (err) {
+          // One line per outage, not one per tick.
+          if (!failing) this.deps.logger.warn({ err }, "redelivery sweep failed; retrying every tick");
+          failing = true;
+        }
+      }
+    } finally {
+      stopListening();
+    }
+  }
+
+  /** Looks for claimable messages of the accounts streaming here and has their streams read them. */
+  async sweep(): Promise<void> {
+    const accounts = [...this.routes.keys()];
+    for (let i = 0; i < accounts.length; i += SWEEP_CHUNK) {
+      const chunk = accounts.slice(i, i + SWEEP_CHUNK);
+      const rows = await this.deps.db
+        .selectFrom("messages")
+        .select("to_account_id")
+        .distinct()
+        .where("to_account_id", "in", chunk)
+        .where("status", "in", ["accepted", "delivered"])
+        .where("expires_at", ">", new Date())
+        .where((eb) =>
+          eb.or([
+            eb.and([eb("status", "=", "accepted"), eb("sent_at", "<", new Date(Date.now() - ANNOUNCE_GRACE_MS))]),
+            eb.and([eb("status", "=", "delivered"), eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", new Date())])]),
+          ]),
+        )
+        .execute();
+      for (const { to_account_id } of rows) this.kick(to_account_id);
+    }
+    // A stream full of messages whose acks it never heard of (settled on another gateway while the bus was away)
+    // would wait forever: drop what has a final status in the store.
+    await Promise.all(
+      [...this.routes.values()].flatMap((r) => r.consumers.filter((c) => c.inFlight.size >= c.maxInFlight)).map((c) => this.reconcile(c)),
+    );
+  }
+
+  /** After a bus outage: every stream re-reads its backlog and forgets messages settled meanwhile. */
+  private async reconverge(): Promise<void> {
+    for (const accountId of this.routes.keys()) this.kick(accountId);
+    await Promise.all([...this.routes.values()].flatMap((r) => r.consumers).map((c) => this.reconcile(c)));
+  }
+
+  /** Has the account's stream with the most room read the store again. */
+  private kick(accountId: string): void {
+    const route = this.routes.get(accountId);
+    if (!route || route.consumers.length === 0) return;
+    let best = route.consumers[0]!;
+    for (const c of route.consumers) if (room(c) > room(best)) best = c;
+    best.backlogAfter ??= 0;
+    best.wake();
+  }
+
+  private async reconcile(consumer: Consumer): Promise<void> {
+    const ids = [...consumer.inFlight.keys()];
+    if (ids.length === 0) return;
+    const rows = await this.deps.db
+      .selectFrom("messages")
+      .select(["message_id", "status"])
+      .where("message_id", "in", ids)
+      .where("status", "not in", ["accepted", "delivered"])
+      .execute();
+    for (const row of rows) consumer.inFlight.delete(row.message_id);
+    if (rows.length > 0) consumer.wake();
+  }
 
   /** Announces a stored message to the gateways holding streams of its recipient. */
   announce(message: StoredMessage): void {
@@ -167,12 +263,18 @@ export class Delivery {
       if (!best || room(c) > room(best)) best = c;
     }
     route.next = (route.next + 1) % n;
+    if (room(best!) <= 0) {
+      // No room anywhere: the message stays in the store, read when the stream has room (bounded memory).
+      best!.backlogAfter ??= 0;
+      return;
+    }
     best!.queued.set(message.messageId, message);
     best!.wake();
   }
 
   private async readBacklog(consumer: Consumer): Promise<void> {
     const after = consumer.backlogAfter ?? 0;
+    const limit = Math.max(1, Math.min(BACKLOG_PAGE, room(consumer)));
     const rows = await this.deps.db
       .selectFrom("messages")
       .selectAll()
@@ -186,12 +288,12 @@ export class Delivery {
       )
       .where("expires_at", ">", new Date())
       .orderBy("seq")
-      .limit(BACKLOG_PAGE)
+      .limit(limit)
       .execute();
     for (const row of rows) {
       if (!consumer.inFlight.has(row.message_id)) consumer.queued.set(row.message_id, toStoredMessage(row));
     }
-    consumer.backlogAfter = rows.length < BACKLOG_PAGE ? undefined : rows.at(-1)!.seq;
+    consumer.backlogAfter = rows.length < limit ? undefined : rows.at(-1)!.seq;
   }
 
   /** Moves queued messages into flight, as many as there is room for; drops the ones already past their TTL. */
@@ -217,7 +319,8 @@ export class Delivery {
       .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
       .then(({ message: stored, receipt }) => {
         if (receipt) this.publishReceipt(receipt);
-        if (!stored || stored.status !== "delivered") {
+        // No receipt: the claim did not happen (final meanwhile, or another stream holds the lease).
+        if (!receipt || !stored || stored.status !== "delivered") {
           consumer.inFlight.delete(message.messageId);
           return undefined;
         }
@@ -259,3 +362,15 @@ function room(c: Consumer): number {
   return c.maxInFlight - c.inFlight.size - c.queued.size;
 }
 
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

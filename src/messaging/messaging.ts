@@ -119,22 +119,25 @@ export class Messaging {
   ) {
     this.directory = new AccountDirectory(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
-    this.status = new StatusWriter(deps.db);
+    this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
     this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
-  /** Starts the expiry sweep; it and the account directory stop when `signal` aborts. */
-  start(signal: AbortSignal): Promise<void> {
+  /** Starts the expiry and redelivery sweeps; they and the account directory stop when `signal` aborts. */
+  async start(signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", () => this.directory.close(), { once: true });
-    return startExpirySweep({
-      db: this.deps.db,
-      logger: this.deps.logger,
-      intervalMs: this.deps.config.sweepIntervalMs,
-      signal,
-      publish: (r) => this.delivery.publishReceipt(r),
-    });
+    await Promise.all([
+      startExpirySweep({
+        db: this.deps.db,
+        logger: this.deps.logger,
+        intervalMs: this.deps.config.sweepIntervalMs,
+        signal,
+        publish: (r) => this.delivery.publishReceipt(r),
+      }),
+      this.delivery.run(this.deps.config.redeliveryIntervalMs, signal),
+    ]);
   }
 
   async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {

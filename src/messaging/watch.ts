@@ -28,7 +28,8 @@ export class TrafficWatch {
 
   /**
    * Receipts of messages sent by the given accounts (every account when undefined): stored ones after `after`
-   * (a receipt id) or from `since`, then `synced`, then live ones. Keepalives after 30 s of silence.
+   * (a receipt id) or from `since`, then `synced`, then live ones. Keepalives after 30 s of silence. Receipts the
+   * bus lost while it was disconnected are read from the store once it is back, so a watcher misses none.
    */
   async *watchReceipts(
     accountIds: string[] | undefined,
@@ -37,41 +38,90 @@ export class TrafficWatch {
   ): AsyncGenerator<ReceiptStreamItem> {
     const subjects = accountIds === undefined ? ["agentnet.receipt.*.*"] : accountIds.map((a) => `agentnet.receipt.${a}.*`);
     const wanted = from.messageIds.length > 0 ? new Set(from.messageIds) : undefined;
-    const live = streamFromBus(this.deps.bus, subjects, decodeReceipt, signal);
-    // Start listening before reading the store so nothing falls between the replay and the live stream.
-    const first = live.next();
-    let last = from.afterReceiptId ?? 0;
-    let replayed = 0;
-    if (from.afterReceiptId !== undefined || from.since !== undefined) {
-      for (;;) {
-        let query = this.deps.db.selectFrom("receipts").selectAll().where("receipt_id", ">", last).orderBy("receipt_id").limit(500);
-        if (accountIds !== undefined) query = query.where("sender_account_id", "in", accountIds);
-        if (from.afterReceiptId === undefined && from.since !== undefined) query = query.where("event_at", ">=", from.since);
-        if (wanted) query = query.where("message_id", "in", [...wanted]);
-        const rows = await query.execute();
-        for (const row of rows) {
-          last = row.receipt_id;
+    // Bus outages: the newest receipt seen when the bus went away is where the re-read starts once it is back.
+    let newest = 0;
+    let gapFrom: number | undefined;
+    let live = false;
+    let gapBeforeLive = false;
+    let replayDue = false;
+    let poke: () => void = () => undefined;
+    const stopListening = this.deps.bus.onConnectionChange((event) => {
+      if (event === "disconnected") {
+        if (live) gapFrom ??= newest;
+        else gapBeforeLive = true;
+      } else {
+        replayDue = true;
+        poke();
+      }
+    });
+    try {
+      const fromBus = streamFromBus(this.deps.bus, subjects, decodeReceipt, signal);
+      // Start listening before reading the store so nothing falls between the replay and the live stream.
+      const first = fromBus.next();
+      let last = from.afterReceiptId ?? 0;
+      let replayed = 0;
+      if (from.afterReceiptId !== undefined || from.since !== undefined) {
+        const since = from.afterReceiptId === undefined ? from.since : undefined;
+        for await (const receipt of this.storedReceipts(accountIds, wanted, last, since)) {
+          last = receipt.receiptId;
           replayed += 1;
-          yield { type: "receipt", receipt: toReceiptRecord(row) };
+          yield { type: "receipt", receipt };
         }
-        if (rows.length < 500) break;
+      } else {
+        const max = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
+        last = Number(max?.max ?? 0);
       }
-    } else {
-      const newest = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
-      last = Number(newest?.max ?? 0);
+      newest = last;
+      live = true;
+      if (gapBeforeLive) gapFrom = last;
+      yield { type: "synced", replayed };
+      // Ids sent since the gap began, so the re-read does not repeat them.
+      const sentSinceGap = new Set<number>();
+      let next = first;
+      for (;;) {
+        if (replayDue) {
+          replayDue = false;
+          const after = gapFrom ?? newest;
+          gapFrom = undefined;
+          for await (const receipt of this.storedReceipts(accountIds, wanted, after)) {
+            if (sentSinceGap.has(receipt.receiptId)) continue;
+            newest = Math.max(newest, receipt.receiptId);
+            yield { type: "receipt", receipt };
+          }
+          sentSinceGap.clear();
+        }
+        const item = await Promise.race([next, new Promise<"replay">((resolve) => (poke = () => resolve("replay")))]);
+        if (item === "replay") continue;
+        if (item.done) return;
+        next = fromBus.next();
+        if (item.value === "keepalive") {
+          yield { type: "keepalive" };
+          continue;
+        }
+        if (item.value.receiptId <= last || (wanted && !wanted.has(item.value.messageId))) continue;
+        newest = Math.max(newest, item.value.receiptId);
+        if (gapFrom !== undefined) sentSinceGap.add(item.value.receiptId);
+        yield { type: "receipt", receipt: item.value };
+      }
+    } finally {
+      stopListening();
     }
-    yield { type: "synced", replayed };
-    let next = first;
+  }
+
+  /** Stored receipts after a receipt id (and from a time), oldest first, in pages. */
+  private async *storedReceipts(accountIds: string[] | undefined, wanted: Set<string> | undefined, after: number, since?: Date) {
+    let last = after;
     for (;;) {
-      const item = await next;
-      if (item.done) return;
-      next = live.next();
-      if (item.value === "keepalive") {
-        yield { type: "keepalive" };
-        continue;
+      let query = this.deps.db.selectFrom("receipts").selectAll().where("receipt_id", ">", last).orderBy("receipt_id").limit(500);
+      if (accountIds !== undefined) query = query.where("sender_account_id", "in", accountIds);
+      if (since !== undefined) query = query.where("event_at", ">=", since);
+      if (wanted) query = query.where("message_id", "in", [...wanted]);
+      const rows = await query.execute();
+      for (const row of rows) {
+        last = row.receipt_id;
+        yield toReceiptRecord(row);
       }
-      if (item.value.receiptId <= last || (wanted && !wanted.has(item.value.messageId))) continue;
-      yield { type: "receipt", receipt: item.value };
+      if (rows.length < 500) return;
     }
   }
 }

@@ -264,17 +264,21 @@ export interface TransitionResult {
   receipt: ReceiptRecord | undefined;
 }
 
-const LEASE = sql`interval '30 seconds'`;
+/** How long a pushed, unacked message stays with its stream before it may be offered to another (the default). */
+export const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * Moves messages to delivered (again), processed, rejected or expired, in batches: one UPDATE … FROM (VALUES …)
- * plus one receipts INSERT per batch. Final statuses never change again; `delivered` renews the lease and
- * counts the attempt.
+ * plus one receipts INSERT per batch. Final statuses never change again; `delivered` takes the lease (only when
+ * no other stream holds one) and counts the attempt.
  */
 export class StatusWriter {
   private readonly commit: GroupCommit<Transition, TransitionResult>;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly leaseMs = DEFAULT_LEASE_MS,
+  ) {
     this.commit = new GroupCommit((items) => this.flush(items), 1000);
   }
 
@@ -294,7 +298,7 @@ export class StatusWriter {
         const firsts = new Map<string, Transition>();
         for (const t of phase) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
         if (firsts.size === 0) continue;
-        const rows = await updateStatuses(trx, [...firsts.values()]);
+        const rows = await updateStatuses(trx, [...firsts.values()], this.leaseMs);
         const receipts = await insertReceipts(
           trx,
           rows.map((row) => ({
@@ -326,7 +330,7 @@ export class StatusWriter {
 }
 
 /** One UPDATE … FROM (VALUES …) for a set of changes, each to a different message; returns the changed rows. */
-async function updateStatuses(trx: Transaction<Database>, changes: Transition[]): Promise<Selectable<MessagesTable>[]> {
+async function updateStatuses(trx: Transaction<Database>, changes: Transition[], leaseMs: number): Promise<Selectable<MessagesTable>[]> {
   const values = sql.join(
     [...changes]
       .sort((a, b) => (a.messageId < b.messageId ? -1 : 1))
@@ -339,10 +343,12 @@ async function updateStatuses(trx: Transaction<Database>, changes: Transition[])
       status_code = v.code,
       status_detail = v.detail,
       delivery_attempts = case when v.status = 'delivered' then m.delivery_attempts + 1 else m.delivery_attempts end,
-      lease_until = case when v.status = 'delivered' then now() + ${LEASE} else null end,
+      lease_until = case when v.status = 'delivered' then now() + make_interval(secs => ${leaseMs / 1000}) else null end,
       updated_at = now()
     from (values ${values}) as v(message_id, status, session_tag, code, detail)
     where m.message_id = v.message_id and m.status in ('accepted', 'delivered')
+      -- A delivery claims the message only when nobody holds it: a live lease means another stream has it.
+      and (v.status <> 'delivered' or m.status = 'accepted' or m.lease_until is null or m.lease_until <= now())
     returning m.*`.execute(trx);
   return rows;
 }

@@ -10,6 +10,8 @@ export interface NatsServer {
   port: number;
   /** Stops the server (SIGTERM, then SIGKILL) and deletes its store directory unless the caller gave it. */
   stop(): Promise<void>;
+  /** Sends `signal` (e.g. SIGKILL, a crash) and resolves once the process is gone; the store directory stays. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export interface StartNatsOptions {
@@ -106,7 +108,12 @@ async function launch(bin: string, port: number, storeDir: string, ownDir: boole
     await exitedP;
     throw err;
   }
-  return { url: `nats://127.0.0.1:${port}`, port, stop };
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    unregister();
+    if (exited === undefined) child.kill(signal);
+    await exitedP;
+  };
+  return { url: `nats://127.0.0.1:${port}`, port, stop, kill };
 }
 
 /** The server's error lines, or its last lines when it gave none. */
