@@ -284,7 +284,9 @@ type CreateApiKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Label to recognise the key by, e.g. "weather-bot prod". 1..100 characters; need not be unique.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Lifetime in seconds from now. Unset: the key never expires (revoke it to end it).
+	// Lifetime in seconds from now, 1..315,360,000 (10 years); outside: INVALID_ARGUMENT `invalid_expiry` (a key
+	// cannot be born expired, and a longer finite life is no safer than none). Unset: the key never expires (revoke
+	// it to end it).
 	ExpiresIn     *int64 `protobuf:"varint,2,opt,name=expires_in,json=expiresIn,proto3,oneof" json:"expires_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -393,7 +395,8 @@ func (x *CreateApiKeyResponse) GetSecret() string {
 // Which API keys to list.
 type ListApiKeysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum keys per page: default 50, maximum 500.
+	// Maximum keys per page: 0 = default 50; larger values are clamped to 500; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

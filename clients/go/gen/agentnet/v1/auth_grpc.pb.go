@@ -52,19 +52,21 @@ type AuthServiceClient interface {
 	// Prefer POST: as a Connect GET the token would travel in the URL.
 	Verify(ctx context.Context, in *VerifyRequest, opts ...grpc.CallOption) (*VerifyResponse, error)
 	// Creates an API key (an agent credential) owned by the caller. The secret is returned once, in this answer
-	// only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters,
-	// `expires_in` not positive).
+	// only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters),
+	// `invalid_expiry` (`expires_in` outside 1..315,360,000).
 	CreateApiKey(ctx context.Context, in *CreateApiKeyRequest, opts ...grpc.CallOption) (*CreateApiKeyResponse, error)
 	// Lists the caller's API keys (admins: every user's), newest first, without secrets.
-	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
-	// Revokes an API key at once; requests using it then answer UNAUTHENTICATED. Revoking an already revoked key
+	// Revokes an API key at once; requests using it then answer UNAUTHENTICATED on every
+	// gateway, from the moment this call answers. Revoking an already revoked key
 	// succeeds and returns it unchanged. Only the key's owner and admins may revoke.
 	// Errors: NOT_FOUND `api_key_not_found` (also for another user's key, so ids cannot be probed).
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error)
 	// Creates a user who can log in. Admins only.
 	// Errors: PERMISSION_DENIED `admin_required`; ALREADY_EXISTS `username_taken`; INVALID_ARGUMENT
-	// `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters).
+	// `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters), or
+	// `password_too_long` (over 1024 characters).
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error)
 }
 
@@ -161,19 +163,21 @@ type AuthServiceServer interface {
 	// Prefer POST: as a Connect GET the token would travel in the URL.
 	Verify(context.Context, *VerifyRequest) (*VerifyResponse, error)
 	// Creates an API key (an agent credential) owned by the caller. The secret is returned once, in this answer
-	// only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters,
-	// `expires_in` not positive).
+	// only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters),
+	// `invalid_expiry` (`expires_in` outside 1..315,360,000).
 	CreateApiKey(context.Context, *CreateApiKeyRequest) (*CreateApiKeyResponse, error)
 	// Lists the caller's API keys (admins: every user's), newest first, without secrets.
-	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
-	// Revokes an API key at once; requests using it then answer UNAUTHENTICATED. Revoking an already revoked key
+	// Revokes an API key at once; requests using it then answer UNAUTHENTICATED on every
+	// gateway, from the moment this call answers. Revoking an already revoked key
 	// succeeds and returns it unchanged. Only the key's owner and admins may revoke.
 	// Errors: NOT_FOUND `api_key_not_found` (also for another user's key, so ids cannot be probed).
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error)
 	// Creates a user who can log in. Admins only.
 	// Errors: PERMISSION_DENIED `admin_required`; ALREADY_EXISTS `username_taken`; INVALID_ARGUMENT
-	// `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters).
+	// `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters), or
+	// `password_too_long` (over 1024 characters).
 	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }

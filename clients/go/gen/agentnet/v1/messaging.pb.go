@@ -413,7 +413,8 @@ type Recipient_Username struct {
 }
 
 type Recipient_Capability struct {
-	// A capability: the message goes to one online account offering it, spread across them.
+	// A capability (matched lowercased and trimmed, as Register stores them): the message goes to one online
+	// account offering it, taking turns among them; none online is UNAVAILABLE `no_responders`.
 	Capability string `protobuf:"bytes,3,opt,name=capability,proto3,oneof"`
 }
 
@@ -871,7 +872,8 @@ type SendRequest struct {
 	//	*SendRequest_TtlMs
 	//	*SendRequest_ExpiresAt
 	Expiry isSendRequest_Expiry `protobuf_oneof:"expiry"`
-	// Envelope schema version; default "1.1". The major version must be 1.
+	// Envelope schema version, at most 32 characters like "1.1" (digits and up to two dots); default "1.1". The
+	// major version must be 1 (else `unsupported_schema_version`).
 	SchemaVersion string `protobuf:"bytes,10,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	// Optional Ed25519 signature over the canonical form (see Signature). Verified when given.
 	Signature *Signature `protobuf:"bytes,11,opt,name=signature,proto3" json:"signature,omitempty"`
@@ -880,8 +882,11 @@ type SendRequest struct {
 	BlobIds []string `protobuf:"bytes,12,rep,name=blob_ids,json=blobIds,proto3" json:"blob_ids,omitempty"`
 	// How long to wait before answering; default: once stored.
 	WaitFor WaitFor `protobuf:"varint,13,opt,name=wait_for,json=waitFor,proto3,enum=agentnet.v1.WaitFor" json:"wait_for,omitempty"`
-	// Maximum wait for `wait_for`, in milliseconds; default and maximum: the message's TTL (the call deadline
-	// also applies). On timeout the answer has `wait_timed_out = true` and the current status.
+	// Maximum wait for `wait_for`, in milliseconds: 0 (answer with the current status at once) or more; values
+	// above the message's TTL are clamped to it (the message cannot change status after it expires). Unset: the
+	// message's TTL. The call deadline also applies. Negative is INVALID_ARGUMENT `invalid_wait_timeout` (a wait
+	// cannot end before it starts). On timeout the answer has `wait_timed_out = true` and the message's current
+	// status (e.g. DELIVERED while waiting for PROCESSED).
 	WaitTimeoutMs *int64 `protobuf:"varint,14,opt,name=wait_timeout_ms,json=waitTimeoutMs,proto3,oneof" json:"wait_timeout_ms,omitempty"`
 	// Account to send as; must be owned by the caller. May be empty when `session_tag` is given or the caller
 	// owns exactly one account.
@@ -1060,12 +1065,15 @@ type isSendRequest_Expiry interface {
 }
 
 type SendRequest_TtlMs struct {
-	// Time to live in milliseconds from acceptance; must be positive.
+	// Time to live in milliseconds from acceptance: 1 up to the server's maximum TTL (AGENTNET_MAX_TTL_MS, 7 days =
+	// 604,800,000 by default). 0 or negative: INVALID_ARGUMENT `invalid_ttl` (the message would be born expired);
+	// above the maximum: INVALID_ARGUMENT `ttl_too_long` (stored messages are bounded in time).
 	TtlMs int64 `protobuf:"varint,8,opt,name=ttl_ms,json=ttlMs,proto3,oneof"`
 }
 
 type SendRequest_ExpiresAt struct {
-	// Absolute expiry; in the past → FAILED_PRECONDITION `expired`.
+	// Absolute expiry; in the past → FAILED_PRECONDITION `expired`; further than the server's maximum TTL from now
+	// → INVALID_ARGUMENT `ttl_too_long`.
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expires_at,json=expiresAt,proto3,oneof"`
 }
 
@@ -1206,15 +1214,20 @@ type RequestRequest struct {
 	TraceId string `protobuf:"bytes,5,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Idempotency key, as in Send. A repeat re-attaches to the original request and waits for its reply.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// Time to live of the request in milliseconds; default: the wait time (timeout_ms or the call deadline).
+	// Time to live of the request in milliseconds, 1 up to the server's maximum TTL (7 days by default); 0 or
+	// negative: INVALID_ARGUMENT `invalid_ttl`, above the maximum: `ttl_too_long` (as Send's ttl_ms). Unset: the
+	// wait time (timeout_ms or the call deadline).
 	TtlMs *int64 `protobuf:"varint,7,opt,name=ttl_ms,json=ttlMs,proto3,oneof" json:"ttl_ms,omitempty"`
-	// Envelope schema version; default "1.1".
+	// Envelope schema version, as in Send (at most 32 characters); default "1.1".
 	SchemaVersion string `protobuf:"bytes,8,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	// Optional signature, as in Send (kind "request").
 	Signature *Signature `protobuf:"bytes,9,opt,name=signature,proto3" json:"signature,omitempty"`
 	// Blobs the request references, as in Send.
 	BlobIds []string `protobuf:"bytes,10,rep,name=blob_ids,json=blobIds,proto3" json:"blob_ids,omitempty"`
-	// Maximum wait for the reply in milliseconds; default 30,000; the call deadline also applies.
+	// Maximum wait for the reply in milliseconds: 1 up to the server's maximum TTL (7 days = 604,800,000 by default)
+	// and never above 2,147,483,647 (about 24.8 days, the longest a server timer can wait), else INVALID_ARGUMENT
+	// `invalid_timeout` (0 or negative cannot wait for anything; longer waits outlive the request or the timer).
+	// Unset: 30,000. The call deadline also applies.
 	TimeoutMs *int64 `protobuf:"varint,11,opt,name=timeout_ms,json=timeoutMs,proto3,oneof" json:"timeout_ms,omitempty"`
 	// Account to send as, as in Send.
 	AsAccountId string `protobuf:"bytes,12,opt,name=as_account_id,json=asAccountId,proto3" json:"as_account_id,omitempty"`
@@ -1429,9 +1442,11 @@ type ReplyRequest struct {
 	Kind MessageKind `protobuf:"varint,3,opt,name=kind,proto3,enum=agentnet.v1.MessageKind" json:"kind,omitempty"`
 	// Idempotency key, as in Send.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// Time to live of the reply in milliseconds; default 30,000.
+	// Time to live of the reply in milliseconds, 1 up to the server's maximum TTL (7 days by default); 0 or
+	// negative: INVALID_ARGUMENT `invalid_ttl`, above the maximum: `ttl_too_long` (as Send's ttl_ms). Unset: the
+	// server's default TTL (30,000).
 	TtlMs *int64 `protobuf:"varint,5,opt,name=ttl_ms,json=ttlMs,proto3,oneof" json:"ttl_ms,omitempty"`
-	// Envelope schema version; default "1.1".
+	// Envelope schema version, as in Send (at most 32 characters); default "1.1".
 	SchemaVersion string `protobuf:"bytes,6,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	// Optional signature, as in Send (`to` is "account:<requester account id>").
 	Signature *Signature `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
@@ -1631,7 +1646,9 @@ type SubscribeRequest struct {
 	Mode SubscribeMode `protobuf:"varint,3,opt,name=mode,proto3,enum=agentnet.v1.SubscribeMode" json:"mode,omitempty"`
 	// OBSERVE mode: accounts to watch; empty means every account the caller owns (admins: every account).
 	AccountIds []string `protobuf:"bytes,4,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
-	// CONSUME mode: most messages pushed but not yet acked at any time (back-pressure); default 100, maximum 1000.
+	// CONSUME mode: most messages pushed but not yet acked at any time (back-pressure), 1..1000; unset: 100.
+	// Outside the range: INVALID_ARGUMENT `invalid_max_in_flight` (0 would never deliver anything; more would let
+	// one stream hoard an inbox its account's other processes share).
 	MaxInFlight   *int32 `protobuf:"varint,5,opt,name=max_in_flight,json=maxInFlight,proto3,oneof" json:"max_in_flight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2501,7 +2518,8 @@ func (x *Receipt) GetDeliveryAttempt() int32 {
 // Which threads to list.
 type ListThreadsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum threads per page: default 20, maximum 200.
+	// Maximum threads per page: 0 = default 20; larger values are clamped to 200; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2813,7 +2831,8 @@ type GetThreadMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The thread's id.
 	ThreadId string `protobuf:"bytes,1,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
-	// Maximum messages per page: default 50, maximum 500.
+	// Maximum messages per page: 0 = default 50; larger values are clamped to 500; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Opaque cursor: `next_page_token` of the previous page; empty for the newest messages.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2948,7 +2967,8 @@ type SearchMessagesRequest struct {
 	Until *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=until,proto3" json:"until,omitempty"`
 	// Only messages with this trace id. Empty: any.
 	TraceId string `protobuf:"bytes,9,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
-	// Maximum messages per page: default 50, maximum 500.
+	// Maximum messages per page: 0 = default 50; larger values are clamped to 500; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,10,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Opaque cursor: `next_page_token` of the previous page; empty for the newest matches.
 	PageToken     string `protobuf:"bytes,11,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

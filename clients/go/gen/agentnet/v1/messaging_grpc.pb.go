@@ -60,8 +60,9 @@ type MessagingServiceClient interface {
 	// current status (`duplicate = true`) instead of sending again.
 	// Errors: NOT_FOUND `recipient_not_found`; UNAVAILABLE `no_responders` (capability routing found no online
 	// agent); INVALID_ARGUMENT `payload_too_large` (payload over 256,000 bytes as JSON; configurable),
-	// `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `unsupported_schema_version`
-	// (major version is not 1), `invalid_message_id`, `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
+	// `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `invalid_wait_timeout`
+	// (wait_timeout_ms negative), `unsupported_schema_version` (major version is not 1), `invalid_message_id`,
+	// `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
 	// in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
 	// `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
 	// `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
@@ -69,7 +70,8 @@ type MessagingServiceClient interface {
 	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
-	// Errors: as Send, plus UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
+	// Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
+	// UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
 	// DEADLINE_EXCEEDED `timeout` (no reply in time; a late reply goes to the caller's inbox); FAILED_PRECONDITION
 	// `rejected` (the recipient rejected the request; ErrorInfo metadata `code` and `detail` say why) or `expired`.
 	Request(ctx context.Context, in *RequestRequest, opts ...grpc.CallOption) (*RequestResponse, error)
@@ -78,7 +80,7 @@ type MessagingServiceClient interface {
 	// waiting for it receives it directly; otherwise it is delivered to the requester's inbox.
 	// Errors: NOT_FOUND `message_not_found`; FAILED_PRECONDITION `not_a_request` (the message is not of kind
 	// REQUEST); PERMISSION_DENIED `not_recipient` (the caller does not own the request's recipient); plus Send's
-	// payload, signature, schema and rate-limit errors.
+	// payload, TTL (`invalid_ttl`, `ttl_too_long`), signature, schema and rate-limit errors.
 	Reply(ctx context.Context, in *ReplyRequest, opts ...grpc.CallOption) (*ReplyResponse, error)
 	// Streams an account's inbox. In CONSUME mode (default) each message goes to exactly one CONSUME stream of the
 	// account (work-queue semantics across its processes); on (re)connect, every message still unacked and not
@@ -87,7 +89,7 @@ type MessagingServiceClient interface {
 	// `watch`). The stream begins with a `started` item, sends keepalives after 30 s of silence, and ends only when
 	// the client cancels or the server shuts down (then reconnect: nothing acked is lost).
 	// Errors: PERMISSION_DENIED `not_account_owner`; NOT_FOUND `session_not_found`; INVALID_ARGUMENT when the
-	// account cannot be determined (see `as_account_id`).
+	// account cannot be determined (see `as_account_id`), `invalid_max_in_flight` (outside 1..1000).
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SubscribeResponse], error)
 	// Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
 	// rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
@@ -100,16 +102,16 @@ type MessagingServiceClient interface {
 	// Errors: PERMISSION_DENIED `not_account_owner`; INVALID_ARGUMENT `invalid_cursor`.
 	WatchReceipts(ctx context.Context, in *WatchReceiptsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReceiptsResponse], error)
 	// Lists threads the caller may read, most recent activity first.
-	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListThreads(ctx context.Context, in *ListThreadsRequest, opts ...grpc.CallOption) (*ListThreadsResponse, error)
 	// Pages through one thread's messages, newest first (the seed's thread_messages cursor).
 	// Default page size 50, maximum 500.
 	// Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it); INVALID_ARGUMENT
-	// `invalid_page_token`.
+	// `invalid_page_token`, `invalid_page_size`.
 	GetThreadMessages(ctx context.Context, in *GetThreadMessagesRequest, opts ...grpc.CallOption) (*GetThreadMessagesResponse, error)
 	// Searches messages the caller may read by thread, sender, recipient, kind and time range, newest first.
 	// Default page size 50, maximum 500.
-	// Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_time_range` (since after until).
+	// Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`, `invalid_time_range` (since after until).
 	SearchMessages(ctx context.Context, in *SearchMessagesRequest, opts ...grpc.CallOption) (*SearchMessagesResponse, error)
 	// Returns a thread's storage counters and participants (the seed's thread_status).
 	// Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it).
@@ -322,8 +324,9 @@ type MessagingServiceServer interface {
 	// current status (`duplicate = true`) instead of sending again.
 	// Errors: NOT_FOUND `recipient_not_found`; UNAVAILABLE `no_responders` (capability routing found no online
 	// agent); INVALID_ARGUMENT `payload_too_large` (payload over 256,000 bytes as JSON; configurable),
-	// `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `unsupported_schema_version`
-	// (major version is not 1), `invalid_message_id`, `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
+	// `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `invalid_wait_timeout`
+	// (wait_timeout_ms negative), `unsupported_schema_version` (major version is not 1), `invalid_message_id`,
+	// `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
 	// in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
 	// `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
 	// `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
@@ -331,7 +334,8 @@ type MessagingServiceServer interface {
 	Send(context.Context, *SendRequest) (*SendResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
-	// Errors: as Send, plus UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
+	// Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
+	// UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
 	// DEADLINE_EXCEEDED `timeout` (no reply in time; a late reply goes to the caller's inbox); FAILED_PRECONDITION
 	// `rejected` (the recipient rejected the request; ErrorInfo metadata `code` and `detail` say why) or `expired`.
 	Request(context.Context, *RequestRequest) (*RequestResponse, error)
@@ -340,7 +344,7 @@ type MessagingServiceServer interface {
 	// waiting for it receives it directly; otherwise it is delivered to the requester's inbox.
 	// Errors: NOT_FOUND `message_not_found`; FAILED_PRECONDITION `not_a_request` (the message is not of kind
 	// REQUEST); PERMISSION_DENIED `not_recipient` (the caller does not own the request's recipient); plus Send's
-	// payload, signature, schema and rate-limit errors.
+	// payload, TTL (`invalid_ttl`, `ttl_too_long`), signature, schema and rate-limit errors.
 	Reply(context.Context, *ReplyRequest) (*ReplyResponse, error)
 	// Streams an account's inbox. In CONSUME mode (default) each message goes to exactly one CONSUME stream of the
 	// account (work-queue semantics across its processes); on (re)connect, every message still unacked and not
@@ -349,7 +353,7 @@ type MessagingServiceServer interface {
 	// `watch`). The stream begins with a `started` item, sends keepalives after 30 s of silence, and ends only when
 	// the client cancels or the server shuts down (then reconnect: nothing acked is lost).
 	// Errors: PERMISSION_DENIED `not_account_owner`; NOT_FOUND `session_not_found`; INVALID_ARGUMENT when the
-	// account cannot be determined (see `as_account_id`).
+	// account cannot be determined (see `as_account_id`), `invalid_max_in_flight` (outside 1..1000).
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error
 	// Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
 	// rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
@@ -362,16 +366,16 @@ type MessagingServiceServer interface {
 	// Errors: PERMISSION_DENIED `not_account_owner`; INVALID_ARGUMENT `invalid_cursor`.
 	WatchReceipts(*WatchReceiptsRequest, grpc.ServerStreamingServer[WatchReceiptsResponse]) error
 	// Lists threads the caller may read, most recent activity first.
-	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListThreads(context.Context, *ListThreadsRequest) (*ListThreadsResponse, error)
 	// Pages through one thread's messages, newest first (the seed's thread_messages cursor).
 	// Default page size 50, maximum 500.
 	// Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it); INVALID_ARGUMENT
-	// `invalid_page_token`.
+	// `invalid_page_token`, `invalid_page_size`.
 	GetThreadMessages(context.Context, *GetThreadMessagesRequest) (*GetThreadMessagesResponse, error)
 	// Searches messages the caller may read by thread, sender, recipient, kind and time range, newest first.
 	// Default page size 50, maximum 500.
-	// Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_time_range` (since after until).
+	// Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`, `invalid_time_range` (since after until).
 	SearchMessages(context.Context, *SearchMessagesRequest) (*SearchMessagesResponse, error)
 	// Returns a thread's storage counters and participants (the seed's thread_status).
 	// Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it).

@@ -570,7 +570,8 @@ func (x *DeregisterResponse) GetAccountOnline() bool {
 // Which online accounts to list.
 type ListOnlineRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum accounts per page: default 100, maximum 1000.
+	// Maximum accounts per page: 0 = default 100; larger values are clamped to 1000; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -695,7 +696,8 @@ type SearchAgentsRequest struct {
 	Capability string `protobuf:"bytes,2,opt,name=capability,proto3" json:"capability,omitempty"`
 	// Only accounts that are online now.
 	OnlineOnly bool `protobuf:"varint,3,opt,name=online_only,json=onlineOnly,proto3" json:"online_only,omitempty"`
-	// Maximum accounts per page: default 50, maximum 500.
+	// Maximum accounts per page: 0 = default 50; larger values are clamped to 500; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -1354,7 +1356,8 @@ func (x *GetAgentStatusResponse) GetAgent() *AgentStatus {
 // Which agents to list.
 type ListAgentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum agents per page: default 50, maximum 500.
+	// Maximum agents per page: 0 = default 50; larger values are clamped to 500; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

@@ -65,10 +65,11 @@ type RegistryServiceClient interface {
 	// Errors: PERMISSION_DENIED `not_account_owner`.
 	Deregister(ctx context.Context, in *DeregisterRequest, opts ...grpc.CallOption) (*DeregisterResponse, error)
 	// Lists online accounts, one row per account with its session count, ordered by username.
-	// Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListOnline(ctx context.Context, in *ListOnlineRequest, opts ...grpc.CallOption) (*ListOnlineResponse, error)
 	// Searches accounts by a substring of username or display name and/or an exact capability; online accounts
-	// first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`,
+	// `invalid_page_size`.
 	SearchAgents(ctx context.Context, in *SearchAgentsRequest, opts ...grpc.CallOption) (*SearchAgentsResponse, error)
 	// Returns one account's profile with its live sessions.
 	// Errors: NOT_FOUND `account_not_found` (also for another owner's private account); INVALID_ARGUMENT when
@@ -85,7 +86,7 @@ type RegistryServiceClient interface {
 	// agents and for hosted AI agents of chat sessions. Errors: NOT_FOUND `account_not_found`.
 	GetAgentStatus(ctx context.Context, in *GetAgentStatusRequest, opts ...grpc.CallOption) (*GetAgentStatusResponse, error)
 	// Lists agents in AgentConnect's shape (GET /agents/list) with totals, ordered by username.
-	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListAgents(ctx context.Context, in *ListAgentsRequest, opts ...grpc.CallOption) (*ListAgentsResponse, error)
 	// Streams presence changes (online, offline, profile updated) of the accounts the caller may see, optionally
 	// after a snapshot of who is online now. A `synced` item marks the moment the stream is live (after the
@@ -254,10 +255,11 @@ type RegistryServiceServer interface {
 	// Errors: PERMISSION_DENIED `not_account_owner`.
 	Deregister(context.Context, *DeregisterRequest) (*DeregisterResponse, error)
 	// Lists online accounts, one row per account with its session count, ordered by username.
-	// Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListOnline(context.Context, *ListOnlineRequest) (*ListOnlineResponse, error)
 	// Searches accounts by a substring of username or display name and/or an exact capability; online accounts
-	// first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`,
+	// `invalid_page_size`.
 	SearchAgents(context.Context, *SearchAgentsRequest) (*SearchAgentsResponse, error)
 	// Returns one account's profile with its live sessions.
 	// Errors: NOT_FOUND `account_not_found` (also for another owner's private account); INVALID_ARGUMENT when
@@ -274,7 +276,7 @@ type RegistryServiceServer interface {
 	// agents and for hosted AI agents of chat sessions. Errors: NOT_FOUND `account_not_found`.
 	GetAgentStatus(context.Context, *GetAgentStatusRequest) (*GetAgentStatusResponse, error)
 	// Lists agents in AgentConnect's shape (GET /agents/list) with totals, ordered by username.
-	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListAgents(context.Context, *ListAgentsRequest) (*ListAgentsResponse, error)
 	// Streams presence changes (online, offline, profile updated) of the accounts the caller may see, optionally
 	// after a snapshot of who is online now. A `synced` item marks the moment the stream is live (after the

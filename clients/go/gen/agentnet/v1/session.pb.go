@@ -351,9 +351,13 @@ type AgentConfig struct {
 	Personality string `protobuf:"bytes,4,opt,name=personality,proto3" json:"personality,omitempty"`
 	// Arbitrary JSON object kept with the agent (and shown in its status).
 	Metadata *structpb.Struct `protobuf:"bytes,5,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	// Sampling temperature passed to the provider; unset: the provider's default.
+	// Sampling temperature passed to the provider, 0..2 (the OpenAI-compatible APIs' range; 0..1 for providers of
+	// kind ANTHROPIC, whose API accepts no more); unset: the provider's default. Outside: INVALID_ARGUMENT
+	// `invalid_temperature` (the provider would refuse every turn), field `agents["<name>"].temperature`.
 	Temperature *float64 `protobuf:"fixed64,6,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
-	// Maximum tokens per answer; unset: server default (1024).
+	// Maximum tokens per answer, 1..65,536; unset: server default (1024). Outside: INVALID_ARGUMENT
+	// `invalid_max_output_tokens` (0 or less cannot answer; no provider model writes more), field
+	// `agents["<name>"].max_output_tokens`.
 	MaxOutputTokens *int32 `protobuf:"varint,7,opt,name=max_output_tokens,json=maxOutputTokens,proto3,oneof" json:"max_output_tokens,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -450,18 +454,22 @@ type CreateSessionRequest struct {
 	InteractionModes []string `protobuf:"bytes,3,rep,name=interaction_modes,json=interactionModes,proto3" json:"interaction_modes,omitempty"`
 	// Arbitrary JSON object kept with the session.
 	Metadata *structpb.Struct `protobuf:"bytes,4,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	// AGENT_AGENT: maximum agent turns before the session stops (default 20, maximum 200). Ignored for
-	// HUMAN_AGENT.
+	// AGENT_AGENT: maximum agent turns before the session stops, 1..200; unset or 0: 20. Negative or above 200:
+	// INVALID_ARGUMENT `invalid_max_turns` (a conversation between two agents is bounded), also for HUMAN_AGENT,
+	// where the value is otherwise ignored.
 	MaxTurns *int32 `protobuf:"varint,5,opt,name=max_turns,json=maxTurns,proto3,oneof" json:"max_turns,omitempty"`
 	// The conversation's goal, given to the agents; an AGENT_AGENT session stops when an agent declares it reached.
+	// At most 8,000 characters.
 	Goal string `protobuf:"bytes,6,opt,name=goal,proto3" json:"goal,omitempty"`
-	// AGENT_AGENT: the message the first speaker starts from. Default: built from `goal`.
+	// AGENT_AGENT: the message the first speaker starts from, at most 32,000 characters. Default: built from `goal`.
 	OpeningMessage string `protobuf:"bytes,7,opt,name=opening_message,json=openingMessage,proto3" json:"opening_message,omitempty"`
 	// AGENT_AGENT: name of the agent that speaks first. Default: the first name in alphabetical order.
 	FirstSpeaker string `protobuf:"bytes,8,opt,name=first_speaker,json=firstSpeaker,proto3" json:"first_speaker,omitempty"`
 	// AGENT_AGENT: a message containing this word ends the session. Default "__EXIT__".
 	StopWord *string `protobuf:"bytes,9,opt,name=stop_word,json=stopWord,proto3,oneof" json:"stop_word,omitempty"`
-	// Per-agent token budget per minute; when spent the agent cools down. Unset: server default; 0: no budget.
+	// Per-agent token budget per minute, 0..100,000,000 (the server setting's own ceiling); when spent the agent
+	// cools down. Unset: server default (20,000); 0: no budget. Negative or above: INVALID_ARGUMENT
+	// `invalid_tokens_per_minute` (a negative budget is meaningless; for no limit use 0).
 	TokensPerMinute *int32 `protobuf:"varint,10,opt,name=tokens_per_minute,json=tokensPerMinute,proto3,oneof" json:"tokens_per_minute,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -1035,7 +1043,8 @@ func (x *GetSessionResponse) GetSession() *ChatSession {
 // Which sessions to list.
 type ListSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum sessions per page: default 20, maximum 200.
+	// Maximum sessions per page: 0 = default 20; larger values are clamped to 200; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -1441,7 +1450,9 @@ type StreamSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The session's id.
 	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	// Send events with seq greater than this. 0: from the first event; ChatSession.last_seq: only new events.
+	// Send events with seq greater than this, 0..ChatSession.last_seq. 0: from the first event; last_seq: only new
+	// events. Negative or beyond the latest event: INVALID_ARGUMENT `invalid_seq` (no such position; metadata
+	// `last_seq` gives the latest).
 	AfterSeq      int64 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1705,7 +1716,8 @@ func (x *SessionEvent) GetMessageId() string {
 // Which providers to list.
 type ListProvidersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum providers per page: default 50, maximum 200.
+	// Maximum providers per page: 0 = default 50; larger values are clamped to 200; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

@@ -52,14 +52,16 @@ type SessionServiceClient interface {
 	// Creates a session and starts its agents. AGENT_AGENT sessions start conversing at once from the opening
 	// message. Errors: INVALID_ARGUMENT `invalid_agent_count` (HUMAN_AGENT needs exactly one agent, AGENT_AGENT
 	// exactly two), `invalid_session_type`, `unknown_provider`, `invalid_agent_name`, `unknown_agent`
-	// (first_speaker is not one of the agents); FAILED_PRECONDITION `provider_not_configured` (no key for it);
+	// (first_speaker is not one of the agents), `invalid_temperature`, `invalid_max_output_tokens`,
+	// `invalid_max_turns`, `invalid_tokens_per_minute` (see each field's range); FAILED_PRECONDITION
+	// `provider_not_configured` (no key for it);
 	// RESOURCE_EXHAUSTED `rate_limited`.
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Returns a session's state (also once stopped or expired, until it is deleted or pruned).
 	// Errors: NOT_FOUND `session_not_found`; RESOURCE_EXHAUSTED `rate_limited`.
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
 	// Lists the caller's sessions (admins: everyone's with `all`), newest first.
-	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`; RESOURCE_EXHAUSTED
+	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`; RESOURCE_EXHAUSTED
 	// `rate_limited`.
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
 	// Stops everything in a session (its streams end after a final `stop` event) and deletes it; afterwards it
@@ -79,7 +81,7 @@ type SessionServiceClient interface {
 	// (after_seq negative or beyond the latest event); RESOURCE_EXHAUSTED `rate_limited`.
 	StreamSession(ctx context.Context, in *StreamSessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamSessionResponse], error)
 	// Lists the AI providers this server knows and whether each is configured (has its key / base URL).
-	// Default page size 50, maximum 200.
+	// Default page size 50, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListProviders(ctx context.Context, in *ListProvidersRequest, opts ...grpc.CallOption) (*ListProvidersResponse, error)
 }
 
@@ -194,14 +196,16 @@ type SessionServiceServer interface {
 	// Creates a session and starts its agents. AGENT_AGENT sessions start conversing at once from the opening
 	// message. Errors: INVALID_ARGUMENT `invalid_agent_count` (HUMAN_AGENT needs exactly one agent, AGENT_AGENT
 	// exactly two), `invalid_session_type`, `unknown_provider`, `invalid_agent_name`, `unknown_agent`
-	// (first_speaker is not one of the agents); FAILED_PRECONDITION `provider_not_configured` (no key for it);
+	// (first_speaker is not one of the agents), `invalid_temperature`, `invalid_max_output_tokens`,
+	// `invalid_max_turns`, `invalid_tokens_per_minute` (see each field's range); FAILED_PRECONDITION
+	// `provider_not_configured` (no key for it);
 	// RESOURCE_EXHAUSTED `rate_limited`.
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Returns a session's state (also once stopped or expired, until it is deleted or pruned).
 	// Errors: NOT_FOUND `session_not_found`; RESOURCE_EXHAUSTED `rate_limited`.
 	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
 	// Lists the caller's sessions (admins: everyone's with `all`), newest first.
-	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`; RESOURCE_EXHAUSTED
+	// Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`; RESOURCE_EXHAUSTED
 	// `rate_limited`.
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
 	// Stops everything in a session (its streams end after a final `stop` event) and deletes it; afterwards it
@@ -221,7 +225,7 @@ type SessionServiceServer interface {
 	// (after_seq negative or beyond the latest event); RESOURCE_EXHAUSTED `rate_limited`.
 	StreamSession(*StreamSessionRequest, grpc.ServerStreamingServer[StreamSessionResponse]) error
 	// Lists the AI providers this server knows and whether each is configured (has its key / base URL).
-	// Default page size 50, maximum 200.
+	// Default page size 50, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListProviders(context.Context, *ListProvidersRequest) (*ListProvidersResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }

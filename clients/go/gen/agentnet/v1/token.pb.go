@@ -80,7 +80,8 @@ type GetConfigRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Channel to join. Unset: "channel_<unix seconds>".
 	ChannelName *string `protobuf:"bytes,1,opt,name=channel_name,json=channelName,proto3,oneof" json:"channel_name,omitempty"`
-	// Token lifetime in seconds, 1..86400. Unset: 86400 (24 h).
+	// Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 86400. Outside: INVALID_ARGUMENT
+	// `invalid_expiry`.
 	ExpiresIn     *int64 `protobuf:"varint,2,opt,name=expires_in,json=expiresIn,proto3,oneof" json:"expires_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -235,7 +236,8 @@ type IssueRtcTokenRequest struct {
 	User isIssueRtcTokenRequest_User `protobuf_oneof:"user"`
 	// Publisher (default) or subscriber.
 	Role RtcRole `protobuf:"varint,4,opt,name=role,proto3,enum=agentnet.v1.RtcRole" json:"role,omitempty"`
-	// Token lifetime in seconds, 1..86400. Unset: 3600.
+	// Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 3600. Outside: INVALID_ARGUMENT
+	// `invalid_expiry`.
 	ExpiresIn *int64 `protobuf:"varint,5,opt,name=expires_in,json=expiresIn,proto3,oneof" json:"expires_in,omitempty"`
 	// Also grant RTM login for the same uid/account (AccessToken2 with both services, like GetConfig).
 	WithRtm       bool `protobuf:"varint,6,opt,name=with_rtm,json=withRtm,proto3" json:"with_rtm,omitempty"`
@@ -331,7 +333,8 @@ type isIssueRtcTokenRequest_User interface {
 }
 
 type IssueRtcTokenRequest_Uid struct {
-	// Numeric uid, 0..2^32-1 (0 lets the holder join with any uid).
+	// Numeric uid, 0..4,294,967,295 (2^32-1, the whole uint32 range: nothing to refuse; 0 lets the holder join
+	// with any uid).
 	Uid uint32 `protobuf:"varint,2,opt,name=uid,proto3,oneof"`
 }
 
@@ -449,7 +452,8 @@ type IssueRtmTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// RTM user id, 1..64 bytes.
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// Token lifetime in seconds, 1..86400. Unset: 3600.
+	// Token lifetime in seconds, 1..86400 (Agora's maximum, 24 h). Unset: 3600. Outside: INVALID_ARGUMENT
+	// `invalid_expiry`.
 	ExpiresIn     *int64 `protobuf:"varint,2,opt,name=expires_in,json=expiresIn,proto3,oneof" json:"expires_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -162,7 +162,9 @@ type VoiceLlmConfig struct {
 	Model string `protobuf:"bytes,2,opt,name=model,proto3" json:"model,omitempty"`
 	// API key for `url`. Empty: server default. Never logged or returned.
 	ApiKey string `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
-	// Largest number of past messages sent to the LLM. Unset: Agora's default.
+	// Largest number of past messages sent to the LLM, 1..1024. Unset: Agora's default (32). Outside:
+	// INVALID_ARGUMENT `invalid_max_history` (0 or less leaves the LLM no context; more is past what Agora keeps),
+	// field `llm.max_history`.
 	MaxHistory *int32 `protobuf:"varint,4,opt,name=max_history,json=maxHistory,proto3,oneof" json:"max_history,omitempty"`
 	// Extra vendor parameters passed through to Agora's `llm.params` (e.g. {"temperature": 0.7}).
 	Params        *structpb.Struct `protobuf:"bytes,5,opt,name=params,proto3" json:"params,omitempty"`
@@ -404,7 +406,8 @@ type StartVoiceAgentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Channel to join (the seed's `channelName`).
 	ChannelName string `protobuf:"bytes,1,opt,name=channel_name,json=channelName,proto3" json:"channel_name,omitempty"`
-	// The agent's uid in the channel, a decimal string (the seed's `rtcUid`; e.g. GetConfig's `agent_uid`).
+	// The agent's uid in the channel, a decimal string 1..4294967295 (Agora's 32-bit uid; 0 is refused; the seed's
+	// `rtcUid`; e.g. GetConfig's `agent_uid`). Otherwise INVALID_ARGUMENT `invalid_uid`.
 	// Empty: a random uid.
 	AgentUid string `protobuf:"bytes,2,opt,name=agent_uid,json=agentUid,proto3" json:"agent_uid,omitempty"`
 	// Uids of the users the agent listens to (the seed's `userUid`); at least one.
@@ -412,9 +415,9 @@ type StartVoiceAgentRequest struct {
 	// Agent name, unique among running agents (see the RPC for repeats). Empty: generated
 	// ("agent_<channel>_<random>"), so names never collide.
 	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
-	// System instructions for the LLM. Empty: server default.
+	// System instructions for the LLM, at most 32,000 characters. Empty: server default.
 	Instructions string `protobuf:"bytes,5,opt,name=instructions,proto3" json:"instructions,omitempty"`
-	// What the agent says when a user joins. Empty: server default.
+	// What the agent says when a user joins, at most 8,000 characters. Empty: server default.
 	Greeting string `protobuf:"bytes,6,opt,name=greeting,proto3" json:"greeting,omitempty"`
 	// LLM overrides; unset: server defaults.
 	Llm *VoiceLlmConfig `protobuf:"bytes,7,opt,name=llm,proto3" json:"llm,omitempty"`
@@ -422,9 +425,14 @@ type StartVoiceAgentRequest struct {
 	Tts *VoiceTtsConfig `protobuf:"bytes,8,opt,name=tts,proto3" json:"tts,omitempty"`
 	// ASR overrides; unset: server defaults.
 	Asr *VoiceAsrConfig `protobuf:"bytes,9,opt,name=asr,proto3" json:"asr,omitempty"`
-	// Seconds without any user in the channel after which Agora stops the agent. Unset: 30.
+	// Seconds without any user in the channel after which Agora stops the agent, 0..86400 (Agora's maximum; 0 is
+	// passed as is: Agora then does not stop it for idleness, max_duration_seconds still does). Unset: 30 (server
+	// setting). Outside: INVALID_ARGUMENT `invalid_idle_timeout`.
 	IdleTimeoutSeconds *int32 `protobuf:"varint,10,opt,name=idle_timeout_seconds,json=idleTimeoutSeconds,proto3,oneof" json:"idle_timeout_seconds,omitempty"`
-	// Longest the agent may run before the watchdog stops it, in seconds. Unset: 3600 (server maximum applies).
+	// Longest the agent may run before the watchdog stops it, in seconds, 1..86400. Values above the server's
+	// maximum (AGENTNET_VOICE_MAX_DURATION_SECONDS, 3600 by default) are clamped to it; VoiceAgent.max_run_until
+	// shows the effective limit. Unset: the server's maximum. Outside 1..86400: INVALID_ARGUMENT
+	// `invalid_max_duration` (0 or less would stop it at once; no agent runs past a day).
 	MaxDurationSeconds *int64 `protobuf:"varint,11,opt,name=max_duration_seconds,json=maxDurationSeconds,proto3,oneof" json:"max_duration_seconds,omitempty"`
 	// Enable RTM (transcripts and state on the data channel). Unset: true.
 	EnableRtm     *bool `protobuf:"varint,12,opt,name=enable_rtm,json=enableRtm,proto3,oneof" json:"enable_rtm,omitempty"`
@@ -815,7 +823,8 @@ func (x *GetVoiceAgentResponse) GetAgent() *VoiceAgent {
 // Which voice agents to list.
 type ListVoiceAgentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Maximum agents per page: default 20, maximum 100.
+	// Maximum agents per page: 0 = default 20; larger values are clamped to 100; negative:
+	// INVALID_ARGUMENT `invalid_page_size`.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// `next_page_token` of the previous page; empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

@@ -51,7 +51,8 @@ type VoiceAgentServiceClient interface {
 	// ElevenLabs), idle timeout 30 s, RTM enabled with data channel "rtm", error messages enabled.
 	// Starting again with the `name` of an agent the caller already runs returns that agent (Agora's 409 is
 	// handled idempotently); a name another user's running agent has → ALREADY_EXISTS `agent_name_taken`.
-	// Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`; FAILED_PRECONDITION
+	// Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`, `invalid_idle_timeout`,
+	// `invalid_max_duration`, `invalid_max_history`; FAILED_PRECONDITION
 	// `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
 	// chosen vendor); Agora's errors as described on the service.
 	StartVoiceAgent(ctx context.Context, in *StartVoiceAgentRequest, opts ...grpc.CallOption) (*StartVoiceAgentResponse, error)
@@ -60,7 +61,7 @@ type VoiceAgentServiceClient interface {
 	// Returns one voice agent, refreshed from Agora while it runs. Errors: NOT_FOUND `agent_not_found`.
 	GetVoiceAgent(ctx context.Context, in *GetVoiceAgentRequest, opts ...grpc.CallOption) (*GetVoiceAgentResponse, error)
 	// Lists the caller's voice agents (admins: everyone's with `all`), newest first.
-	// Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListVoiceAgents(ctx context.Context, in *ListVoiceAgentsRequest, opts ...grpc.CallOption) (*ListVoiceAgentsResponse, error)
 	// Makes a running agent say a text through its TTS (Agora's speak).
 	// Errors: NOT_FOUND `agent_not_found`; FAILED_PRECONDITION `agent_not_running`; INVALID_ARGUMENT
@@ -163,7 +164,8 @@ type VoiceAgentServiceServer interface {
 	// ElevenLabs), idle timeout 30 s, RTM enabled with data channel "rtm", error messages enabled.
 	// Starting again with the `name` of an agent the caller already runs returns that agent (Agora's 409 is
 	// handled idempotently); a name another user's running agent has → ALREADY_EXISTS `agent_name_taken`.
-	// Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`; FAILED_PRECONDITION
+	// Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`, `invalid_idle_timeout`,
+	// `invalid_max_duration`, `invalid_max_history`; FAILED_PRECONDITION
 	// `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
 	// chosen vendor); Agora's errors as described on the service.
 	StartVoiceAgent(context.Context, *StartVoiceAgentRequest) (*StartVoiceAgentResponse, error)
@@ -172,7 +174,7 @@ type VoiceAgentServiceServer interface {
 	// Returns one voice agent, refreshed from Agora while it runs. Errors: NOT_FOUND `agent_not_found`.
 	GetVoiceAgent(context.Context, *GetVoiceAgentRequest) (*GetVoiceAgentResponse, error)
 	// Lists the caller's voice agents (admins: everyone's with `all`), newest first.
-	// Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`.
+	// Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
 	ListVoiceAgents(context.Context, *ListVoiceAgentsRequest) (*ListVoiceAgentsResponse, error)
 	// Makes a running agent say a text through its TTS (Agora's speak).
 	// Errors: NOT_FOUND `agent_not_found`; FAILED_PRECONDITION `agent_not_running`; INVALID_ARGUMENT
