@@ -277,7 +277,7 @@ func TestScenarios(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(30 * time.Second):
 				t.Fatal("no three receipts")
 			}
 			if fmt.Sprint(seen) != fmt.Sprint(e["receipts"]) {
@@ -330,7 +330,7 @@ func TestScenarios(t *testing.T) {
 				ids = append(ids, res.GetMessageId())
 			}
 			count := func(id string) int { mu.Lock(); defer mu.Unlock(); return handled[id] }
-			until(t, 5*time.Second, "the first message to be handled", func() bool { return count(ids[0]) > 0 })
+			until(t, 30*time.Second, "the first message to be handled", func() bool { return count(ids[0]) > 0 })
 			s.stop() // the gateway goes away mid-work
 			time.Sleep(400 * time.Millisecond)
 			s.start(t)
@@ -347,7 +347,7 @@ func TestScenarios(t *testing.T) {
 					t.Fatalf("%s handled %d times", id, count(id))
 				}
 			}
-			until(t, 15*time.Second, "every message to be processed", func() bool {
+			until(t, 30*time.Second, "every message to be processed", func() bool {
 				msgs, _, err := sender.SearchMessages(ctx, &pb.SearchMessagesRequest{FromAccountId: sender.AccountID(), ToAccountId: receiver.AccountID(), PageSize: 100})
 				if err != nil {
 					return false
@@ -374,7 +374,7 @@ func TestScenarios(t *testing.T) {
 			if err != nil || again.GetMessageId() != first.GetMessageId() || !again.GetDuplicate() {
 				t.Fatalf("repeat: %v %v", again, err)
 			}
-			until(t, 5*time.Second, "the message to be handled", func() bool { mu.Lock(); defer mu.Unlock(); return handled[first.GetMessageId()] > 0 })
+			until(t, 30*time.Second, "the message to be handled", func() bool { mu.Lock(); defer mu.Unlock(); return handled[first.GetMessageId()] > 0 })
 			time.Sleep(300 * time.Millisecond)
 			mu.Lock()
 			defer mu.Unlock()

@@ -29,7 +29,7 @@ async def pair(clients, run_id, guardrails: Guardrails, handler):
 
 
 async def send_and_wait(sender, receiver, payload):
-    res = await sender.send(receiver.username, payload, wait_for="processed", wait_timeout_ms=5000)
+    res = await sender.send(receiver.username, payload, wait_for="processed", wait_timeout_ms=20000)
     return res.receipt.code or status_name(res.status)
 
 

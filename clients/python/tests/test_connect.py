@@ -22,7 +22,7 @@ async def tokens(make_token, run_id):
     return await make_token(f"pyc{run_id}_a"), await make_token(f"pyc{run_id}_b")
 
 
-async def until(check, timeout: float = 10.0, what: str = "condition") -> None:
+async def until(check, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:

@@ -27,7 +27,7 @@ class World:
 world = World()
 
 
-async def until(check, timeout: float = 10.0, what: str = "condition") -> None:
+async def until(check, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not (await check() if asyncio.iscoroutinefunction(check) else check()):
         if asyncio.get_running_loop().time() > deadline:
@@ -109,10 +109,10 @@ async def test_send_with_receipts(run_id):
                     return
 
     watching = asyncio.ensure_future(watch())
-    await asyncio.wait_for(live.wait(), 10)
+    await asyncio.wait_for(live.wait(), 30)
     sent = await world.sender.send(p["to"], p["payload"], wait_for=p["wait_for"], message_id=message_id)
     assert status_name(sent.status) == e["status"]
-    await asyncio.wait_for(watching, 5)
+    await asyncio.wait_for(watching, 30)
     assert seen == e["receipts"]
     assert world.payloads[sent.message_id] == e["received_payload"]
 
@@ -189,7 +189,7 @@ async def test_expiry():
             if last[0] == e["final_status"]:
                 return
 
-    await asyncio.wait_for(watch(), 10)
+    await asyncio.wait_for(watch(), 30)
     assert last == (e["final_status"], e["code"])
 
 
