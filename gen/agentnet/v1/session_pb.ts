@@ -633,7 +633,9 @@ export type SendSessionMessageRequest = Message<"agentnet.v1.SendSessionMessageR
   idempotencyKey: string;
 
   /**
-   * Also wait for the addressed agent's complete answer and return it (bounded by the call deadline).
+   * Also wait for the addressed agent's complete answer to this message (the `response` whose `in_reply_to` is
+   * this message's seq) and return it, bounded by the call deadline. Messages sent while an agent is still
+   * answering are queued and answered one by one, in order.
    *
    * @generated from field: bool wait_for_response = 7;
    */

@@ -1287,7 +1287,9 @@ type SendSessionMessageRequest struct {
 	Metadata *structpb.Struct `protobuf:"bytes,5,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	// Key that makes retries safe: a repeat within the session returns the original event's seq.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// Also wait for the addressed agent's complete answer and return it (bounded by the call deadline).
+	// Also wait for the addressed agent's complete answer to this message (the `response` whose `in_reply_to` is
+	// this message's seq) and return it, bounded by the call deadline. Messages sent while an agent is still
+	// answering are queued and answered one by one, in order.
 	WaitForResponse bool `protobuf:"varint,7,opt,name=wait_for_response,json=waitForResponse,proto3" json:"wait_for_response,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
