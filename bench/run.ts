@@ -13,6 +13,7 @@ import { runGhz } from "./sections/ghz.js";
 import { runMessaging } from "./sections/messaging.js";
 import { runRegistry } from "./sections/registry.js";
 import { runRequestReply } from "./sections/request-reply.js";
+import { printSoak, runSoak, type SoakSection } from "./sections/soak.js";
 import { Setups } from "./setups.js";
 
 const SECTIONS = ["baselines", "messaging", "request-reply", "ghz", "registry"] as const;
@@ -53,7 +54,19 @@ const program = new Command()
   .option("--cpu-prof", "write V8 CPU profiles of the gateways to bench/results/profiles/", false)
   .option("--gateway-node-args <args>", "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)")
   .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
-  .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json");
+  .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json")
+  .option("--soak", "instead of the sections: a memory soak, two gateways under steady load; fails when RSS grows > 10 %", false)
+  .option("--soak-minutes <n>", "length of the soak, minutes (default 10)", (v) => {
+    const n = Number(v);
+    if (!(n >= 1 && n <= 240)) throw new InvalidArgumentError("must be 1..240");
+    return n;
+  })
+  .option("--soak-rate <n>", "msg/s offered during the soak (default 200)", (v) => {
+    const n = Number(v);
+    if (!(n > 0 && n <= 100_000)) throw new InvalidArgumentError("must be 1..100000");
+    return n;
+  })
+  .option("--soak-heap-snapshots <dir>", "run the soak's gateways with --heapsnapshot-signal=SIGUSR2 and write a snapshot of each after the warm-up and at the end into <dir>");
 
 program.parse();
 const opts = program.opts<{
@@ -68,7 +81,13 @@ const opts = program.opts<{
   gatewayNodeArgs?: string;
   logLevel: string;
   save: boolean;
+  soak: boolean;
+  soakMinutes?: number;
+  soakRate?: number;
+  soakHeapSnapshots?: string;
 }>();
+
+if (opts.soak) await soak();
 
 const base = opts.full ? FULL : QUICK;
 const profile =
@@ -190,3 +209,84 @@ if (opts.out) {
   process.stderr.write(`report: ${opts.out}\n`);
 }
 process.exit(Object.keys(failures).length > 0 ? 1 : 0);
+
+/** `--soak`: the soak alone, its own report (bench/results/soak-<timestamp>.json and soak-latest.json); exits. */
+async function soak(): Promise<never> {
+  const minutes = opts.soakMinutes ?? 10;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadAverageAtStart = machineFacts().loadAverageAtStart;
+  const snapshotDir = opts.soakHeapSnapshots ? path.resolve(opts.soakHeapSnapshots) : undefined;
+  if (snapshotDir) await mkdir(snapshotDir, { recursive: true });
+  const nodeArgs = [
+    ...(opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean) ?? []),
+    ...(snapshotDir ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshotDir}`] : []),
+    // Heap figures are read through the inspector (loopback, a free port): process.memoryUsage() every sample.
+    "--inspect=127.0.0.1:0",
+  ];
+  const infra = createInfra();
+  const setups = new Setups(infra, { logLevel: opts.logLevel, nodeArgs });
+  const notes: string[] = [];
+  const progress = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const ctx: RunContext = {
+    profile: QUICK,
+    infra,
+    setups,
+    loadWorkers: 1,
+    runsOn: () => true,
+    setupsFor: (defaults) => defaults,
+    progress,
+    note: (line) => notes.push(line),
+    noteGatewayErrors(where, gateways) {
+      for (const gw of gateways) {
+        const entries = Object.entries(gw.errors()).sort((a, b) => b[1] - a[1]).slice(0, 3);
+        if (entries.length) notes.push(`${where}: gateway ${gw.name} logged errors: ${entries.map(([m, n]) => `${n} × ${m}`).join("; ")}`);
+      }
+    },
+  };
+  const stopAll = async () => {
+    await setups.stop().catch(() => undefined);
+    await infra.stop().catch(() => undefined);
+  };
+  process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
+  setTimeout(() => {
+    progress("watchdog: the soak ran 5 minutes past its length; stopping");
+    void stopAll().finally(() => process.exit(2));
+  }, (minutes * 60 + 300) * 1000).unref();
+  progress(`agentnet bench: soak for ${minutes} min`);
+  let section: SoakSection | undefined;
+  let failure: string | undefined;
+  try {
+    section = await runSoak(ctx, { minutes, ratePerSecond: opts.soakRate ?? 200, requestsPerSecond: 5, heapSnapshots: snapshotDir !== undefined, sampleEveryMs: 10_000 });
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+    progress(`soak failed: ${failure}`);
+  } finally {
+    await stopAll();
+  }
+  const machine = { ...machineFacts(), loadAverageAtStart, loadAverageAtEnd: machineFacts().loadAverageAtStart };
+  const report = {
+    tool: "agentnet bench --soak",
+    version: 1,
+    command: `npm run bench -- --soak${opts.soakMinutes ? ` --soak-minutes ${minutes}` : ""}${opts.soakRate ? ` --soak-rate ${opts.soakRate}` : ""}`,
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
+    commit: gitCommit(),
+    machine,
+    soak: section,
+    failure,
+    notes,
+  };
+  if (section) printSoak(section);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  if (opts.save) {
+    await mkdir(RESULTS, { recursive: true });
+    const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+    const text = `${JSON.stringify(report, null, 2)}\n`;
+    await writeFile(path.join(RESULTS, `soak-${stamp}.json`), text);
+    await writeFile(path.join(RESULTS, "soak-latest.json"), text);
+    process.stderr.write(`report: bench/results/soak-${stamp}.json (and bench/results/soak-latest.json)\n`);
+  }
+  if (opts.out) await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  process.exit(section?.pass ? 0 : 1);
+}
