@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import pg from "pg";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { MessagingService, SubscribeMode } from "../../gen/agentnet/v1/messaging_pb.js";
 import { readConfig } from "../../src/config.js";
@@ -105,7 +105,13 @@ describe("PostgreSQL restarts under two gateways", () => {
   let gw2: TestGateway;
   let a: TestAgent;
   let b: TestAgent;
+  let c: TestAgent;
   let db: pg.Pool;
+  // Closed after each test even when it fails, so a leftover stream never takes the next test's messages.
+  const receivers: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+  });
 
   beforeAll(async () => {
     // Commits durable before they are acknowledged (the harness's default trades that for speed), so a crash keeps
@@ -119,6 +125,8 @@ describe("PostgreSQL restarts under two gateways", () => {
     const bob = await createUser(gw1.url, admin, "bob");
     a = await registerAgent(alice, "agent_a");
     b = await registerAgent(userClients(gw2.url, "bob", bob.token), "agent_b");
+    // C never reads: what is sent to it with a short TTL is expired by the gateways' background sweep.
+    c = await registerAgent(await createUser(gw1.url, admin, "carol"), "agent_c");
     db = new pg.Pool({ connectionString: backend.env["DATABASE_URL"], max: 2 });
     db.on("error", () => undefined);
   }, 2 * MINUTE);
@@ -156,6 +164,7 @@ describe("PostgreSQL restarts under two gateways", () => {
   const run = (mode: ShutdownMode) => async () => {
     const prefix = `m_${mode}_${Date.now().toString(36)}`;
     const receiver = startReceiver(gw2.url, b);
+    receivers.push(receiver);
     const accepted: string[] = [];
     const duplicatesOnFirstTry: string[] = [];
     const failures: Failure[] = [];
@@ -204,6 +213,17 @@ describe("PostgreSQL restarts under two gateways", () => {
     ).resolves.toMatchObject({ messageId: fresh2 });
     accepted.push(fresh2);
 
+    // The background loops carried on: the expiry sweep still expires what is past its TTL.
+    const shortLived = `ttl_${prefix}`;
+    await a.user.messaging.send({
+      asAccountId: a.accountId,
+      messageId: shortLived,
+      expiry: { case: "ttlMs", value: 200n },
+      to: { target: { case: "accountId", value: c.accountId } },
+      payload: {},
+    });
+    await expect.poll(async () => (await storedStatuses([shortLived])).get(shortLived), { timeout: MINUTE, interval: 200 }).toBe("expired");
+
     // Sends in the gap failed only with UNAVAILABLE and a reason (with RetryInfo for the database's), never INTERNAL.
     const summary = failures.reduce<Record<string, number>>((acc, f) => {
       const key = `${Code[f.code]}:${f.reason ?? "(none)"}`;
@@ -239,7 +259,6 @@ describe("PostgreSQL restarts under two gateways", () => {
     await expect
       .poll(async () => [...(await storedStatuses(all)).values()].filter((s) => s !== "processed").length, { timeout: 2 * MINUTE, interval: 500 })
       .toBe(0);
-    await receiver.close();
   };
 
   it("rides out pg_ctl restart -m fast", run("fast"), 10 * MINUTE);
