@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "../bus/index.js";
+import { isUnavailable } from "../store/database.js";
 import type { Database } from "../store/schema.js";
 import { decodeMessage, decodeReceipt, encodeMessage, encodeReceipt, type ReceiptRecord } from "./codec.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
@@ -327,7 +328,9 @@ export class Delivery {
         return stored;
       })
       .catch((err: unknown) => {
-        this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery");
+        // It stays in the store; the redelivery sweep offers it again. An unreachable database is an outage, not a bug.
+        if (isUnavailable(err)) this.deps.logger.warn({ err: String(err), messageId: message.messageId }, "could not record delivery: database unavailable");
+        else this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery");
         consumer.inFlight.delete(message.messageId);
         return undefined;
       });

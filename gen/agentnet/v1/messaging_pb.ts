@@ -2257,6 +2257,9 @@ export const AckOutcomeSchema: GenEnum<AckOutcome> = /*@__PURE__*/
  * Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
  * named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
  *
+ * Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+ * (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
+ *
  * @generated from service agentnet.v1.MessagingService
  */
 export const MessagingService: GenService<{
@@ -2273,7 +2276,12 @@ export const MessagingService: GenService<{
    * in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
    * `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
    * `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
-   * account 5/s, burst 10; with RetryInfo).
+   * account 5/s, burst 10; with RetryInfo); UNAVAILABLE `database_unavailable` (with RetryInfo).
+   * UNAVAILABLE does not mean the message was not stored: it may have been committed before the failure reached
+   * the gateway. Retry with the same `message_id` (chosen by the client before the first attempt) or the same
+   * `idempotency_key`: if it had been stored, the retry returns the original message's id and current status with
+   * `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
+   * exactly this.
    *
    * @generated from rpc agentnet.v1.MessagingService.Send
    */
@@ -2333,7 +2341,8 @@ export const MessagingService: GenService<{
    * Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
    * rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
    * has a final outcome is a no-op that reports the existing status. Per-item failures are reported in the
-   * answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items).
+   * answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items); UNAVAILABLE
+   * `database_unavailable` (with RetryInfo) — Ack is idempotent, so retry it unchanged.
    *
    * @generated from rpc agentnet.v1.MessagingService.Ack
    */

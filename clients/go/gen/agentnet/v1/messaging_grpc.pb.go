@@ -53,6 +53,9 @@ const (
 //
 // Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
 // named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
+//
+// Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+// (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
 type MessagingServiceClient interface {
 	// Sends one message to an account, a username or a capability, and returns once it is durably stored — or,
 	// with `wait_for`, once it is delivered or processed (or the wait times out; the message stays queued).
@@ -66,7 +69,12 @@ type MessagingServiceClient interface {
 	// in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
 	// `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
 	// `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
-	// account 5/s, burst 10; with RetryInfo).
+	// account 5/s, burst 10; with RetryInfo); UNAVAILABLE `database_unavailable` (with RetryInfo).
+	// UNAVAILABLE does not mean the message was not stored: it may have been committed before the failure reached
+	// the gateway. Retry with the same `message_id` (chosen by the client before the first attempt) or the same
+	// `idempotency_key`: if it had been stored, the retry returns the original message's id and current status with
+	// `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
+	// exactly this.
 	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
@@ -94,7 +102,8 @@ type MessagingServiceClient interface {
 	// Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
 	// rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
 	// has a final outcome is a no-op that reports the existing status. Per-item failures are reported in the
-	// answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items).
+	// answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items); UNAVAILABLE
+	// `database_unavailable` (with RetryInfo) — Ack is idempotent, so retry it unchanged.
 	Ack(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*AckResponse, error)
 	// Streams delivery receipts for messages sent by the caller's accounts: stored ones from a cursor or time
 	// first, then a `synced` marker, then live ones. Each receipt carries a `cursor`; reconnect with the last one
@@ -317,6 +326,9 @@ func (c *messagingServiceClient) DeleteBlob(ctx context.Context, in *DeleteBlobR
 //
 // Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
 // named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
+//
+// Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+// (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
 type MessagingServiceServer interface {
 	// Sends one message to an account, a username or a capability, and returns once it is durably stored — or,
 	// with `wait_for`, once it is delivered or processed (or the wait times out; the message stays queued).
@@ -330,7 +342,12 @@ type MessagingServiceServer interface {
 	// in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
 	// `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
 	// `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
-	// account 5/s, burst 10; with RetryInfo).
+	// account 5/s, burst 10; with RetryInfo); UNAVAILABLE `database_unavailable` (with RetryInfo).
+	// UNAVAILABLE does not mean the message was not stored: it may have been committed before the failure reached
+	// the gateway. Retry with the same `message_id` (chosen by the client before the first attempt) or the same
+	// `idempotency_key`: if it had been stored, the retry returns the original message's id and current status with
+	// `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
+	// exactly this.
 	Send(context.Context, *SendRequest) (*SendResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
@@ -358,7 +375,8 @@ type MessagingServiceServer interface {
 	// Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
 	// rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
 	// has a final outcome is a no-op that reports the existing status. Per-item failures are reported in the
-	// answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items).
+	// answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items); UNAVAILABLE
+	// `database_unavailable` (with RetryInfo) — Ack is idempotent, so retry it unchanged.
 	Ack(context.Context, *AckRequest) (*AckResponse, error)
 	// Streams delivery receipts for messages sent by the caller's accounts: stored ones from a cursor or time
 	// first, then a `synced` marker, then live ones. Each receipt carries a `cursor`; reconnect with the last one
