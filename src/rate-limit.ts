@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { DomainError } from "./errors.js";
 
@@ -40,13 +41,22 @@ export class RateLimit {
  * in fixed windows and cannot express a refill, hence these few lines.
  */
 export class TokenBucket {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /**
+   * Buckets of senders seen lately. A bucket left alone for `burst / ratePerSecond` seconds is full again, which
+   * is what a missing one means, so that is its age limit; the size limit keeps a flood of distinct senders from
+   * growing it (the least recently used bucket goes first, and its sender starts again with a full one).
+   */
+  private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
 
   constructor(
     private readonly what: string,
     readonly ratePerSecond: number,
     readonly burst: number,
-  ) {}
+    maxKeys = 100_000,
+  ) {
+    const refillMs = Math.ceil((burst / ratePerSecond) * 1000);
+    this.buckets = new LRUCache({ max: maxKeys, ttl: Math.max(1, Math.min(refillMs, 2 ** 31 - 1)) });
+  }
 
   take(key: string, now = performance.now()): void {
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
@@ -64,13 +74,10 @@ export class TokenBucket {
     }
     bucket.tokens -= 1;
     this.buckets.set(key, bucket);
-    // Full buckets carry no information; forgetting them keeps the map as small as the set of busy senders.
-    if (this.buckets.size > 100_000) this.forgetFull(now);
   }
 
-  private forgetFull(now: number): void {
-    for (const [key, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
-    }
+  /** Buckets kept (for tests). */
+  get size(): number {
+    return this.buckets.size;
   }
 }

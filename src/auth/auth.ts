@@ -31,7 +31,8 @@ export interface LoginResult {
 export class Auth {
   private readonly usersById = new LRUCache<string, users.UserRecord>({ max: 10_000, ttl: CACHE_TTL_MS });
   private readonly keysBySecret = new LRUCache<string, apiKeys.ApiKeyOwner>({ max: 10_000, ttl: CACHE_TTL_MS });
-  private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 });
+  // An entry older than TOUCH_EVERY_MS only says "touch again", which a missing one says too.
+  private readonly lastTouched = new LRUCache<string, number>({ max: 10_000, ttl: TOUCH_EVERY_MS });
   // Bumped by every invalidation. A lookup that started before one may have read the row before the revocation
   // was stored; it must not cache that, or the key would live on for a TTL after the invalidation went by.
   private invalidations = 0;

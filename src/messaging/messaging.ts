@@ -99,6 +99,8 @@ export interface AckItemResult {
 }
 
 const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
+/** Receipts of other messages between the same two accounts kept while a waiting call's own is being stored. */
+const EARLY_RECEIPTS_MAX = 1000;
 
 /**
  * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks and request/reply;
@@ -200,6 +202,10 @@ export class Messaging {
       });
     let replySub = listen(messageId);
     const outcome = this.watchStatus(sender.accountId, recipient.accountId, "processed");
+    // The timeout's timer and abort listener go when the call ends, not when the timeout would have passed: a
+    // call answered in milliseconds must not keep its closure (draft, reply, ...) for up to timeout_ms.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       const stored = await this.store(draft);
       if (stored.message.messageId !== messageId) {
@@ -210,11 +216,12 @@ export class Messaging {
         if (earlier) return { request: stored.message, reply: earlier };
       }
       const timeout = new Promise<"timeout">((resolve) => {
-        const timer = setTimeout(() => resolve("timeout"), input.timeoutMs);
-        signal?.addEventListener("abort", () => {
+        timer = setTimeout(() => resolve("timeout"), input.timeoutMs);
+        onAbort = () => {
           clearTimeout(timer);
           resolve("timeout");
-        });
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
       const first = await Promise.race([
         replyArrived,
@@ -238,6 +245,8 @@ export class Messaging {
       }
       return { request: stored.message, reply: first };
     } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       replySub.unsubscribe();
       outcome.stop();
     }
@@ -299,8 +308,16 @@ export class Messaging {
       .select(["message_id", "to_account_id", "status"])
       .where("message_id", "in", ids)
       .execute();
-    const owned = principal.admin ? undefined : new Set((await accountsOwnedBy(this.deps.db, principal.userId)).map((a) => a.accountId));
-    const known = new Map(rows.filter((r) => !owned || owned.has(r.to_account_id)).map((r) => [r.message_id, r]));
+    // Ownership of the recipients these messages name, through the account cache: not a read of every account
+    // the caller owns on each ack (a user with thousands of agents paid for all of them on every call).
+    const owned = new Set<string>();
+    if (!principal.admin) {
+      for (const accountId of new Set(rows.map((r) => r.to_account_id))) {
+        const account = await this.directory.account(accountId);
+        if (account && mayActAs(principal, account)) owned.add(accountId);
+      }
+    }
+    const known = new Map(rows.filter((r) => principal.admin || owned.has(r.to_account_id)).map((r) => [r.message_id, r]));
     return Promise.all(
       items.map(async (item): Promise<AckItemResult> => {
         if (!known.has(item.messageId)) return { messageId: item.messageId, ok: false, status: undefined, error: "message_not_found" };
@@ -453,36 +470,57 @@ export class Messaging {
     return message;
   }
 
-  /** Listens for a message's receipts until one reaches `target` (or a final status). */
+  /**
+   * Listens for a message's receipts until one reaches `target` (or a final status). The subject carries every
+   * receipt between the two accounts, so only the awaited message's is kept: until `until` names it (the store
+   * write in between), at most a bounded number of early arrivals wait to be matched. `stop` ends the
+   * subscription and any `until` still waiting (a Request answered by its reply leaves the race at once).
+   */
   private watchStatus(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed") {
-    const seen = new Map<string, ReceiptRecord>();
+    const early = new Map<string, ReceiptRecord>();
+    let wanted: string | undefined;
+    let hit: ReceiptRecord | undefined;
+    let stopped = false;
     let notify: (() => void) | undefined;
     const sub = this.deps.bus.subscribe(receiptSubject(senderAccountId, recipientAccountId), (msg) => {
       const r = decodeReceipt(msg.data);
-      if (reaches(r.status, target)) {
-        seen.set(r.messageId, r);
+      if (!reaches(r.status, target)) return;
+      if (wanted === undefined) {
+        if (early.size >= EARLY_RECEIPTS_MAX) early.delete(early.keys().next().value!);
+        early.set(r.messageId, r);
+      } else if (r.messageId === wanted) {
+        hit ??= r;
         notify?.();
       }
     });
     return {
-      /** The receipt that reached the target, or undefined after `timeoutMs`. */
+      /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
       until: async (message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined> => {
+        wanted = message.messageId;
+        hit ??= early.get(wanted);
+        early.clear();
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const hit = seen.get(message.messageId) ?? (await this.latestReceiptReaching(message, target));
-          if (hit) return hit;
+          const found = hit ?? (await this.latestReceiptReaching(message, target));
+          if (found) return found;
           const left = deadline - Date.now();
-          if (left <= 0 || signal?.aborted) return undefined;
+          if (left <= 0 || stopped || signal?.aborted) return undefined;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.min(left, 1000));
             notify = () => {
               clearTimeout(timer);
+              notify = undefined;
               resolve();
             };
           });
         }
       },
-      stop: () => sub.unsubscribe(),
+      stop: () => {
+        stopped = true;
+        sub.unsubscribe();
+        early.clear();
+        notify?.();
+      },
     };
   }
 
@@ -517,7 +555,9 @@ export class Messaging {
   private async waitForStoredReply(requestMessageId: string, arriving: Promise<StoredMessage>): Promise<StoredMessage | undefined> {
     const stored = await this.storedReply(requestMessageId);
     if (stored) return stored;
-    return Promise.race([arriving, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1000)));
+    return Promise.race([arriving, late]).finally(() => clearTimeout(timer));
   }
 
 }
