@@ -90,6 +90,9 @@ export function openInbox(
       if (!abort.signal.aborted) throw err;
     }
   })();
+  // A stream cut by a gateway that stops (or is killed) rejects `running`; whoever waits on the inbox sees it, and a
+  // test that closes the inbox afterwards must not get an unhandled rejection meanwhile.
+  running.catch(() => undefined);
   return {
     received,
     pendingAtStart,
