@@ -52,7 +52,7 @@ export class TokenBucket {
     private readonly what: string,
     readonly ratePerSecond: number,
     readonly burst: number,
-    maxKeys = 100_000,
+    maxKeys = 50_000,
   ) {
     const refillMs = Math.ceil((burst / ratePerSecond) * 1000);
     this.buckets = new LRUCache({ max: maxKeys, ttl: Math.max(1, Math.min(refillMs, 2 ** 31 - 1)) });
