@@ -68,7 +68,8 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), "agentnet-bench-")));
   const port = await freePort();
-  const nodeArgs: string[] = [...(opts.nodeArgs ?? [])];
+  // As `npm start` and the Dockerfile run it (a bounded young generation keeps RSS flat under load).
+  const nodeArgs: string[] = ["--max-semi-space-size=16", ...(opts.nodeArgs ?? [])];
   if (opts.cpuProfileDir) {
     await mkdir(opts.cpuProfileDir, { recursive: true });
     nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir, "--cpu-prof-name", `${opts.name.replace(/\W+/g, "-")}-${Date.now()}.cpuprofile`);

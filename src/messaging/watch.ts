@@ -16,6 +16,8 @@ export type ReceiptStreamItem =
   | { type: "keepalive" };
 
 const KEEPALIVE_MS = 30_000;
+/** Items a watcher may fall behind the bus by; past that, receipts are re-read from the store, copies dropped. */
+const MAX_BUFFERED = 10_000;
 
 export class TrafficWatch {
   constructor(private readonly deps: { db: Kysely<Database>; bus: Bus }) {}
@@ -23,7 +25,8 @@ export class TrafficWatch {
   /** Copies of messages accepted for the given accounts (every account when undefined), until `signal` aborts. */
   async *observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
     const subjects = accountIds === undefined ? [observeSubject("*")] : accountIds.map(observeSubject);
-    yield* streamFromBus(this.deps.bus, subjects, (data) => decodeMessage(data), signal);
+    // OBSERVE copies are best effort (nothing to replay them from): a watcher too slow for the traffic misses some.
+    yield* streamFromBus(this.deps.bus, subjects, (data) => decodeMessage(data), signal, () => undefined);
   }
 
   /**
@@ -55,7 +58,12 @@ export class TrafficWatch {
       }
     });
     try {
-      const fromBus = streamFromBus(this.deps.bus, subjects, decodeReceipt, signal);
+      // A watcher that falls too far behind is treated like one that missed a bus outage: re-read from the store.
+      const fromBus = streamFromBus(this.deps.bus, subjects, decodeReceipt, signal, () => {
+        gapFrom ??= newest;
+        replayDue = true;
+        poke();
+      });
       // Start listening before reading the store so nothing falls between the replay and the live stream.
       const first = fromBus.next();
       let last = from.afterReceiptId ?? 0;
@@ -126,12 +134,25 @@ export class TrafficWatch {
   }
 }
 
-/** Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. */
-async function* streamFromBus<T>(bus: Bus, subjects: string[], decode: (data: Uint8Array) => T, signal: AbortSignal): AsyncGenerator<T | "keepalive"> {
-  const buffer: T[] = [];
+/**
+ * Decoded messages from bus subjects as an async stream, with keepalives after 30 s of silence. At most
+ * MAX_BUFFERED wait for a slow reader; past that the buffer is dropped and `overflowed` says so.
+ */
+async function* streamFromBus<T>(
+  bus: Bus,
+  subjects: string[],
+  decode: (data: Uint8Array) => T,
+  signal: AbortSignal,
+  overflowed: () => void,
+): AsyncGenerator<T | "keepalive"> {
+  let buffer: T[] = [];
   const doorbell = new Wakeup();
   const subs = subjects.map((s) =>
     bus.subscribe(s, (msg) => {
+      if (buffer.length >= MAX_BUFFERED) {
+        buffer = [];
+        overflowed();
+      }
       buffer.push(decode(msg.data));
       doorbell.ring();
     }),
