@@ -154,6 +154,27 @@ describe("delivery through faults (postgres+nats)", () => {
     await second.close();
   }, 300_000);
 
+  it("a receiver that stops acking holds at most max_in_flight; the rest waits in the store and flows once it acks again", async () => {
+    gw1 = await startTestGateway(backend, FAST);
+    const [alice, bob] = await users(gw1.url);
+    const a = await registerAgent(alice, `a${n}`);
+    const b = await registerAgent(bob, `b${n}`);
+    const stalled = new Receiver(b, bob.messaging, false, 10);
+    const ids = Array.from({ length: 300 }, (_, i) => `slow_${i}`);
+    expect(await sendAll(a, b, alice.messaging, ids)).toEqual([]);
+    await expect.poll(() => stalled.processed.size, { timeout: 30_000 }).toBe(10);
+    // Leases run out meanwhile and the sweep runs: still never more than 10 pushed to a stream that acks nothing.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(stalled.processed.size + stalled.redeliveries).toBeLessThanOrEqual(20);
+    expect((await countByStatus(gw1, ids))["accepted"]).toBeGreaterThanOrEqual(ids.length - 20);
+    await stalled.close();
+    // The same agent acks again: everything arrives, none processed twice.
+    const resumed = new Receiver(b, bob.messaging, true, 10);
+    await expect.poll(() => resumed.processed.size, { timeout: 120_000 }).toBe(ids.length);
+    await expect.poll(() => countByStatus(gw1!, ids), { timeout: 60_000 }).toEqual({ processed: ids.length });
+    await resumed.close();
+  }, 300_000);
+
   it.each(["SIGTERM", "SIGKILL"] as const)(
     "a NATS restart (%s) strands nothing: the open stream gets every message and the watcher every receipt",
     async (signal) => {
