@@ -393,7 +393,7 @@ describe.each(MODES)("numeric bounds of request fields (%s)", (mode) => {
   });
 
   it("Send.wait_timeout_ms above the TTL is clamped to it, not waited for", async () => {
-    const started = Date.now();
+    // Unclamped, the wait would never end and the test's own timeout would fail it: no stopwatch needed.
     const res = await alice.messaging.send({
       ...toTarget(),
       expiry: { case: "ttlMs", value: 500n },
@@ -401,7 +401,6 @@ describe.each(MODES)("numeric bounds of request fields (%s)", (mode) => {
       waitTimeoutMs: BigInt(Number.MAX_SAFE_INTEGER),
     });
     expect(res.waitTimedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("StartVoiceAgent.max_duration_seconds above the server's maximum is clamped to it", async () => {
