@@ -18,11 +18,11 @@ export interface Config {
   host: string;
   /** The one port for gRPC, gRPC-Web and Connect (HTTP/2 cleartext and HTTP/1.1). */
   port: number;
-  /** PostgreSQL connection string; unset means embedded PGlite under `dataDir`. */
+  /** PostgreSQL connection string; unset means the embedded PostgreSQL server of `dataDir`, started by agentnet. */
   databaseUrl: string | undefined;
   /** NATS server URL(s); unset means the in-process bus (single gateway). */
   natsUrl: string | undefined;
-  /** Folder for the embedded database, the bootstrap admin password and other local state. */
+  /** Folder for the embedded PostgreSQL (cluster, socket, log, lock), the bootstrap admin password and other local state. */
   dataDir: string;
   /** JWT signing secret; unset means one generated once and kept in the store. */
   jwtSecret: string | undefined;

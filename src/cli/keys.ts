@@ -8,7 +8,7 @@ export async function runKeysCreate(options: { user: string; name: string; expir
   if (expiresInSeconds !== undefined && !Number.isSafeInteger(expiresInSeconds)) {
     throw new Error(`--expires-in must be a whole number of seconds, got "${options.expiresIn}"`);
   }
-  const { key, secret } = await withStore(async (store) => {
+  const { key, secret } = await withStore("keys create", async (store) => {
     const user = await findUserByName(store.db, options.user);
     if (!user) throw new DomainError("not_found", "user_not_found", `no user named ${options.user}`);
     return createApiKey(store.db, user, { name: options.name, expiresInSeconds });

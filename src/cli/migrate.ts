@@ -13,7 +13,7 @@ export async function runMigrate(): Promise<void> {
   };
   const { applied, location } = await retryWhileUnavailable(
     async () => {
-      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+      const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: "migrate", poolSize: 1 });
       try {
         return { ...(await migrateToLatest(store)), location: store.location };
       } finally {

@@ -53,4 +53,10 @@ export async function runServe(): Promise<void> {
     await gateway.close();
     process.exit(0);
   }
+  const running = gateway;
+  void running.failed.then(async (err) => {
+    logger.fatal({ err: { message: err.message } }, err.message);
+    await running.close().catch(() => undefined);
+    process.exit(1);
+  });
 }

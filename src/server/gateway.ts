@@ -9,7 +9,7 @@ import { type Bus, openBus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import { DomainError } from "../errors.js";
 import { registerServices, servedServices, PUBLIC_METHODS } from "../services/index.js";
-import { openStore, type Store } from "../store/database.js";
+import { openStore, shareableUrl, type Store } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
 import { kClientAddress } from "./context.js";
 import { applyCors } from "./cors.js";
@@ -35,6 +35,8 @@ export interface Gateway {
   readonly store: Store;
   readonly bus: Bus;
   readonly auth: Auth;
+  /** Resolves if the gateway cannot go on (its embedded PostgreSQL exited by itself); the caller should close and exit non-zero. */
+  readonly failed: Promise<Error>;
   /** Graceful stop: health goes NOT_SERVING, streams end, connections close, then bus and store. Idempotent. */
   close(): Promise<void>;
 }
@@ -43,10 +45,11 @@ export interface Gateway {
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: "serve", logger });
     cleanup.unshift(() => store.close());
+    const failed = new Promise<Error>((resolve) => store.onFatal(resolve));
     const { applied } = await migrateToLatest(store);
-    logger.info({ store: store.kind, location: store.location, applied }, "store ready");
+    logger.info({ store: store.kind, location: store.location, applied, shareWith: shareableUrl(store) }, "store ready");
 
     const secret = await ensureJwtSecret(store.db, config.jwtSecret);
     await ensureAdmin(store.db, { password: config.adminPassword, dataDir: config.dataDir, logger });
@@ -120,6 +123,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       store,
       bus,
       auth,
+      failed,
       close() {
         closing ??= (async () => {
           logger.info("shutting down");

@@ -1,8 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { type EmbeddedServer, EmbeddedError, openEmbedded, shareUrl } from "./embedded/index.js";
 import type { Database } from "./schema.js";
 import { isUnavailable } from "./errors.js";
 import { typeParsers } from "./types.js";
@@ -15,25 +13,36 @@ export interface StoreLogger {
   info(obj: object, msg: string): void;
 }
 
-export type StoreKind = "postgres" | "pglite";
+/** `embedded`: the PostgreSQL server of the data folder, started by this process or shared with its gateway. */
+export type StoreKind = "postgres" | "embedded";
 
-/** The system of record: one Kysely instance over PostgreSQL (pg pool) or embedded PGlite. */
+/** The system of record: one Kysely instance over a pg pool, on DATABASE_URL's server or the embedded one. */
 export interface Store {
   readonly db: Kysely<Database>;
   readonly kind: StoreKind;
-  /** Where the data lives, safe to log: the PGlite folder, or the PostgreSQL URL without its password. */
+  /** Where the data lives, safe to log: the PostgreSQL URL without its password, or the embedded cluster. */
   readonly location: string;
+  /** The embedded server when kind is `embedded`. */
+  readonly embedded?: EmbeddedServer | undefined;
+  /** Called once if the database goes away for good (the embedded server exited by itself); never for DATABASE_URL. */
+  onFatal(listener: (err: Error) => void): void;
+  /** Closes the pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
 }
 
 export interface StoreOptions {
-  /** PostgreSQL URL; when unset the store is PGlite persisted under `dataDir`. */
+  /** PostgreSQL URL; when unset the store is the embedded server of `dataDir`. */
   databaseUrl?: string | undefined;
-  /** Folder for PGlite's files (`<dataDir>/pgdata`). */
+  /** The data folder: the embedded server's cluster, socket, log and lock. */
   dataDir: string;
+  /**
+   * The agentnet command opening the store. `serve` owns the embedded server (a data folder in use is an error);
+   * any other command shares the server of a running gateway, or runs one for its own duration.
+   */
+  command?: string;
   /** Connections in the pg pool. */
   poolSize?: number;
-  /** Where the pool reports lost connections; silent when unset. */
+  /** Where the pool reports lost connections and the embedded server its start; silent when unset. */
   logger?: StoreLogger | undefined;
 }
 
@@ -51,16 +60,54 @@ export class StoreUnavailableError extends Error {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.logger) : openPGlite(options.dataDir);
+  const poolSize = options.poolSize ?? 10;
+  if (options.databaseUrl) {
+    return openPostgres({ connectionString: options.databaseUrl }, redactUrl(options.databaseUrl), poolSize, options.logger);
+  }
+  const command = options.command ?? "serve";
+  let server: EmbeddedServer;
+  try {
+    server = await openEmbedded({ dataDir: options.dataDir, command, exclusive: command === "serve", poolSize, logger: options.logger });
+  } catch (err) {
+    // Not retriable, and without the cause (which could look like an outage to retryWhileUnavailable): a server
+    // this process cannot start will not start by waiting.
+    if (err instanceof EmbeddedError) throw new StoreUnavailableError(err.message);
+    throw new StoreUnavailableError(`cannot start the embedded PostgreSQL in ${options.dataDir}: ${describe(err)}`);
+  }
+  const location = `embedded PostgreSQL ${server.version} in ${server.cluster}${server.owner ? ` (shared with agentnet ${server.owner.command}, pid ${server.owner.pid})` : ""}`;
+  let store: Store;
+  try {
+    store = await openPostgres(server.connection, location, poolSize, options.logger);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return {
+    ...store,
+    kind: "embedded",
+    embedded: server,
+    onFatal: (listener) => server.onUnexpectedExit(listener),
+    close: async () => {
+      await store.close();
+      await server.stop();
+    },
+  };
+}
+
+/** How another process reaches a store's database while it runs: DATABASE_URL, or the embedded server's socket. */
+export function shareableUrl(store: Store): string | undefined {
+  return store.embedded ? shareUrl(store.embedded.connection) : undefined;
 }
 
 /** How long a query waits for a pooled connection (also bounds connecting to a server that does not answer). */
 export const CONNECT_TIMEOUT_MS = 5000;
 
-async function openPostgres(url: string, poolSize: number, logger: StoreLogger | undefined): Promise<Store> {
-  const location = redactUrl(url);
+/** Where pg connects: a URL, or (embedded) the socket folder, role and database. */
+type Target = { connectionString: string } | { host: string; user: string; database: string };
+
+async function openPostgres(target: Target, location: string, poolSize: number, logger: StoreLogger | undefined): Promise<Store> {
   const pool = new pg.Pool({
-    connectionString: url,
+    ...target,
     max: poolSize,
     // During an outage a checkout fails after this instead of queueing forever; connecting to a server that is
     // down fails at once (ECONNREFUSED). Broken clients are dropped by the pool, so it reconnects by itself.
@@ -84,12 +131,12 @@ async function openPostgres(url: string, poolSize: number, logger: StoreLogger |
     await sql`select 1`.execute(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    throw new StoreUnavailableError(`cannot connect to DATABASE_URL (${location}): ${describe(err)}`, {
+    throw new StoreUnavailableError(`cannot connect to ${"connectionString" in target ? `DATABASE_URL (${location})` : `the ${location}`}: ${describe(err)}`, {
       cause: err,
       retriable: isUnavailable(err),
     });
   }
-  return { db, kind: "postgres", location, close: () => db.destroy() };
+  return { db, kind: "postgres", location, onFatal: () => undefined, close: () => db.destroy() };
 }
 
 /** A listener for lost connections that logs at warn once per burst (an outage drops every pooled connection). */
@@ -109,31 +156,6 @@ function connectionLossLog(logger: StoreLogger | undefined, location: string): (
       "lost a database connection; the pool reconnects on demand",
     );
     suppressed = 0;
-  };
-}
-
-async function openPGlite(dataDir: string): Promise<Store> {
-  const folder = path.join(dataDir, "pgdata");
-  try {
-    await mkdir(folder, { recursive: true });
-  } catch (err) {
-    throw new StoreUnavailableError(`cannot create the data folder ${folder}: ${describe(err)}`);
-  }
-  let pglite: PGlite;
-  try {
-    pglite = await PGlite.create(folder, { parsers: typeParsers });
-  } catch (err) {
-    throw new StoreUnavailableError(
-      `cannot open the embedded database in ${folder} (is another agentnet process using it?): ${describe(err)}`,
-    );
-  }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  return {
-    db,
-    kind: "pglite",
-    location: folder,
-    // Kysely's PGlite driver closes the PGlite instance on destroy.
-    close: () => db.destroy(),
   };
 }
 

@@ -1,6 +1,5 @@
-// One set of type parsers for both drivers, so a query returns the same JavaScript values on PostgreSQL (pg)
-// and on PGlite: pg hands int8 back as a string and PGlite as a number; we want numbers on both. Counters and
-// byte sizes stay far below 2^53.
+// pg hands int8 (bigint: counts, sums, byte sizes) back as a string; we want numbers. Counters and byte sizes
+// stay far below 2^53, and one that does not is an error rather than a silently rounded number.
 export const INT8_OID = 20;
 
 export function parseInt8(value: string): number {
@@ -9,7 +8,7 @@ export function parseInt8(value: string): number {
   return n;
 }
 
-/** Parsers keyed by type OID, in the shape both pg (`types.getTypeParser`) and PGlite (`parsers`) accept. */
+/** Parsers keyed by type OID, in the shape pg's `types.getTypeParser` takes. */
 export const typeParsers: Record<number, (value: string) => unknown> = {
   [INT8_OID]: parseInt8,
 };

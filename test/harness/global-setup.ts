@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startNats, type NatsServer } from './nats.js';
+import { startEmbeddedForRun, type EmbeddedForRun } from './embedded.js';
 import { startPostgres, type PostgresServer } from './postgres.js';
 
 declare module 'vitest' {
@@ -9,6 +10,11 @@ declare module 'vitest' {
      * Tests do not use it directly: `createDatabase(inject('databaseUrl'))` gives each file its own database.
      */
     databaseUrl: string;
+    /**
+     * The embedded PostgreSQL (the server a gateway without DATABASE_URL starts), once per run: the "embedded" leg
+     * makes its databases here with `createDatabase(inject('embeddedUrl'))`.
+     */
+    embeddedUrl: string;
     /** NATS_URL when given, else a throwaway nats-server (with JetStream) for this run. */
     natsUrl: string;
   }
@@ -22,16 +28,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const envDb = process.env.DATABASE_URL?.trim();
   const envNats = process.env.NATS_URL?.trim();
 
-  const [pgResult, natsResult] = await Promise.allSettled([
+  const [pgResult, natsResult, embeddedResult] = await Promise.allSettled([
     envDb ? Promise.resolve(undefined) : startPostgres(),
     envNats ? Promise.resolve(undefined) : startNats(),
+    startEmbeddedForRun(),
   ]);
-  const started: Array<PostgresServer | NatsServer> = [];
-  for (const r of [pgResult, natsResult]) if (r.status === 'fulfilled' && r.value) started.push(r.value);
+  const started: Array<PostgresServer | NatsServer | EmbeddedForRun> = [];
+  for (const r of [pgResult, natsResult, embeddedResult]) if (r.status === 'fulfilled' && r.value) started.push(r.value);
   const teardown = async () => {
     await Promise.allSettled(started.map((s) => s.stop()));
   };
-  const failures = [pgResult, natsResult].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failures = [pgResult, natsResult, embeddedResult].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {
     await teardown();
     throw new Error(
@@ -42,6 +49,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   project.provide('databaseUrl', envDb || (pgResult.status === 'fulfilled' ? pgResult.value?.url : undefined) || '');
+  project.provide('embeddedUrl', embeddedResult.status === 'fulfilled' ? embeddedResult.value.url : '');
   project.provide('natsUrl', envNats || (natsResult.status === 'fulfilled' ? natsResult.value?.url : undefined) || '');
   return teardown;
 }

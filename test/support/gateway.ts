@@ -7,7 +7,7 @@ import { readConfig, type Config } from "../../src/config.js";
 import { type Gateway, startGateway } from "../../src/server/gateway.js";
 import { createDatabase, dropDatabase } from "../harness/postgres.js";
 
-/** The two ways agentnet runs: embedded (PGlite + in-process bus) and PostgreSQL + NATS. */
+/** The two ways agentnet runs: embedded (its own PostgreSQL + in-process bus) and PostgreSQL + NATS. */
 export type Mode = "embedded" | "postgres+nats";
 export const MODES: Mode[] = ["embedded", "postgres+nats"];
 
@@ -21,7 +21,8 @@ export interface TestBackend {
 }
 
 /**
- * A fresh backend: a new PGlite folder, or a new database on the run's PostgreSQL plus the run's NATS.
+ * A fresh backend: a new database on the run's embedded PostgreSQL (the server a gateway without DATABASE_URL
+ * starts; started once per run rather than per gateway), or on the run's PostgreSQL plus the run's NATS.
  * `postgresUrl` puts the database on another server instead (a fault test's own, which it may restart).
  */
 export async function createBackend(mode: Mode, options: { postgresUrl?: string } = {}): Promise<TestBackend> {
@@ -30,9 +31,11 @@ export async function createBackend(mode: Mode, options: { postgresUrl?: string 
   let databaseUrl: string | undefined;
   if (mode === "postgres+nats") {
     databaseUrl = await createDatabase(options.postgresUrl ?? inject("databaseUrl"));
-    env["DATABASE_URL"] = databaseUrl;
     env["NATS_URL"] = inject("natsUrl");
+  } else {
+    databaseUrl = await createDatabase(options.postgresUrl ?? inject("embeddedUrl"));
   }
+  env["DATABASE_URL"] = databaseUrl;
   return {
     mode,
     env,
