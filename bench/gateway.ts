@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { reapAfterExit } from "../test/harness/cleanup.js";
 import { freePort } from "../test/harness/ports.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { isAlive, postmasterPidOf, processName } from "./usage.js";
 
 // A gateway under test is a real `agentnet serve` process, configured only through its environment, as an
 // operator would run it.
@@ -21,7 +22,10 @@ export interface GatewayOptions {
   name: string;
   /** DATABASE_URL / NATS_URL and any overrides. */
   env: Record<string, string>;
-  /** Data folder (PGlite); a fresh temporary one when omitted. */
+  /**
+   * Data folder (AGENTNET_DATA_DIR: without DATABASE_URL the gateway runs its embedded PostgreSQL in
+   * `<dataDir>/postgres`); a fresh temporary one when omitted.
+   */
   dataDir?: string;
   /** Write a V8 CPU profile of the gateway into this folder (node --cpu-prof). */
   cpuProfileDir?: string;
@@ -36,7 +40,16 @@ export interface GatewayProcess {
   url: string;
   port: number;
   pid: number;
-  /** SIGTERM, then SIGKILL after 10 s; removes the data folder it created. */
+  dataDir: string;
+  /**
+   * The postmaster of the gateway's embedded PostgreSQL (no DATABASE_URL), read from
+   * `<dataDir>/postgres/postmaster.pid` once the gateway is serving; undefined on an external database.
+   */
+  embeddedPostmasterPid: number | undefined;
+  /**
+   * SIGTERM, then SIGKILL after 10 s; an embedded PostgreSQL still running after the gateway is gone (it was
+   * killed) is stopped too (SIGQUIT, then SIGKILL). Removes the data folder it created.
+   */
   stop(): Promise<void>;
   /** Last lines the process wrote (for error messages). */
   output(): string;
@@ -125,6 +138,8 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
     });
   });
   const cleanupDir = () => (ownDir ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
+  let postmaster: number | undefined;
+  let unregisterPostmaster = () => {};
   const stop = async () => {
     if (exited === undefined) {
       child.kill("SIGTERM");
@@ -132,6 +147,9 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
       await exitedP;
       clearTimeout(timer);
     }
+    // A gateway that stopped in order has stopped its server; one that was killed has left it running.
+    if (postmaster !== undefined) await stopLeftoverPostmaster(postmaster);
+    unregisterPostmaster();
     await cleanupDir();
   };
   // Keep the run from leaving gateways behind when the bench dies, even by a signal that skips exit handlers.
@@ -144,13 +162,51 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   });
 
   const url = `http://127.0.0.1:${port}`;
+  const embedded = env["DATABASE_URL"] === undefined;
   try {
     await waitUntilServing(url, () => listening, () => exited, opts.startTimeoutMs ?? 60_000);
+    if (embedded) {
+      postmaster = postmasterPidOf(path.join(dataDir, "postgres"));
+      if (postmaster === undefined) throw new Error(`gateway ${opts.name} is serving but ${path.join(dataDir, "postgres", "postmaster.pid")} names no postmaster`);
+      // A bench that exits without stop() SIGKILLs the gateway (or its reaper SIGTERMs it), which leaves the
+      // server running: this reaper ends the server then, so nothing outlives the bench.
+      unregisterPostmaster = reapAfterExit({ pid: postmaster, signal: "QUIT", dir: "" });
+    }
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- gateway output ---\n${output.trim().split("\n").slice(-15).join("\n")}`);
   }
-  return { name: opts.name, url, port, pid: child.pid!, stop, output: () => output, errors: () => ({ ...errors }) };
+  return {
+    name: opts.name,
+    url,
+    port,
+    pid: child.pid!,
+    dataDir,
+    embeddedPostmasterPid: postmaster,
+    stop,
+    output: () => output,
+    errors: () => ({ ...errors }),
+  };
+}
+
+/**
+ * SIGQUIT (PostgreSQL's immediate shutdown) to a postmaster still running, then SIGKILL; waits until it is gone.
+ * A pid that now names something other than PostgreSQL (reused) is left alone.
+ */
+export async function stopLeftoverPostmaster(pid: number): Promise<void> {
+  for (const [signal, waitMs] of [
+    ["SIGQUIT", 5000],
+    ["SIGKILL", 5000],
+  ] as const) {
+    if (!isAlive(pid) || !processName(pid).startsWith("postgres")) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + waitMs;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**

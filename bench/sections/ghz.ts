@@ -59,7 +59,7 @@ async function ghzRun(ctx: RunContext, ghz: string, setup: "embedded" | "postgre
   const gw = backend.gateways[0]!;
   await registerAgents(grpcTransport(gw.url, backend.apiKey), "ghz_target", 1);
   const p = ctx.profile.ghz;
-  const meters = new WindowMeters([gw], ctx.infra, { postgres: backend.usesPostgres, loadPids: [] });
+  const meters = new WindowMeters([gw], ctx.infra, { backend, loadPids: [] });
   await meters.start();
   const { stdout } = await run(
     ghz,

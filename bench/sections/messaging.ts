@@ -83,7 +83,7 @@ async function sweep(ctx: RunContext, setup: SetupName, backend: Backend, sendGw
     ];
     for (const { bytes, rate } of plan) {
       stepId++;
-      const meters = new WindowMeters(gateways, ctx.infra, { postgres: backend.usesPostgres, loadPids: pool.pids });
+      const meters = new WindowMeters(gateways, ctx.infra, { backend, loadPids: pool.pids });
       // The meters cover the measured window only, not the warm-up or the drain.
       const metered = (async () => {
         await sleep(p.warmupMs);

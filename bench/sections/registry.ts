@@ -156,7 +156,7 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
     });
     ctx.progress(`registry · ${setup}: ${n} agents connected, heartbeating every ${round1(interval)} s; measuring ${p.intervals} intervals`);
     await sleep(interval * 1000); // every agent has heartbeaten once
-    const meters = new WindowMeters([gw], ctx.infra, { postgres: backend.usesPostgres, loadPids: [process.pid] });
+    const meters = new WindowMeters([gw], ctx.infra, { backend, loadPids: [process.pid] });
     measuring = true;
     await meters.start();
     const windowMs = interval * p.intervals * 1000;

@@ -40,7 +40,7 @@ export async function runRequestReply(ctx: RunContext): Promise<RequestReplySect
     const messaging = clientOf(MessagingService, transport);
     try {
       for (const rate of p.rates) {
-        const meters = new WindowMeters([gw], ctx.infra, { postgres: backend.usesPostgres, loadPids: [process.pid] });
+        const meters = new WindowMeters([gw], ctx.infra, { backend, loadPids: [process.pid] });
         await meters.start();
         const run = await paced(messaging, requesters, responders, rate, p.durationMs);
         const usage = await meters.stop();

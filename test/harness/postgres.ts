@@ -97,9 +97,11 @@ function unprivilegedUser(): RunAs | undefined {
  * off, listening on 127.0.0.1 only, no Unix socket. stop() kills it and deletes everything. The run's shared
  * server comes from here; a fault test starts its own and uses restart/halt/resume. `durableCommits` turns
  * synchronous_commit back on: without it a crash (`-m immediate`) loses the last commits, as it would in production
- * with that setting, and a test of what a crash keeps needs it on.
+ * with that setting, and a test of what a crash keeps needs it on. `durable` runs it as production does (and as
+ * agentnet's embedded server always runs): fsync, synchronous_commit and full_page_writes on — the benchmark uses
+ * it so that its PostgreSQL pays for the same durability as the embedded one.
  */
-export async function startPostgres(options: { durableCommits?: boolean } = {}): Promise<ControllablePostgres> {
+export async function startPostgres(options: { durableCommits?: boolean; durable?: boolean } = {}): Promise<ControllablePostgres> {
   const { binDir, majorVersion } = await findPostgresBinaries();
   const runAs = unprivilegedUser();
   const dir = await mkdtemp(join(tmpdir(), 'agentnet-pg-'));
@@ -149,9 +151,9 @@ export async function startPostgres(options: { durableCommits?: boolean } = {}):
           `port = ${port}`,
           "listen_addresses = '127.0.0.1'",
           "unix_socket_directories = ''",
-          'fsync = off',
-          `synchronous_commit = ${options.durableCommits ? 'on' : 'off'}`,
-          'full_page_writes = off',
+          `fsync = ${options.durable ? 'on' : 'off'}`,
+          `synchronous_commit = ${options.durable || options.durableCommits ? 'on' : 'off'}`,
+          `full_page_writes = ${options.durable ? 'on' : 'off'}`,
           'max_connections = 300',
           "log_min_messages = 'warning'",
           '',
