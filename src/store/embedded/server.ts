@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, statSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { closeSync, existsSync, openSync, renameSync, statSync } from "node:fs";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -314,7 +314,7 @@ async function initialise(
 /** Opens the server's log for appending, moving a big one aside first (one old generation is kept). */
 function openLog(file: string): number {
   try {
-    if (statSync(file).size > LOG_ROTATE_BYTES) void rename(file, `${file}.1`).catch(() => undefined);
+    if (statSync(file).size > LOG_ROTATE_BYTES) renameSync(file, `${file}.1`);
   } catch {
     // No log yet.
   }
