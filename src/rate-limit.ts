@@ -1,4 +1,5 @@
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "./bounded-cache.js";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { DomainError } from "./errors.js";
 
@@ -55,7 +56,7 @@ export class TokenBucket {
     maxKeys = 50_000,
   ) {
     const refillMs = Math.ceil((burst / ratePerSecond) * 1000);
-    this.buckets = new LRUCache({ max: maxKeys, ttl: Math.max(1, Math.min(refillMs, 2 ** 31 - 1)) });
+    this.buckets = boundedCache({ maxEntries: maxKeys, ttlMs: Math.max(1, Math.min(refillMs, 2 ** 31 - 1)) });
   }
 
   take(key: string, now = performance.now()): void {

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded-cache.js";
 import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "../bus/bus.js";
 import { AUTH_INVALIDATE_SUBJECT } from "../bus/subjects.js";
@@ -29,10 +29,10 @@ export interface LoginResult {
 
 /** Authentication and the credentials it rests on: users, passwords, access tokens and API keys. */
 export class Auth {
-  private readonly usersById = new LRUCache<string, users.UserRecord>({ max: 10_000, ttl: CACHE_TTL_MS });
-  private readonly keysBySecret = new LRUCache<string, apiKeys.ApiKeyOwner>({ max: 10_000, ttl: CACHE_TTL_MS });
+  private readonly usersById = boundedCache<string, users.UserRecord>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
+  private readonly keysBySecret = boundedCache<string, apiKeys.ApiKeyOwner>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
   // An entry older than TOUCH_EVERY_MS only says "touch again", which a missing one says too.
-  private readonly lastTouched = new LRUCache<string, number>({ max: 10_000, ttl: TOUCH_EVERY_MS });
+  private readonly lastTouched = boundedCache<string, number>({ maxEntries: 10_000, ttlMs: TOUCH_EVERY_MS });
   // Bumped by every invalidation. A lookup that started before one may have read the row before the revocation
   // was stored; it must not cache that, or the key would live on for a TTL after the invalidation went by.
   private invalidations = 0;

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded-cache.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import { type Account, getAccount, getAccountByUsername, normaliseUsername, sessionAccount } from "../registry/accounts.js";
 import { PRESENCE_SUBJECT_PREFIX, PRESENCE_SUBSCRIPTION } from "../registry/presence-events.js";
@@ -11,10 +11,10 @@ import type { Database } from "../store/schema.js";
 const TTL_MS = 30_000;
 
 export class AccountDirectory {
-  private readonly byId = new LRUCache<string, Account>({ max: 50_000, ttl: TTL_MS });
-  private readonly idByUsername = new LRUCache<string, string>({ max: 50_000, ttl: TTL_MS });
+  private readonly byId = boundedCache<string, Account>({ maxEntries: 50_000, ttlMs: TTL_MS });
+  private readonly idByUsername = boundedCache<string, string>({ maxEntries: 50_000, ttlMs: TTL_MS });
   /** A session belongs to one account forever; only found sessions are kept. */
-  private readonly accountBySession = new LRUCache<string, string>({ max: 50_000, ttl: TTL_MS });
+  private readonly accountBySession = boundedCache<string, string>({ maxEntries: 50_000, ttlMs: TTL_MS });
   private readonly subscription: BusSubscription;
 
   constructor(
