@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
+import { type ExpressionBuilder, type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
 import { ulid } from "ulid";
 import type { Principal } from "../auth/principal.js";
@@ -143,8 +143,28 @@ export class Sessions {
   }
 
   async sweepOnce(): Promise<void> {
-    await this.expireDue();
-    await this.turns.requeueLost();
+    // One round trip says whether either job has anything to do; on an idle gateway neither has.
+    const work = await this.deps.db
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom("chat_sessions").select(sql<number>`1`.as("one")).where((w) => this.dueForExpiry(w))).as("expire"),
+        eb
+          .exists(eb.selectFrom("chat_sessions").select(sql<number>`1`.as("one")).where("status", "=", "active").where("pending_agent", "is not", null))
+          .as("pending"),
+      ])
+      .executeTakeFirstOrThrow();
+    if (work.expire) await this.expireDue();
+    if (work.pending) await this.turns.requeueLost();
+  }
+
+  /** Active sessions past their lifetime, or without activity for longer than the inactivity limit. */
+  private dueForExpiry(eb: ExpressionBuilder<Database, "chat_sessions">) {
+    return eb.and([
+      eb("status", "=", "active"),
+      eb.or([
+        eb("expires_at", "<=", sql<Date>`now()`),
+        eb("last_activity_at", "<=", sql<Date>`now() - ${this.deps.config.inactivitySeconds}::double precision * interval '1 second'`),
+      ]),
+    ]);
   }
 
   // ---- create -------------------------------------------------------------------------------------------
@@ -548,13 +568,7 @@ export class Sessions {
         let query = trx
           .selectFrom("chat_sessions")
           .select(["session_id", sql<boolean>`expires_at <= now()`.as("lifetime_over")])
-          .where("status", "=", "active")
-          .where((eb) =>
-            eb.or([
-              eb("expires_at", "<=", sql<Date>`now()`),
-              eb("last_activity_at", "<=", sql<Date>`now() - ${this.deps.config.inactivitySeconds}::double precision * interval '1 second'`),
-            ]),
-          );
+          .where((eb) => this.dueForExpiry(eb));
         if (sessionIds) query = query.where("session_id", "in", sessionIds);
         const due = await query.orderBy("last_activity_at").limit(EXPIRY_BATCH).forUpdate().skipLocked().execute();
         const out: SessionEventRecord[] = [];
