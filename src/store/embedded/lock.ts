@@ -72,14 +72,20 @@ export async function readHolder(path: string): Promise<LockHolder | undefined> 
   }
 }
 
-/** A live process with that pid (EPERM: it exists but belongs to someone else). */
-export function isAlive(pid: number): boolean {
+/** A process with that pid exists (EPERM: it exists but belongs to someone else). */
+export function processExists(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
+    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** A live agentnet process with that pid. */
+export function isAlive(pid: number): boolean {
+  if (!processExists(pid)) return false;
   // A pid reused by an unrelated program after a reboot is not a holder: on Linux, a holder is a node process.
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { type ServerAccount, type Views, serverAccount, serverCommand, serverEnv } from "./account.js";
 import { type Binaries, findBinaries } from "./binaries.js";
-import { type Lock, type LockHolder, acquireLock } from "./lock.js";
+import { type Lock, type LockHolder, acquireLock, processExists } from "./lock.js";
 import { serverSettings } from "./settings.js";
 
 const run = promisify(execFile);
@@ -197,22 +197,13 @@ async function postmasterPid(cluster: string): Promise<number | undefined> {
  */
 async function stopLeftover(cluster: string, logger: EmbeddedLogger | undefined): Promise<void> {
   const pid = await postmasterPid(cluster);
-  if (pid === undefined || !alive(pid)) return;
+  if (pid === undefined || !processExists(pid)) return;
   if (!(await isPostgres(pid))) {
     await rm(path.join(cluster, "postmaster.pid"), { force: true });
     return;
   }
   logger?.warn({ pid, cluster }, `stopping the embedded PostgreSQL (pid ${pid}) left running by an agentnet process that was killed`);
   await signalUntilGone(pid);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function isPostgres(pid: number): Promise<boolean> {
@@ -230,7 +221,7 @@ async function isPostgres(pid: number): Promise<boolean> {
 
 /** Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL, until the process is gone. */
 async function signalUntilGone(pid: number, exited?: Promise<unknown>): Promise<void> {
-  const gone = exited ?? pollUntil(() => !alive(pid));
+  const gone = exited ?? pollUntil(() => !processExists(pid));
   for (const [signal, waitMs] of [
     ["SIGINT", STOP_TIMEOUT_MS],
     ["SIGQUIT", 5000],
