@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { freePort } from "../test/harness/ports.js";
-import { stopLeftoverPostmaster } from "./gateway.js";
+import { DEFAULT_SEMI_SPACE_MIB, stopLeftoverPostmaster } from "./gateway.js";
 import { embeddedPostgresVersion, gitCommit, machineFacts } from "./machine.js";
 import { GroupMeter, cpuMsOf, groupMemory, isAlive, postmasterPidOf, processName, round1, withChildren } from "./usage.js";
 
@@ -29,9 +29,19 @@ const program = new Command()
   )
   .option("--idle-seconds <s>", "length of the idle measurement", seconds("idle seconds", 3600), 60)
   .option("--settle-seconds <s>", "wait after listening before the idle measurement", seconds("settle seconds", 600), 10)
+  .option(
+    "--semi-space <MiB>",
+    "--max-semi-space-size of the gateway, MiB",
+    (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError("must be an integer 1..1024");
+      return n;
+    },
+    DEFAULT_SEMI_SPACE_MIB,
+  )
   .option("--out <file>", "also write the JSON result to this file");
 program.parse();
-const opts = program.opts<{ idleSeconds: number; settleSeconds: number; out?: string }>();
+const opts = program.opts<{ idleSeconds: number; settleSeconds: number; semiSpace: number; out?: string }>();
 
 interface Started {
   child: ChildProcess;
@@ -59,7 +69,7 @@ const progress = (line: string) => process.stderr.write(`[${((performance.now() 
 async function start(label: string): Promise<Started> {
   const port = await freePort();
   // As a user runs it: a clean environment (nothing from this shell's DATABASE_URL, NATS_URL, LOG_LEVEL), cwd the
-  // data folder (no .env there), the node options of `npm start`.
+  // data folder (no .env there), the semi-space of `npm start` (DEFAULT_SEMI_SPACE_MIB unless --semi-space).
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: process.env["HOME"] ?? "/tmp",
@@ -69,7 +79,7 @@ async function start(label: string): Promise<Started> {
     AGENTNET_ADMIN_PASSWORD: "footprint-admin-password",
   };
   const began = performance.now();
-  const child = spawn(process.execPath, ["--max-semi-space-size=16", MAIN, "serve"], { cwd: dataDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`--max-semi-space-size=${opts.semiSpace}`, MAIN, "serve"], { cwd: dataDir, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let postgresUpMs: number | undefined;
   let exitedWith: string | undefined;
@@ -241,7 +251,7 @@ try {
 
   result = {
     tool: "agentnet footprint",
-    command: `node dist/bench/footprint.js${opts.idleSeconds !== 60 ? ` --idle-seconds ${opts.idleSeconds}` : ""}${opts.settleSeconds !== 10 ? ` --settle-seconds ${opts.settleSeconds}` : ""}`,
+    command: `node dist/bench/footprint.js${opts.idleSeconds !== 60 ? ` --idle-seconds ${opts.idleSeconds}` : ""}${opts.settleSeconds !== 10 ? ` --settle-seconds ${opts.settleSeconds}` : ""}${opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB ? ` --semi-space ${opts.semiSpace}` : ""}`,
     startedAt: startedAt.toISOString(),
     commit: gitCommit(),
     machine: { ...machine, loadAverageAtEnd: machineFacts().loadAverageAtStart, embeddedPostgres: embeddedPostgresVersion() },

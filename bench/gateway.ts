@@ -16,6 +16,9 @@ import { isAlive, postmasterPidOf, processName } from "./usage.js";
 export const ADMIN_PASSWORD = "bench-admin-password";
 export const JWT_SECRET = "bench-jwt-secret-shared-by-every-gateway-of-a-run";
 
+/** --max-semi-space-size of the gateways the bench starts, MiB: keep it equal to `npm start` and the Dockerfile (--semi-space overrides it). */
+export const DEFAULT_SEMI_SPACE_MIB = 16;
+
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 
 export interface GatewayOptions {
@@ -31,6 +34,8 @@ export interface GatewayOptions {
   cpuProfileDir?: string;
   /** Extra node options for the gateway process (e.g. --heapsnapshot-signal=SIGUSR2). */
   nodeArgs?: string[];
+  /** V8 young-generation semi-space, MiB (--max-semi-space-size); {@link DEFAULT_SEMI_SPACE_MIB} when omitted. */
+  semiSpaceMiB?: number | undefined;
   logLevel: string;
   startTimeoutMs?: number;
 }
@@ -82,7 +87,7 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), "agentnet-bench-")));
   const port = await freePort();
   // As `npm start` and the Dockerfile run it (a bounded young generation keeps RSS flat under load).
-  const nodeArgs: string[] = ["--max-semi-space-size=16", ...(opts.nodeArgs ?? [])];
+  const nodeArgs: string[] = [`--max-semi-space-size=${opts.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB}`, ...(opts.nodeArgs ?? [])];
   if (opts.cpuProfileDir) {
     await mkdir(opts.cpuProfileDir, { recursive: true });
     nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir, "--cpu-prof-name", `${opts.name.replace(/\W+/g, "-")}-${Date.now()}.cpuprofile`);

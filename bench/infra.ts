@@ -97,6 +97,8 @@ export interface BackendOptions {
   logLevel: string;
   cpuProfileDir?: string | undefined;
   nodeArgs?: string[] | undefined;
+  /** --max-semi-space-size of the gateways, MiB (default 16, as `npm start`). */
+  semiSpaceMiB?: number | undefined;
   /** Extra environment for the gateways (e.g. heartbeat interval). */
   env?: Record<string, string>;
 }
@@ -112,7 +114,7 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
     env["DATABASE_URL"] = await createDatabase(pgServer.url, "agentnet_bench");
     env["NATS_URL"] = nats.url;
   }
-  const first = await startGatewayProcess({ name, env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs });
+  const first = await startGatewayProcess({ name, env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs, semiSpaceMiB: opts.semiSpaceMiB });
   const gateways = [first];
   // The embedded server's postmaster is read from the data folder once the gateway is serving.
   const postmasterPid = kind === "embedded" ? () => first.embeddedPostmasterPid : () => infra.postmasterPid();
@@ -142,7 +144,7 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
 
 /** Adds a gateway on the same PostgreSQL and NATS. */
 export async function addGateway(backend: Backend, name: string, opts: BackendOptions): Promise<GatewayProcess> {
-  const gw = await startGatewayProcess({ name, env: backend.env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs });
+  const gw = await startGatewayProcess({ name, env: backend.env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs, semiSpaceMiB: opts.semiSpaceMiB });
   backend.gateways.push(gw);
   return gw;
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { RunContext } from "./context.js";
+import { DEFAULT_SEMI_SPACE_MIB } from "./gateway.js";
 import { createInfra } from "./infra.js";
 import { findPostgresBinaries } from "../test/harness/postgres.js";
 import { embeddedPostgresVersion, gitCommit, machineFacts, toolVersion } from "./machine.js";
@@ -53,6 +54,16 @@ const program = new Command()
     return n;
   })
   .option("--cpu-prof", "write V8 CPU profiles of the gateways to bench/results/profiles/", false)
+  .option(
+    "--semi-space <MiB>",
+    "--max-semi-space-size of the gateway processes, MiB",
+    (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError("must be an integer 1..1024");
+      return n;
+    },
+    DEFAULT_SEMI_SPACE_MIB,
+  )
   .option("--gateway-node-args <args>", "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)")
   .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
   .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json")
@@ -80,6 +91,7 @@ const opts = program.opts<{
   loadWorkers?: number;
   cpuProf: boolean;
   gatewayNodeArgs?: string;
+  semiSpace: number;
   logLevel: string;
   save: boolean;
   soak: boolean;
@@ -105,7 +117,9 @@ const setups = new Setups(infra, {
   logLevel: opts.logLevel,
   cpuProfileDir: opts.cpuProf ? path.join(RESULTS, "profiles") : undefined,
   nodeArgs: opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean),
+  semiSpaceMiB: opts.semiSpace,
 });
+if (opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB) notes.push(`gateways run with --max-semi-space-size=${opts.semiSpace} (the bench default is ${DEFAULT_SEMI_SPACE_MIB})`);
 const ctx: RunContext = {
   profile,
   infra,
@@ -188,7 +202,7 @@ const report: Report = {
   tool: "agentnet bench",
   version: 1,
   profile: profile.name,
-  command: `npm run bench --${profile.name === "full" ? " --full" : ""}${opts.only ? ` --only ${opts.only.join(",")}` : ""}`,
+  command: `npm run bench --${profile.name === "full" ? " --full" : ""}${opts.only ? ` --only ${opts.only.join(",")}` : ""}${opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB ? ` --semi-space ${opts.semiSpace}` : ""}`,
   startedAt: startedAt.toISOString(),
   durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
   commit: gitCommit(),
@@ -232,7 +246,7 @@ async function soak(): Promise<never> {
     "--inspect=127.0.0.1:0",
   ];
   const infra = createInfra();
-  const setups = new Setups(infra, { logLevel: opts.logLevel, nodeArgs });
+  const setups = new Setups(infra, { logLevel: opts.logLevel, nodeArgs, semiSpaceMiB: opts.semiSpace });
   const notes: string[] = [];
   const progress = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const ctx: RunContext = {
@@ -275,7 +289,7 @@ async function soak(): Promise<never> {
   const report = {
     tool: "agentnet bench --soak",
     version: 1,
-    command: `npm run bench -- --soak${opts.soakMinutes ? ` --soak-minutes ${minutes}` : ""}${opts.soakRate ? ` --soak-rate ${opts.soakRate}` : ""}`,
+    command: `npm run bench -- --soak${opts.soakMinutes ? ` --soak-minutes ${minutes}` : ""}${opts.soakRate ? ` --soak-rate ${opts.soakRate}` : ""}${opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB ? ` --semi-space ${opts.semiSpace}` : ""}`,
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
     commit: gitCommit(),
