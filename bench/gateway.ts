@@ -17,7 +17,7 @@ export const ADMIN_PASSWORD = "bench-admin-password";
 export const JWT_SECRET = "bench-jwt-secret-shared-by-every-gateway-of-a-run";
 
 /** --max-semi-space-size of the gateways the bench starts, MiB: keep it equal to `npm start` and the Dockerfile (--semi-space overrides it). */
-export const DEFAULT_SEMI_SPACE_MIB = 16;
+export const DEFAULT_SEMI_SPACE_MIB = 8;
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 
