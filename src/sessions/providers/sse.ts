@@ -1,7 +1,8 @@
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ProviderError } from "./types.js";
 
-// Server-sent events as OpenAI-compatible and Anthropic streaming APIs send them: `event:` and `data:` lines,
-// one event per blank-line-separated block. Comments (`:`) and other fields are ignored.
+// Server-sent events as OpenAI-compatible and Anthropic streaming APIs send them, parsed by eventsource-parser
+// (line endings split across reads, a BOM, comments, `id` and `retry` fields are its business).
 
 export interface SseEvent {
   event: string;
@@ -13,39 +14,16 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal: AbortSi
   const reader = body.getReader();
   const onAbort = () => void reader.cancel().catch(() => undefined);
   signal.addEventListener("abort", onAbort, { once: true });
-  let buffer = "";
-  let event = "";
-  let data: string[] = [];
+  const ready: SseEvent[] = [];
+  const parser = createParser({ onEvent: (e: EventSourceMessage) => void ready.push({ event: e.event || "message", data: e.data }) });
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (signal.aborted) throw signal.reason ?? new Error("aborted");
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      // At the end, what is left is a last line without its line break.
-      if (done && buffer !== "") buffer += "\n";
-      let newline: number;
-      while ((newline = buffer.search(/\r\n|\r|\n/)) !== -1) {
-        // A CR that ends the data so far may be the first half of a CRLF split across reads: wait for the rest.
-        if (!done && newline === buffer.length - 1 && buffer.endsWith("\r")) break;
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + (buffer.startsWith("\r\n", newline) ? 2 : 1));
-        if (line === "") {
-          if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
-          event = "";
-          data = [];
-          continue;
-        }
-        if (line.startsWith(":")) continue;
-        const colon = line.indexOf(":");
-        const field = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "data") data.push(value);
-        else if (field === "event") event = value;
-      }
-      if (done) {
-        if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
-        return;
-      }
+      // A provider that ends without the blank line after its last event still meant that event.
+      parser.feed(done ? `${decoder.decode()}\n\n` : decoder.decode(value, { stream: true }));
+      yield* ready.splice(0);
+      if (done) return;
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
