@@ -92,7 +92,3 @@ async function* mapErrors<T>(messages: AsyncIterable<T>, signal: AbortSignal): A
     throw toConnectError(err);
   }
 }
-
-export function unimplemented(method: string, plannedIn: string): ConnectError {
-  return new ConnectError(`${method} is not implemented yet (it arrives with ${plannedIn})`, Code.Unimplemented);
-}

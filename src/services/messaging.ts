@@ -5,20 +5,18 @@ import { blobHandlers } from "./blobs.js";
 import type { ServiceDeps } from "./index.js";
 import { deliveryHandlers, type SessionHolder } from "./messaging-delivery.js";
 import { historyHandlers } from "./messaging-history.js";
-import { unimplementedHandlers } from "./unimplemented.js";
 
 export type MessagingHandlers = ServiceImpl<typeof MessagingService>;
 
 /**
  * MessagingService, assembled from its parts: delivery (send, request/reply, subscribe, ack, receipts), history
- * (threads and search) and blobs. Parts not built yet answer UNIMPLEMENTED.
+ * (threads and search) and blobs.
  */
 export function registerMessagingService(router: ConnectRouter, deps: ServiceDeps, presence?: SessionHolder): Messaging {
   const messaging = new Messaging({ db: deps.store.db, bus: deps.bus, logger: deps.logger, config: deps.config });
   const sweeping = messaging.start(deps.shutdownSignal);
   deps.onClose(() => sweeping);
   const handlers: MessagingHandlers = {
-    ...unimplementedHandlers(MessagingService, "issue #3 (agent network)"),
     ...deliveryHandlers(messaging, presence, deps.store.db),
     ...historyHandlers(deps),
     ...blobHandlers(deps),
