@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "../../src/store/group-commit.js";
+
+/** A flush the test finishes by hand, recording what each call was given. */
+function manualFlush<T>() {
+  const calls: T[][] = [];
+  const pending: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  const flush = (items: T[]) => {
+    calls.push(items);
+    return new Promise<string[]>((resolve, reject) => {
+      pending.push({ resolve: () => resolve(items.map((i) => `done:${String(i)}`)), reject });
+    });
+  };
+  return { calls, pending, flush };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("GroupCommit", () => {
+  it("flushes a lone item at once and hands each caller its own result", async () => {
+    const f = manualFlush<number>();
+    const gc = new GroupCommit(f.flush);
+    const one = gc.submit(1);
+    expect(f.calls).toEqual([[1]]);
+    f.pending[0]!.resolve();
+    expect(await one).toBe("done:1");
+  });
+
+  it("writes what arrives during a flush together in the next one, in order, at most maxBatch at a time", async () => {
+    const f = manualFlush<number>();
+    const gc = new GroupCommit(f.flush, 3);
+    const results = [gc.submit(0)];
+    for (let i = 1; i <= 5; i++) results.push(gc.submit(i));
+    expect(f.calls).toEqual([[0]]);
+    expect(gc.pending).toBe(5);
+    f.pending[0]!.resolve();
+    await tick();
+    expect(f.calls).toEqual([[0], [1, 2, 3]]);
+    f.pending[1]!.resolve();
+    await tick();
+    expect(f.calls).toEqual([[0], [1, 2, 3], [4, 5]]);
+    f.pending[2]!.resolve();
+    expect(await Promise.all(results)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `done:${i}`));
+    expect(gc.pending).toBe(0);
+  });
+
+  it("fails only the batch whose flush failed; the next batch is still written", async () => {
+    const f = manualFlush<string>();
+    const gc = new GroupCommit(f.flush);
+    const first = gc.submit("a");
+    const second = gc.submit("b");
+    const third = gc.submit("c");
+    f.pending[0]!.reject(new Error("connection lost"));
+    await expect(first).rejects.toThrow("connection lost");
+    await tick();
+    expect(f.calls).toEqual([["a"], ["b", "c"]]);
+    f.pending[1]!.resolve();
+    expect(await Promise.all([second, third])).toEqual(["done:b", "done:c"]);
+    // And it keeps working afterwards.
+    const fourth = gc.submit("d");
+    f.pending[2]!.resolve();
+    expect(await fourth).toBe("done:d");
+  });
+});
