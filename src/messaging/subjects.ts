@@ -12,6 +12,8 @@ export const observeSubject = (accountId: string) => `agentnet.observe.${account
 export const receiptSubject = (senderAccountId: string, recipientAccountId: string) =>
   `agentnet.receipt.${senderAccountId}.${recipientAccountId}`;
 export const receiptsOfSender = (senderAccountId: string) => `agentnet.receipt.${senderAccountId}.*`;
+/** Every receipt: a receipt watcher not limited to some accounts. */
+export const ALL_RECEIPTS = "agentnet.receipt.*.*";
 export const receiptsOfRecipient = (recipientAccountId: string) => `agentnet.receipt.*.${recipientAccountId}`;
 
 /** Where a Request call waits for the reply to one request message. */

@@ -3,7 +3,7 @@ import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
 import { decodeMessage, decodeReceipt, type ReceiptRecord } from "./codec.js";
 import type { StoredMessage } from "./message.js";
-import { observeSubject } from "./subjects.js";
+import { ALL_RECEIPTS, observeSubject, receiptsOfSender } from "./subjects.js";
 import { Wakeup } from "./wakeup.js";
 import { toReceiptRecord } from "./writer.js";
 
@@ -39,7 +39,7 @@ export class TrafficWatch {
     from: { afterReceiptId?: number | undefined; since?: Date | undefined; messageIds: string[] },
     signal: AbortSignal,
   ): AsyncGenerator<ReceiptStreamItem> {
-    const subjects = accountIds === undefined ? ["agentnet.receipt.*.*"] : accountIds.map((a) => `agentnet.receipt.${a}.*`);
+    const subjects = accountIds === undefined ? [ALL_RECEIPTS] : accountIds.map(receiptsOfSender);
     const wanted = from.messageIds.length > 0 ? new Set(from.messageIds) : undefined;
     // Bus outages: the newest receipt seen when the bus went away is where the re-read starts once it is back.
     let newest = 0;
