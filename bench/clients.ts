@@ -78,7 +78,12 @@ export async function registerAgents(
         capabilities: opts.capabilities?.(i) ?? [],
       });
       opts.onLatencyMs?.(performance.now() - started);
-      agents[i] = { accountId: res.accountId, sessionTag: res.sessionTag, username: res.username, heartbeatInterval: res.heartbeatInterval };
+      agents[i] = {
+        accountId: res.accountId,
+        sessionTag: res.sessionTag,
+        username: res.username,
+        heartbeatInterval: res.heartbeatInterval,
+      };
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 16, count) }, worker));

@@ -46,7 +46,12 @@ function area(url: string, name: string): string {
     return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   const dist = url.indexOf("/dist/");
-  if (dist >= 0) return url.slice(dist + 6).split("/").slice(0, 2).join("/");
+  if (dist >= 0)
+    return url
+      .slice(dist + 6)
+      .split("/")
+      .slice(0, 2)
+      .join("/");
   if (url.startsWith("node:")) return "node internals";
   return url;
 }
@@ -75,7 +80,8 @@ function ownerOf(node: ProfileNode): string {
   if (cached !== undefined) return cached;
   let result: string;
   const { url, functionName, lineNumber } = node.callFrame;
-  if (url.includes("/dist/src/")) result = `${functionName || "(anonymous)"}  ${url.slice(url.indexOf("/dist/src/") + 6)}:${lineNumber + 1}`;
+  if (url.includes("/dist/src/"))
+    result = `${functionName || "(anonymous)"}  ${url.slice(url.indexOf("/dist/src/") + 6)}:${lineNumber + 1}`;
   else {
     const up = parent.get(node.id);
     result = up && up.callFrame.functionName !== "(root)" ? ownerOf(up) : `[${area(url, functionName)}]`;

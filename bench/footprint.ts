@@ -79,7 +79,11 @@ async function start(label: string): Promise<Started> {
     AGENTNET_ADMIN_PASSWORD: "footprint-admin-password",
   };
   const began = performance.now();
-  const child = spawn(process.execPath, [`--max-semi-space-size=${opts.semiSpace}`, MAIN, "serve"], { cwd: dataDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`--max-semi-space-size=${opts.semiSpace}`, MAIN, "serve"], {
+    cwd: dataDir,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   let postgresUpMs: number | undefined;
   let exitedWith: string | undefined;
@@ -94,7 +98,8 @@ async function start(label: string): Promise<Started> {
     const onData = (chunk: Buffer) => {
       const text = chunk.toString("utf8");
       output = (output + text).slice(-20_000);
-      if (postgresUpMs === undefined && /embedded PostgreSQL [\d.]+ (initialised and )?started/.test(text)) postgresUpMs = performance.now() - began;
+      if (postgresUpMs === undefined && /embedded PostgreSQL [\d.]+ (initialised and )?started/.test(text))
+        postgresUpMs = performance.now() - began;
       if (text.includes("agentnet listening on")) {
         clearTimeout(timer);
         resolve(performance.now() - began);
@@ -104,14 +109,18 @@ async function start(label: string): Promise<Started> {
     child.stderr!.on("data", onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${label}: the gateway exited (${exitedWith}) before listening:\n${output.trim().split("\n").slice(-10).join("\n")}`));
+      reject(
+        new Error(`${label}: the gateway exited (${exitedWith}) before listening:\n${output.trim().split("\n").slice(-10).join("\n")}`),
+      );
     });
   });
   const postmaster = postmasterPidOf(cluster);
   if (postmaster === undefined) throw new Error(`${label}: listening, but ${cluster}/postmaster.pid names no postmaster`);
   see(withChildren(postmaster));
   current = { child, listeningMs, postgresUpMs, postmaster, exited, output: () => output };
-  progress(`${label}: listening after ${ms(listeningMs)} ms (embedded PostgreSQL up after ${postgresUpMs === undefined ? "?" : ms(postgresUpMs)} ms), postmaster pid ${postmaster}`);
+  progress(
+    `${label}: listening after ${ms(listeningMs)} ms (embedded PostgreSQL up after ${postgresUpMs === undefined ? "?" : ms(postgresUpMs)} ms), postmaster pid ${postmaster}`,
+  );
   return current;
 }
 
@@ -183,7 +192,8 @@ function leftovers(): number[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dataDir) && processName(Number(entry)).startsWith("postgres")) left.add(Number(entry));
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dataDir) && processName(Number(entry)).startsWith("postgres"))
+        left.add(Number(entry));
     } catch {
       // Gone or not readable.
     }
@@ -201,7 +211,6 @@ function startTime(pid: number): string {
   }
 }
 
-
 async function cleanup(): Promise<void> {
   if (current) await signalGateway(current, "SIGTERM", 15_000).catch(() => undefined);
   for (const pid of leftovers()) await stopLeftoverPostmaster(pid);
@@ -217,7 +226,9 @@ process.on("SIGINT", () => {
 });
 
 const machine = machineFacts();
-progress(`embedded footprint in ${dataDir} (${embeddedPostgresVersion() ?? "embedded PostgreSQL version unknown"}); idle window ${opts.idleSeconds} s after ${opts.settleSeconds} s`);
+progress(
+  `embedded footprint in ${dataDir} (${embeddedPostgresVersion() ?? "embedded PostgreSQL version unknown"}); idle window ${opts.idleSeconds} s after ${opts.settleSeconds} s`,
+);
 let result: Record<string, unknown> | undefined;
 let failure: string | undefined;
 try {
@@ -301,7 +312,10 @@ function printTable(r: Record<string, unknown>): void {
   const rows: Array<[string, string]> = [
     ["(a) first start → listening (initdb included)", `${ms(x.firstStart.listeningMs)} ms${upTo(x.firstStart.postgresUpMs)}`],
     ["    data folder after first start", `${x.firstStart.dataFolderMiB} MiB`],
-    ["(b) SIGTERM → gateway exited", `${ms(x.restartAfterSigterm.stopMs)} ms${x.restartAfterSigterm.postgresStoppedWithGateway ? ", PostgreSQL stopped with it" : ", PostgreSQL STILL RUNNING"}`],
+    [
+      "(b) SIGTERM → gateway exited",
+      `${ms(x.restartAfterSigterm.stopMs)} ms${x.restartAfterSigterm.postgresStoppedWithGateway ? ", PostgreSQL stopped with it" : ", PostgreSQL STILL RUNNING"}`,
+    ],
     ["    restart → listening", `${ms(x.restartAfterSigterm.listeningMs)} ms${upTo(x.restartAfterSigterm.postgresUpMs)}`],
     [
       "(c) SIGKILL, start again → listening",
@@ -310,12 +324,20 @@ function printTable(r: Record<string, unknown>): void {
     [`(d) idle ${i.windowSeconds} s (after ${i.settleSeconds} s): gateway CPU`, `${i.gateway.cpuPercent} % of one core`],
     ["    gateway RSS at end (max)", `${i.gateway.rssEndMiB} MiB (${i.gateway.rssMaxMiB})`],
     [`    PostgreSQL CPU (${i.postgres.processes} processes)`, `${i.postgres.cpuPercent} % of one core`],
-    ["    PostgreSQL memory, sum of PSS at end", i.postgres.pssEndMiB === undefined ? "not readable (run as root or as the server's user)" : `${i.postgres.pssEndMiB} MiB`],
-    ["    PostgreSQL memory, sum of RSS at end (max)", `${i.postgres.rssEndMiB} MiB (${i.postgres.rssMaxMiB}); counts shared memory once per process`],
+    [
+      "    PostgreSQL memory, sum of PSS at end",
+      i.postgres.pssEndMiB === undefined ? "not readable (run as root or as the server's user)" : `${i.postgres.pssEndMiB} MiB`,
+    ],
+    [
+      "    PostgreSQL memory, sum of RSS at end (max)",
+      `${i.postgres.rssEndMiB} MiB (${i.postgres.rssMaxMiB}); counts shared memory once per process`,
+    ],
     ["final SIGTERM → gateway exited", `${ms(x.finalStopMs)} ms`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`\nagentnet embedded footprint · commit ${String(r["commit"])} · load average ${machine.loadAverageAtStart} at start\n`);
+  process.stdout.write(
+    `\nagentnet embedded footprint · commit ${String(r["commit"])} · load average ${machine.loadAverageAtStart} at start\n`,
+  );
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v}\n`);
   process.stdout.write("\n");
 }

@@ -90,7 +90,13 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   const nodeArgs: string[] = [`--max-semi-space-size=${opts.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB}`, ...(opts.nodeArgs ?? [])];
   if (opts.cpuProfileDir) {
     await mkdir(opts.cpuProfileDir, { recursive: true });
-    nodeArgs.push("--cpu-prof", "--cpu-prof-dir", opts.cpuProfileDir, "--cpu-prof-name", `${opts.name.replace(/\W+/g, "-")}-${Date.now()}.cpuprofile`);
+    nodeArgs.push(
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      opts.cpuProfileDir,
+      "--cpu-prof-name",
+      `${opts.name.replace(/\W+/g, "-")}-${Date.now()}.cpuprofile`,
+    );
   }
   // A clean environment: nothing from the caller's DATABASE_URL, NATS_URL or .env files leaks in (cwd is the
   // data folder, where no .env lives).
@@ -169,10 +175,16 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   const url = `http://127.0.0.1:${port}`;
   const embedded = env["DATABASE_URL"] === undefined;
   try {
-    await waitUntilServing(url, () => listening, () => exited, opts.startTimeoutMs ?? 60_000);
+    await waitUntilServing(
+      url,
+      () => listening,
+      () => exited,
+      opts.startTimeoutMs ?? 60_000,
+    );
     if (embedded) {
       postmaster = postmasterPidOf(path.join(dataDir, "postgres"));
-      if (postmaster === undefined) throw new Error(`gateway ${opts.name} is serving but ${path.join(dataDir, "postgres", "postmaster.pid")} names no postmaster`);
+      if (postmaster === undefined)
+        throw new Error(`gateway ${opts.name} is serving but ${path.join(dataDir, "postgres", "postmaster.pid")} names no postmaster`);
       // A bench that exits without stop() SIGKILLs the gateway (or its reaper SIGTERMs it), which leaves the
       // server running: this reaper ends the server then, so nothing outlives the bench.
       unregisterPostmaster = reapAfterExit({ pid: postmaster, signal: "QUIT", dir: "" });

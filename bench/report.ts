@@ -44,17 +44,25 @@ export interface Report {
 }
 
 const num = (n: number | null | undefined, digits = 0): string =>
-  n === null || n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  n === null || n === undefined || Number.isNaN(n)
+    ? "—"
+    : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 /** PostgreSQL's memory at the end of a window: sum of PSS, or of RSS (marked) where PSS was not readable. */
 const pgMem = (u: WindowUsage): string =>
-  u.postgresPssEndMiB !== undefined ? num(u.postgresPssEndMiB) : u.postgresRssEndMiB !== undefined ? `${num(u.postgresRssEndMiB)} (RSS)` : "—";
-const ms = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? "—" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+  u.postgresPssEndMiB !== undefined
+    ? num(u.postgresPssEndMiB)
+    : u.postgresRssEndMiB !== undefined
+      ? `${num(u.postgresRssEndMiB)} (RSS)`
+      : "—";
+const ms = (n: number | undefined): string =>
+  n === undefined || Number.isNaN(n) ? "—" : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0);
 
 export function evaluateTargets(report: Report): TargetResult[] {
   const out: TargetResult[] = [];
   const s = report.sections;
   const small = (setup: string) => (s.messaging?.runs ?? []).filter((r) => r.setup === setup && r.payloadBytes === 128);
-  const best = (runs: MessagingRun[]) => runs.reduce<MessagingRun | undefined>((b, r) => (!b || r.deliveredPerSecond > b.deliveredPerSecond ? r : b), undefined);
+  const best = (runs: MessagingRun[]) =>
+    runs.reduce<MessagingRun | undefined>((b, r) => (!b || r.deliveredPerSecond > b.deliveredPerSecond ? r : b), undefined);
 
   for (const setup of ["embedded", "postgres+nats"]) {
     if (!s.messaging) break;
@@ -111,7 +119,10 @@ export function evaluateTargets(report: Report): TargetResult[] {
     out.push({
       id: `request-reply.p50-ratio.${r.setup}.${r.ratePerSecond}`,
       target: `request/reply p50 ≤ 3× raw NATS · ${r.setup} · ${num(r.ratePerSecond)}/s`,
-      measured: ratio === null ? `${ms(r.roundTripMs.p50)} ms (no raw NATS figure)` : `${ratio.toFixed(1)}× (${ms(r.roundTripMs.p50)} vs ${ms(base!.roundTripMs.p50)} ms)`,
+      measured:
+        ratio === null
+          ? `${ms(r.roundTripMs.p50)} ms (no raw NATS figure)`
+          : `${ratio.toFixed(1)}× (${ms(r.roundTripMs.p50)} vs ${ms(base!.roundTripMs.p50)} ms)`,
       value: ratio === null ? null : Math.round(ratio * 100) / 100,
       pass: ratio === null ? null : ratio <= 3 && r.errors === 0,
       ...(r.errors > 0 && { note: `${r.errors} errors` }),
@@ -179,7 +190,9 @@ export function printReport(r: Report): void {
   const m = r.machine;
   out.push("");
   out.push(`agentnet bench · ${r.profile} · commit ${r.commit} · ${r.durationSeconds} s`);
-  out.push(`machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd ?? "?"} at end (the machine is shared)`);
+  out.push(
+    `machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd ?? "?"} at end (the machine is shared)`,
+  );
   out.push("");
   out.push("Targets (issue #4)");
   out.push(
@@ -199,7 +212,23 @@ export function printReport(r: Report): void {
     );
     out.push(
       table(
-        ["setup", "payload", "offered/s", "sent/s", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "Send p50", "gateway CPU %", "gateway RSS MiB", "pg CPU %", "pg PSS MiB", "load CPU %", "note"],
+        [
+          "setup",
+          "payload",
+          "offered/s",
+          "sent/s",
+          "delivered/s",
+          "p50 ms",
+          "p95 ms",
+          "p99 ms",
+          "Send p50",
+          "gateway CPU %",
+          "gateway RSS MiB",
+          "pg CPU %",
+          "pg PSS MiB",
+          "load CPU %",
+          "note",
+        ],
         s.messaging.runs.map((x) => [
           x.setup,
           x.payloadBytes === 128 ? "128 B" : `${x.payloadBytes / 1024} KiB`,
@@ -233,23 +262,55 @@ export function printReport(r: Report): void {
     out.push("Request/reply round trip (Request → responder's stream → Reply), fixed rates");
     const rows: string[][] = [];
     for (const x of s.requestReply?.runs ?? []) {
-      rows.push([`agentnet · ${x.setup}`, num(x.ratePerSecond), num(x.completedPerSecond), ms(x.roundTripMs.p50), ms(x.roundTripMs.p99), num(x.usage.gateways[0]?.cpuPercent), x.errors ? `${x.errors} errors` : ""]);
+      rows.push([
+        `agentnet · ${x.setup}`,
+        num(x.ratePerSecond),
+        num(x.completedPerSecond),
+        ms(x.roundTripMs.p50),
+        ms(x.roundTripMs.p99),
+        num(x.usage.gateways[0]?.cpuPercent),
+        x.errors ? `${x.errors} errors` : "",
+      ]);
     }
     for (const x of s.baselines?.requestReply ?? []) {
-      rows.push(["raw NATS (Node)", num(x.ratePerSecond), "", ms(x.roundTripMs.p50), ms(x.roundTripMs.p99), "", x.errors ? `${x.errors} errors` : ""]);
+      rows.push([
+        "raw NATS (Node)",
+        num(x.ratePerSecond),
+        "",
+        ms(x.roundTripMs.p50),
+        ms(x.roundTripMs.p99),
+        "",
+        x.errors ? `${x.errors} errors` : "",
+      ]);
     }
     out.push(table(["", "rate/s", "done/s", "p50 ms", "p99 ms", "gateway CPU %", "note"], rows, (c) => c >= 1 && c <= 5));
   }
   if (s.baselines) {
     out.push("");
-    out.push(`Raw NATS pub→sub from Node (same nats-server): ${s.baselines.pubSub.map((p) => `${p.payloadBytes} B ${num(p.messagesPerSecond)} msg/s`).join(", ")}`);
+    out.push(
+      `Raw NATS pub→sub from Node (same nats-server): ${s.baselines.pubSub.map((p) => `${p.payloadBytes} B ${num(p.messagesPerSecond)} msg/s`).join(", ")}`,
+    );
   }
   if (s.registry) {
     out.push("");
     out.push("Registry: agents registered, each with an open Subscribe stream, heartbeating");
     out.push(
       table(
-        ["setup", "agents", "joined/s", "heartbeat every", "heartbeats/s", "heartbeat p50/p99", "gateway CPU %", "pg CPU %", "pg PSS MiB", "RSS idle → connected", "SearchAgents p50/p99", "ListOnline p50/p99", "note"],
+        [
+          "setup",
+          "agents",
+          "joined/s",
+          "heartbeat every",
+          "heartbeats/s",
+          "heartbeat p50/p99",
+          "gateway CPU %",
+          "pg CPU %",
+          "pg PSS MiB",
+          "RSS idle → connected",
+          "SearchAgents p50/p99",
+          "ListOnline p50/p99",
+          "note",
+        ],
         s.registry.runs.map((x) => [
           x.setup,
           num(x.agents),

@@ -39,7 +39,8 @@ const program = new Command()
   )
   .option("--setup <names>", "run sections only on these setups: embedded, postgres+nats, two-gateways (comma-separated)", (v: string) => {
     const names = v.split(",").map((s) => s.trim());
-    for (const n of names) if (!["embedded", "postgres+nats", "two-gateways"].includes(n)) throw new InvalidArgumentError(`unknown setup "${n}"`);
+    for (const n of names)
+      if (!["embedded", "postgres+nats", "two-gateways"].includes(n)) throw new InvalidArgumentError(`unknown setup "${n}"`);
     return names;
   })
   .option("--out <file>", "also write the JSON report to this file")
@@ -64,7 +65,10 @@ const program = new Command()
     },
     DEFAULT_SEMI_SPACE_MIB,
   )
-  .option("--gateway-node-args <args>", "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)")
+  .option(
+    "--gateway-node-args <args>",
+    "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)",
+  )
   .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
   .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json")
   .option("--soak", "instead of the sections: a memory soak, two gateways under steady load; fails when RSS grows > 10 %", false)
@@ -78,7 +82,10 @@ const program = new Command()
     if (!(n > 0 && n <= 100_000)) throw new InvalidArgumentError("must be 1..100000");
     return n;
   })
-  .option("--soak-heap-snapshots <dir>", "run the soak's gateways with --heapsnapshot-signal=SIGUSR2 and write a snapshot of each after the warm-up and at the end into <dir>");
+  .option(
+    "--soak-heap-snapshots <dir>",
+    "run the soak's gateways with --heapsnapshot-signal=SIGUSR2 and write a snapshot of each after the warm-up and at the end into <dir>",
+  );
 
 program.parse();
 const opts = program.opts<{
@@ -103,8 +110,7 @@ const opts = program.opts<{
 if (opts.soak) await soak();
 
 const base = opts.full ? FULL : QUICK;
-const profile =
-  opts.stepSeconds === undefined ? base : { ...base, messaging: { ...base.messaging, durationMs: opts.stepSeconds * 1000 } };
+const profile = opts.stepSeconds === undefined ? base : { ...base, messaging: { ...base.messaging, durationMs: opts.stepSeconds * 1000 } };
 const wanted = new Set<SectionName>(opts.only ?? SECTIONS);
 const startedAt = new Date();
 const loadAverageAtStart = machineFacts().loadAverageAtStart;
@@ -119,7 +125,8 @@ const setups = new Setups(infra, {
   nodeArgs: opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean),
   semiSpaceMiB: opts.semiSpace,
 });
-if (opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB) notes.push(`gateways run with --max-semi-space-size=${opts.semiSpace} (the bench default is ${DEFAULT_SEMI_SPACE_MIB})`);
+if (opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB)
+  notes.push(`gateways run with --max-semi-space-size=${opts.semiSpace} (the bench default is ${DEFAULT_SEMI_SPACE_MIB})`);
 const ctx: RunContext = {
   profile,
   infra,
@@ -260,7 +267,9 @@ async function soak(): Promise<never> {
     note: (line) => notes.push(line),
     noteGatewayErrors(where, gateways) {
       for (const gw of gateways) {
-        const entries = Object.entries(gw.errors()).sort((a, b) => b[1] - a[1]).slice(0, 3);
+        const entries = Object.entries(gw.errors())
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3);
         if (entries.length) notes.push(`${where}: gateway ${gw.name} logged errors: ${entries.map(([m, n]) => `${n} × ${m}`).join("; ")}`);
       }
     },
@@ -270,15 +279,24 @@ async function soak(): Promise<never> {
     await infra.stop().catch(() => undefined);
   };
   process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
-  setTimeout(() => {
-    progress("watchdog: the soak ran 5 minutes past its length; stopping");
-    void stopAll().finally(() => process.exit(2));
-  }, (minutes * 60 + 300) * 1000).unref();
+  setTimeout(
+    () => {
+      progress("watchdog: the soak ran 5 minutes past its length; stopping");
+      void stopAll().finally(() => process.exit(2));
+    },
+    (minutes * 60 + 300) * 1000,
+  ).unref();
   progress(`agentnet bench: soak for ${minutes} min`);
   let section: SoakSection | undefined;
   let failure: string | undefined;
   try {
-    section = await runSoak(ctx, { minutes, ratePerSecond: opts.soakRate ?? 200, requestsPerSecond: 5, heapSnapshots: snapshotDir !== undefined, sampleEveryMs: 10_000 });
+    section = await runSoak(ctx, {
+      minutes,
+      ratePerSecond: opts.soakRate ?? 200,
+      requestsPerSecond: 5,
+      heapSnapshots: snapshotDir !== undefined,
+      sampleEveryMs: 10_000,
+    });
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
     progress(`soak failed: ${failure}`);

@@ -47,9 +47,7 @@ export function descriptorSetRegistry(): FileRegistry {
 `;
 
 const response = create(CodeGeneratorResponseSchema, {
-  supportedFeatures: BigInt(
-    CodeGeneratorResponse_Feature.PROTO3_OPTIONAL | CodeGeneratorResponse_Feature.SUPPORTS_EDITIONS,
-  ),
+  supportedFeatures: BigInt(CodeGeneratorResponse_Feature.PROTO3_OPTIONAL | CodeGeneratorResponse_Feature.SUPPORTS_EDITIONS),
   minimumEdition: Edition.EDITION_PROTO2,
   maximumEdition: Edition.EDITION_2024,
   file: [{ name: "descriptor_set.ts", content }],

@@ -189,15 +189,23 @@ function readVoiceConfig(env: Env): VoiceConfig {
   const appId = hex32(env, "APP_ID");
   const appCertificate = hex32(env, "APP_CERTIFICATE");
   if ((appId === undefined) !== (appCertificate === undefined)) {
-    throw new ConfigError(appId === undefined ? "APP_ID" : "APP_CERTIFICATE", "must be set together with " + (appId === undefined ? "APP_CERTIFICATE" : "APP_ID"));
+    throw new ConfigError(
+      appId === undefined ? "APP_ID" : "APP_CERTIFICATE",
+      `must be set together with ${appId === undefined ? "APP_CERTIFICATE" : "APP_ID"}`,
+    );
   }
   const customerId = str(env, "AGORA_CUSTOMER_ID");
   const customerSecret = str(env, "AGORA_CUSTOMER_SECRET");
   if ((customerId === undefined) !== (customerSecret === undefined)) {
-    throw new ConfigError(customerId === undefined ? "AGORA_CUSTOMER_ID" : "AGORA_CUSTOMER_SECRET", "must be set together with " + (customerId === undefined ? "AGORA_CUSTOMER_SECRET" : "AGORA_CUSTOMER_ID"));
+    throw new ConfigError(
+      customerId === undefined ? "AGORA_CUSTOMER_ID" : "AGORA_CUSTOMER_SECRET",
+      `must be set together with ${customerId === undefined ? "AGORA_CUSTOMER_SECRET" : "AGORA_CUSTOMER_ID"}`,
+    );
   }
   const region = oneOf(env, "AGORA_REGION", AGORA_REGIONS, "global");
-  const apiBaseUrl = (url(env, "AGORA_API_BASE_URL", ["https:", "http:"]) ?? `https://${AGORA_REST_HOSTS[region]}/api/conversational-ai-agent/v2`).replace(/\/+$/, "");
+  const apiBaseUrl = (
+    url(env, "AGORA_API_BASE_URL", ["https:", "http:"]) ?? `https://${AGORA_REST_HOSTS[region]}/api/conversational-ai-agent/v2`
+  ).replace(/\/+$/, "");
   const minimaxKey = str(env, "TTS_MINIMAX_API_KEY");
   const elevenlabsKey = str(env, "TTS_ELEVENLABS_API_KEY");
   // The seed's .env names only TTS_ELEVENLABS_API_KEY while its code uses MiniMax: without TTS_VENDOR, the vendor
@@ -233,7 +241,8 @@ function readVoiceConfig(env: Env): VoiceConfig {
       model: str(env, "ASR_DEEPGRAM_MODEL") ?? "nova-3",
       language: str(env, "ASR_DEEPGRAM_LANGUAGE") ?? "en",
     },
-    instructions: str(env, "AGENTNET_VOICE_INSTRUCTIONS") ?? "You are a friendly voice assistant. Keep your answers short and conversational.",
+    instructions:
+      str(env, "AGENTNET_VOICE_INSTRUCTIONS") ?? "You are a friendly voice assistant. Keep your answers short and conversational.",
     greeting: str(env, "AGENTNET_VOICE_GREETING") ?? "Hi there! How can I help you today?",
     idleTimeoutSeconds: int(env, "AGENTNET_VOICE_IDLE_TIMEOUT_SECONDS", 30, { min: 0, max: 86400 }),
     maxDurationSeconds: int(env, "AGENTNET_VOICE_MAX_DURATION_SECONDS", 3600, { min: 1, max: 86400 }),
@@ -315,7 +324,10 @@ function password(env: Env, name: string): string | undefined {
 function list(env: Env, name: string): string[] | undefined {
   const raw = str(env, name);
   if (raw === undefined) return undefined;
-  const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   return items.length > 0 ? items : undefined;
 }
 

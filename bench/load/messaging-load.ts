@@ -277,12 +277,10 @@ export class MessagingLoad {
     r.timer = undefined;
     if (r.pending.length === 0) return;
     const ids = r.pending.splice(0);
-    const p = this.receive
-      .ack({ acks: ids.map((messageId) => ({ messageId })), sessionTag: r.agent.sessionTag })
-      .then(
-        (res) => (this.ackErrors += res.results.filter((x) => !x.ok).length),
-        () => (this.ackErrors += ids.length),
-      );
+    const p = this.receive.ack({ acks: ids.map((messageId) => ({ messageId })), sessionTag: r.agent.sessionTag }).then(
+      (res) => (this.ackErrors += res.results.filter((x) => !x.ok).length),
+      () => (this.ackErrors += ids.length),
+    );
     this.acksInFlight.add(p);
     void p.finally(() => this.acksInFlight.delete(p));
   }

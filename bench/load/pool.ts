@@ -76,7 +76,12 @@ export class LoadPool {
       this.processes.map((p, i) =>
         p.call({
           type: "open",
-          spec: { ...spec, workerId: i, senders: senders.filter((_, j) => j % n === i), receivers: receivers.filter((_, j) => j % n === i) },
+          spec: {
+            ...spec,
+            workerId: i,
+            senders: senders.filter((_, j) => j % n === i),
+            receivers: receivers.filter((_, j) => j % n === i),
+          },
         }),
       ),
     );

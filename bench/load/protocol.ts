@@ -1,7 +1,10 @@
 import type { OpenSpec, StepResult, StepSpec } from "./messaging-load.js";
 
 /** Coordinator → load process. */
-export type Command = { id: number; type: "open"; spec: OpenSpec } | { id: number; type: "step"; step: StepSpec } | { id: number; type: "close" };
+export type Command =
+  | { id: number; type: "open"; spec: OpenSpec }
+  | { id: number; type: "step"; step: StepSpec }
+  | { id: number; type: "close" };
 
 /** A command before the pool numbers it. */
 export type Request = Command extends infer C ? (C extends Command ? Omit<C, "id"> : never) : never;

@@ -78,7 +78,12 @@ async function pubSubThroughput(pub: NatsConnection, sub: NatsConnection, bytes:
   return { payloadBytes: bytes, messages: received, messagesPerSecond: round1((received / elapsed) * 1000) };
 }
 
-async function requestReplyAt(requester: NatsConnection, responder: NatsConnection, rate: number, durationMs: number): Promise<RawRequestRun> {
+async function requestReplyAt(
+  requester: NatsConnection,
+  responder: NatsConnection,
+  rate: number,
+  durationMs: number,
+): Promise<RawRequestRun> {
   const subject = "bench.rr";
   const answer = new TextEncoder().encode(JSON.stringify({ ok: true }));
   const s = responder.subscribe(subject, { callback: (_err, msg) => void msg.respond(answer) });

@@ -49,7 +49,7 @@ export async function runGhz(ctx: RunContext): Promise<GhzSection> {
     runs.push(await ghzRun(ctx, ghz, setup));
   }
   ctx.note(
-    "ghz reports the calls still in flight when its -z duration ends as errors (\"transport is closing\", \"client connection is closing\"); the errors column leaves those out",
+    'ghz reports the calls still in flight when its -z duration ends as errors ("transport is closing", "client connection is closing"); the errors column leaves those out',
   );
   return { ghzVersion: version, runs };
 }
@@ -86,7 +86,9 @@ async function ghzRun(ctx: RunContext, ghz: string, setup: "embedded" | "postgre
   const usage = await meters.stop();
   const out = JSON.parse(stdout) as GhzJson;
   const pct = (n: number) => ns(out.latencyDistribution?.find((d) => d.percentage === n)?.latency ?? NaN);
-  const errors = Object.fromEntries(Object.entries(out.errorDistribution ?? {}).filter(([k]) => !/transport is closing|client connection is closing/.test(k)));
+  const errors = Object.fromEntries(
+    Object.entries(out.errorDistribution ?? {}).filter(([k]) => !/transport is closing|client connection is closing/.test(k)),
+  );
   const r: GhzRun = {
     setup,
     call: CALL,
@@ -120,7 +122,10 @@ function ns(v: number): number {
 }
 
 async function findOrInstallGhz(ctx: RunContext): Promise<string | { skipped: string }> {
-  const onPath = await run("sh", ["-c", "command -v ghz"]).then((r) => r.stdout.trim(), () => "");
+  const onPath = await run("sh", ["-c", "command -v ghz"]).then(
+    (r) => r.stdout.trim(),
+    () => "",
+  );
   if (onPath) return onPath;
   let gopath: string;
   try {

@@ -64,23 +64,32 @@ export async function runMessaging(ctx: RunContext): Promise<MessagingSection> {
 
 let setupCounter = 0;
 
-async function sweep(ctx: RunContext, setup: SetupName, backend: Backend, sendGw: GatewayProcess, receiveGw: GatewayProcess): Promise<MessagingRun[]> {
+async function sweep(
+  ctx: RunContext,
+  setup: SetupName,
+  backend: Backend,
+  sendGw: GatewayProcess,
+  receiveGw: GatewayProcess,
+): Promise<MessagingRun[]> {
   const p = ctx.profile.messaging;
   const tag = `m${++setupCounter}`;
-  ctx.progress(`messaging · ${setup}: registering ${p.senders} senders on ${sendGw.name} and ${p.receivers} receivers on ${receiveGw.name}`);
+  ctx.progress(
+    `messaging · ${setup}: registering ${p.senders} senders on ${sendGw.name} and ${p.receivers} receivers on ${receiveGw.name}`,
+  );
   const senders = await registerAgents(grpcTransport(sendGw.url, backend.apiKey), `${tag}_send`, p.senders);
   const receivers = await registerAgents(grpcTransport(receiveGw.url, backend.apiKey), `${tag}_recv`, p.receivers);
 
   const pool = new LoadPool(ctx.loadWorkers);
   const runs: MessagingRun[] = [];
   try {
-    await pool.open({ sendUrl: sendGw.url, receiveUrl: receiveGw.url, apiKey: backend.apiKey, maxInFlight: p.maxInFlight }, senders, receivers);
+    await pool.open(
+      { sendUrl: sendGw.url, receiveUrl: receiveGw.url, apiKey: backend.apiKey, maxInFlight: p.maxInFlight },
+      senders,
+      receivers,
+    );
     const gateways = sendGw === receiveGw ? [sendGw] : [sendGw, receiveGw];
     let stepId = 0;
-    const plan = [
-      ...p.smallSteps.map((rate) => ({ bytes: SMALL, rate })),
-      ...p.largeSteps.map((rate) => ({ bytes: LARGE, rate })),
-    ];
+    const plan = [...p.smallSteps.map((rate) => ({ bytes: SMALL, rate })), ...p.largeSteps.map((rate) => ({ bytes: LARGE, rate }))];
     for (const { bytes, rate } of plan) {
       stepId++;
       const meters = new WindowMeters(gateways, ctx.infra, { backend, loadPids: pool.pids });

@@ -101,7 +101,12 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
           capabilities: [`cap_${i % 20}`, i % 2 === 0 ? "even" : "odd"],
         });
         recordMs(registerH, performance.now() - t);
-        const agent = { accountId: res.accountId, sessionTag: res.sessionTag, username: res.username, heartbeatInterval: res.heartbeatInterval };
+        const agent = {
+          accountId: res.accountId,
+          sessionTag: res.sessionTag,
+          username: res.username,
+          heartbeatInterval: res.heartbeatInterval,
+        };
         agents[i] = agent;
         const { started, done } = subscribe(clientOf(MessagingService, transportOf(i)), agent, abort.signal, () => open++);
         streams.push(done.catch((err: unknown) => void (errors.length < 5 && errors.push(`Subscribe: ${String(err)}`))));
@@ -138,8 +143,7 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       hbIssued++;
       const t = performance.now();
       const counted = measuring;
-      registries[Math.floor(i / p.streamsPerConnection)]!
-        .heartbeat({ sessionTag: agents[i]!.sessionTag })
+      registries[Math.floor(i / p.streamsPerConnection)]!.heartbeat({ sessionTag: agents[i]!.sessionTag })
         .finally(() => hbDone++)
         .then(
           () => {
@@ -154,7 +158,9 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
           },
         );
     });
-    ctx.progress(`registry · ${setup}: ${n} agents connected, heartbeating every ${round1(interval)} s; measuring ${p.intervals} intervals`);
+    ctx.progress(
+      `registry · ${setup}: ${n} agents connected, heartbeating every ${round1(interval)} s; measuring ${p.intervals} intervals`,
+    );
     await sleep(interval * 1000); // every agent has heartbeaten once
     const meters = new WindowMeters([gw], ctx.infra, { backend, loadPids: [process.pid] });
     measuring = true;
@@ -254,7 +260,10 @@ function subscribe(messaging: Client<typeof MessagingService>, agent: BenchAgent
   const startedP = new Promise<void>((r) => (started = r));
   const done = (async () => {
     try {
-      const stream = messaging.subscribe({ asAccountId: agent.accountId, sessionTag: agent.sessionTag, mode: SubscribeMode.CONSUME }, { signal });
+      const stream = messaging.subscribe(
+        { asAccountId: agent.accountId, sessionTag: agent.sessionTag, mode: SubscribeMode.CONSUME },
+        { signal },
+      );
       for await (const item of stream) {
         if (item.event.case === "started") {
           onStarted();

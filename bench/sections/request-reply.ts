@@ -83,7 +83,13 @@ async function paced(
       pending.push(
         messaging
           .request(
-            { to: { target: { case: "accountId", value: to.accountId } }, payload: { text: "ping", pad: "x".repeat(64) }, asAccountId: from.accountId, sessionTag: from.sessionTag, timeoutMs: 3000n },
+            {
+              to: { target: { case: "accountId", value: to.accountId } },
+              payload: { text: "ping", pad: "x".repeat(64) },
+              asAccountId: from.accountId,
+              sessionTag: from.sessionTag,
+              timeoutMs: 3000n,
+            },
             { timeoutMs: 6000 },
           )
           .then(

@@ -179,9 +179,7 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
           const env = item.event.value;
           if (env.kind === MessageKind.REQUEST) {
             // Answer requests at once; a request is not acked (as in the request-reply section).
-            void r.client
-              .reply({ requestMessageId: env.messageId, payload: { ok: true }, sessionTag: r.agent.sessionTag })
-              .catch(sample);
+            void r.client.reply({ requestMessageId: env.messageId, payload: { ok: true }, sessionTag: r.agent.sessionTag }).catch(sample);
             continue;
           }
           const p = env.payload ?? {};
@@ -198,7 +196,8 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
           else r.timer ??= setTimeout(() => flushAck(r), ACK_INTERVAL_MS);
         }
       } catch (err) {
-        if (!abort.signal.aborted) streamError = `Subscribe of ${r.agent.username} failed: ${err instanceof Error ? err.message : String(err)}`;
+        if (!abort.signal.aborted)
+          streamError = `Subscribe of ${r.agent.username} failed: ${err instanceof Error ? err.message : String(err)}`;
       }
     };
     const watch = async (gwIndex: number, accountIds: string[], synced: () => void) => {
@@ -210,13 +209,30 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
           receipts[status] = (receipts[status] ?? 0) + 1;
         }
       } catch (err) {
-        if (!abort.signal.aborted) streamError = `WatchReceipts on ${gws[gwIndex]!.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+        if (!abort.signal.aborted)
+          streamError = `WatchReceipts on ${gws[gwIndex]!.name} failed: ${err instanceof Error ? err.message : String(err)}`;
       }
     };
     await Promise.all([
       ...receivers.map((r) => new Promise<void>((resolve) => streams.push(consume(r, resolve)))),
-      new Promise<void>((resolve) => streams.push(watch(0, senders.slice(0, half(SENDERS)).map((s) => s.accountId), resolve))),
-      new Promise<void>((resolve) => streams.push(watch(1, senders.slice(half(SENDERS)).map((s) => s.accountId), resolve))),
+      new Promise<void>((resolve) =>
+        streams.push(
+          watch(
+            0,
+            senders.slice(0, half(SENDERS)).map((s) => s.accountId),
+            resolve,
+          ),
+        ),
+      ),
+      new Promise<void>((resolve) =>
+        streams.push(
+          watch(
+            1,
+            senders.slice(half(SENDERS)).map((s) => s.accountId),
+            resolve,
+          ),
+        ),
+      ),
     ]);
 
     // Steady load: every 20 ms, issue the sends and requests due by now.
@@ -255,7 +271,13 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
       const t = performance.now();
       senderClient(i % SENDERS)
         .request(
-          { to: { target: { case: "accountId", value: to.agent.accountId } }, payload: { text: "ping" }, asAccountId: from.accountId, sessionTag: from.sessionTag, timeoutMs: 5000n },
+          {
+            to: { target: { case: "accountId", value: to.agent.accountId } },
+            payload: { text: "ping" },
+            asAccountId: from.accountId,
+            sessionTag: from.sessionTag,
+            timeoutMs: 5000n,
+          },
           { timeoutMs: 10_000 },
         )
         .then(
@@ -291,7 +313,12 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
       ctx.progress(
         `soak ${String(Math.round(t)).padStart(4)} s${t * 1000 < warmupMs ? " (warm-up)" : ""}: sent ${sent}, delivered ${delivered}, ` +
           `requests ${requestsOk}/${requestsIssued}, errors ${sendErrors + requestErrors}; ` +
-          taken.map((s) => `${s.gateway} RSS ${s.rssMiB} MiB${s.heap ? ` (heap ${s.heap.heapUsedMiB}/${s.heap.heapTotalMiB}, ext ${s.heap.externalMiB})` : ""}`).join(", "),
+          taken
+            .map(
+              (s) =>
+                `${s.gateway} RSS ${s.rssMiB} MiB${s.heap ? ` (heap ${s.heap.heapUsedMiB}/${s.heap.heapTotalMiB}, ext ${s.heap.externalMiB})` : ""}`,
+            )
+            .join(", "),
       );
     };
     const snapshot = (label: string) => {
@@ -328,7 +355,12 @@ export async function runSoak(ctx: RunContext, opts: SoakOptions): Promise<SoakS
     for (const i of inspectors) i?.close();
 
     const elapsedS = (nowMs() - start) / 1000;
-    const gateways = gws.map((gw) => evaluate(gw.name, samples.filter((s) => s.gateway === gw.name && s.t * 1000 >= warmupMs)));
+    const gateways = gws.map((gw) =>
+      evaluate(
+        gw.name,
+        samples.filter((s) => s.gateway === gw.name && s.t * 1000 >= warmupMs),
+      ),
+    );
     const failures: string[] = [];
     for (const g of gateways) {
       if (!g.pass) failures.push(`${g.gateway}: RSS grew ${g.growthPercent} % (${g.rssStartMiB} → ${g.rssEndMiB} MiB), more than 10 %`);
@@ -387,11 +419,12 @@ function evaluate(gateway: string, window: SoakSample[]): SoakGateway {
     rssAnonStartMiB: median(first.map((s) => s.rssAnonMiB)),
     rssAnonEndMiB: median(last.map((s) => s.rssAnonMiB)),
     rssMaxMiB: Math.max(...window.map((s) => s.rssMiB)),
-    ...(first[0]?.heap && last.at(-1)?.heap && {
-      heapUsedStartMiB: median(first.map((s) => s.heap?.heapUsedMiB ?? NaN)),
-      heapUsedEndMiB: median(last.map((s) => s.heap?.heapUsedMiB ?? NaN)),
-      heapTotalEndMiB: median(last.map((s) => s.heap?.heapTotalMiB ?? NaN)),
-    }),
+    ...(first[0]?.heap &&
+      last.at(-1)?.heap && {
+        heapUsedStartMiB: median(first.map((s) => s.heap?.heapUsedMiB ?? NaN)),
+        heapUsedEndMiB: median(last.map((s) => s.heap?.heapUsedMiB ?? NaN)),
+        heapTotalEndMiB: median(last.map((s) => s.heap?.heapTotalMiB ?? NaN)),
+      }),
     pass: rssEndMiB <= 1.1 * rssStartMiB,
   };
 }
@@ -410,14 +443,24 @@ function procMemory(pid: number): { rssMiB: number; rssAnonMiB: number } {
 export function printSoak(s: SoakSection): void {
   const out: string[] = [];
   out.push("");
-  out.push(`Soak: ${s.minutes} min, 2 gateways on PostgreSQL + NATS, ${SENDERS} senders → ${RECEIVERS} receivers, ${s.offeredPerSecond} msg/s + ${s.requestsPerSecond} req/s offered; warm-up ${s.warmupSeconds} s`);
+  out.push(
+    `Soak: ${s.minutes} min, 2 gateways on PostgreSQL + NATS, ${SENDERS} senders → ${RECEIVERS} receivers, ${s.offeredPerSecond} msg/s + ${s.requestsPerSecond} req/s offered; warm-up ${s.warmupSeconds} s`,
+  );
   out.push(
     `load: sent ${s.sent} (${s.sendErrors} errors), delivered ${s.delivered} (${s.deliveredPerSecond}/s, ${s.duplicates} duplicates, ${s.ackErrors} ack errors), ` +
       `requests ${s.requestsOk} ok / ${s.requestErrors} failed; send→deliver p50 ${s.sendToDeliverMs.p50} ms p99 ${s.sendToDeliverMs.p99} ms; request p50 ${s.requestRoundTripMs.p50} ms`,
   );
-  out.push(`receipts: ${Object.entries(s.receipts).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`);
+  out.push(
+    `receipts: ${
+      Object.entries(s.receipts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    }`,
+  );
   out.push("");
-  out.push("| gateway | RSS start MiB | RSS end MiB | growth | slope MiB/min | RssAnon start → end MiB | heap used start → end MiB | RSS max MiB | ≤ +10 % |");
+  out.push(
+    "| gateway | RSS start MiB | RSS end MiB | growth | slope MiB/min | RssAnon start → end MiB | heap used start → end MiB | RSS max MiB | ≤ +10 % |",
+  );
   out.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const g of s.gateways) {
     out.push(

@@ -42,9 +42,14 @@ export async function createApiKey(
   if (name.length > MAX_NAME_LENGTH) throw invalidArgument("name", `must be at most ${MAX_NAME_LENGTH} characters`);
   const expiresIn = input.expiresInSeconds;
   if (expiresIn !== undefined && (expiresIn <= 0 || expiresIn > MAX_EXPIRES_IN_SECONDS)) {
-    throw new DomainError("invalid_argument", "invalid_expiry", `expires_in: must be between 1 and ${MAX_EXPIRES_IN_SECONDS} seconds (10 years); unset: never expires`, {
-      field: "expires_in",
-    });
+    throw new DomainError(
+      "invalid_argument",
+      "invalid_expiry",
+      `expires_in: must be between 1 and ${MAX_EXPIRES_IN_SECONDS} seconds (10 years); unset: never expires`,
+      {
+        field: "expires_in",
+      },
+    );
   }
   const secret = API_KEY_PREFIX + randomBytes(32).toString("base64url");
   const row = await db
@@ -82,17 +87,9 @@ export async function listApiKeys(
 }
 
 /** Revokes one of the caller's keys (admins: anyone's). Revoking twice keeps the first revocation time. */
-export async function revokeApiKey(
-  db: Kysely<Database>,
-  caller: { userId: string; admin: boolean },
-  keyId: string,
-): Promise<ApiKeyRecord> {
+export async function revokeApiKey(db: Kysely<Database>, caller: { userId: string; admin: boolean }, keyId: string): Promise<ApiKeyRecord> {
   if (keyId.trim() === "") throw invalidArgument("key_id", "must not be empty");
-  let update = db
-    .updateTable("api_keys")
-    .set({ revoked_at: new Date() })
-    .where("key_id", "=", keyId)
-    .where("revoked_at", "is", null);
+  let update = db.updateTable("api_keys").set({ revoked_at: new Date() }).where("key_id", "=", keyId).where("revoked_at", "is", null);
   if (!caller.admin) update = update.where("user_id", "=", caller.userId);
   await update.execute();
   const row = await db
@@ -138,10 +135,7 @@ export async function touchApiKey(db: Kysely<Database>, keyId: string, at = new 
   await db.updateTable("api_keys").set({ last_used_at: at }).where("key_id", "=", keyId).execute();
 }
 
-type ApiKeyRow = Pick<
-  ApiKeysTable,
-  "key_id" | "name" | "prefix" | "expires_at" | "last_used_at" | "revoked_at"
-> & { created_at: Date };
+type ApiKeyRow = Pick<ApiKeysTable, "key_id" | "name" | "prefix" | "expires_at" | "last_used_at" | "revoked_at"> & { created_at: Date };
 
 function toRecord(row: ApiKeyRow, owner: string): ApiKeyRecord {
   return {

@@ -137,10 +137,16 @@ export class Auth {
       });
       const outcome = await Promise.race([bus.flush().then(() => "flushed" as const), timedOut]).finally(() => clearTimeout(timer));
       if (outcome === "timeout") {
-        this.logger?.warn({ ...invalidation }, `the bus did not take a credential invalidation in time; other gateways may trust it for up to ${CACHE_TTL_MS} ms`);
+        this.logger?.warn(
+          { ...invalidation },
+          `the bus did not take a credential invalidation in time; other gateways may trust it for up to ${CACHE_TTL_MS} ms`,
+        );
       }
     } catch (err) {
-      this.logger?.warn({ err, ...invalidation }, `could not publish a credential invalidation; other gateways may trust it for up to ${CACHE_TTL_MS} ms`);
+      this.logger?.warn(
+        { err, ...invalidation },
+        `could not publish a credential invalidation; other gateways may trust it for up to ${CACHE_TTL_MS} ms`,
+      );
     }
   }
 
@@ -209,7 +215,11 @@ function decodeInvalidation(data: Uint8Array): Invalidation | undefined {
 
 export function parseBearer(authorization: string | null): string {
   if (authorization === null || authorization.trim() === "") {
-    throw new DomainError("unauthenticated", "missing_credentials", "this call needs credentials: send 'authorization: Bearer <token or API key>'");
+    throw new DomainError(
+      "unauthenticated",
+      "missing_credentials",
+      "this call needs credentials: send 'authorization: Bearer <token or API key>'",
+    );
   }
   const match = /^bearer\s+(\S+)\s*$/i.exec(authorization.trim());
   if (!match?.[1]) {

@@ -20,11 +20,7 @@ export async function ensureJwtSecret(db: Kysely<Database>, configured: string |
     .values({ name: JWT_SECRET_NAME, value: randomBytes(48).toString("base64url") })
     .onConflict((oc) => oc.column("name").doNothing())
     .execute();
-  const row = await db
-    .selectFrom("server_secrets")
-    .select("value")
-    .where("name", "=", JWT_SECRET_NAME)
-    .executeTakeFirstOrThrow();
+  const row = await db.selectFrom("server_secrets").select("value").where("name", "=", JWT_SECRET_NAME).executeTakeFirstOrThrow();
   return row.value;
 }
 

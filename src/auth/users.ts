@@ -44,10 +44,7 @@ export function validatePassword(password: string, field = "password"): void {
   }
 }
 
-export async function createUser(
-  db: Kysely<Database>,
-  input: { username: string; password: string; admin: boolean },
-): Promise<UserRecord> {
+export async function createUser(db: Kysely<Database>, input: { username: string; password: string; admin: boolean }): Promise<UserRecord> {
   const username = validateUsername(input.username);
   validatePassword(input.password);
   const passwordHash = await hashPassword(input.password);
@@ -62,12 +59,10 @@ export async function createUser(
 }
 
 export async function findUserByName(db: Kysely<Database>, username: string): Promise<UserWithHash | undefined> {
-  const row = await db
-    .selectFrom("users")
-    .selectAll()
-    .where("username", "=", normaliseUsername(username))
-    .executeTakeFirst();
-  return row && { userId: row.user_id, username: row.username, admin: row.admin, createdAt: row.created_at, passwordHash: row.password_hash };
+  const row = await db.selectFrom("users").selectAll().where("username", "=", normaliseUsername(username)).executeTakeFirst();
+  return (
+    row && { userId: row.user_id, username: row.username, admin: row.admin, createdAt: row.created_at, passwordHash: row.password_hash }
+  );
 }
 
 export async function findUserById(db: Kysely<Database>, userId: string): Promise<UserRecord | undefined> {
@@ -80,6 +75,9 @@ export async function findUserById(db: Kysely<Database>, userId: string): Promis
 }
 
 export async function countUsers(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -53,6 +53,7 @@ function toMeta(row: Omit<Selectable<BlobsTable>, "data">): BlobMeta {
 }
 
 // Control characters would end up in Content-Disposition headers and terminals; nothing legitimate needs them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** The checks PutBlob makes before touching the store (size, hash, names), in the order a client fixes them. */

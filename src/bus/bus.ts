@@ -52,10 +52,10 @@ export interface RequestOptions {
  * does not keep what it could not send, and nothing is sent to a subscriber that was away): whoever relies on
  * live messages re-reads what matters from the store after `reconnected`.
  */
-export type ConnectionEvent = 'disconnected' | 'reconnected';
+export type ConnectionEvent = "disconnected" | "reconnected";
 
 export interface Bus {
-  readonly kind: 'nats' | 'memory';
+  readonly kind: "nats" | "memory";
   /** Throws BusError invalid_subject | invalid_header | payload_too_large | closed. Never blocks. */
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
   /** Throws BusError invalid_subject | closed. */

@@ -3,16 +3,10 @@
  * the codes onto RPC status codes (no_responders → UNAVAILABLE, timeout → DEADLINE_EXCEEDED, …); the bus
  * itself knows nothing of Connect.
  */
-export type BusErrorCode =
-  | 'no_responders'
-  | 'timeout'
-  | 'closed'
-  | 'invalid_subject'
-  | 'invalid_header'
-  | 'payload_too_large';
+export type BusErrorCode = "no_responders" | "timeout" | "closed" | "invalid_subject" | "invalid_header" | "payload_too_large";
 
 export class BusError extends Error {
-  override readonly name = 'BusError';
+  override readonly name = "BusError";
 
   constructor(
     readonly code: BusErrorCode,

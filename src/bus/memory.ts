@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { pino, type Logger } from 'pino';
-import type { Bus, BusHandler, BusMessage, BusSubscription, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
-import { BusError } from './errors.js';
-import { invokeHandler } from './handler.js';
-import { SubjectTrie, filterTokens, normalizeHeaders, publishTokens, validateQueue } from './subjects.js';
+import { randomBytes } from "node:crypto";
+import { pino, type Logger } from "pino";
+import type { Bus, BusHandler, BusMessage, BusSubscription, PublishOptions, RequestOptions, SubscribeOptions } from "./bus.js";
+import { BusError } from "./errors.js";
+import { invokeHandler } from "./handler.js";
+import { SubjectTrie, filterTokens, normalizeHeaders, publishTokens, validateQueue } from "./subjects.js";
 
 /** NATS's default max_payload, so a message the in-process bus accepts also fits through NATS. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -136,13 +136,13 @@ interface PendingRequest {
 
 /** One connection to a {@link MemoryBroker}. `openBus` without a NATS URL gives one on a private broker. */
 export class MemoryBus implements Bus {
-  readonly kind = 'memory' as const;
+  readonly kind = "memory" as const;
   /** Deliveries queued for this connection's subscriptions and not yet dispatched. @internal */
   inFlight = 0;
-  private state: 'open' | 'draining' | 'closed' = 'open';
+  private state: "open" | "draining" | "closed" = "open";
   private readonly subs = new Set<MemorySubscription>();
   private readonly logger: Logger;
-  private readonly inboxPrefix = `_INBOX.${randomBytes(9).toString('base64url')}.`;
+  private readonly inboxPrefix = `_INBOX.${randomBytes(9).toString("base64url")}.`;
   private inbox: MemorySubscription | undefined;
   private nextToken = 0;
   private readonly pending = new Map<string, PendingRequest>();
@@ -153,8 +153,8 @@ export class MemoryBus implements Bus {
     private readonly broker: MemoryBroker,
     opts: MemoryBusOptions = {},
   ) {
-    const base = opts.logger ?? pino({ level: 'silent' });
-    this.logger = base.child({ bus: 'memory', ...(opts.name ? { busName: opts.name } : {}) });
+    const base = opts.logger ?? pino({ level: "silent" });
+    this.logger = base.child({ bus: "memory", ...(opts.name ? { busName: opts.name } : {}) });
   }
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
@@ -162,7 +162,7 @@ export class MemoryBus implements Bus {
   }
 
   subscribe(subject: string, handler: BusHandler, opts?: SubscribeOptions): BusSubscription {
-    if (this.state !== 'open') throw closedError();
+    if (this.state !== "open") throw closedError();
     const tokens = filterTokens(subject);
     validateQueue(opts?.queue);
     const sub = new MemorySubscription(this, subject, tokens, opts?.queue, handler);
@@ -173,7 +173,7 @@ export class MemoryBus implements Bus {
 
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage> {
     try {
-      if (this.state !== 'open') throw closedError();
+      if (this.state !== "open") throw closedError();
       if (!(opts.timeoutMs > 0) || !Number.isFinite(opts.timeoutMs)) {
         throw new RangeError(`request timeoutMs must be a positive number, got ${opts.timeoutMs}`);
       }
@@ -183,7 +183,7 @@ export class MemoryBus implements Bus {
       return new Promise<BusMessage>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.pending.delete(token);
-          reject(new BusError('timeout', `request to ${subject} timed out after ${opts.timeoutMs} ms`));
+          reject(new BusError("timeout", `request to ${subject} timed out after ${opts.timeoutMs} ms`));
         }, opts.timeoutMs);
         this.pending.set(token, { resolve, reject, timer });
         let receivers: number;
@@ -196,7 +196,7 @@ export class MemoryBus implements Bus {
         }
         if (receivers === 0) {
           this.settle(token);
-          reject(new BusError('no_responders', `no responders for ${subject}`));
+          reject(new BusError("no_responders", `no responders for ${subject}`));
         }
       });
     } catch (err) {
@@ -210,7 +210,7 @@ export class MemoryBus implements Bus {
   }
 
   flush(): Promise<void> {
-    if (this.state === 'closed') return Promise.reject(closedError());
+    if (this.state === "closed") return Promise.reject(closedError());
     return new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -238,14 +238,11 @@ export class MemoryBus implements Bus {
 
   /** @internal Used by messages to answer through the connection that received them, as on NATS. */
   send(subject: string, data: Uint8Array, headers: Record<string, string> | undefined, reply: string | undefined): number {
-    if (this.state === 'closed') throw closedError();
+    if (this.state === "closed") throw closedError();
     const tokens = publishTokens(subject);
     const hdrs = normalizeHeaders(headers) ?? NO_HEADERS;
     if (data.byteLength > this.broker.maxPayload) {
-      throw new BusError(
-        'payload_too_large',
-        `payload of ${data.byteLength} bytes exceeds the bus maximum of ${this.broker.maxPayload}`,
-      );
+      throw new BusError("payload_too_large", `payload of ${data.byteLength} bytes exceeds the bus maximum of ${this.broker.maxPayload}`);
     }
     // Copied once so a publisher reusing its buffer cannot change a message in flight (NATS copies too).
     return this.broker.route(tokens, { subject, data: new Uint8Array(data), headers: hdrs, reply });
@@ -271,8 +268,8 @@ export class MemoryBus implements Bus {
   }
 
   private async drainAndClose(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'draining';
+    if (this.state !== "open") return;
+    this.state = "draining";
     // Like a NATS drain: stop matching new messages, hand what was already routed to the handlers
     // (which may still publish, e.g. respond), then close.
     for (const sub of this.subs) this.broker.remove(sub);
@@ -282,7 +279,7 @@ export class MemoryBus implements Bus {
       });
       this.drained = undefined;
     }
-    this.state = 'closed';
+    this.state = "closed";
     for (const sub of this.subs) sub.active = false;
     this.subs.clear();
     for (const token of [...this.pending.keys()]) this.settle(token)?.reject(closedError());
@@ -313,5 +310,5 @@ class MemoryMessage implements BusMessage {
 }
 
 function closedError(): BusError {
-  return new BusError('closed', 'the bus connection is closed');
+  return new BusError("closed", "the bus connection is closed");
 }

@@ -1,9 +1,26 @@
-import { connect, errors, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
-import type { Bus, BusHandler, BusMessage, BusSubscription, ConnectionEvent, PublishOptions, RequestOptions, SubscribeOptions } from './bus.js';
-import { BusError } from './errors.js';
-import { invokeHandler } from './handler.js';
-import { filterTokens, normalizeHeaders, publishTokens, validateQueue } from './subjects.js';
+import {
+  connect,
+  errors,
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type {
+  Bus,
+  BusHandler,
+  BusMessage,
+  BusSubscription,
+  ConnectionEvent,
+  PublishOptions,
+  RequestOptions,
+  SubscribeOptions,
+} from "./bus.js";
+import { BusError } from "./errors.js";
+import { invokeHandler } from "./handler.js";
+import { filterTokens, normalizeHeaders, publishTokens, validateQueue } from "./subjects.js";
 
 export interface NatsBusOptions {
   /** Shown by the server's monitoring as the client name. */
@@ -23,7 +40,7 @@ interface ParsedServers {
   servers: string[];
   /** For messages: the servers without user info. */
   display: string;
-  auth: Pick<NodeConnectionOptions, 'user' | 'pass' | 'token'>;
+  auth: Pick<NodeConnectionOptions, "user" | "pass" | "token">;
 }
 
 /**
@@ -32,27 +49,30 @@ interface ParsedServers {
  */
 export function parseNatsUrl(natsUrl: string): ParsedServers {
   const servers: string[] = [];
-  let auth: ParsedServers['auth'] = {};
-  for (const raw of natsUrl.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
-    const withScheme = raw.includes('://') ? raw : `nats://${raw}`;
+  let auth: ParsedServers["auth"] = {};
+  for (const raw of natsUrl
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
+    const withScheme = raw.includes("://") ? raw : `nats://${raw}`;
     let url: URL;
     try {
       url = new URL(withScheme);
     } catch {
       throw new Error(`invalid NATS URL ${JSON.stringify(redact(withScheme))}`);
     }
-    if (url.username !== '' && auth.user === undefined && auth.token === undefined) {
+    if (url.username !== "" && auth.user === undefined && auth.token === undefined) {
       const user = decodeURIComponent(url.username);
-      auth = url.password !== '' ? { user, pass: decodeURIComponent(url.password) } : { token: user };
+      auth = url.password !== "" ? { user, pass: decodeURIComponent(url.password) } : { token: user };
     }
     servers.push(`${url.protocol}//${url.host}`);
   }
-  if (servers.length === 0) throw new Error('NATS URL is empty');
-  return { servers, display: servers.join(','), auth };
+  if (servers.length === 0) throw new Error("NATS URL is empty");
+  return { servers, display: servers.join(","), auth };
 }
 
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+  return url.replace(/\/\/[^@/]*@/, "//");
 }
 
 /**
@@ -63,12 +83,8 @@ function redact(url: string): string {
  */
 export async function connectNatsBus(natsUrl: string, opts: NatsBusOptions): Promise<NatsBus> {
   const { servers, display, auth } = parseNatsUrl(natsUrl);
-  const logger = opts.logger.child({ bus: 'nats' });
-  const backoff = new Backoff(
-    opts.reconnectTimeWaitMs ?? 250,
-    opts.reconnectMaxWaitMs ?? 5_000,
-    opts.reconnectJitter ?? 0.3,
-  );
+  const logger = opts.logger.child({ bus: "nats" });
+  const backoff = new Backoff(opts.reconnectTimeWaitMs ?? 250, opts.reconnectMaxWaitMs ?? 5_000, opts.reconnectJitter ?? 0.3);
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -90,7 +106,7 @@ export async function connectNatsBus(natsUrl: string, opts: NatsBusOptions): Pro
     throw new Error(`cannot connect to NATS at ${display}: ${describe(err)}`, { cause: err });
   }
   backoff.reset();
-  logger.info({ servers: display, server: nc.getServer() }, 'connected to NATS');
+  logger.info({ servers: display, server: nc.getServer() }, "connected to NATS");
   return new NatsBus(nc, logger, backoff, display);
 }
 
@@ -124,7 +140,7 @@ class Backoff {
 }
 
 export class NatsBus implements Bus {
-  readonly kind = 'nats' as const;
+  readonly kind = "nats" as const;
   private closing: Promise<void> | undefined;
   private connected = true;
   private readonly statusLoop: Promise<void>;
@@ -161,7 +177,7 @@ export class NatsBus implements Bus {
         ...(queue === undefined ? {} : { queue }),
         callback: (err, msg) => {
           if (err !== null) {
-            this.logger.error({ err, subscription: subject }, 'subscription error');
+            this.logger.error({ err, subscription: subject }, "subscription error");
             return;
           }
           invokeHandler(handler, new NatsMessage(this, msg), subject, this.logger);
@@ -212,7 +228,7 @@ export class NatsBus implements Bus {
       try {
         listener(event);
       } catch (err) {
-        this.logger.error({ err, event }, 'bus connection listener failed');
+        this.logger.error({ err, event }, "bus connection listener failed");
       }
     }
   }
@@ -221,7 +237,7 @@ export class NatsBus implements Bus {
     try {
       await this.nc.flush();
     } catch (err) {
-      throw toBusError(err, '');
+      throw toBusError(err, "");
     }
   }
 
@@ -232,19 +248,19 @@ export class NatsBus implements Bus {
 
   private async drain(): Promise<void> {
     if (!this.nc.isClosed() && !this.connected) {
-      this.logger.warn('closing while disconnected from NATS: messages not yet sent are dropped');
+      this.logger.warn("closing while disconnected from NATS: messages not yet sent are dropped");
     } else if (!this.nc.isClosed()) {
       // A drain needs the server; while it is unreachable, give up after a bound so shutdown stays quick.
       let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), DRAIN_TIMEOUT_MS);
+      const bound = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), DRAIN_TIMEOUT_MS);
       });
       try {
-        if ((await Promise.race([this.nc.drain(), bound])) === 'timeout') {
-          this.logger.warn({ timeoutMs: DRAIN_TIMEOUT_MS }, 'NATS drain timed out; closing');
+        if ((await Promise.race([this.nc.drain(), bound])) === "timeout") {
+          this.logger.warn({ timeoutMs: DRAIN_TIMEOUT_MS }, "NATS drain timed out; closing");
         }
       } catch (err) {
-        this.logger.warn({ err }, 'NATS drain failed; closing');
+        this.logger.warn({ err }, "NATS drain failed; closing");
       } finally {
         clearTimeout(timer);
       }
@@ -255,7 +271,7 @@ export class NatsBus implements Bus {
 
   /** @internal */
   respond(msg: Msg, data: Uint8Array, headers: Record<string, string> | undefined): boolean {
-    if (msg.reply === undefined || msg.reply === '') return false;
+    if (msg.reply === undefined || msg.reply === "") return false;
     this.publish(msg.reply, data, headers === undefined ? undefined : { headers });
     return true;
   }
@@ -264,43 +280,43 @@ export class NatsBus implements Bus {
     const log = this.logger;
     for await (const s of this.nc.status()) {
       switch (s.type) {
-        case 'disconnect':
+        case "disconnect":
           this.connected = false;
-          log.warn({ server: s.server }, 'disconnected from NATS; reconnecting');
-          this.announce('disconnected');
+          log.warn({ server: s.server }, "disconnected from NATS; reconnecting");
+          this.announce("disconnected");
           break;
-        case 'reconnecting':
-          log.debug({ nextWaitMs: backoff.current() }, 'reconnecting to NATS');
+        case "reconnecting":
+          log.debug({ nextWaitMs: backoff.current() }, "reconnecting to NATS");
           break;
-        case 'reconnect':
+        case "reconnect":
           this.connected = true;
           backoff.reset();
           // Warn: what was published during the gap is gone; listeners re-read the store.
-          log.warn({ server: s.server }, 'reconnected to NATS');
-          this.announce('reconnected');
+          log.warn({ server: s.server }, "reconnected to NATS");
+          this.announce("reconnected");
           break;
-        case 'error':
-          log.error({ err: s.error }, 'NATS error');
+        case "error":
+          log.error({ err: s.error }, "NATS error");
           break;
-        case 'ldm':
-          log.warn({ server: s.server }, 'NATS server entering lame duck mode');
+        case "ldm":
+          log.warn({ server: s.server }, "NATS server entering lame duck mode");
           break;
-        case 'staleConnection':
-          log.warn('NATS connection is stale; reconnecting');
+        case "staleConnection":
+          log.warn("NATS connection is stale; reconnecting");
           break;
-        case 'forceReconnect':
-          log.info('forced NATS reconnect');
+        case "forceReconnect":
+          log.info("forced NATS reconnect");
           break;
-        case 'slowConsumer':
-          log.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'slow NATS consumer');
+        case "slowConsumer":
+          log.warn({ subject: s.sub.getSubject(), pending: s.pending }, "slow NATS consumer");
           break;
-        case 'update':
-          log.debug({ added: s.added, deleted: s.deleted }, 'NATS cluster update');
+        case "update":
+          log.debug({ added: s.added, deleted: s.deleted }, "NATS cluster update");
           break;
-        case 'close':
-          log.info({ servers: this.servers }, 'NATS connection closed');
+        case "close":
+          log.info({ servers: this.servers }, "NATS connection closed");
           break;
-        case 'ping':
+        case "ping":
           break;
       }
     }
@@ -320,7 +336,7 @@ class NatsMessage implements BusMessage {
     this.subject = msg.subject;
     this.data = msg.data;
     this.headers = fromNatsHeaders(msg.headers);
-    if (msg.reply !== undefined && msg.reply !== '') this.reply = msg.reply;
+    if (msg.reply !== undefined && msg.reply !== "") this.reply = msg.reply;
   }
 
   respond(data: Uint8Array, headers?: Record<string, string>): boolean {
@@ -352,19 +368,19 @@ function fromNatsHeaders(h: MsgHdrs | undefined): ReadonlyMap<string, string> {
 function toBusError(err: unknown, subject: string, timeoutMs?: number): unknown {
   if (err instanceof BusError) return err;
   if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
-    return new BusError('closed', 'the bus connection is closed', { cause: err });
+    return new BusError("closed", "the bus connection is closed", { cause: err });
   }
   if (err instanceof errors.NoRespondersError || (err instanceof errors.RequestError && err.isNoResponders())) {
-    return new BusError('no_responders', `no responders for ${subject}`, { cause: err });
+    return new BusError("no_responders", `no responders for ${subject}`, { cause: err });
   }
   if (err instanceof errors.TimeoutError || (err instanceof Error && err.cause instanceof errors.TimeoutError)) {
-    return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs ?? '?'} ms`, { cause: err });
+    return new BusError("timeout", `request to ${subject} timed out after ${timeoutMs ?? "?"} ms`, { cause: err });
   }
   if (err instanceof errors.InvalidSubjectError) {
-    return new BusError('invalid_subject', err.message, { cause: err });
+    return new BusError("invalid_subject", err.message, { cause: err });
   }
   if (err instanceof errors.InvalidArgumentError && /max_payload/.test(err.message)) {
-    return new BusError('payload_too_large', `payload exceeds the NATS server's max_payload`, { cause: err });
+    return new BusError("payload_too_large", `payload exceeds the NATS server's max_payload`, { cause: err });
   }
   return err;
 }
@@ -372,8 +388,8 @@ function toBusError(err: unknown, subject: string, timeoutMs?: number): unknown 
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return `${err.message}${code !== undefined ? ` (${code})` : ''}${cause}`;
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+    return `${err.message}${code !== undefined ? ` (${code})` : ""}${cause}`;
   }
   return String(err);
 }

@@ -1,4 +1,4 @@
-import { BusError } from './errors.js';
+import { BusError } from "./errors.js";
 
 // Both buses validate the same way before anything leaves the process, so a subject that works on the
 // in-process bus cannot fail later on NATS (which would otherwise only log a server -ERR).
@@ -6,34 +6,34 @@ import { BusError } from './errors.js';
 const WHITESPACE = /\s/;
 
 function splitSubject(subject: string, what: string): string[] {
-  if (typeof subject !== 'string' || subject.length === 0) {
-    throw new BusError('invalid_subject', `${what} must not be empty`);
+  if (typeof subject !== "string" || subject.length === 0) {
+    throw new BusError("invalid_subject", `${what} must not be empty`);
   }
   if (WHITESPACE.test(subject)) {
-    throw new BusError('invalid_subject', `${what} ${JSON.stringify(subject)} contains whitespace`);
+    throw new BusError("invalid_subject", `${what} ${JSON.stringify(subject)} contains whitespace`);
   }
-  const tokens = subject.split('.');
+  const tokens = subject.split(".");
   if (tokens.some((t) => t.length === 0)) {
-    throw new BusError('invalid_subject', `${what} ${JSON.stringify(subject)} has an empty token`);
+    throw new BusError("invalid_subject", `${what} ${JSON.stringify(subject)} has an empty token`);
   }
   return tokens;
 }
 
 /** A subject messages are sent to: no wildcards. */
 export function publishTokens(subject: string): string[] {
-  const tokens = splitSubject(subject, 'publish subject');
-  if (tokens.some((t) => t === '*' || t === '>')) {
-    throw new BusError('invalid_subject', `publish subject ${JSON.stringify(subject)} contains a wildcard`);
+  const tokens = splitSubject(subject, "publish subject");
+  if (tokens.some((t) => t === "*" || t === ">")) {
+    throw new BusError("invalid_subject", `publish subject ${JSON.stringify(subject)} contains a wildcard`);
   }
   return tokens;
 }
 
 /** A subscription filter: `*` stands for one token, `>` (last token only) for one or more. */
 export function filterTokens(subject: string): string[] {
-  const tokens = splitSubject(subject, 'subscription subject');
-  const gt = tokens.indexOf('>');
+  const tokens = splitSubject(subject, "subscription subject");
+  const gt = tokens.indexOf(">");
   if (gt !== -1 && gt !== tokens.length - 1) {
-    throw new BusError('invalid_subject', `subscription subject ${JSON.stringify(subject)}: '>' must be the last token`);
+    throw new BusError("invalid_subject", `subscription subject ${JSON.stringify(subject)}: '>' must be the last token`);
   }
   return tokens;
 }
@@ -41,7 +41,7 @@ export function filterTokens(subject: string): string[] {
 export function validateQueue(queue: string | undefined): void {
   if (queue === undefined) return;
   if (queue.length === 0 || WHITESPACE.test(queue)) {
-    throw new BusError('invalid_subject', `queue group ${JSON.stringify(queue)} must be non-empty without whitespace`);
+    throw new BusError("invalid_subject", `queue group ${JSON.stringify(queue)} must be non-empty without whitespace`);
   }
 }
 
@@ -50,15 +50,15 @@ export function normalizeHeaders(headers: Record<string, string> | undefined): M
   if (headers === undefined) return undefined;
   const out = new Map<string, string>();
   for (const [key, value] of Object.entries(headers)) {
-    if (key.length === 0) throw new BusError('invalid_header', 'header name must not be empty');
+    if (key.length === 0) throw new BusError("invalid_header", "header name must not be empty");
     for (let i = 0; i < key.length; i++) {
       const c = key.charCodeAt(i);
       if (c < 33 || c > 126 || c === 58) {
-        throw new BusError('invalid_header', `header name ${JSON.stringify(key)} has an invalid character`);
+        throw new BusError("invalid_header", `header name ${JSON.stringify(key)} has an invalid character`);
       }
     }
-    if (typeof value !== 'string' || /[\r\n]/.test(value)) {
-      throw new BusError('invalid_header', `header ${JSON.stringify(key)} must be a string without CR or LF`);
+    if (typeof value !== "string" || /[\r\n]/.test(value)) {
+      throw new BusError("invalid_header", `header ${JSON.stringify(key)} must be a string without CR or LF`);
     }
     out.set(key.toLowerCase(), value.trim());
   }
@@ -96,12 +96,12 @@ export class SubjectTrie<T> {
   insert(tokens: readonly string[], value: T): void {
     let n = this.root;
     for (const t of tokens) {
-      if (t === '>') {
+      if (t === ">") {
         n.rest.add(value);
         this.count++;
         return;
       }
-      if (t === '*') {
+      if (t === "*") {
         n = n.star ??= node();
       } else {
         let next = n.literal.get(t);
@@ -121,22 +121,22 @@ export class SubjectTrie<T> {
     let n: Node<T> | undefined = this.root;
     let removed = false;
     for (const t of tokens) {
-      if (t === '>') {
+      if (t === ">") {
         removed = n.rest.delete(value);
         break;
       }
       path.push([n, t]);
-      n = t === '*' ? n.star : n.literal.get(t);
+      n = t === "*" ? n.star : n.literal.get(t);
       if (n === undefined) return;
     }
-    if (!removed && tokens[tokens.length - 1] !== '>') removed = n.exact.delete(value);
+    if (!removed && tokens[tokens.length - 1] !== ">") removed = n.exact.delete(value);
     if (!removed) return;
     this.count--;
     for (let i = path.length - 1; i >= 0; i--) {
       const [parent, t] = path[i]!;
-      const child = t === '*' ? parent.star : parent.literal.get(t);
+      const child = t === "*" ? parent.star : parent.literal.get(t);
       if (child === undefined || !isEmpty(child)) break;
-      if (t === '*') parent.star = undefined;
+      if (t === "*") parent.star = undefined;
       else parent.literal.delete(t);
     }
   }
@@ -162,4 +162,4 @@ export class SubjectTrie<T> {
  * Credential invalidations (a revoked API key …): every gateway's Auth subscribes, without a queue group, so each
  * one drops what it cached about the credential.
  */
-export const AUTH_INVALIDATE_SUBJECT = 'agentnet.auth.invalidate';
+export const AUTH_INVALIDATE_SUBJECT = "agentnet.auth.invalidate";

@@ -57,9 +57,7 @@ interface AccountRoute {
 export class Delivery {
   private readonly routes = new Map<string, AccountRoute>();
 
-  constructor(
-    private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter },
-  ) {}
+  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter }) {}
 
   /**
    * Keeps this gateway's streams converged on the store until `signal` aborts: a sweep every `intervalMs`, and a
@@ -67,7 +65,10 @@ export class Delivery {
    */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
     const stopListening = this.deps.bus.onConnectionChange((event) => {
-      if (event === "reconnected") void this.reconverge().catch((err: unknown) => this.deps.logger.warn({ err }, "could not re-read inboxes after the bus reconnected"));
+      if (event === "reconnected")
+        void this.reconverge().catch((err: unknown) =>
+          this.deps.logger.warn({ err }, "could not re-read inboxes after the bus reconnected"),
+        );
     });
     let failing = false;
     try {
@@ -329,7 +330,8 @@ export class Delivery {
       })
       .catch((err: unknown) => {
         // It stays in the store; the redelivery sweep offers it again. An unreachable database is an outage, not a bug.
-        if (isUnavailable(err)) this.deps.logger.warn({ err: String(err), messageId: message.messageId }, "could not record delivery: database unavailable");
+        if (isUnavailable(err))
+          this.deps.logger.warn({ err: String(err), messageId: message.messageId }, "could not record delivery: database unavailable");
         else this.deps.logger.error({ err, messageId: message.messageId }, "could not record delivery");
         consumer.inFlight.delete(message.messageId);
         return undefined;
@@ -351,7 +353,11 @@ export class Delivery {
     const released = await this.deps.db
       .updateTable("messages")
       .set({ lease_until: null })
-      .where("message_id", "in", unacked.map((m) => m.messageId))
+      .where(
+        "message_id",
+        "in",
+        unacked.map((m) => m.messageId),
+      )
       .where("status", "=", "delivered")
       .returningAll()
       .execute();
@@ -364,7 +370,6 @@ export class Delivery {
 function room(c: Consumer): number {
   return c.maxInFlight - c.inFlight.size - c.queued.size;
 }
-
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -72,11 +72,7 @@ async function accountsById(db: Kysely<Database>, ids: Iterable<string>): Promis
 async function participantIds(db: Kysely<Database>, threadIds: string[]): Promise<Map<string, string[]>> {
   const byThread = new Map<string, string[]>(threadIds.map((id) => [id, []]));
   if (threadIds.length === 0) return byThread;
-  const rows = await db
-    .selectFrom("thread_participants")
-    .select(["thread_id", "account_id"])
-    .where("thread_id", "in", threadIds)
-    .execute();
+  const rows = await db.selectFrom("thread_participants").select(["thread_id", "account_id"]).where("thread_id", "in", threadIds).execute();
   for (const r of rows) byThread.get(r.thread_id)?.push(r.account_id);
   return byThread;
 }
@@ -179,10 +175,17 @@ export async function listThreads(db: Kysely<Database>, principal: Principal, fi
         (timestamptz 'epoch' + cast(${after.us} as bigint) * interval '1 microsecond', ${after.threadId})`,
     );
   }
-  const rows = await query.orderBy("threads.last_message_at", "desc").orderBy("threads.thread_id", "desc").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("threads.last_message_at", "desc")
+    .orderBy("threads.thread_id", "desc")
+    .limit(limit + 1)
+    .execute();
 
   const page = rows.slice(0, limit);
-  const ids = await participantIds(db, page.map((r) => r.thread_id));
+  const ids = await participantIds(
+    db,
+    page.map((r) => r.thread_id),
+  );
   const accounts = await accountsById(db, [...ids.values()].flat());
   const last = page.at(-1);
   return {
@@ -192,7 +195,12 @@ export async function listThreads(db: Kysely<Database>, principal: Principal, fi
 }
 
 /** A thread's counters and participants (the seed's thread_status). */
-export async function getThreadStatus(db: Kysely<Database>, principal: Principal, threadId: string, now = new Date()): Promise<ThreadStatus> {
+export async function getThreadStatus(
+  db: Kysely<Database>,
+  principal: Principal,
+  threadId: string,
+  now = new Date(),
+): Promise<ThreadStatus> {
   const thread = await readableThread(db, principal, threadId);
   const pending = await db
     .selectFrom("messages")
@@ -224,13 +232,15 @@ export async function getThreadMessages(
 
   let query = db.selectFrom("messages").selectAll().where("thread_id", "=", request.threadId);
   if (beforeSeq !== undefined) query = query.where("seq", "<", beforeSeq);
-  const rows = await query.orderBy("seq", "desc").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("seq", "desc")
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     items: page.map(toStoredMessage),
-    nextPageToken:
-      rows.length > limit && last ? encodePageToken("thread_messages", { t: request.threadId, s: last.seq }) : "",
+    nextPageToken: rows.length > limit && last ? encodePageToken("thread_messages", { t: request.threadId, s: last.seq }) : "",
   };
 }
 
@@ -251,7 +261,11 @@ export interface SearchFilter {
 }
 
 /** Resolves an account given by id and/or username to one id; null when nothing can match. */
-async function oneAccount(db: Kysely<Database>, accountId: string | undefined, username: string | undefined): Promise<string | undefined | null> {
+async function oneAccount(
+  db: Kysely<Database>,
+  accountId: string | undefined,
+  username: string | undefined,
+): Promise<string | undefined | null> {
   if (!username) return accountId || undefined;
   const account = await getAccountByUsername(db, username);
   if (!account || (accountId && accountId !== account.accountId)) return null;
@@ -280,7 +294,10 @@ export async function searchMessages(db: Kysely<Database>, principal: Principal,
       eb(
         "messages.thread_id",
         "in",
-        eb.selectFrom("thread_participants").select("thread_participants.thread_id").where("thread_participants.account_id", "in", readable),
+        eb
+          .selectFrom("thread_participants")
+          .select("thread_participants.thread_id")
+          .where("thread_participants.account_id", "in", readable),
       ),
     );
   }
@@ -295,7 +312,10 @@ export async function searchMessages(db: Kysely<Database>, principal: Principal,
   if (beforeSeq !== undefined) filters.push((eb) => eb("messages.seq", "<", beforeSeq));
   for (const f of filters) query = query.where(f);
 
-  const rows = await query.orderBy("messages.seq", "desc").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("messages.seq", "desc")
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {

@@ -116,9 +116,7 @@ export class Messaging {
   private readonly sendLimit: TokenBucket;
   private capabilityTurn = 0;
 
-  constructor(
-    private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; config: Config },
-  ) {
+  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; config: Config }) {
     this.directory = new AccountDirectory(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
@@ -149,8 +147,7 @@ export class Messaging {
     const draft = await this.checked(sender, this.draft(sender, recipient, input.to, input, new Date()));
     this.sendLimit.take(sender.accountId);
 
-    const waiting =
-      input.waitFor === "accepted" ? undefined : this.watchStatus(sender.accountId, recipient.accountId, input.waitFor);
+    const waiting = input.waitFor === "accepted" ? undefined : this.watchStatus(sender.accountId, recipient.accountId, input.waitFor);
     try {
       const result = await this.store(draft);
       let receipt = result.receipt;
@@ -235,7 +232,8 @@ export class Messaging {
         // Processed without a reply reaching us: the reply may have been stored just before we listened.
         const reply = first.status === "processed" ? await this.waitForStoredReply(stored.message.messageId, replyArrived) : undefined;
         if (reply) return { request: stored.message, reply };
-        if (first.status === "expired") throw new DomainError("failed_precondition", "expired", "the request expired before it was answered");
+        if (first.status === "expired")
+          throw new DomainError("failed_precondition", "expired", "the request expired before it was answered");
         // Processed without a reply: the recipient acked the request instead of answering it.
         const code = first.status === "processed" ? "no_reply" : first.code;
         const detail = first.status === "processed" ? "the recipient processed the request without replying" : first.detail;
@@ -362,7 +360,9 @@ export class Messaging {
       throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${account.accountId}`);
     }
     if (sessionTag !== "" && (await this.directory.sessionOwner(sessionTag)) !== account.accountId) {
-      throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, { field: "session_tag" });
+      throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, {
+        field: "session_tag",
+      });
     }
     return account;
   }
@@ -375,7 +375,10 @@ export class Messaging {
     }
     if (to.username !== undefined) {
       const account = await this.directory.accountByUsername(to.username);
-      if (!account) throw new DomainError("not_found", "recipient_not_found", `no account named ${normaliseUsername(to.username) || to.username}`, { field: "to.username" });
+      if (!account)
+        throw new DomainError("not_found", "recipient_not_found", `no account named ${normaliseUsername(to.username) || to.username}`, {
+          field: "to.username",
+        });
       return account;
     }
     if (to.capability !== undefined) {
@@ -437,7 +440,9 @@ export class Messaging {
     if (!sig) return draft;
     const refuse = (why: string) => new DomainError("permission_denied", "invalid_signature", `signature: ${why}`, { field: "signature" });
     if (sig.scheme !== SIGNATURE_SCHEME) {
-      throw new DomainError("invalid_argument", "invalid_signature", `signature.scheme: only "${SIGNATURE_SCHEME}" is supported`, { field: "signature.scheme" });
+      throw new DomainError("invalid_argument", "invalid_signature", `signature.scheme: only "${SIGNATURE_SCHEME}" is supported`, {
+        field: "signature.scheme",
+      });
     }
     const bound = sender.publicKey;
     if (bound && sig.publicKey.length > 0 && !Buffer.from(bound).equals(Buffer.from(sig.publicKey))) {
@@ -452,10 +457,15 @@ export class Messaging {
   }
 
   /** Stores a draft; a new message is announced to its recipient's streams and observers. */
-  private async store(draft: MessageDraft, announce = true): Promise<{ message: StoredMessage; duplicate: boolean; receipt?: ReceiptRecord }> {
+  private async store(
+    draft: MessageDraft,
+    announce = true,
+  ): Promise<{ message: StoredMessage; duplicate: boolean; receipt?: ReceiptRecord }> {
     const result = await this.writer.write(draft);
     if (result.outcome === "conflict") {
-      throw new DomainError("already_exists", "message_id_conflict", `message_id ${draft.messageId} is already used by another sender`, { field: "message_id" });
+      throw new DomainError("already_exists", "message_id_conflict", `message_id ${draft.messageId} is already used by another sender`, {
+        field: "message_id",
+      });
     }
     if (result.outcome === "duplicate") return { message: result.message, duplicate: true };
     this.delivery.publishReceipt(result.receipt);
@@ -559,7 +569,6 @@ export class Messaging {
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1000)));
     return Promise.race([arriving, late]).finally(() => clearTimeout(timer));
   }
-
 }
 
 /** True when `status` is `target` or later (a final status ends any wait). */

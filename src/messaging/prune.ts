@@ -59,4 +59,3 @@ export async function pruneStaleThreads(db: Kysely<Database>, cutoff: Date, limi
     };
   });
 }
-

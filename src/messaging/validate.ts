@@ -19,20 +19,32 @@ export function checkId(field: string, value: string, reason = "invalid_argument
 export function schemaVersion(given: string): string {
   if (given === "") return DEFAULT_SCHEMA_VERSION;
   if (given.length > MAX_SCHEMA_VERSION) {
-    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: at most ${MAX_SCHEMA_VERSION} characters`, { field: "schema_version" });
+    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: at most ${MAX_SCHEMA_VERSION} characters`, {
+      field: "schema_version",
+    });
   }
   const match = /^(\d+)(\.\d+){0,2}$/.exec(given);
   if (!match) {
-    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: "${given}" is not a version like "1.1"`, { field: "schema_version" });
+    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: "${given}" is not a version like "1.1"`, {
+      field: "schema_version",
+    });
   }
   if (match[1] !== "1") {
-    throw new DomainError("invalid_argument", "unsupported_schema_version", `schema_version: major version ${match[1]} is not supported (only 1)`, { field: "schema_version" });
+    throw new DomainError(
+      "invalid_argument",
+      "unsupported_schema_version",
+      `schema_version: major version ${match[1]} is not supported (only 1)`,
+      { field: "schema_version" },
+    );
   }
   return given;
 }
 
 /** The payload's compact JSON size in bytes and characters; refuses payloads over the cap. */
-export function measurePayload(payload: Record<string, unknown>, config: Pick<Config, "maxPayloadBytes">): { bytes: number; chars: number } {
+export function measurePayload(
+  payload: Record<string, unknown>,
+  config: Pick<Config, "maxPayloadBytes">,
+): { bytes: number; chars: number } {
   const json = JSON.stringify(payload);
   const bytes = Buffer.byteLength(json);
   if (bytes > config.maxPayloadBytes) {
@@ -55,7 +67,8 @@ export function ttlMs(
 ): number {
   let ttl: number;
   if (given.ttlMs !== undefined) {
-    if (!Number.isInteger(given.ttlMs) || given.ttlMs <= 0) throw new DomainError("invalid_argument", "invalid_ttl", "ttl_ms: must be positive", { field: "ttl_ms" });
+    if (!Number.isInteger(given.ttlMs) || given.ttlMs <= 0)
+      throw new DomainError("invalid_argument", "invalid_ttl", "ttl_ms: must be positive", { field: "ttl_ms" });
     ttl = given.ttlMs;
   } else if (given.expiresAt !== undefined) {
     ttl = given.expiresAt.getTime() - now.getTime();
@@ -66,7 +79,9 @@ export function ttlMs(
   if (ttl > config.maxTtlMs) {
     // Name the field the sender gave: an expires_at too far ahead is its fault, not ttl_ms's.
     const field = given.ttlMs === undefined && given.expiresAt !== undefined ? "expires_at" : "ttl_ms";
-    throw new DomainError("invalid_argument", "ttl_too_long", `${field}: ${ttl} ms from now is over the maximum of ${config.maxTtlMs}`, { field });
+    throw new DomainError("invalid_argument", "ttl_too_long", `${field}: ${ttl} ms from now is over the maximum of ${config.maxTtlMs}`, {
+      field,
+    });
   }
   return ttl;
 }
@@ -92,7 +107,9 @@ export function checkBlobCount(blobIds: string[]): void {
 /** How long Send may wait for `wait_for`: given, never negative; capped by the message's TTL elsewhere. */
 export function checkWaitTimeout(ms: number | undefined): void {
   if (ms !== undefined && ms < 0) {
-    throw new DomainError("invalid_argument", "invalid_wait_timeout", "wait_timeout_ms: must not be negative", { field: "wait_timeout_ms" });
+    throw new DomainError("invalid_argument", "invalid_wait_timeout", "wait_timeout_ms: must not be negative", {
+      field: "wait_timeout_ms",
+    });
   }
 }
 
@@ -120,6 +137,8 @@ export function checkRequestTimeout(ms: number, config: Pick<Config, "maxTtlMs">
 /** SubscribeRequest.max_in_flight: 1..1000 when given. */
 export function checkMaxInFlight(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_IN_FLIGHT) {
-    throw new DomainError("invalid_argument", "invalid_max_in_flight", `max_in_flight: must be between 1 and ${MAX_IN_FLIGHT}, got ${n}`, { field: "max_in_flight" });
+    throw new DomainError("invalid_argument", "invalid_max_in_flight", `max_in_flight: must be between 1 and ${MAX_IN_FLIGHT}, got ${n}`, {
+      field: "max_in_flight",
+    });
   }
 }

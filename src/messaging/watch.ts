@@ -10,10 +10,7 @@ import { toReceiptRecord } from "./writer.js";
 // Watching traffic without taking part in it: receipts for senders (WatchReceipts) and copies of accepted messages
 // for operators (Subscribe in OBSERVE mode). Both read the bus, so they see what every gateway does.
 
-export type ReceiptStreamItem =
-  | { type: "receipt"; receipt: ReceiptRecord }
-  | { type: "synced"; replayed: number }
-  | { type: "keepalive" };
+export type ReceiptStreamItem = { type: "receipt"; receipt: ReceiptRecord } | { type: "synced"; replayed: number } | { type: "keepalive" };
 
 const KEEPALIVE_MS = 30_000;
 /** Items a watcher may fall behind the bus by; past that, receipts are re-read from the store, copies dropped. */
@@ -26,7 +23,13 @@ export class TrafficWatch {
   async *observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
     const subjects = accountIds === undefined ? [observeSubject("*")] : accountIds.map(observeSubject);
     // OBSERVE copies are best effort (nothing to replay them from): a watcher too slow for the traffic misses some.
-    yield* streamFromBus(this.deps.bus, subjects, (data) => decodeMessage(data), signal, () => undefined);
+    yield* streamFromBus(
+      this.deps.bus,
+      subjects,
+      (data) => decodeMessage(data),
+      signal,
+      () => undefined,
+    );
   }
 
   /**
@@ -76,7 +79,10 @@ export class TrafficWatch {
           yield { type: "receipt", receipt };
         }
       } else {
-        const max = await this.deps.db.selectFrom("receipts").select((eb) => eb.fn.max("receipt_id").as("max")).executeTakeFirst();
+        const max = await this.deps.db
+          .selectFrom("receipts")
+          .select((eb) => eb.fn.max("receipt_id").as("max"))
+          .executeTakeFirst();
         last = Number(max?.max ?? 0);
       }
       newest = last;

@@ -62,7 +62,10 @@ export class MessageWriter {
       );
 
       const insertedDrafts = new Set(firsts.filter((d) => insertedById.has(d.messageId)));
-      const originals = await findOriginals(trx, drafts.filter((d) => !insertedDrafts.has(d)));
+      const originals = await findOriginals(
+        trx,
+        drafts.filter((d) => !insertedDrafts.has(d)),
+      );
       return drafts.map((d): WriteResult => {
         if (insertedDrafts.has(d)) {
           return { outcome: "inserted", message: insertedById.get(d.messageId)!, receipt: receiptById.get(d.messageId)! };
@@ -192,8 +195,14 @@ async function updateThreads(trx: Transaction<Database>, messages: StoredMessage
       }),
     )
     .execute();
-  const participants = ordered.flatMap(([threadId, t]) => [...t.participants].sort().map((accountId) => ({ thread_id: threadId, account_id: accountId })));
-  await trx.insertInto("thread_participants").values(participants).onConflict((oc) => oc.doNothing()).execute();
+  const participants = ordered.flatMap(([threadId, t]) =>
+    [...t.participants].sort().map((accountId) => ({ thread_id: threadId, account_id: accountId })),
+  );
+  await trx
+    .insertInto("thread_participants")
+    .values(participants)
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 interface ReceiptDraft {

@@ -16,7 +16,12 @@ export function decodePageToken(listing: string, token: string): Record<string, 
     parsed = undefined;
   }
   if (typeof parsed !== "object" || parsed === null || (parsed as { l?: unknown }).l !== listing) {
-    throw new DomainError("invalid_argument", "invalid_page_token", "page_token: not a page token of this listing; copy next_page_token from the previous page", { field: "page_token" });
+    throw new DomainError(
+      "invalid_argument",
+      "invalid_page_token",
+      "page_token: not a page token of this listing; copy next_page_token from the previous page",
+      { field: "page_token" },
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -36,7 +41,12 @@ export function positionString(position: Record<string, unknown>, key: string): 
  */
 export function pageSize(requested: number, fallback = 50, max = 500): number {
   if (!Number.isInteger(requested) || requested < 0) {
-    throw new DomainError("invalid_argument", "invalid_page_size", `page_size: must not be negative (0 = default ${fallback}, at most ${max})`, { field: "page_size" });
+    throw new DomainError(
+      "invalid_argument",
+      "invalid_page_size",
+      `page_size: must not be negative (0 = default ${fallback}, at most ${max})`,
+      { field: "page_size" },
+    );
   }
   if (requested === 0) return fallback;
   return Math.min(requested, max);

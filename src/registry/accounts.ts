@@ -73,10 +73,7 @@ export function mayActAs(principal: Principal, account: Pick<Account, "ownerUser
 }
 
 /** The account of a session, with the session's liveness. */
-export async function sessionAccount(
-  db: Kysely<Database>,
-  sessionTag: string,
-): Promise<{ account: Account; online: boolean } | undefined> {
+export async function sessionAccount(db: Kysely<Database>, sessionTag: string): Promise<{ account: Account; online: boolean } | undefined> {
   const row = await db
     .selectFrom("agent_sessions")
     .innerJoin("accounts", "accounts.account_id", "agent_sessions.account_id")

@@ -95,10 +95,19 @@ export async function listAgents(
     ])
     .executeTakeFirstOrThrow();
   const pageQuery = after === undefined ? filtered : filtered.where("p.username", ">", after);
-  const rows = await pageQuery.orderBy("p.username").limit(limit + 1).execute();
+  const rows = await pageQuery
+    .orderBy("p.username")
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit).map(toProfile);
-  const counts = await messageCountsFor(db, page.map((p) => p.accountId));
-  const hosted = await hostedAgentInfo(db, page.filter((p) => p.agentType === "hosted").map((p) => p.accountId));
+  const counts = await messageCountsFor(
+    db,
+    page.map((p) => p.accountId),
+  );
+  const hosted = await hostedAgentInfo(
+    db,
+    page.filter((p) => p.agentType === "hosted").map((p) => p.accountId),
+  );
   const last = page.at(-1);
   return {
     agents: page.map((p) => toStatus(p, counts.get(p.accountId) ?? 0, hosted.get(p.accountId))),

@@ -34,7 +34,10 @@ export async function listOnline(
     query = query.where("p.account_id", "in", [...request.accountIds]);
   }
   if (after !== undefined) query = query.where("p.username", ">", after);
-  const rows = await query.orderBy("p.username").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("p.username")
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit).map(toProfile);
   const last = page.at(-1);
   return {
@@ -66,22 +69,31 @@ export async function searchAgents(
   const capability = request.capability.trim().toLowerCase();
   if (capability !== "") inner = inner.where("accounts.capabilities", "@>", sql<string[]>`array[${capability}]::text[]`);
 
-  const ranked = db.selectFrom(inner.as("p")).selectAll().select(sql<number>`case when p.session_count > 0 then 1 else 0 end`.as("online_rank"));
+  const ranked = db
+    .selectFrom(inner.as("p"))
+    .selectAll()
+    .select(sql<number>`case when p.session_count > 0 then 1 else 0 end`.as("online_rank"));
   let query = db.selectFrom(ranked.as("r")).selectAll();
   if (request.onlineOnly) query = query.where("r.online_rank", "=", 1);
   if (after !== undefined) {
     // Descending rank, then ascending username: rows after (rank, name) have a lower rank, or the same and a later name.
     query = query.where((eb) =>
-      eb.or([eb("r.online_rank", "<", after.online), eb.and([eb("r.online_rank", "=", after.online), eb("r.username", ">", after.username)])]),
+      eb.or([
+        eb("r.online_rank", "<", after.online),
+        eb.and([eb("r.online_rank", "=", after.online), eb("r.username", ">", after.username)]),
+      ]),
     );
   }
-  const rows = await query.orderBy("r.online_rank", "desc").orderBy("r.username").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("r.online_rank", "desc")
+    .orderBy("r.username")
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     items: page.map(toProfile),
-    nextPageToken:
-      rows.length > limit && last ? encodePageToken("search_agents", { o: Number(last.online_rank), u: last.username }) : "",
+    nextPageToken: rows.length > limit && last ? encodePageToken("search_agents", { o: Number(last.online_rank), u: last.username }) : "",
   };
 }
 

@@ -94,10 +94,17 @@ export async function createHostedAccounts(
 export async function hostedOnlineEvents(db: Kysely<Database>, accountIds: string[]): Promise<PresenceEventRecord[]> {
   if (accountIds.length === 0) return [];
   const profiles = await loadProfiles(db, accountIds);
-  const sessions = await db.selectFrom("agent_sessions").selectAll().where("account_id", "in", accountIds).where("status", "=", "online").execute();
+  const sessions = await db
+    .selectFrom("agent_sessions")
+    .selectAll()
+    .where("account_id", "in", accountIds)
+    .where("status", "=", "online")
+    .execute();
   return sessions.flatMap((row) => {
     const account = profiles.get(row.account_id);
-    return account ? [{ type: "online" as const, account, session: toSession(row), eventAt: row.connected_at, reason: "" as const, snapshot: false }] : [];
+    return account
+      ? [{ type: "online" as const, account, session: toSession(row), eventAt: row.connected_at, reason: "" as const, snapshot: false }]
+      : [];
   });
 }
 
@@ -116,21 +123,42 @@ export async function endHostedPresence(db: Kysely<Database>, accountIds: string
       await trx
         .updateTable("accounts")
         .set({ last_seen_at: sql<Date>`greatest(last_seen_at, now())` })
-        .where("account_id", "in", rows.map((r) => r.account_id))
+        .where(
+          "account_id",
+          "in",
+          rows.map((r) => r.account_id),
+        )
         .execute();
     }
     return rows;
   });
-  const profiles = await loadProfiles(db, ended.map((r) => r.account_id));
+  const profiles = await loadProfiles(
+    db,
+    ended.map((r) => r.account_id),
+  );
   return ended.flatMap((row) => {
     const account = profiles.get(row.account_id);
-    return account ? [{ type: "offline" as const, account, session: toSession(row), eventAt: new Date(), reason: "deregistered" as const, snapshot: false }] : [];
+    return account
+      ? [
+          {
+            type: "offline" as const,
+            account,
+            session: toSession(row),
+            eventAt: new Date(),
+            reason: "deregistered" as const,
+            snapshot: false,
+          },
+        ]
+      : [];
   });
 }
 
 function hostedUsername(name: string): string {
   let suffix = "";
   for (let i = 0; i < SUFFIX_LENGTH; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
-  const base = normaliseUsername(name).slice(0, MAX_USERNAME_LENGTH - SUFFIX_LENGTH - 1).replace(/[._-]+$/, "") || "agent";
+  const base =
+    normaliseUsername(name)
+      .slice(0, MAX_USERNAME_LENGTH - SUFFIX_LENGTH - 1)
+      .replace(/[._-]+$/, "") || "agent";
   return `${base}-${suffix}`;
 }

@@ -120,7 +120,9 @@ export class Presence {
       .returning("account_id")
       .executeTakeFirst();
     if (!row) {
-      throw new DomainError("not_found", "session_not_found", `no live session ${sessionTag}: call Register again`, { field: "session_tag" });
+      throw new DomainError("not_found", "session_not_found", `no live session ${sessionTag}: call Register again`, {
+        field: "session_tag",
+      });
     }
     this.held.set(sessionTag, (this.held.get(sessionTag) ?? 0) + 1);
     this.renewTimer ??= unref(setInterval(() => this.renewSoon(), this.renewIntervalMs));
@@ -251,7 +253,11 @@ export class Presence {
       yield { kind: "synced", onlineCount };
       while (!closed) {
         if (overflowed) {
-          throw new DomainError("resource_exhausted", "watcher_too_slow", "this presence stream fell too far behind; reconnect with include_snapshot");
+          throw new DomainError(
+            "resource_exhausted",
+            "watcher_too_slow",
+            "this presence stream fell too far behind; reconnect with include_snapshot",
+          );
         }
         const next = queue.shift();
         if (next) {
@@ -366,7 +372,10 @@ export class Presence {
 
   /** Offline events for accounts whose last session ended, `updated` for those still online. */
   private async announceEnded(sessions: SessionRecord[]): Promise<void> {
-    const profiles = await loadProfiles(this.db, sessions.map((s) => s.accountId));
+    const profiles = await loadProfiles(
+      this.db,
+      sessions.map((s) => s.accountId),
+    );
     const lastByAccount = new Map(sessions.map((s) => [s.accountId, s]));
     for (const [accountId, session] of lastByAccount) {
       const account = profiles.get(accountId);
@@ -383,7 +392,10 @@ export class Presence {
   }
 
   private async announceStarted(sessions: SessionRecord[]): Promise<void> {
-    const profiles = await loadProfiles(this.db, sessions.map((s) => s.accountId));
+    const profiles = await loadProfiles(
+      this.db,
+      sessions.map((s) => s.accountId),
+    );
     const counts = new Map<string, number>();
     for (const s of sessions) counts.set(s.accountId, (counts.get(s.accountId) ?? 0) + 1);
     for (const session of sessions) {

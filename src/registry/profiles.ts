@@ -130,7 +130,9 @@ export async function loadProfiles(db: Kysely<Database>, accountIds: readonly st
   const out = new Map<string, ProfileRecord>();
   const unique = [...new Set(accountIds)];
   for (let i = 0; i < unique.length; i += 500) {
-    const rows = await profileQuery(db).where("accounts.account_id", "in", unique.slice(i, i + 500)).execute();
+    const rows = await profileQuery(db)
+      .where("accounts.account_id", "in", unique.slice(i, i + 500))
+      .execute();
     for (const row of rows) out.set(row.account_id, toProfile(row));
   }
   return out;
@@ -160,11 +162,7 @@ export type AccountRef = { accountId: string } | { username: string };
  * The profile a viewer asked for. Missing and hidden (another owner's private account) answer alike, so private
  * accounts cannot be probed.
  */
-export async function findVisibleProfile(
-  db: Kysely<Database>,
-  viewer: Principal,
-  ref: AccountRef,
-): Promise<ProfileRecord> {
+export async function findVisibleProfile(db: Kysely<Database>, viewer: Principal, ref: AccountRef): Promise<ProfileRecord> {
   let query = profileQuery(db).where(visibleTo(viewer));
   let label: string;
   if ("accountId" in ref) {

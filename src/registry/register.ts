@@ -8,15 +8,7 @@ import { type ProfileRecord, type SessionRecord, type Visibility, loadProfile } 
 import type { PresenceEventRecord } from "./presence-events.js";
 import { openSession } from "./sessions.js";
 import type { AccountsTable } from "./tables.js";
-import {
-  sameKey,
-  validAgentId,
-  validBio,
-  validCapabilities,
-  validDisplayName,
-  validMetadata,
-  validPublicKey,
-} from "./validation.js";
+import { sameKey, validAgentId, validBio, validCapabilities, validDisplayName, validMetadata, validPublicKey } from "./validation.js";
 
 export interface RegisterInput {
   agentId: string;
@@ -99,7 +91,15 @@ export async function register(
       const existing = await trx.selectFrom("accounts").selectAll().where("username", "=", username).forUpdate().executeTakeFirst();
       // The conflicting row vanished (its owner was deleted) between our insert and this read: the caller retries.
       if (!existing) throw new DomainError("unavailable", "registration_conflict", `@${username} changed while registering; retry`);
-      await rebind(trx, owner, existing, { agentId, displayName, bio, capabilities, metadataJson, visibility: input.visibility, publicKey });
+      await rebind(trx, owner, existing, {
+        agentId,
+        displayName,
+        bio,
+        capabilities,
+        metadataJson,
+        visibility: input.visibility,
+        publicKey,
+      });
       accountId = existing.account_id;
     }
     const live = await trx
@@ -110,7 +110,13 @@ export async function register(
       .where("expires_at", ">", sql<Date>`now()`)
       .limit(1)
       .executeTakeFirst();
-    const session = await openSession(trx, { accountId, agentId, gatewayId: opts.gatewayId, ttlSeconds: opts.ttlSeconds, metadataJson: sessionMetadataJson });
+    const session = await openSession(trx, {
+      accountId,
+      agentId,
+      gatewayId: opts.gatewayId,
+      ttlSeconds: opts.ttlSeconds,
+      metadataJson: sessionMetadataJson,
+    });
     return { accountId, created: inserted !== undefined, wasOnline: live !== undefined, session };
   });
 

@@ -9,11 +9,7 @@ const exposeHeaders = connectCors.exposedHeaders.join(", ");
  * Adds CORS headers for browser clients (Connect-Web, gRPC-Web). Answers preflight requests itself and returns
  * true when it did, so the caller stops there. `origins` is a list of allowed origins or ["*"].
  */
-export function applyCors(
-  origins: readonly string[],
-  req: NodeRequest,
-  res: NodeResponse,
-): boolean {
+export function applyCors(origins: readonly string[], req: NodeRequest, res: NodeResponse): boolean {
   const origin = req.headers.origin;
   if (typeof origin !== "string") return false;
   const anyOrigin = origins.includes("*");

@@ -115,7 +115,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       if (err.code === "EACCES") throw new Error(`no permission to listen on ${config.host}:${config.port} (PORT)`);
       throw err;
     });
-    logger.info({ host: config.host, port: listener.port }, `agentnet listening on ${config.host}:${listener.port} (gRPC, gRPC-Web and Connect)`);
+    logger.info(
+      { host: config.host, port: listener.port },
+      `agentnet listening on ${config.host}:${listener.port} (gRPC, gRPC-Web and Connect)`,
+    );
 
     let closing: Promise<void> | undefined;
     return {
@@ -146,4 +149,3 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     throw err;
   }
 }
-

@@ -35,14 +35,29 @@ export class HttpRoutes {
     const method = req.method ?? "GET";
     res.on("finish", () => {
       this.logger.info(
-        { http: `${method} ${path}`, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, client: req.socket?.remoteAddress },
+        {
+          http: `${method} ${path}`,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          client: req.socket?.remoteAddress,
+        },
         "http",
       );
     });
     const handler = byMethod.get(method);
     if (!handler) {
       req.resume();
-      sendJson(res, 405, { code: 405, msg: `method ${method} not allowed on ${path}`, detail: `method ${method} not allowed on ${path}`, reason: "method_not_allowed" }, { allow: [...byMethod.keys()].join(", ") });
+      sendJson(
+        res,
+        405,
+        {
+          code: 405,
+          msg: `method ${method} not allowed on ${path}`,
+          detail: `method ${method} not allowed on ${path}`,
+          reason: "method_not_allowed",
+        },
+        { allow: [...byMethod.keys()].join(", ") },
+      );
       return true;
     }
     Promise.resolve()

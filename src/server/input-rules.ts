@@ -128,7 +128,7 @@ function checkNested(desc: DescMessage, value: unknown, path: string): void {
 function checkScalar(field: DescField, scalar: ScalarType, value: unknown, path: string): void {
   switch (scalar) {
     case ScalarType.STRING:
-      return checkText(value as string, path, LONG_STRINGS.get(field.parent.typeName + "." + field.name) ?? MAX_STRING_CHARS);
+      return checkText(value as string, path, LONG_STRINGS.get(`${field.parent.typeName}.${field.name}`) ?? MAX_STRING_CHARS);
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
       if (!Number.isFinite(value as number)) refuse(path, "invalid_number", "must be a finite number (not NaN or infinite)");

@@ -177,9 +177,7 @@ export function answerReflection(index: ReflectionIndex, request: ServerReflecti
 
 function respond(index: ReflectionIndex, req: ServerReflectionRequest["messageRequest"]): ResponseInit {
   const files = (found: Uint8Array[] | undefined, what: string): ResponseInit =>
-    found
-      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: found } }
-      : errorResponse(Code.NotFound, `${what} not found`);
+    found ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: found } } : errorResponse(Code.NotFound, `${what} not found`);
   switch (req.case) {
     case "listServices":
       return { case: "listServicesResponse", value: { service: index.serviceNames.map((name) => ({ name })) } };
@@ -228,11 +226,7 @@ export function createReflectionServiceImplV1alpha(index: ReflectionIndex): Serv
 }
 
 // The two versions differ only in package name; their messages are identical on the wire.
-function convert<From extends DescMessage, To extends DescMessage>(
-  from: From,
-  to: To,
-  message: MessageShape<From>,
-): MessageShape<To> {
+function convert<From extends DescMessage, To extends DescMessage>(from: From, to: To, message: MessageShape<From>): MessageShape<To> {
   return fromBinary(to, toBinary(from, message));
 }
 
@@ -240,10 +234,7 @@ function convert<From extends DescMessage, To extends DescMessage>(
  * For `connectNodeAdapter({ routes })`: registers grpc.reflection.v1 and v1alpha ServerReflection.
  * Example: `reflectionRoutes(descriptorSetRegistry(), [Health, RegistryService, …])`.
  */
-export function reflectionRoutes(
-  files: ReflectionFiles,
-  services: Iterable<string | DescService>,
-): (router: ConnectRouter) => void {
+export function reflectionRoutes(files: ReflectionFiles, services: Iterable<string | DescService>): (router: ConnectRouter) => void {
   const index = new ReflectionIndex(files, services);
   return (router) => {
     router.service(ServerReflectionV1, createReflectionServiceImplV1(index));
@@ -252,7 +243,4 @@ export function reflectionRoutes(
 }
 
 /** The reflection protos themselves, for callers that build a registry by hand. */
-export const reflectionFiles: readonly DescFile[] = [
-  file_grpc_reflection_v1_reflection,
-  file_grpc_reflection_v1alpha_reflection,
-];
+export const reflectionFiles: readonly DescFile[] = [file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection];

@@ -1,12 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import {
-  type ApiKey,
-  ApiKeySchema,
-  AuthService,
-  UserSchema,
-} from "../../gen/agentnet/v1/auth_pb.js";
+import { type ApiKey, ApiKeySchema, AuthService, UserSchema } from "../../gen/agentnet/v1/auth_pb.js";
 import type { ApiKeyRecord } from "../auth/api-keys.js";
 import type { Auth } from "../auth/auth.js";
 import type { ServiceDeps } from "./index.js";
@@ -15,7 +10,10 @@ import { decodePageToken, encodePageToken, pageSize, positionString } from "../p
 import { RateLimit } from "../rate-limit.js";
 import { clientAddressOf, principalOf } from "../server/context.js";
 
-export function registerAuthService(router: ConnectRouter, deps: Pick<ServiceDeps, "auth" | "config" | "bus" | "logger" | "onClose">): void {
+export function registerAuthService(
+  router: ConnectRouter,
+  deps: Pick<ServiceDeps, "auth" | "config" | "bus" | "logger" | "onClose">,
+): void {
   const { auth } = deps;
   // Auth is made before the bus exists (the gateway needs it for its interceptor), so it joins the bus here.
   deps.onClose(auth.listenForInvalidations(deps.bus, deps.logger));
@@ -103,4 +101,3 @@ function toApiKey(key: ApiKeyRecord): ApiKey {
     revokedAt: ts(key.revokedAt),
   });
 }
-

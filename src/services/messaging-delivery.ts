@@ -34,11 +34,7 @@ type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
-export function deliveryHandlers(
-  messaging: Messaging,
-  presence: SessionHolder | undefined,
-  db: Kysely<Database>,
-): DeliveryHandlers {
+export function deliveryHandlers(messaging: Messaging, presence: SessionHolder | undefined, db: Kysely<Database>): DeliveryHandlers {
   // Pushed envelopes carry their blobs' metadata, as history reads do (a lookup only for messages with blobs).
   const envelopeFor = async (message: StoredMessage, attempt?: number): Promise<Envelope> => {
     const envelope = toEnvelope(message, attempt);
@@ -248,8 +244,9 @@ function encodeCursor(receiptId: number): string {
 function decodeCursor(cursor: string): number {
   const match = /^rcpt:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
   if (!match) {
-    throw new DomainError("invalid_argument", "invalid_cursor", "after_cursor: not a receipt cursor; pass Receipt.cursor as given", { field: "after_cursor" });
+    throw new DomainError("invalid_argument", "invalid_cursor", "after_cursor: not a receipt cursor; pass Receipt.cursor as given", {
+      field: "after_cursor",
+    });
   }
   return Number(match[1]);
 }
-

@@ -96,9 +96,14 @@ const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
 function checkedDate(ts: Timestamp | undefined, field: string): Date | undefined {
   if (ts === undefined) return undefined;
   if (ts.seconds < MIN_TIMESTAMP_SECONDS || ts.seconds > MAX_TIMESTAMP_SECONDS || ts.nanos < 0 || ts.nanos > 999_999_999) {
-    throw new DomainError("invalid_argument", "invalid_time_range", `${field}: not a valid timestamp (seconds ${ts.seconds}, nanos ${ts.nanos})`, {
-      field,
-    });
+    throw new DomainError(
+      "invalid_argument",
+      "invalid_time_range",
+      `${field}: not a valid timestamp (seconds ${ts.seconds}, nanos ${ts.nanos})`,
+      {
+        field,
+      },
+    );
   }
   return timestampDate(ts);
 }
@@ -123,7 +128,10 @@ function toThreadSummary(t: history.ThreadSummary): ThreadSummary {
 
 /** Envelopes of history reads, with the referenced blobs' metadata. */
 async function toEnvelopes(db: Kysely<Database>, messages: StoredMessage[]): Promise<Envelope[]> {
-  const infos = await blobInfos(db, messages.flatMap((m) => m.blobIds));
+  const infos = await blobInfos(
+    db,
+    messages.flatMap((m) => m.blobIds),
+  );
   return messages.map((m) => {
     const envelope = toEnvelope(m);
     envelope.blobs = envelopeBlobs(m.blobIds, infos);

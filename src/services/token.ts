@@ -27,7 +27,8 @@ export function registerTokenService(router: ConnectRouter, voice: Voice | undef
       principalOf(ctx);
       const { tokens } = requireVoice(voice);
       const role = req.role === RtcRole.SUBSCRIBER ? "subscriber" : "publisher";
-      const user = req.user.case === "uid" ? { uid: req.user.value } : req.user.case === "account" ? { account: req.user.value } : undefined;
+      const user =
+        req.user.case === "uid" ? { uid: req.user.value } : req.user.case === "account" ? { account: req.user.value } : undefined;
       const issued = tokens.rtc({ channelName: req.channelName, user, role, expiresIn: req.expiresIn, withRtm: req.withRtm });
       return {
         token: issued.token,

@@ -12,15 +12,17 @@ import type { ServiceDeps } from "./index.js";
 // belong to `anonymous`). Thin, like the RPC handlers: the voice domain does the work.
 
 export function registerVoiceSeedRoutes(deps: ServiceDeps, voice: Voice | undefined): void {
-  const route = (handler: (caller: VoiceCaller, voice: Voice, req: NodeRequest) => Promise<SeedSuccess>) => async (req: NodeRequest, res: NodeResponse) => {
-    try {
-      const caller = await callerOf(deps, req);
-      const result = await handler(caller, requireVoice(voice), req);
-      sendJson(res, 200, { code: 0, msg: "success", ...(result.data === undefined ? {} : { data: result.data }) });
-    } catch (err) {
-      sendError(deps, res, err);
-    }
-  };
+  const route =
+    (handler: (caller: VoiceCaller, voice: Voice, req: NodeRequest) => Promise<SeedSuccess>) =>
+    async (req: NodeRequest, res: NodeResponse) => {
+      try {
+        const caller = await callerOf(deps, req);
+        const result = await handler(caller, requireVoice(voice), req);
+        sendJson(res, 200, { code: 0, msg: "success", ...(result.data === undefined ? {} : { data: result.data }) });
+      } catch (err) {
+        sendError(deps, res, err);
+      }
+    };
 
   deps.addHttpRoute(
     "GET",

@@ -1,13 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
-import {
-  SpeakPriority,
-  type VoiceAgent,
-  VoiceAgentSchema,
-  VoiceAgentService,
-  VoiceAgentStatus,
-} from "../../gen/agentnet/v1/voice_pb.js";
+import { SpeakPriority, type VoiceAgent, VoiceAgentSchema, VoiceAgentService, VoiceAgentStatus } from "../../gen/agentnet/v1/voice_pb.js";
 import { principalOf } from "../server/context.js";
 import type { SpeakPriority as AgoraSpeakPriority } from "../voice/agora-client.js";
 import { createVoice, requireVoice, type Voice } from "../voice/index.js";

@@ -105,7 +105,13 @@ function unansweredTexts(db: Db, sessionId: string, agents: string[]) {
     .limit(1);
 }
 
-export async function conversationFor(db: Db, session: SessionRow, agent: AgentRow, agents: AgentRow[], answers: ThreadMessage): Promise<Conversation> {
+export async function conversationFor(
+  db: Db,
+  session: SessionRow,
+  agent: AgentRow,
+  agents: AgentRow[],
+  answers: ThreadMessage,
+): Promise<Conversation> {
   const recent = await recentMessages(db, session.session_id);
   if (!recent.some((m) => m.seq === answers.seq)) recent.push(answers);
   const thread = threadOrder(recent);
@@ -135,7 +141,15 @@ async function recentMessages(db: Db, sessionId: string): Promise<ThreadMessage[
   return rows.map(toThreadMessage);
 }
 
-function toThreadMessage(row: { seq: number; type: string; sender: string; receiver: string; content: string; message_id: string; metadata: Record<string, unknown> }): ThreadMessage {
+function toThreadMessage(row: {
+  seq: number;
+  type: string;
+  sender: string;
+  receiver: string;
+  content: string;
+  message_id: string;
+  metadata: Record<string, unknown>;
+}): ThreadMessage {
   const inReplyTo = row.type === "response" ? Number(row.metadata["in_reply_to"] ?? 0) : 0;
   return {
     seq: Number(row.seq),
@@ -187,10 +201,13 @@ function instructions(session: SessionRow, agent: AgentRow, agents: AgentRow[]):
     lines.push(`You are talking with a person, ${session.owner_username}.`);
   } else {
     const other = agents.find((a) => a.name !== agent.name);
-    lines.push(`You are talking with another AI agent, "${other?.name ?? "the other agent"}". Reply to its last message; keep answers short.`);
+    lines.push(
+      `You are talking with another AI agent, "${other?.name ?? "the other agent"}". Reply to its last message; keep answers short.`,
+    );
     if (session.stop_word) lines.push(`To end the conversation, include ${session.stop_word} in your answer.`);
   }
   if (session.interaction_modes.length > 0) lines.push(`Interaction modes: ${session.interaction_modes.join(", ")}.`);
-  if (session.goal) lines.push(`Goal of the conversation: ${session.goal}. When the goal is reached, include ${GOAL_REACHED_MARKER} in your answer.`);
+  if (session.goal)
+    lines.push(`Goal of the conversation: ${session.goal}. When the goal is reached, include ${GOAL_REACHED_MARKER} in your answer.`);
   return lines.join("\n");
 }

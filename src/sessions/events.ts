@@ -82,7 +82,12 @@ export function leaseUntil(leaseMs: number) {
   return sql<Date>`now() + ${leaseMs}::double precision * interval '1 millisecond'`;
 }
 
-async function insertEvents(trx: Transaction<Database>, sessionId: string, firstSeq: number, drafts: EventDraft[]): Promise<SessionEventRecord[]> {
+async function insertEvents(
+  trx: Transaction<Database>,
+  sessionId: string,
+  firstSeq: number,
+  drafts: EventDraft[],
+): Promise<SessionEventRecord[]> {
   const rows = await trx
     .insertInto("chat_session_events")
     .values(
@@ -125,7 +130,11 @@ export function decodeEvent(data: Uint8Array): SessionEventRecord | undefined {
   try {
     const wire = JSON.parse(Buffer.from(data).toString("utf8")) as WireEvent;
     if (typeof wire.sessionId !== "string" || typeof wire.seq !== "number" || typeof wire.type !== "string") return undefined;
-    return { ...wire, timestamp: new Date(wire.timestamp), cooldownUntil: wire.cooldownUntil === null ? null : new Date(wire.cooldownUntil) };
+    return {
+      ...wire,
+      timestamp: new Date(wire.timestamp),
+      cooldownUntil: wire.cooldownUntil === null ? null : new Date(wire.cooldownUntil),
+    };
   } catch {
     return undefined;
   }

@@ -68,5 +68,7 @@ export function hostedAgentsInState(db: Kysely<Database>, state: "cooldown" | "e
     .where("s.status", "=", "active");
   return state === "cooldown"
     ? query.where("a.cooldown_until", ">", sql<Date>`now()`)
-    : query.where("a.status", "=", "error").where((eb) => eb.or([eb("a.cooldown_until", "is", null), eb("a.cooldown_until", "<=", sql<Date>`now()`)]));
+    : query
+        .where("a.status", "=", "error")
+        .where((eb) => eb.or([eb("a.cooldown_until", "is", null), eb("a.cooldown_until", "<=", sql<Date>`now()`)]));
 }

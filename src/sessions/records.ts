@@ -82,7 +82,11 @@ export function agentState(
   return agent.status;
 }
 
-export function toAgentRecord(session: Selectable<ChatSessionsTable>, row: Selectable<ChatSessionAgentsTable>, now: Date): SessionAgentRecord {
+export function toAgentRecord(
+  session: Selectable<ChatSessionsTable>,
+  row: Selectable<ChatSessionAgentsTable>,
+  now: Date,
+): SessionAgentRecord {
   const status = agentState(session, row, now);
   return {
     name: row.name,

@@ -146,9 +146,22 @@ export class Sessions {
     // One round trip says whether either job has anything to do; on an idle gateway neither has.
     const work = await this.deps.db
       .selectNoFrom((eb) => [
-        eb.exists(eb.selectFrom("chat_sessions").select(sql<number>`1`.as("one")).where((w) => this.dueForExpiry(w))).as("expire"),
         eb
-          .exists(eb.selectFrom("chat_sessions").select(sql<number>`1`.as("one")).where("status", "=", "active").where("pending_agent", "is not", null))
+          .exists(
+            eb
+              .selectFrom("chat_sessions")
+              .select(sql<number>`1`.as("one"))
+              .where((w) => this.dueForExpiry(w)),
+          )
+          .as("expire"),
+        eb
+          .exists(
+            eb
+              .selectFrom("chat_sessions")
+              .select(sql<number>`1`.as("one"))
+              .where("status", "=", "active")
+              .where("pending_agent", "is not", null),
+          )
           .as("pending"),
       ])
       .executeTakeFirstOrThrow();
@@ -172,7 +185,9 @@ export class Sessions {
   async create(principal: Principal, input: CreateInput): Promise<SessionRecord> {
     const { config } = this.deps;
     if (input.sessionType === undefined) {
-      throw new DomainError("invalid_argument", "invalid_session_type", "session_type: HUMAN_AGENT or AGENT_AGENT", { field: "session_type" });
+      throw new DomainError("invalid_argument", "invalid_session_type", "session_type: HUMAN_AGENT or AGENT_AGENT", {
+        field: "session_type",
+      });
     }
     const names = Object.keys(input.agents).sort();
     const wanted = input.sessionType === "human_agent" ? 1 : 2;
@@ -192,14 +207,25 @@ export class Sessions {
       v.checkMaxOutputTokens(name, a.maxOutputTokens);
       const provider = this.provider(name, a.provider || config.defaultProvider);
       v.checkTemperature(name, a.temperature, provider.kind);
-      return { name, input: a, provider, model: a.model.trim() || provider.defaultModel, metadataJson: v.metadataJson(a.metadata, `agents[${name}].metadata`) };
+      return {
+        name,
+        input: a,
+        provider,
+        model: a.model.trim() || provider.defaultModel,
+        metadataJson: v.metadataJson(a.metadata, `agents[${name}].metadata`),
+      };
     });
     const agentAgent = input.sessionType === "agent_agent";
     const firstSpeaker = agentAgent ? input.firstSpeaker || names[0]! : "";
     if (agentAgent && !names.includes(firstSpeaker)) {
-      throw new DomainError("invalid_argument", "unknown_agent", `first_speaker: ${JSON.stringify(firstSpeaker)} is not one of the agents (${names.join(", ")})`, {
-        field: "first_speaker",
-      });
+      throw new DomainError(
+        "invalid_argument",
+        "unknown_agent",
+        `first_speaker: ${JSON.stringify(firstSpeaker)} is not one of the agents (${names.join(", ")})`,
+        {
+          field: "first_speaker",
+        },
+      );
     }
     v.checkGoal(input.goal);
     const opening = agentAgent ? input.openingMessage || defaultOpening(input.goal) : "";
@@ -273,11 +299,25 @@ export class Sessions {
           role: "system" as const,
           metadata: {
             session_type: input.sessionType!,
-            agents: Object.fromEntries(agents.map((a, i) => [a.name, { provider: a.provider.name, model: a.model, account_id: accounts[i]!.accountId, username: accounts[i]!.username }])),
+            agents: Object.fromEntries(
+              agents.map((a, i) => [
+                a.name,
+                { provider: a.provider.name, model: a.model, account_id: accounts[i]!.accountId, username: accounts[i]!.username },
+              ]),
+            ),
           },
         },
         ...(agentAgent
-          ? [{ type: "text" as const, content: opening, sender: principal.username, receiver: firstSpeaker, role: "user" as const, messageId: openingMessageId }]
+          ? [
+              {
+                type: "text" as const,
+                content: opening,
+                sender: principal.username,
+                receiver: firstSpeaker,
+                role: "user" as const,
+                messageId: openingMessageId,
+              },
+            ]
           : []),
       ];
       const events = (await appendEvents(trx, sessionId, drafts))!;
@@ -303,22 +343,38 @@ export class Sessions {
       });
       this.turns.enqueue(sessionId);
     }
-    this.logger.info({ sessionId, type: input.sessionType, agents: agents.map((a) => `${a.name}:${a.provider.name}/${a.model}`) }, "chat session created");
+    this.logger.info(
+      { sessionId, type: input.sessionType, agents: agents.map((a) => `${a.name}:${a.provider.name}/${a.model}`) },
+      "chat session created",
+    );
     return toSessionRecord(created.row, created.agentRows, config.inactivitySeconds);
   }
 
   private provider(agentName: string, name: string): ChatProvider {
     const provider = this.providers.get(name);
     if (!provider) {
-      const known = this.providers.list().map((p) => p.name).join(", ");
-      throw new DomainError("invalid_argument", "unknown_provider", `agents[${agentName}].provider: unknown provider ${JSON.stringify(name)} (known: ${known})`, {
-        field: `agents[${agentName}].provider`,
-      });
+      const known = this.providers
+        .list()
+        .map((p) => p.name)
+        .join(", ");
+      throw new DomainError(
+        "invalid_argument",
+        "unknown_provider",
+        `agents[${agentName}].provider: unknown provider ${JSON.stringify(name)} (known: ${known})`,
+        {
+          field: `agents[${agentName}].provider`,
+        },
+      );
     }
     if (!provider.configured) {
-      throw new DomainError("failed_precondition", "provider_not_configured", `provider ${name} is not configured on this server (its API key or base URL is missing)`, {
-        metadata: { provider: name },
-      });
+      throw new DomainError(
+        "failed_precondition",
+        "provider_not_configured",
+        `provider ${name} is not configured on this server (its API key or base URL is missing)`,
+        {
+          metadata: { provider: name },
+        },
+      );
     }
     return provider;
   }
@@ -340,9 +396,23 @@ export class Sessions {
     if (filter.status) query = query.where("status", "=", filter.status);
     if (filter.sessionType) query = query.where("session_type", "=", filter.sessionType);
     if (before !== undefined) query = query.where("session_id", "<", before);
-    const rows = await query.orderBy("session_id", "desc").limit(limit + 1).execute();
+    const rows = await query
+      .orderBy("session_id", "desc")
+      .limit(limit + 1)
+      .execute();
     const page = rows.slice(0, limit);
-    const agents = page.length === 0 ? [] : await this.deps.db.selectFrom("chat_session_agents").selectAll().where("session_id", "in", page.map((r) => r.session_id)).execute();
+    const agents =
+      page.length === 0
+        ? []
+        : await this.deps.db
+            .selectFrom("chat_session_agents")
+            .selectAll()
+            .where(
+              "session_id",
+              "in",
+              page.map((r) => r.session_id),
+            )
+            .execute();
     const now = new Date();
     const last = page.at(-1);
     return {
@@ -397,7 +467,8 @@ export class Sessions {
     const metadataJson = v.metadataJson(input.metadata, "metadata");
     const agentAgent = row.session_type === "agent_agent";
     const names = agents.map((a) => a.name);
-    const unknownAgent = (field: string, why: string) => new DomainError("invalid_argument", "unknown_agent", `${field}: ${why}`, { field });
+    const unknownAgent = (field: string, why: string) =>
+      new DomainError("invalid_argument", "unknown_agent", `${field}: ${why}`, { field });
     let speaker: AgentRow | undefined;
     if (input.asAgent !== "") {
       if (!agentAgent) throw unknownAgent("as_agent", "only AGENT_AGENT sessions take messages posted as an agent");
@@ -451,7 +522,11 @@ export class Sessions {
         ]);
         if (!events) return undefined;
         if (stops) {
-          const stop = await appendStop(trx, row.session_id, { status: "stopped", reason: "stop_word", content: `${sender} said the stop word` });
+          const stop = await appendStop(trx, row.session_id, {
+            status: "stopped",
+            reason: "stop_word",
+            content: `${sender} said the stop word`,
+          });
           return { events: stop ? [...events, stop] : events, stopped: true };
         }
         await askForTurn(trx, row.session_id, addressee.name, events[0]!.seq);
@@ -474,23 +549,40 @@ export class Sessions {
     return this.sent(row, outcome.events[0]!, addressee.name, input, signal);
   }
 
-  private async sent(row: SessionRow, event: SessionEventRecord, addressee: string, input: SendInput, signal: AbortSignal): Promise<SendResult> {
+  private async sent(
+    row: SessionRow,
+    event: SessionEventRecord,
+    addressee: string,
+    input: SendInput,
+    signal: AbortSignal,
+  ): Promise<SendResult> {
     const result: SendResult = { seq: event.seq, messageId: event.messageId, timestamp: event.timestamp, response: undefined };
     if (input.waitForResponse) result.response = await this.awaitAnswer(row.session_id, event.seq, addressee, input.waitMs, signal);
     return result;
   }
 
   /** The addressee's answer (or failure) to the message stored as `seq`; undefined when the session ends first. */
-  private async awaitAnswer(sessionId: string, seq: number, agent: string, waitMs: number, signal: AbortSignal): Promise<SessionEventRecord | undefined> {
+  private async awaitAnswer(
+    sessionId: string,
+    seq: number,
+    agent: string,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<SessionEventRecord | undefined> {
     const waiting = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, waitMs))]);
     for await (const item of this.events(sessionId, seq, false, waiting)) {
       if (item.type === "ping") continue;
       if (item.type === "stop") return undefined;
       // Each message gets its own answer (turns.ts); a later message's answer is not this one's.
-      if ((item.type === "response" || item.type === "error") && item.sender === agent && Number(item.metadata["in_reply_to"] ?? 0) === seq) return item;
+      if ((item.type === "response" || item.type === "error") && item.sender === agent && Number(item.metadata["in_reply_to"] ?? 0) === seq)
+        return item;
     }
     signal.throwIfAborted();
-    throw new DomainError("deadline_exceeded", "timeout", `no answer from ${agent} within ${waitMs} ms; it will still arrive on StreamSession`);
+    throw new DomainError(
+      "deadline_exceeded",
+      "timeout",
+      `no answer from ${agent} within ${waitMs} ms; it will still arrive on StreamSession`,
+    );
   }
 
   private async byIdempotencyKey(sessionId: string, key: string): Promise<SessionEventRecord | undefined> {
@@ -508,16 +600,29 @@ export class Sessions {
   async *stream(principal: Principal, sessionId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<StreamItem> {
     const { row } = await this.usable(principal, sessionId, false);
     if (afterSeq < 0 || afterSeq > row.last_seq) {
-      throw new DomainError("invalid_argument", "invalid_seq", `after_seq: must be between 0 and the latest event's seq (${row.last_seq})`, {
-        field: "after_seq",
-        metadata: { last_seq: String(row.last_seq) },
-      });
+      throw new DomainError(
+        "invalid_argument",
+        "invalid_seq",
+        `after_seq: must be between 0 and the latest event's seq (${row.last_seq})`,
+        {
+          field: "after_seq",
+          metadata: { last_seq: String(row.last_seq) },
+        },
+      );
     }
     yield* this.events(sessionId, afterSeq, row.status !== "active", signal);
   }
 
   private events(sessionId: string, afterSeq: number, ended: boolean, signal: AbortSignal): AsyncGenerator<StreamItem> {
-    return sessionEvents({ db: this.deps.db, bus: this.deps.bus, sessionId, afterSeq, ended, pingIntervalMs: this.deps.config.pingIntervalMs, signal });
+    return sessionEvents({
+      db: this.deps.db,
+      bus: this.deps.bus,
+      sessionId,
+      afterSeq,
+      ended,
+      pingIntervalMs: this.deps.config.pingIntervalMs,
+      signal,
+    });
   }
 
   // ---- access and expiry --------------------------------------------------------------------------------
@@ -533,7 +638,12 @@ export class Sessions {
       await this.expireDue([sessionId]);
       row = (await this.deps.db.selectFrom("chat_sessions").selectAll().where("session_id", "=", sessionId).executeTakeFirst()) ?? row;
     }
-    const agents = await this.deps.db.selectFrom("chat_session_agents").selectAll().where("session_id", "=", sessionId).orderBy("name").execute();
+    const agents = await this.deps.db
+      .selectFrom("chat_session_agents")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .orderBy("name")
+      .execute();
     return { row, agents };
   }
 
@@ -588,7 +698,11 @@ export class Sessions {
         const agents = await this.deps.db
           .selectFrom("chat_session_agents")
           .select("account_id")
-          .where("session_id", "in", stops.out.map((s) => s.sessionId))
+          .where(
+            "session_id",
+            "in",
+            stops.out.map((s) => s.sessionId),
+          )
           .execute();
         await this.agentsStopped(agents.map((a) => a.account_id));
         expired += stops.out.length;

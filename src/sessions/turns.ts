@@ -6,7 +6,14 @@ import type { SessionsConfig } from "../config.js";
 import type { ChatParty, ChatThreadWriter } from "../messaging/chat-threads.js";
 import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
-import { GOAL_REACHED_MARKER, type ThreadMessage, agentWithUnanswered, conversationFor, estimateTokens, messageToAnswer } from "./conversation.js";
+import {
+  GOAL_REACHED_MARKER,
+  type ThreadMessage,
+  agentWithUnanswered,
+  conversationFor,
+  estimateTokens,
+  messageToAnswer,
+} from "./conversation.js";
 import { appendEvents, appendStop, leaseUntil, publishEvents } from "./events.js";
 import type { ProviderCatalog } from "./providers/catalog.js";
 import { type ChatProvider, ProviderError, type Usage } from "./providers/types.js";
@@ -78,7 +85,9 @@ export class TurnQueue {
 
   /** Starts taking turn jobs from the bus. */
   start(): void {
-    this.subscription = this.deps.bus.subscribe(TURN_SUBJECT, (msg) => this.offer(Buffer.from(msg.data).toString("utf8")), { queue: TURN_QUEUE });
+    this.subscription = this.deps.bus.subscribe(TURN_SUBJECT, (msg) => this.offer(Buffer.from(msg.data).toString("utf8")), {
+      queue: TURN_QUEUE,
+    });
   }
 
   /** Stops taking new jobs (the gateway is draining); running turns go on until stop(). */
@@ -155,10 +164,13 @@ export class TurnQueue {
   }
 
   private enqueueAt(sessionId: string, at: Date): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.enqueue(sessionId);
-    }, Math.max(0, at.getTime() - Date.now()) + 10);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.enqueue(sessionId);
+      },
+      Math.max(0, at.getTime() - Date.now()) + 10,
+    );
     timer.unref();
     this.timers.add(timer);
   }
@@ -170,7 +182,11 @@ export class TurnQueue {
     const token = `turn_${ulid()}`;
     const claimed = await db
       .updateTable("chat_sessions")
-      .set({ turn_lease_token: token, turn_lease_until: leaseUntil(config.turnLeaseMs), pending_attempts: sql<number>`pending_attempts + 1` })
+      .set({
+        turn_lease_token: token,
+        turn_lease_until: leaseUntil(config.turnLeaseMs),
+        pending_attempts: sql<number>`pending_attempts + 1`,
+      })
       .where("session_id", "=", sessionId)
       .where("status", "=", "active")
       .where("pending_agent", "is not", null)
@@ -215,16 +231,22 @@ export class TurnQueue {
         });
       }
       if (session.pending_attempts > 1) {
-        const events = await db
-          .transaction()
-          .execute((trx) =>
-            appendEvents(
-              trx,
-              sessionId,
-              [{ type: "info", content: `turn ${turn} of ${agent.name} restarted: the gateway running it stopped`, sender: "system", role: "system", turn }],
-              { leaseToken: token, leaseMs: config.turnLeaseMs },
-            ),
-          );
+        const events = await db.transaction().execute((trx) =>
+          appendEvents(
+            trx,
+            sessionId,
+            [
+              {
+                type: "info",
+                content: `turn ${turn} of ${agent.name} restarted: the gateway running it stopped`,
+                sender: "system",
+                role: "system",
+                turn,
+              },
+            ],
+            { leaseToken: token, leaseMs: config.turnLeaseMs },
+          ),
+        );
         if (!events) return;
         publishEvents(this.deps.bus, this.deps.logger, events);
       }
@@ -238,7 +260,14 @@ export class TurnQueue {
   }
 
   /** Streams the agent's answer into delta events, then stores the response (or the error). */
-  private async answer(session: SessionRow, agents: AgentRow[], agent: AgentRow, answers: ThreadMessage, provider: ChatProvider, token: string): Promise<void> {
+  private async answer(
+    session: SessionRow,
+    agents: AgentRow[],
+    agent: AgentRow,
+    answers: ThreadMessage,
+    provider: ChatProvider,
+    token: string,
+  ): Promise<void> {
     const { db, bus, logger, config } = this.deps;
     const conversation = await conversationFor(db, session, agent, agents, answers);
     const responseId = `resp_${ulid()}`;
@@ -255,22 +284,27 @@ export class TurnQueue {
     const onShutdown = () => interrupt("shutdown");
     this.shutdown.signal.addEventListener("abort", onShutdown);
     // Deltas renew the lease; a provider that thinks for long without sending any must not lose it meanwhile.
-    const renewal = setInterval(() => {
-      void renewLease(db, session.session_id, token, config.turnLeaseMs).then(
-        (held) => held || interrupt("lost"),
-        () => undefined,
-      );
-    }, Math.max(50, config.turnLeaseMs / 3));
+    const renewal = setInterval(
+      () => {
+        void renewLease(db, session.session_id, token, config.turnLeaseMs).then(
+          (held) => held || interrupt("lost"),
+          () => undefined,
+        );
+      },
+      Math.max(50, config.turnLeaseMs / 3),
+    );
 
     const sink = new DeltaSink(async (text) => {
-      const events = await db.transaction().execute((trx) =>
-        appendEvents(
-          trx,
-          session.session_id,
-          [{ type: "delta", content: text, sender: agent.name, receiver: receiver.name, role: "assistant", responseId, turn }],
-          { leaseToken: token, leaseMs: config.turnLeaseMs },
-        ),
-      );
+      const events = await db
+        .transaction()
+        .execute((trx) =>
+          appendEvents(
+            trx,
+            session.session_id,
+            [{ type: "delta", content: text, sender: agent.name, receiver: receiver.name, role: "assistant", responseId, turn }],
+            { leaseToken: token, leaseMs: config.turnLeaseMs },
+          ),
+        );
       if (!events) return false;
       publishEvents(bus, logger, events);
       return true;
@@ -326,7 +360,8 @@ export class TurnQueue {
       if (!(failure instanceof ProviderError)) logger.warn({ err: failure, provider: agent.provider }, "provider call failed unexpectedly");
       return this.fail(session, agents, agent, answers, token, {
         reason: "provider_error",
-        message: failure instanceof ProviderError ? failure.message : `${agent.provider} failed: ${(failure as Error).message ?? String(failure)}`,
+        message:
+          failure instanceof ProviderError ? failure.message : `${agent.provider} failed: ${(failure as Error).message ?? String(failure)}`,
         responseId,
         status: failure instanceof ProviderError ? failure.status : 0,
       });
@@ -350,13 +385,22 @@ export class TurnQueue {
       chatSessionId: session.session_id,
       from: { accountId: agent.account_id, username: agent.username, agentId: agent.name },
       to: receiver.party,
-      payload: { text: content, chat_session_id: session.session_id, event: "response", sender: agent.name, receiver: receiver.name, response_id: responseId, turn },
+      payload: {
+        text: content,
+        chat_session_id: session.session_id,
+        event: "response",
+        sender: agent.name,
+        receiver: receiver.name,
+        response_id: responseId,
+        turn,
+      },
       parentMessageId: answers.messageId,
       idempotencyKey: "",
       ttlMs: config.lifetimeSeconds * 1000,
     });
     const stopReason = stopReasonOf(session, content, turn);
-    const next = session.session_type === "agent_agent" && stopReason === undefined ? agents.find((a) => a.name !== agent.name)?.name : undefined;
+    const next =
+      session.session_type === "agent_agent" && stopReason === undefined ? agents.find((a) => a.name !== agent.name)?.name : undefined;
     const outcome = await db.transaction().execute(async (trx) => {
       const events = await appendEvents(
         trx,
@@ -377,7 +421,11 @@ export class TurnQueue {
               model: agent.model,
               in_reply_to: answers.seq,
               gateway: this.deps.gatewayId,
-              usage: { tokens, estimated: usage === undefined, ...(usage && { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens }) },
+              usage: {
+                tokens,
+                estimated: usage === undefined,
+                ...(usage && { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens }),
+              },
             },
           },
         ],
@@ -404,11 +452,19 @@ export class TurnQueue {
       const stop =
         stopReason === undefined
           ? undefined
-          : await appendStop(trx, session.session_id, { status: "stopped", reason: stopReason, content: stopMessage(stopReason, agent.name, turn) });
+          : await appendStop(trx, session.session_id, {
+              status: "stopped",
+              reason: stopReason,
+              content: stopMessage(stopReason, agent.name, turn),
+            });
       return { events: stop ? [...events, stop] : events, pending: stop ? false : pending };
     });
     publishEvents(bus, logger, outcome.events);
-    if (outcome.events.some((e) => e.type === "stop")) await this.deps.ended(session.session_id, agents.map((a) => a.account_id));
+    if (outcome.events.some((e) => e.type === "stop"))
+      await this.deps.ended(
+        session.session_id,
+        agents.map((a) => a.account_id),
+      );
     else if (outcome.pending) this.enqueue(session.session_id);
   }
 
@@ -426,7 +482,14 @@ export class TurnQueue {
     token: string,
     outcome: { answered: boolean; next: string | undefined; replyTo: number },
   ): Promise<boolean> {
-    const pendingAgent = outcome.next ?? (await agentWithUnanswered(trx, session.session_id, agents.map((a) => a.name))) ?? null;
+    const pendingAgent =
+      outcome.next ??
+      (await agentWithUnanswered(
+        trx,
+        session.session_id,
+        agents.map((a) => a.name),
+      )) ??
+      null;
     const updated = await trx
       .updateTable("chat_sessions")
       .set({
@@ -452,7 +515,12 @@ export class TurnQueue {
   private async settleIdle(session: SessionRow, agents: AgentRow[], token: string): Promise<void> {
     const pending = await this.deps.db.transaction().execute(async (trx) => {
       // The same lock a message's send takes, so a message sent now is seen here or asks after this commits.
-      const locked = await trx.selectFrom("chat_sessions").select("session_id").where("session_id", "=", session.session_id).forUpdate().executeTakeFirst();
+      const locked = await trx
+        .selectFrom("chat_sessions")
+        .select("session_id")
+        .where("session_id", "=", session.session_id)
+        .forUpdate()
+        .executeTakeFirst();
       if (!locked) throw new LostClaim();
       return this.settle(trx, session, agents, token, { answered: false, next: undefined, replyTo: 0 });
     });
@@ -475,16 +543,32 @@ export class TurnQueue {
             turn: session.turn_count + 1,
             cooldownUntil: until,
             reason: "token_budget",
-            metadata: { agent: agent.name, tokens_used: agent.window_tokens, tokens_per_minute: session.tokens_per_minute, window_seconds: config.tokenWindowSeconds },
+            metadata: {
+              agent: agent.name,
+              tokens_used: agent.window_tokens,
+              tokens_per_minute: session.tokens_per_minute,
+              window_seconds: config.tokenWindowSeconds,
+            },
           },
         ],
         { leaseToken: token },
       );
       if (!stored) throw new LostClaim();
-      await trx.updateTable("chat_session_agents").set({ cooldown_until: until }).where("session_id", "=", session.session_id).where("name", "=", agent.name).execute();
+      await trx
+        .updateTable("chat_session_agents")
+        .set({ cooldown_until: until })
+        .where("session_id", "=", session.session_id)
+        .where("name", "=", agent.name)
+        .execute();
       await trx
         .updateTable("chat_sessions")
-        .set({ pending_not_before: until, pending_enqueued_at: sql<Date>`now()`, pending_attempts: 0, turn_lease_token: null, turn_lease_until: null })
+        .set({
+          pending_not_before: until,
+          pending_enqueued_at: sql<Date>`now()`,
+          pending_attempts: 0,
+          turn_lease_token: null,
+          turn_lease_until: null,
+        })
         .where("session_id", "=", session.session_id)
         .where("turn_lease_token", "=", token)
         .execute();

@@ -16,9 +16,14 @@ const MAX_IDEMPOTENCY_KEY = 256;
 
 export function checkAgentName(name: string): void {
   if (!AGENT_NAME.test(name)) {
-    throw new DomainError("invalid_argument", "invalid_agent_name", `agents: ${JSON.stringify(name)} is not an agent name (1 to 64 characters of a-z, 0-9, '_' or '-')`, {
-      field: "agents",
-    });
+    throw new DomainError(
+      "invalid_argument",
+      "invalid_agent_name",
+      `agents: ${JSON.stringify(name)} is not an agent name (1 to 64 characters of a-z, 0-9, '_' or '-')`,
+      {
+        field: "agents",
+      },
+    );
   }
 }
 
@@ -56,7 +61,11 @@ export function checkTemperature(name: string, temperature: number | undefined, 
 
 export function checkMaxOutputTokens(name: string, tokens: number | undefined): void {
   if (tokens !== undefined && !(Number.isInteger(tokens) && tokens >= 1 && tokens <= MAX_OUTPUT_TOKENS)) {
-    throw refuse(agentField(name, "max_output_tokens"), "invalid_max_output_tokens", `must be between 1 and ${MAX_OUTPUT_TOKENS}, got ${tokens}`);
+    throw refuse(
+      agentField(name, "max_output_tokens"),
+      "invalid_max_output_tokens",
+      `must be between 1 and ${MAX_OUTPUT_TOKENS}, got ${tokens}`,
+    );
   }
 }
 
@@ -64,7 +73,11 @@ export function checkMaxOutputTokens(name: string, tokens: number | undefined): 
 export function maxTurns(given: number | undefined): number {
   if (given === undefined || given === 0) return DEFAULT_MAX_TURNS;
   if (!Number.isInteger(given) || given < 1 || given > MAX_MAX_TURNS) {
-    throw refuse("max_turns", "invalid_max_turns", `must be between 1 and ${MAX_MAX_TURNS} (0 or unset: ${DEFAULT_MAX_TURNS}), got ${given}`);
+    throw refuse(
+      "max_turns",
+      "invalid_max_turns",
+      `must be between 1 and ${MAX_MAX_TURNS} (0 or unset: ${DEFAULT_MAX_TURNS}), got ${given}`,
+    );
   }
   return given;
 }
@@ -78,7 +91,11 @@ export function stopWord(given: string | undefined): string {
 export function tokensPerMinute(given: number | undefined, fallback: number): number {
   if (given === undefined) return fallback;
   if (!Number.isInteger(given) || given < 0 || given > MAX_TOKENS_PER_MINUTE) {
-    throw refuse("tokens_per_minute", "invalid_tokens_per_minute", `must be between 0 (no budget) and ${MAX_TOKENS_PER_MINUTE}, got ${given}`);
+    throw refuse(
+      "tokens_per_minute",
+      "invalid_tokens_per_minute",
+      `must be between 0 (no budget) and ${MAX_TOKENS_PER_MINUTE}, got ${given}`,
+    );
   }
   return given;
 }
@@ -98,7 +115,9 @@ export function checkGoal(goal: string): void {
 export function checkContent(content: string, field = "content"): void {
   if (content.trim() === "") throw new DomainError("invalid_argument", "empty_content", `${field}: must not be empty`, { field });
   if (content.length > MAX_CONTENT_CHARS) {
-    throw new DomainError("invalid_argument", "content_too_long", `${field}: ${content.length} characters; at most ${MAX_CONTENT_CHARS}`, { field });
+    throw new DomainError("invalid_argument", "content_too_long", `${field}: ${content.length} characters; at most ${MAX_CONTENT_CHARS}`, {
+      field,
+    });
   }
 }
 

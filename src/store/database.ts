@@ -115,7 +115,10 @@ async function openPostgres(target: Target, location: string, poolSize: number, 
     idleTimeoutMillis: 30_000,
     // A server that vanished without closing the socket (host down, network cut) is noticed by TCP keepalive.
     keepAlive: true,
-    types: { getTypeParser: ((oid: number, format?: string) => typeParsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        typeParsers[oid] ?? pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
   });
   const lost = connectionLossLog(logger, location);
   // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
@@ -131,10 +134,13 @@ async function openPostgres(target: Target, location: string, poolSize: number, 
     await sql`select 1`.execute(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    throw new StoreUnavailableError(`cannot connect to ${"connectionString" in target ? `DATABASE_URL (${location})` : `the ${location}`}: ${describe(err)}`, {
-      cause: err,
-      retriable: isUnavailable(err),
-    });
+    throw new StoreUnavailableError(
+      `cannot connect to ${"connectionString" in target ? `DATABASE_URL (${location})` : `the ${location}`}: ${describe(err)}`,
+      {
+        cause: err,
+        retriable: isUnavailable(err),
+      },
+    );
   }
   return { db, kind: "postgres", location, onFatal: () => undefined, close: () => db.destroy() };
 }

@@ -71,7 +71,11 @@ export class FailureLog {
   private failures = 0;
 
   constructor(
-    private readonly logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; debug(obj: object, msg: string): void },
+    private readonly logger: {
+      warn(obj: object, msg: string): void;
+      info(obj: object, msg: string): void;
+      debug(obj: object, msg: string): void;
+    },
     private readonly what: string,
   ) {}
 
@@ -82,7 +86,9 @@ export class FailureLog {
       const unavailable = isUnavailable(err);
       this.logger.warn(
         { err, unavailable },
-        unavailable ? `${this.what} failed: the database is unavailable; retrying at the next tick` : `${this.what} failed; retrying at the next tick`,
+        unavailable
+          ? `${this.what} failed: the database is unavailable; retrying at the next tick`
+          : `${this.what} failed; retrying at the next tick`,
       );
     } else {
       this.logger.debug({ err, failures: this.failures }, `${this.what} failed again`);

@@ -110,7 +110,10 @@ export class AgoraConvoAiClient {
   }
 
   /** GET /agents?channel=…: agents of the project in one channel (the REST token is per channel). */
-  async list(query: { channel: string; state?: VoiceAgentState; limit?: number; cursor?: string }, scope: AgentScope): Promise<AgoraListPage> {
+  async list(
+    query: { channel: string; state?: VoiceAgentState; limit?: number; cursor?: string },
+    scope: AgentScope,
+  ): Promise<AgoraListPage> {
     const params = new URLSearchParams({ channel: query.channel });
     if (query.state !== undefined) params.set("state", String(Object.values(AGORA_STATES).indexOf(query.state)));
     if (query.limit !== undefined) params.set("limit", String(query.limit));
@@ -142,7 +145,12 @@ export class AgoraConvoAiClient {
     return `agora token=${tokens.rtcWithRtm(scope.channel, scope.agentUid, TOKEN_TTL_SECONDS).token}`;
   }
 
-  private async call(method: "GET" | "POST", path: string, scope: AgentScope, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async call(
+    method: "GET" | "POST",
+    path: string,
+    scope: AgentScope,
+    body?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -157,7 +165,8 @@ export class AgoraConvoAiClient {
       });
     } catch (err) {
       const timedOut = err instanceof Error && err.name === "TimeoutError";
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
+      const cause =
+        err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
       throw new AgoraError(
         "unavailable",
         timedOut ? `Agora did not answer within ${this.timeoutMs} ms` : `cannot reach Agora: ${this.scrub(cause)}`,
@@ -175,10 +184,13 @@ export class AgoraConvoAiClient {
     }
     if (res.ok) return parsed;
 
-    const reason = typeof parsed["reason"] === "string" ? parsed["reason"] : typeof parsed["statusCode"] === "string" ? parsed["statusCode"] : "";
-    const detail = typeof parsed["detail"] === "string" ? parsed["detail"] : typeof parsed["message"] === "string" ? parsed["message"] : text;
+    const reason =
+      typeof parsed["reason"] === "string" ? parsed["reason"] : typeof parsed["statusCode"] === "string" ? parsed["statusCode"] : "";
+    const detail =
+      typeof parsed["detail"] === "string" ? parsed["detail"] : typeof parsed["message"] === "string" ? parsed["message"] : text;
     const kind = kindForAgoraStatus(res.status);
-    const retryAfterMs = kind === "resource_exhausted" || kind === "unavailable" ? retryAfter(res.headers.get("retry-after"), kind) : undefined;
+    const retryAfterMs =
+      kind === "resource_exhausted" || kind === "unavailable" ? retryAfter(res.headers.get("retry-after"), kind) : undefined;
     const message = `Agora answered ${res.status}${reason ? ` ${reason}` : ""}${detail ? `: ${this.scrub(detail).slice(0, 300)}` : ""}`;
     throw new AgoraError(kind, message, res.status, reason, parsed, retryAfterMs);
   }

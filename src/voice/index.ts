@@ -18,7 +18,12 @@ export interface Voice {
 }
 
 /** Builds the voice domain, or undefined when APP_ID / APP_CERTIFICATE are not configured. */
-export function createVoice(options: { db: Kysely<Database>; config: VoiceConfig; logger: Logger; signal: AbortSignal }): Voice | undefined {
+export function createVoice(options: {
+  db: Kysely<Database>;
+  config: VoiceConfig;
+  logger: Logger;
+  signal: AbortSignal;
+}): Voice | undefined {
   const { config } = options;
   if (!config.agora) return undefined;
   const tokens = new VoiceTokens(config.agora);

@@ -115,7 +115,8 @@ function ttsSection(config: VoiceConfig, o: TtsOverrides) {
   let params: Record<string, unknown>;
   if (vendor === "minimax") {
     const key = o.apiKey ?? config.tts.minimax.apiKey;
-    if (key === undefined) throw notConfigured("tts_not_configured", "no MiniMax API key: set TTS_MINIMAX_API_KEY on the server or pass tts.api_key");
+    if (key === undefined)
+      throw notConfigured("tts_not_configured", "no MiniMax API key: set TTS_MINIMAX_API_KEY on the server or pass tts.api_key");
     params = {
       key,
       ...(config.tts.minimax.groupId === undefined ? {} : { group_id: config.tts.minimax.groupId }),
@@ -125,7 +126,8 @@ function ttsSection(config: VoiceConfig, o: TtsOverrides) {
     };
   } else if (vendor === "elevenlabs") {
     const key = o.apiKey ?? config.tts.elevenlabs.apiKey;
-    if (key === undefined) throw notConfigured("tts_not_configured", "no ElevenLabs API key: set TTS_ELEVENLABS_API_KEY on the server or pass tts.api_key");
+    if (key === undefined)
+      throw notConfigured("tts_not_configured", "no ElevenLabs API key: set TTS_ELEVENLABS_API_KEY on the server or pass tts.api_key");
     params = { key, model_id: o.model ?? config.tts.elevenlabs.model, voice_id: o.voiceId ?? config.tts.elevenlabs.voiceId, ...extra };
   } else {
     // Another vendor Agora supports: the caller brings everything, the server has no key for it.
@@ -153,19 +155,29 @@ function asrSection(config: VoiceConfig, o: AsrOverrides) {
   let params: Record<string, unknown>;
   if (vendor === "deepgram") {
     const key = o.apiKey ?? config.asr.apiKey;
-    if (key === undefined) throw notConfigured("asr_not_configured", "no Deepgram API key: set ASR_DEEPGRAM_API_KEY on the server or pass asr.api_key");
+    if (key === undefined)
+      throw notConfigured("asr_not_configured", "no Deepgram API key: set ASR_DEEPGRAM_API_KEY on the server or pass asr.api_key");
     params = { key, model: o.model ?? config.asr.model, language, ...extra };
   } else {
     if (o.apiKey === undefined) {
       throw notConfigured("asr_not_configured", `no API key for ASR vendor "${vendor}": pass asr.api_key`);
     }
-    params = { ...(o.apiKey === undefined ? {} : { key: o.apiKey }), ...(o.model === undefined ? {} : { model: o.model }), language, ...extra };
+    params = {
+      ...(o.apiKey === undefined ? {} : { key: o.apiKey }),
+      ...(o.model === undefined ? {} : { model: o.model }),
+      language,
+      ...extra,
+    };
   }
   return { section: { vendor, language, params }, vendor };
 }
 
 /** Extra vendor params from a request; ones that redirect the connection need the caller's own key. */
-function vendorParams(section: "tts" | "asr", params: Record<string, unknown> | undefined, ownKey: string | undefined): Record<string, unknown> {
+function vendorParams(
+  section: "tts" | "asr",
+  params: Record<string, unknown> | undefined,
+  ownKey: string | undefined,
+): Record<string, unknown> {
   if (params === undefined) return {};
   if (ownKey === undefined) {
     const routing = Object.keys(params).find((k) => ROUTING_PARAMS.includes(k.toLowerCase()));

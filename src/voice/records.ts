@@ -84,7 +84,12 @@ export interface AgentUpdate {
   lastError?: string;
 }
 
-export async function updateAgent(db: Kysely<Database>, agentId: string, update: AgentUpdate, now = new Date()): Promise<VoiceAgentRecord | undefined> {
+export async function updateAgent(
+  db: Kysely<Database>,
+  agentId: string,
+  update: AgentUpdate,
+  now = new Date(),
+): Promise<VoiceAgentRecord | undefined> {
   const row = await db
     .updateTable("voice_agents")
     .set({
@@ -129,7 +134,12 @@ export async function listAgents(db: Kysely<Database>, q: ListQuery): Promise<Vo
  * with SKIP LOCKED, so gateways sweeping together take disjoint agents; a claim older than `reclaimAfterMs`
  * (a gateway died between claiming and stopping) is taken again.
  */
-export async function claimOverdueAgents(db: Kysely<Database>, now: Date, limit: number, reclaimAfterMs: number): Promise<VoiceAgentRecord[]> {
+export async function claimOverdueAgents(
+  db: Kysely<Database>,
+  now: Date,
+  limit: number,
+  reclaimAfterMs: number,
+): Promise<VoiceAgentRecord[]> {
   return db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom("voice_agents")

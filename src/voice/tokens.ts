@@ -55,7 +55,13 @@ export class VoiceTokens {
   }
 
   /** An RTC token for one uid or account in one channel; `withRtm` adds RTM login for the same user. */
-  rtc(input: { channelName: string; user: RtcUser | undefined; role: RtcRole; expiresIn?: number | bigint | undefined; withRtm: boolean }): IssuedToken & { uid: string } {
+  rtc(input: {
+    channelName: string;
+    user: RtcUser | undefined;
+    role: RtcRole;
+    expiresIn?: number | bigint | undefined;
+    withRtm: boolean;
+  }): IssuedToken & { uid: string } {
     const channelName = checkChannelName(input.channelName);
     const expiresIn = checkExpiry(input.expiresIn, TOKEN_EXPIRY_SECONDS);
     if (input.user === undefined) {
@@ -65,7 +71,9 @@ export class VoiceTokens {
     const user: number | string = "uid" in input.user ? Number(uidString(input.user.uid)) : checkAccount(input.user.account);
     const uid = typeof user === "number" ? uidString(user) : user;
     if (input.withRtm && user === 0) {
-      throw new DomainError("invalid_argument", "invalid_account", "uid: RTM login needs a concrete user; 0 (any uid) cannot log in", { field: "uid" });
+      throw new DomainError("invalid_argument", "invalid_account", "uid: RTM login needs a concrete user; 0 (any uid) cannot log in", {
+        field: "uid",
+      });
     }
     const role = input.role === "subscriber" ? AgoraRole.SUBSCRIBER : AgoraRole.PUBLISHER;
     const { appId, appCertificate } = this.credentials;
@@ -84,7 +92,11 @@ export class VoiceTokens {
     const userId = checkRtmUserId(input.userId);
     const expiresIn = checkExpiry(input.expiresIn, TOKEN_EXPIRY_SECONDS);
     const issuedAt = Date.now();
-    return issued(RtmTokenBuilder.buildToken(this.credentials.appId, this.credentials.appCertificate, userId, expiresIn), expiresIn, issuedAt);
+    return issued(
+      RtmTokenBuilder.buildToken(this.credentials.appId, this.credentials.appCertificate, userId, expiresIn),
+      expiresIn,
+      issuedAt,
+    );
   }
 
   /**

@@ -18,7 +18,8 @@ function refuse(field: string, reason: string, message: string): DomainError {
 
 export function checkChannelName(channel: string, field = "channel_name"): string {
   if (channel === "") throw refuse(field, "invalid_channel_name", "must not be empty");
-  if (Buffer.byteLength(channel) > MAX_CHANNEL_BYTES) throw refuse(field, "invalid_channel_name", `must be at most ${MAX_CHANNEL_BYTES} bytes`);
+  if (Buffer.byteLength(channel) > MAX_CHANNEL_BYTES)
+    throw refuse(field, "invalid_channel_name", `must be at most ${MAX_CHANNEL_BYTES} bytes`);
   if (!AGORA_NAME_CHARS.test(channel)) {
     throw refuse(field, "invalid_channel_name", "may only contain a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~,");
   }
@@ -83,7 +84,8 @@ export function checkRtmUserId(userId: string, field = "user_id"): string {
 export function uidString(uid: number | bigint | string, field = "uid"): string {
   if (typeof uid === "number" || typeof uid === "bigint") {
     const n = Number(uid);
-    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UID) throw refuse(field, "invalid_uid", `must be between 0 and ${MAX_UID}, got ${String(uid)}`);
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_UID)
+      throw refuse(field, "invalid_uid", `must be between 0 and ${MAX_UID}, got ${String(uid)}`);
     return String(n);
   }
   const s = uid.trim();
@@ -95,7 +97,11 @@ export function uidString(uid: number | bigint | string, field = "uid"): string 
     return String(n);
   }
   if (Buffer.byteLength(s) > MAX_ACCOUNT_BYTES || !AGORA_NAME_CHARS.test(s)) {
-    throw refuse(field, "invalid_uid", "must be a number or a string uid of at most 255 bytes of a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~,");
+    throw refuse(
+      field,
+      "invalid_uid",
+      "must be a number or a string uid of at most 255 bytes of a-z A-Z 0-9, space and !#$%&()+-:;<=.>?@[]^_{|}~,",
+    );
   }
   return s;
 }

@@ -20,7 +20,16 @@ import {
 } from "./records.js";
 import type { VoiceAgentState } from "./tables.js";
 import type { VoiceTokens } from "./tokens.js";
-import { checkChannelName, checkIdleTimeout, checkMaxDuration, checkMaxHistory, decimalUid, MAX_EXPIRY_SECONDS, randomUid, uidString } from "./validation.js";
+import {
+  checkChannelName,
+  checkIdleTimeout,
+  checkMaxDuration,
+  checkMaxHistory,
+  decimalUid,
+  MAX_EXPIRY_SECONDS,
+  randomUid,
+  uidString,
+} from "./validation.js";
 
 /** Who acts on voice agents: a user, or `ANONYMOUS` on the seed's routes when served without credentials. */
 export type VoiceCaller = Pick<Principal, "userId" | "username" | "admin">;
@@ -82,8 +91,10 @@ export class VoiceAgents {
   async start(caller: VoiceCaller, input: StartInput): Promise<VoiceAgentRecord> {
     const { config, tokens, client, db } = this.deps;
     const channel = checkChannelName(input.channelName);
-    const agentUid = input.agentUid === undefined || input.agentUid === "" ? randomUid() : decimalUid(input.agentUid, input.agentUidField ?? "agent_uid");
-    if (agentUid === "0") throw invalid(input.agentUidField ?? "agent_uid", "invalid_uid", "must not be 0 (the agent needs a uid its token is for)");
+    const agentUid =
+      input.agentUid === undefined || input.agentUid === "" ? randomUid() : decimalUid(input.agentUid, input.agentUidField ?? "agent_uid");
+    if (agentUid === "0")
+      throw invalid(input.agentUidField ?? "agent_uid", "invalid_uid", "must not be 0 (the agent needs a uid its token is for)");
     const remoteUids = [...new Set(input.remoteUids.map((u) => (u === "*" ? "*" : uidString(u, input.remoteUidsField ?? "remote_uids"))))];
     if (remoteUids.length === 0) throw invalid("remote_uids", "missing_remote_uids", "name at least one user uid the agent listens to");
     if (remoteUids.includes(agentUid)) throw invalid("remote_uids", "invalid_uid", "the agent cannot listen to its own uid");
@@ -124,7 +135,10 @@ export class VoiceAgents {
     let startedHere = true;
     try {
       const started = await client.join(join.body, scope);
-      if (started.agentId === "") throw new DomainError("unavailable", "agora_error", "Agora accepted the agent but named no agent_id", { metadata: { agora_status: "200", agora_reason: "" } });
+      if (started.agentId === "")
+        throw new DomainError("unavailable", "agora_error", "Agora accepted the agent but named no agent_id", {
+          metadata: { agora_status: "200", agora_reason: "" },
+        });
       agentId = started.agentId;
       status = started.status;
     } catch (err) {
@@ -211,7 +225,8 @@ export class VoiceAgents {
     let after: { createdAt: Date; agentId: string } | undefined;
     if (position) {
       const createdAt = new Date(positionString(position, "t"));
-      if (Number.isNaN(createdAt.getTime())) throw new DomainError("invalid_argument", "invalid_page_token", "page_token: malformed", { field: "page_token" });
+      if (Number.isNaN(createdAt.getTime()))
+        throw new DomainError("invalid_argument", "invalid_page_token", "page_token: malformed", { field: "page_token" });
       after = { createdAt, agentId: positionString(position, "a") };
     }
     const rows = await listAgents(this.deps.db, {
@@ -225,11 +240,16 @@ export class VoiceAgents {
     const last = items.at(-1);
     return {
       items,
-      nextPageToken: rows.length > limit && last ? encodePageToken("voice_agents", { t: last.createdAt.toISOString(), a: last.agentId }) : "",
+      nextPageToken:
+        rows.length > limit && last ? encodePageToken("voice_agents", { t: last.createdAt.toISOString(), a: last.agentId }) : "",
     };
   }
 
-  async speak(caller: VoiceCaller, agentId: string, input: { text: string; priority: SpeakPriority; interruptable: boolean }): Promise<void> {
+  async speak(
+    caller: VoiceCaller,
+    agentId: string,
+    input: { text: string; priority: SpeakPriority; interruptable: boolean },
+  ): Promise<void> {
     if (input.text.trim() === "") throw invalid("text", "invalid_text", "must not be empty");
     if (Buffer.byteLength(input.text) > MAX_TEXT_BYTES) throw invalid("text", "invalid_text", `must be at most ${MAX_TEXT_BYTES} bytes`);
     const agent = await this.runningAgent(caller, agentId);
@@ -253,7 +273,10 @@ export class VoiceAgents {
         this.deps.logger.info({ agentId: agent.agentId, owner: agent.ownerUsername, ranSeconds }, "voice agent stopped by the watchdog");
       } catch (err) {
         // Left `stopping`: a later pass takes it again once the claim is old.
-        this.deps.logger.warn({ agentId: agent.agentId, err: err instanceof Error ? err.message : String(err) }, "watchdog could not stop voice agent");
+        this.deps.logger.warn(
+          { agentId: agent.agentId, err: err instanceof Error ? err.message : String(err) },
+          "watchdog could not stop voice agent",
+        );
       }
     }
     return stopped;
@@ -269,7 +292,11 @@ export class VoiceAgents {
         throw err;
       }
     }
-    const updated = await updateAgent(this.deps.db, agent.agentId, { status: "stopped", stoppedAt: new Date(), ...(note ? { lastError: note } : {}) });
+    const updated = await updateAgent(this.deps.db, agent.agentId, {
+      status: "stopped",
+      stoppedAt: new Date(),
+      ...(note ? { lastError: note } : {}),
+    });
     return updated ?? agent;
   }
 

@@ -12,7 +12,12 @@ export interface VoiceWatchdog {
   readonly passes: number;
 }
 
-export function startVoiceWatchdog(options: { agents: VoiceAgents; intervalMs: number; logger: Logger; signal: AbortSignal }): VoiceWatchdog {
+export function startVoiceWatchdog(options: {
+  agents: VoiceAgents;
+  intervalMs: number;
+  logger: Logger;
+  signal: AbortSignal;
+}): VoiceWatchdog {
   const { agents, intervalMs, signal } = options;
   const log = options.logger.child({ job: "voice-watchdog" });
   const failures = new FailureLog(log, "voice watchdog pass");

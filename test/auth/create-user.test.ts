@@ -70,7 +70,11 @@ describe.each(MODES)("CreateUser (%s)", (mode) => {
   });
 
   it("refuses an absurdly long password with password_too_long, not weak_password", async () => {
-    const err = await expectError(admin.auth.createUser({ username: "long", password: "p".repeat(1025) }), Code.InvalidArgument, "password_too_long");
+    const err = await expectError(
+      admin.auth.createUser({ username: "long", password: "p".repeat(1025) }),
+      Code.InvalidArgument,
+      "password_too_long",
+    );
     expect(fieldOf(err)).toBe("password");
   });
 

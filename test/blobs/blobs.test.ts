@@ -23,8 +23,16 @@ const BLOB_RATE_PER_MINUTE = 25;
 /** A grpc-js MessagingService client with message limits raised for large blobs (its default is 4 MiB). */
 function bigMessageClient(address: string): grpc.Client {
   const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../proto");
-  const definition = protoLoader.loadSync("agentnet/v1/messaging.proto", { includeDirs: [protoDir], longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as { agentnet: { v1: { MessagingService: grpc.ServiceClientConstructor } } };
+  const definition = protoLoader.loadSync("agentnet/v1/messaging.proto", {
+    includeDirs: [protoDir],
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    agentnet: { v1: { MessagingService: grpc.ServiceClientConstructor } };
+  };
   return new pkg.agentnet.v1.MessagingService(address, grpc.credentials.createInsecure(), {
     "grpc.max_send_message_length": 32 * MiB,
     "grpc.max_receive_message_length": 32 * MiB,
@@ -60,10 +68,21 @@ describe.each(MODES)("blobs (%s)", (mode) => {
 
   it("stores a blob and gives it back to its owner", async () => {
     const data = new TextEncoder().encode("hello, blob");
-    const put = await messaging(alice.token).putBlob({ data, mimeType: "text/plain", filename: "hello.txt", sha256: sha256(data).toUpperCase() });
+    const put = await messaging(alice.token).putBlob({
+      data,
+      mimeType: "text/plain",
+      filename: "hello.txt",
+      sha256: sha256(data).toUpperCase(),
+    });
     const blob = put.blob!;
     expect(blob.blobId).toMatch(/^blob_[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(blob).toMatchObject({ sha256: sha256(data), sizeBytes: BigInt(data.length), mimeType: "text/plain", filename: "hello.txt", ownerAccountId: aliceBot.accountId });
+    expect(blob).toMatchObject({
+      sha256: sha256(data),
+      sizeBytes: BigInt(data.length),
+      mimeType: "text/plain",
+      filename: "hello.txt",
+      ownerAccountId: aliceBot.accountId,
+    });
     expect(Math.abs(timestampDate(blob.createdAt!).getTime() - Date.now())).toBeLessThan(60_000);
 
     const got = await messaging(alice.token).getBlob({ blobId: blob.blobId });
@@ -91,7 +110,14 @@ describe.each(MODES)("blobs (%s)", (mode) => {
       to: bobBot,
       threadId: "media_1",
       blobIds: [blobId],
-      payload: { type: "blob_ref", blob_id: blobId, sha256: sha256(data), size_bytes: data.length, mime_type: "image/png", filename: "chart.png" },
+      payload: {
+        type: "blob_ref",
+        blob_id: blobId,
+        sha256: sha256(data),
+        size_bytes: data.length,
+        mime_type: "image/png",
+        filename: "chart.png",
+      },
     });
     expect(Buffer.from((await messaging(bob.token).getBlob({ blobId })).data)).toEqual(data);
     expect((await messaging(bob.token).headBlob({ blobId })).blob?.filename).toBe("chart.png");
@@ -125,7 +151,11 @@ describe.each(MODES)("blobs (%s)", (mode) => {
     const err = await expectError(messaging(alice.token).putBlob({ data: tooBig }), Code.InvalidArgument, "blob_too_large");
     expect(fieldOf(err)).toBe("data");
     const data = new TextEncoder().encode("abc");
-    const mismatch = await expectError(messaging(alice.token).putBlob({ data, sha256: sha256(new Uint8Array([1])) }), Code.InvalidArgument, "sha256_mismatch");
+    const mismatch = await expectError(
+      messaging(alice.token).putBlob({ data, sha256: sha256(new Uint8Array([1])) }),
+      Code.InvalidArgument,
+      "sha256_mismatch",
+    );
     expect(fieldOf(mismatch)).toBe("sha256");
     await expectError(messaging(alice.token).putBlob({ data, mimeType: "not a type" }), Code.InvalidArgument);
     await expectError(messaging(alice.token).putBlob({ data, filename: "x".repeat(256) }), Code.InvalidArgument);
@@ -144,7 +174,12 @@ describe.each(MODES)("blobs (%s)", (mode) => {
     const grpcClient = bigMessageClient(`127.0.0.1:${gw.port}`);
     try {
       const auth = { authorization: `Bearer ${alice.token}` };
-      const put = await unary<{ blob: { blobId: string; sizeBytes: string; sha256: string } }>(grpcClient, "putBlob", { data, sha256: sha256(data) }, auth);
+      const put = await unary<{ blob: { blobId: string; sizeBytes: string; sha256: string } }>(
+        grpcClient,
+        "putBlob",
+        { data, sha256: sha256(data) },
+        auth,
+      );
       expect(put.blob.sizeBytes).toBe(String(5 * MiB));
       const got = await unary<{ data: Buffer }>(grpcClient, "getBlob", { blobId: put.blob.blobId }, auth);
       expect(sha256(got.data)).toBe(sha256(data));
@@ -179,7 +214,9 @@ describe.each(MODES)("blobs (%s)", (mode) => {
 
     it("grants idempotently, skipping blobs deleted meanwhile, and describes blobs for envelopes", async () => {
       const db = gw.store.db;
-      const { blobId } = (await messaging(alice.token).putBlob({ data: new Uint8Array([3]), filename: "a.bin", asAccountId: aliceBot.accountId })).blob!;
+      const { blobId } = (
+        await messaging(alice.token).putBlob({ data: new Uint8Array([3]), filename: "a.bin", asAccountId: aliceBot.accountId })
+      ).blob!;
       const grant = [{ blobId, accountId: bobBot.accountId }];
       await grantBlobs(db, [...grant, ...grant]);
       await db.transaction().execute((trx) => grantBlobs(trx, grant));

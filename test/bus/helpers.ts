@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
-import type { Bus, BusMessage } from '../../src/bus/bus.js';
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { pino, type Logger } from "pino";
+import type { Bus, BusMessage } from "../../src/bus/bus.js";
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 /** A subject prefix of its own per test, so tests sharing one nats-server never see each other's traffic. */
 export function uniquePrefix(): string {
-  return `t${randomBytes(6).toString('hex')}`;
+  return `t${randomBytes(6).toString("hex")}`;
 }
 
 /** Subscribes and records what arrives, in arrival order. */
@@ -25,18 +25,18 @@ export function collect(bus: Bus, subject: string, opts?: { queue?: string }): {
  */
 export async function barrier(pub: Bus, sub: Bus, prefix: string): Promise<void> {
   // Outside the test's prefix, so the test's own wildcard subscriptions never see it.
-  const subject = `${prefix}_barrier.${randomBytes(4).toString('hex')}`;
+  const subject = `${prefix}_barrier.${randomBytes(4).toString("hex")}`;
   let seen = false;
   const s = sub.subscribe(subject, () => {
     seen = true;
   });
   await sub.flush();
-  pub.publish(subject, enc('barrier'));
-  await until(() => seen, 20_000, 'barrier message');
+  pub.publish(subject, enc("barrier"));
+  await until(() => seen, 20_000, "barrier message");
   s.unsubscribe();
 }
 
-export async function until(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -49,9 +49,9 @@ export function recordingLogger(): { logger: Logger; records: Array<Record<strin
   const records: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n")) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), records };
+  return { logger: pino({ level: "debug" }, stream), records };
 }

@@ -21,7 +21,10 @@ describe("agentnet command", () => {
     [{ PORT: "70000" }, /^agentnet: invalid configuration: PORT must be between 0 and 65535/],
     [{ DATABASE_URL: "mysql://x" }, /^agentnet: invalid configuration: DATABASE_URL must start with postgres/],
     // A database that does not exist is a configuration error (exit); one that is down is waited for (test/faults).
-    [{ DATABASE_URL: missingDatabase() }, /^agentnet: cannot connect to DATABASE_URL \(postgres:\/\/.*\/agentnet_no_such_database\): .*does not exist/],
+    [
+      { DATABASE_URL: missingDatabase() },
+      /^agentnet: cannot connect to DATABASE_URL \(postgres:\/\/.*\/agentnet_no_such_database\): .*does not exist/,
+    ],
     [{ AGENTNET_JWT_SECRET: "short" }, /^agentnet: invalid configuration: AGENTNET_JWT_SECRET must be at least 32 characters/],
   ])("exits non-zero with one clear line on bad configuration %o", async (bad, message) => {
     const res = await runCli(["serve"], { ...env, ...bad });

@@ -36,7 +36,13 @@ describe("agentnet operator commands", () => {
     const bobLogin = await client(AuthService, gw.url).login({ username: "bob", password: "bob-password" });
     bobEnv = { AGENTNET_URL: gw.url, AGENTNET_TOKEN: bobLogin.accessToken };
     bob = connect({ url: gw.url, token: bobLogin.accessToken });
-    echo = await bob.register({ username: "echo", displayName: "Echo Bot", capabilities: ["echo", "chat"], bio: "says it back", metadata: { team: "ops" } });
+    echo = await bob.register({
+      username: "echo",
+      displayName: "Echo Bot",
+      capabilities: ["echo", "chat"],
+      bio: "says it back",
+      metadata: { team: "ops" },
+    });
     echo.onMessage(async (m) => {
       if (m.isRequest) await m.replyText(`echo: ${m.text ?? JSON.stringify(m.payload)}`);
     });
@@ -44,7 +50,10 @@ describe("agentnet operator commands", () => {
     operator = await admin.register({ username: "operator" });
     // An account with no live session, owned by someone else (admin and bob each own exactly one account).
     await admin.createUser("carl", "carl-password");
-    const carl = connect({ url: gw.url, token: (await client(AuthService, gw.url).login({ username: "carl", password: "carl-password" })).accessToken });
+    const carl = connect({
+      url: gw.url,
+      token: (await client(AuthService, gw.url).login({ username: "carl", password: "carl-password" })).accessToken,
+    });
     await (await carl.register({ username: "gone" })).close();
     await carl.close();
   });
@@ -152,7 +161,10 @@ describe("agentnet operator commands", () => {
     const sent = await (await admin.as(operator.accountId)).sendText("@echo", "watched", { waitFor: "processed" });
     const res = await watch.done;
     expect(res.code, res.stderr).toBe(0);
-    const events = res.stdout.trim().split("\n").map((l) => JSON.parse(l) as { inbox?: { messageId: string }; receipt?: { messageId: string; status: string } });
+    const events = res.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { inbox?: { messageId: string }; receipt?: { messageId: string; status: string } });
     expect(events.find((e) => e.inbox)?.inbox?.messageId).toBe(sent.messageId);
     expect(events.flatMap((e) => (e.receipt?.messageId === sent.messageId ? [e.receipt.status] : []))).toEqual([
       "DELIVERY_STATUS_ACCEPTED",
@@ -169,15 +181,28 @@ describe("agentnet operator commands", () => {
     const seen = await (await admin.as(operator.accountId)).sendText("@echo", "for bob's eyes");
     const res = await watch.done;
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^inbox\\s+\\S+Z\\s+@operator -> @echo\\s+direct\\s+\\S+\\s+${seen.messageId}\\s+\\{"text":"for bob's eyes"\\}$`))]);
+    expect(res.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        new RegExp(`^inbox\\s+\\S+Z\\s+@operator -> @echo\\s+direct\\s+\\S+\\s+${seen.messageId}\\s+\\{"text":"for bob's eyes"\\}$`),
+      ),
+    ]);
     const bad = await cli(["watch", "--inbox", "--since", "2026-01-01T00:00:00Z"]);
     expect(bad.code).toBe(2);
   });
 
   it("chat: one request per line in the current thread, with /thread, /showthread and /quit", async () => {
-    const res = await cli(["chat", "--to-username", "echo", "--thread-id", "ops_thread_1"], "hello\n/showthread\n/thread ops_thread_2\nagain\n/showthread\n/quit\nnever sent\n");
+    const res = await cli(
+      ["chat", "--to-username", "echo", "--thread-id", "ops_thread_1"],
+      "hello\n/showthread\n/thread ops_thread_2\nagain\n/showthread\n/quit\nnever sent\n",
+    );
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout.trim().split("\n")).toEqual(["@echo: echo: hello", "thread: ops_thread_1", "thread: ops_thread_2", "@echo: echo: again", "thread: ops_thread_2"]);
+    expect(res.stdout.trim().split("\n")).toEqual([
+      "@echo: echo: hello",
+      "thread: ops_thread_1",
+      "thread: ops_thread_2",
+      "@echo: echo: again",
+      "thread: ops_thread_2",
+    ]);
     const first = await operator.getThreadMessages("ops_thread_1");
     expect(first.items.map((m) => m.payload?.["text"])).toEqual(["echo: hello", "hello"]);
     expect((await operator.getThreadMessages("ops_thread_2")).items).toHaveLength(2);
@@ -209,7 +234,10 @@ describe("agentnet operator commands", () => {
     expect(status.stdout).toMatch(/^message_count:\s+3$/m);
     expect(status.stdout).toMatch(/^status:\s+ok$/m);
     expect(status.stdout).toMatch(/^pending_messages:\s+\d+$/m);
-    expect(JSON.parse((await cli(["thread-status", "cli_history", "--json"])).stdout)).toMatchObject({ threadId: "cli_history", messageCount: "3" });
+    expect(JSON.parse((await cli(["thread-status", "cli_history", "--json"])).stdout)).toMatchObject({
+      threadId: "cli_history",
+      messageCount: "3",
+    });
     const unknown = await cli(["thread-status", "--thread-id", "no_such_thread"]);
     expect(unknown.code).toBe(1);
     expect(oneLine(unknown)).toMatch(/\(thread_not_found\)$/);
@@ -247,7 +275,10 @@ describe("agentnet operator commands", () => {
     expect(revoked.stdout.trim()).toMatch(new RegExp(`^revoked ${created.key!.keyId} \\(worker\\) of bob at \\S+Z$`));
     const afterwards = await cli(["keys", "list"], undefined, bobEnv);
     expect(afterwards.stdout.trim()).toBe("no API keys");
-    const all = JSON.parse((await cli(["keys", "list", "--include-revoked", "--json"], undefined, bobEnv)).stdout) as Array<{ keyId: string; revokedAt?: string }>;
+    const all = JSON.parse((await cli(["keys", "list", "--include-revoked", "--json"], undefined, bobEnv)).stdout) as Array<{
+      keyId: string;
+      revokedAt?: string;
+    }>;
     expect(all.find((k) => k.keyId === created.key!.keyId)?.revokedAt).toBeDefined();
     const refused = await runCli(["list"], { AGENTNET_URL: gw.url, AGENTNET_API_KEY: created.secret });
     expect(refused.code).toBe(1);
@@ -288,7 +319,10 @@ describe("agentnet operator commands", () => {
 
 /** Starts `agentnet <args>` in the background, for commands that run until they have seen enough (watch). */
 function startCli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -305,7 +339,8 @@ function startCli(args: string[], env: Record<string, string>) {
     async stderrIncludes(text: string, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!stderr.includes(text)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agentnet ${args.join(" ")}: no "${text}" on stderr:\n${stderr}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`agentnet ${args.join(" ")}: no "${text}" on stderr:\n${stderr}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

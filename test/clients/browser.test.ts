@@ -16,14 +16,19 @@ import { client } from "../support/clients.js";
 import { ADMIN_PASSWORD, type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p) && spawnSync(p, ["--version"]).status === 0);
+const chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(
+  (p) => existsSync(p) && spawnSync(p, ["--version"]).status === 0,
+);
 const built = existsSync(path.join(root, "dist/clients/ts/src/browser.js"));
 
 /** Bare specifiers the built SDK and its dependencies import, mapped to their ESM files under node_modules. */
 function importMap(): Record<string, string> {
   const imports: Record<string, string> = {};
   for (const pkg of ["@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-web"]) {
-    const exports = JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).exports as Record<string, { import?: { default?: string } | string; default?: string }>;
+    const exports = JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).exports as Record<
+      string,
+      { import?: { default?: string } | string; default?: string }
+    >;
     for (const [sub, target] of Object.entries(exports)) {
       const file = typeof target.import === "string" ? target.import : (target.import?.default ?? target.default);
       if (file) imports[path.posix.join(pkg, sub)] = `/node_modules/${pkg}/${file.replace(/^\.\//, "")}`;

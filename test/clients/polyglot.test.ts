@@ -24,7 +24,11 @@ interface Proc {
 }
 
 function start(command: string, args: string[], env: Record<string, string>, cwd: string): Proc {
-  const child = spawn(command, args, { cwd, env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
@@ -61,7 +65,10 @@ describe.skipIf(!havePython || !haveGo)("TypeScript, Python and Go agents on two
       tokens[name] = (await client(AuthService, gw2.url).login({ username: name, password: `${name}-password` })).accessToken;
     }
     buildDir = await mkdtemp(path.join(tmpdir(), "agentnet-go-"));
-    const build = spawnSync("go", ["build", "-o", path.join(buildDir, "go-echo"), "./examples/echo"], { cwd: path.join(root, "clients/go"), encoding: "utf8" });
+    const build = spawnSync("go", ["build", "-o", path.join(buildDir, "go-echo"), "./examples/echo"], {
+      cwd: path.join(root, "clients/go"),
+      encoding: "utf8",
+    });
     if (build.status !== 0) throw new Error(`go build failed:\n${build.stderr}`);
 
     ts = connect({ url: gw1.url, token: tokens["ts_user"] });
@@ -92,12 +99,17 @@ describe.skipIf(!havePython || !haveGo)("TypeScript, Python and Go agents on two
     const goEcho = start(path.join(buildDir, "go-echo"), [], goEnv("go_echo", gw1.url), buildDir);
     procs.push(goEcho);
     await goEcho.waitFor("ready");
-    const pyEcho = start(python, [path.join(root, "clients/python/examples/echo.py")], {
-      AGENTNET_URL: gw2.url,
-      AGENTNET_TOKEN: tokens["py_user"]!,
-      AGENTNET_USERNAME: "py_echo",
-      AGENTNET_ASK: "@go_echo",
-    }, root);
+    const pyEcho = start(
+      python,
+      [path.join(root, "clients/python/examples/echo.py")],
+      {
+        AGENTNET_URL: gw2.url,
+        AGENTNET_TOKEN: tokens["py_user"]!,
+        AGENTNET_USERNAME: "py_echo",
+        AGENTNET_ASK: "@go_echo",
+      },
+      root,
+    );
     procs.push(pyEcho);
     await pyEcho.waitFor("asked @go_echo: echo: hello from @py_echo"); // Python (gw2) → Go (gw1)
 
@@ -124,10 +136,12 @@ describe.skipIf(!havePython || !haveGo)("TypeScript, Python and Go agents on two
     const toPy = await hub.sendText("@py_echo", "fyi python", { waitFor: "processed" });
     const toGo = await hub.sendText("@go_echo", "fyi go", { waitFor: "processed" });
     expect([statusName(toPy.status), statusName(toGo.status)]).toEqual(["processed", "processed"]);
-    await expect.poll(() => [seen.get(toPy.messageId), seen.get(toGo.messageId)], { timeout: 20_000 }).toEqual([
-      ["accepted", "delivered", "processed"],
-      ["accepted", "delivered", "processed"],
-    ]);
+    await expect
+      .poll(() => [seen.get(toPy.messageId), seen.get(toGo.messageId)], { timeout: 20_000 })
+      .toEqual([
+        ["accepted", "delivered", "processed"],
+        ["accepted", "delivered", "processed"],
+      ]);
     abort.abort();
     await watching;
     // Both agents stayed online through it all.

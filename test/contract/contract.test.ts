@@ -19,21 +19,45 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CONTRACT: Record<string, string[]> = {
   "agentnet.v1.AuthService": ["Login", "Verify", "CreateApiKey", "ListApiKeys", "RevokeApiKey", "CreateUser"],
   "agentnet.v1.RegistryService": [
-    "Register", "Heartbeat", "Deregister", "ListOnline", "SearchAgents", "GetProfile", "UpdateProfile",
-    "ResolveAccount", "GetAgentStatus", "ListAgents", "WatchPresence",
+    "Register",
+    "Heartbeat",
+    "Deregister",
+    "ListOnline",
+    "SearchAgents",
+    "GetProfile",
+    "UpdateProfile",
+    "ResolveAccount",
+    "GetAgentStatus",
+    "ListAgents",
+    "WatchPresence",
   ],
   "agentnet.v1.MessagingService": [
-    "Send", "Request", "Reply", "Subscribe", "Ack", "WatchReceipts", "ListThreads", "GetThreadMessages",
-    "SearchMessages", "GetThreadStatus", "PutBlob", "GetBlob", "HeadBlob", "DeleteBlob",
+    "Send",
+    "Request",
+    "Reply",
+    "Subscribe",
+    "Ack",
+    "WatchReceipts",
+    "ListThreads",
+    "GetThreadMessages",
+    "SearchMessages",
+    "GetThreadStatus",
+    "PutBlob",
+    "GetBlob",
+    "HeadBlob",
+    "DeleteBlob",
   ],
   "agentnet.v1.SessionService": [
-    "CreateSession", "GetSession", "ListSessions", "DeleteSession", "SendSessionMessage", "StreamSession",
+    "CreateSession",
+    "GetSession",
+    "ListSessions",
+    "DeleteSession",
+    "SendSessionMessage",
+    "StreamSession",
     "ListProviders",
   ],
   "agentnet.v1.TokenService": ["GetConfig", "IssueRtcToken", "IssueRtmToken"],
-  "agentnet.v1.VoiceAgentService": [
-    "StartVoiceAgent", "StopVoiceAgent", "GetVoiceAgent", "ListVoiceAgents", "Speak", "Interrupt",
-  ],
+  "agentnet.v1.VoiceAgentService": ["StartVoiceAgent", "StopVoiceAgent", "GetVoiceAgent", "ListVoiceAgents", "Speak", "Interrupt"],
 };
 
 // Browsers cannot send client streams, so these four server streams are the only streaming RPCs.
@@ -44,9 +68,7 @@ const SERVER_STREAMS = [
   "agentnet.v1.SessionService.StreamSession",
 ];
 
-const services: DescService[] = [
-  AuthService, RegistryService, MessagingService, SessionService, TokenService, VoiceAgentService,
-];
+const services: DescService[] = [AuthService, RegistryService, MessagingService, SessionService, TokenService, VoiceAgentService];
 const methods: DescMethod[] = services.flatMap((s) => s.methods);
 
 describe("agentnet.v1 contract (generated descriptors)", () => {
@@ -73,12 +95,8 @@ describe("agentnet.v1 contract (generated descriptors)", () => {
   });
 
   it("marks read-only unary RPCs NO_SIDE_EFFECTS so Connect clients may use GET", () => {
-    const readOnly = methods.filter(
-      (m) => m.methodKind === "unary" && /^(Get|List|Search|Head|Resolve|Verify|Issue)/.test(m.name),
-    );
-    const notMarked = readOnly
-      .filter((m) => m.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS)
-      .map((m) => m.name);
+    const readOnly = methods.filter((m) => m.methodKind === "unary" && /^(Get|List|Search|Head|Resolve|Verify|Issue)/.test(m.name));
+    const notMarked = readOnly.filter((m) => m.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS).map((m) => m.name);
     expect(notMarked).toEqual([]);
   });
 });

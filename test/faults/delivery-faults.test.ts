@@ -66,7 +66,13 @@ class Receiver {
 }
 
 /** Sends `count` messages with client-chosen ids, retrying any that fail (the SDKs' way); returns the failures seen. */
-async function sendAll(from: TestAgent, to: TestAgent, messaging: Client<typeof MessagingService>, ids: string[], during?: (sent: number) => Promise<void>) {
+async function sendAll(
+  from: TestAgent,
+  to: TestAgent,
+  messaging: Client<typeof MessagingService>,
+  ids: string[],
+  during?: (sent: number) => Promise<void>,
+) {
   const failures: ConnectError[] = [];
   let sent = 0;
   for (let i = 0; i < ids.length; i += 20) {
@@ -74,7 +80,12 @@ async function sendAll(from: TestAgent, to: TestAgent, messaging: Client<typeof 
       ids.slice(i, i + 20).map(async (messageId) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            await messaging.send({ asAccountId: from.accountId, to: { target: { case: "accountId", value: to.accountId } }, payload: text(messageId), messageId });
+            await messaging.send({
+              asAccountId: from.accountId,
+              to: { target: { case: "accountId", value: to.accountId } },
+              payload: text(messageId),
+              messageId,
+            });
             return;
           } catch (err) {
             failures.push(ConnectError.from(err));
@@ -191,7 +202,8 @@ describe("delivery through faults (postgres+nats)", () => {
       const watchAbort = new AbortController();
       const watching = (async () => {
         for await (const item of alice.messaging.watchReceipts({ accountIds: [a.accountId] }, { signal: watchAbort.signal })) {
-          if (item.event.case === "receipt" && item.event.value.status === DeliveryStatus.PROCESSED) processedReceipts.add(item.event.value.messageId);
+          if (item.event.case === "receipt" && item.event.value.status === DeliveryStatus.PROCESSED)
+            processedReceipts.add(item.event.value.messageId);
         }
       })().catch(() => undefined);
       await new Promise((r) => setTimeout(r, 300));

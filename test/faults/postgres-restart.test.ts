@@ -171,7 +171,12 @@ describe("PostgreSQL restarts under two gateways", () => {
     let next = 0;
     let sending = true;
     const sendOne = async (messageId: string) =>
-      a.user.messaging.send({ asAccountId: a.accountId, messageId, to: { target: { case: "accountId", value: b.accountId } }, payload: { id: messageId } });
+      a.user.messaging.send({
+        asAccountId: a.accountId,
+        messageId,
+        to: { target: { case: "accountId", value: b.accountId } },
+        payload: { id: messageId },
+      });
     // Four senders in a steady stream from gateway 1.
     const senders = Array.from({ length: 4 }, async () => {
       while (sending) {
@@ -230,7 +235,9 @@ describe("PostgreSQL restarts under two gateways", () => {
       acc[key] = (acc[key] ?? 0) + 1;
       return acc;
     }, {});
-    console.info(`restart -m ${mode}: ${accepted.length} accepted, failures ${JSON.stringify(summary)}, stream ends ${JSON.stringify(receiver.streamEnds)}`);
+    console.info(
+      `restart -m ${mode}: ${accepted.length} accepted, failures ${JSON.stringify(summary)}, stream ends ${JSON.stringify(receiver.streamEnds)}`,
+    );
     expect(failures.filter((f) => f.code !== Code.Unavailable || !f.reason)).toEqual([]);
     for (const f of failures.filter((f) => f.reason === "database_unavailable")) expect(f.retryDelayMs).toBeGreaterThan(0);
     expect(duplicatesOnFirstTry).toEqual([]);
@@ -257,7 +264,10 @@ describe("PostgreSQL restarts under two gateways", () => {
     expect(Number(rows[0]!.n)).toBe(all.length);
     await expect.poll(() => all.filter((id) => !receiver.handled.has(id)).length, { timeout: 2 * MINUTE, interval: 200 }).toBe(0);
     await expect
-      .poll(async () => [...(await storedStatuses(all)).values()].filter((s) => s !== "processed").length, { timeout: 2 * MINUTE, interval: 500 })
+      .poll(async () => [...(await storedStatuses(all)).values()].filter((s) => s !== "processed").length, {
+        timeout: 2 * MINUTE,
+        interval: 500,
+      })
       .toBe(0);
   };
 
@@ -280,41 +290,49 @@ describe("a gateway started while its PostgreSQL is down", () => {
     await server?.stop();
   });
 
-  it("waits, logging each attempt, and comes up once PostgreSQL starts", async () => {
-    await server.halt("fast");
-    const config = readConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", ...backend.env });
-    const attempts: string[] = [];
-    const logger = { warn: (_obj: object, msg: string) => void attempts.push(msg) };
-    const starting = retryWhileUnavailable(() => startGateway(config, pino({ level: "silent" })), {
-      logger,
-      what: "starting the gateway",
-      maxDelayMs: 500,
-    });
-    let settled = false;
-    void starting.finally(() => (settled = true)).catch(() => undefined);
-    await expect.poll(() => attempts.length, { timeout: MINUTE }).toBeGreaterThanOrEqual(3);
-    expect(settled).toBe(false);
-    expect(attempts[0]).toMatch(/^starting the gateway: the database is unavailable; retrying in/);
-
-    await server.resume();
-    gateway = await starting;
-    const url = `http://127.0.0.1:${gateway.port}`;
-    expect((await client(Health, url).check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    const admin = await loginAdmin(url);
-    expect(admin.token).not.toBe("");
-  }, 3 * MINUTE);
-
-  it("gives up at once on a database that does not exist (a configuration error, not an outage)", async () => {
-    const url = new URL(backend.env["DATABASE_URL"]!);
-    url.pathname = "/agentnet_no_such_database";
-    const config = readConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", ...backend.env, DATABASE_URL: url.toString() });
-    const attempts: string[] = [];
-    await expect(
-      retryWhileUnavailable(() => startGateway(config, pino({ level: "silent" })), {
-        logger: { warn: (_o: object, msg: string) => void attempts.push(msg) },
+  it(
+    "waits, logging each attempt, and comes up once PostgreSQL starts",
+    async () => {
+      await server.halt("fast");
+      const config = readConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", ...backend.env });
+      const attempts: string[] = [];
+      const logger = { warn: (_obj: object, msg: string) => void attempts.push(msg) };
+      const starting = retryWhileUnavailable(() => startGateway(config, pino({ level: "silent" })), {
+        logger,
         what: "starting the gateway",
-      }),
-    ).rejects.toThrow(/does not exist/);
-    expect(attempts).toEqual([]);
-  }, MINUTE);
+        maxDelayMs: 500,
+      });
+      let settled = false;
+      void starting.finally(() => (settled = true)).catch(() => undefined);
+      await expect.poll(() => attempts.length, { timeout: MINUTE }).toBeGreaterThanOrEqual(3);
+      expect(settled).toBe(false);
+      expect(attempts[0]).toMatch(/^starting the gateway: the database is unavailable; retrying in/);
+
+      await server.resume();
+      gateway = await starting;
+      const url = `http://127.0.0.1:${gateway.port}`;
+      expect((await client(Health, url).check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      const admin = await loginAdmin(url);
+      expect(admin.token).not.toBe("");
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    "gives up at once on a database that does not exist (a configuration error, not an outage)",
+    async () => {
+      const url = new URL(backend.env["DATABASE_URL"]!);
+      url.pathname = "/agentnet_no_such_database";
+      const config = readConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "silent", ...backend.env, DATABASE_URL: url.toString() });
+      const attempts: string[] = [];
+      await expect(
+        retryWhileUnavailable(() => startGateway(config, pino({ level: "silent" })), {
+          logger: { warn: (_o: object, msg: string) => void attempts.push(msg) },
+          what: "starting the gateway",
+        }),
+      ).rejects.toThrow(/does not exist/);
+      expect(attempts).toEqual([]);
+    },
+    MINUTE,
+  );
 });

@@ -123,7 +123,7 @@ describe("background job failure log", () => {
     const logger = {
       warn: (_o: object, msg: string) => void seen.push(`warn ${msg}`),
       info: (_o: object, msg: string) => void seen.push(`info ${msg}`),
-      debug: (_o: object, msg: string) => void seen.push("debug"),
+      debug: (_o: object, _msg: string) => void seen.push("debug"),
     };
     const log = new FailureLog(logger, "expiry sweep");
     for (let i = 0; i < 5; i++) log.failed(pgError("57P01"));

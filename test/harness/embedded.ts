@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openEmbedded, shareUrl } from '../../src/store/embedded/index.js';
-import { reapAfterExit } from './cleanup.js';
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openEmbedded, shareUrl } from "../../src/store/embedded/index.js";
+import { reapAfterExit } from "./cleanup.js";
 
 export interface EmbeddedForRun {
   /** A URL of the `agentnet` database on the server (its Unix socket), for createDatabase(). */
@@ -17,20 +17,20 @@ export interface EmbeddedForRun {
  * it. Only durability is traded for speed (fsync off), as on the run's other PostgreSQL.
  */
 export async function startEmbeddedForRun(): Promise<EmbeddedForRun> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'agentnet-embedded-run-'));
+  const dataDir = await mkdtemp(join(tmpdir(), "agentnet-embedded-run-"));
   try {
     const server = await openEmbedded({
       dataDir,
-      command: 'test harness',
+      command: "test harness",
       exclusive: true,
       // Test files run in parallel, each with gateways and pools of their own.
       poolSize: 145,
-      overrides: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+      overrides: { fsync: "off", synchronous_commit: "off", full_page_writes: "off" },
     });
-    const unregister = server.pid === undefined ? () => {} : reapAfterExit({ pid: server.pid, signal: 'QUIT', dir: dataDir });
+    const unregister = server.pid === undefined ? () => {} : reapAfterExit({ pid: server.pid, signal: "QUIT", dir: dataDir });
     return {
       url: shareUrl(server.connection),
-      majorVersion: Number(server.version.split('.')[0]),
+      majorVersion: Number(server.version.split(".")[0]),
       async stop() {
         unregister();
         await server.stop();

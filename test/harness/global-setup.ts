@@ -1,9 +1,9 @@
-import type { TestProject } from 'vitest/node';
-import { startNats, type NatsServer } from './nats.js';
-import { startEmbeddedForRun, type EmbeddedForRun } from './embedded.js';
-import { startPostgres, type PostgresServer } from './postgres.js';
+import type { TestProject } from "vitest/node";
+import { startNats, type NatsServer } from "./nats.js";
+import { startEmbeddedForRun, type EmbeddedForRun } from "./embedded.js";
+import { startPostgres, type PostgresServer } from "./postgres.js";
 
-declare module 'vitest' {
+declare module "vitest" {
   export interface ProvidedContext {
     /**
      * Superuser URL of a PostgreSQL server for this run: DATABASE_URL when given, else a throwaway server.
@@ -34,22 +34,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startEmbeddedForRun(),
   ]);
   const started: Array<PostgresServer | NatsServer | EmbeddedForRun> = [];
-  for (const r of [pgResult, natsResult, embeddedResult]) if (r.status === 'fulfilled' && r.value) started.push(r.value);
+  for (const r of [pgResult, natsResult, embeddedResult]) if (r.status === "fulfilled" && r.value) started.push(r.value);
   const teardown = async () => {
     await Promise.allSettled(started.map((s) => s.stop()));
   };
-  const failures = [pgResult, natsResult, embeddedResult].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failures = [pgResult, natsResult, embeddedResult].filter((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failures.length > 0) {
     await teardown();
     throw new Error(
       `test harness could not start its servers (or set DATABASE_URL / NATS_URL):\n${failures
         .map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason)))
-        .join('\n')}`,
+        .join("\n")}`,
     );
   }
 
-  project.provide('databaseUrl', envDb || (pgResult.status === 'fulfilled' ? pgResult.value?.url : undefined) || '');
-  project.provide('embeddedUrl', embeddedResult.status === 'fulfilled' ? embeddedResult.value.url : '');
-  project.provide('natsUrl', envNats || (natsResult.status === 'fulfilled' ? natsResult.value?.url : undefined) || '');
+  project.provide("databaseUrl", envDb || (pgResult.status === "fulfilled" ? pgResult.value?.url : undefined) || "");
+  project.provide("embeddedUrl", embeddedResult.status === "fulfilled" ? embeddedResult.value.url : "");
+  project.provide("natsUrl", envNats || (natsResult.status === "fulfilled" ? natsResult.value?.url : undefined) || "");
   return teardown;
 }

@@ -1,15 +1,15 @@
-import { describe, expect, inject, it } from 'vitest';
-import { pino } from 'pino';
-import { connectNatsBus } from '../../src/bus/nats.js';
-import { startNats } from './nats.js';
-import { waitForPort } from './ports.js';
+import { describe, expect, inject, it } from "vitest";
+import { pino } from "pino";
+import { connectNatsBus } from "../../src/bus/nats.js";
+import { startNats } from "./nats.js";
+import { waitForPort } from "./ports.js";
 
-const silent = pino({ level: 'silent' });
+const silent = pino({ level: "silent" });
 
-describe('nats-server harness', () => {
-  it('starts a server with JetStream on a free port and stops it', async () => {
+describe("nats-server harness", () => {
+  it("starts a server with JetStream on a free port and stops it", async () => {
     const server = await startNats();
-    const bus = await connectNatsBus(server.url, { name: 'harness-test', logger: silent });
+    const bus = await connectNatsBus(server.url, { name: "harness-test", logger: silent });
     await bus.flush();
     await bus.close();
     await server.stop();
@@ -17,7 +17,7 @@ describe('nats-server harness', () => {
     await server.stop(); // idempotent
   });
 
-  it('refuses a port that is taken, naming the problem', async () => {
+  it("refuses a port that is taken, naming the problem", async () => {
     const first = await startNats();
     try {
       await expect(startNats({ port: first.port, startTimeoutMs: 5_000 })).rejects.toThrow(/exited|address already in use/i);
@@ -27,7 +27,7 @@ describe('nats-server harness', () => {
   });
 
   it('provides the run-wide server to tests as inject("natsUrl")', async () => {
-    const bus = await connectNatsBus(inject('natsUrl'), { name: 'harness-test', logger: silent });
+    const bus = await connectNatsBus(inject("natsUrl"), { name: "harness-test", logger: silent });
     await bus.flush();
     await bus.close();
   });

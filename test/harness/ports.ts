@@ -1,16 +1,16 @@
-import { createServer, connect } from 'node:net';
+import { createServer, connect } from "node:net";
 
 /** A port that was free a moment ago on 127.0.0.1 (the OS picks it; callers retry on the rare clash). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
+      if (addr === null || typeof addr === "string") {
         srv.close();
-        reject(new Error('could not determine a free port'));
+        reject(new Error("could not determine a free port"));
         return;
       }
       srv.close(() => resolve(addr.port));
@@ -24,7 +24,7 @@ export async function waitForPort(
   opts: { timeoutMs: number; expect?: (firstBytes: string) => boolean; alive?: () => string | undefined },
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
-  let last = 'no attempt';
+  let last = "no attempt";
   while (Date.now() < deadline) {
     const dead = opts.alive?.();
     if (dead !== undefined) throw new Error(dead);
@@ -41,10 +41,10 @@ export async function waitForPort(
 
 function probe(port: number, expect: ((firstBytes: string) => boolean) | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = connect({ host: "127.0.0.1", port });
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error('probe timed out'));
+      reject(new Error("probe timed out"));
     }, 1000);
     const done = (err?: Error) => {
       clearTimeout(timer);
@@ -52,17 +52,17 @@ function probe(port: number, expect: ((firstBytes: string) => boolean) | undefin
       if (err) reject(err);
       else resolve();
     };
-    sock.once('error', done);
-    sock.once('connect', () => {
+    sock.once("error", done);
+    sock.once("connect", () => {
       if (expect === undefined) done();
     });
     if (expect !== undefined) {
-      let buf = '';
-      sock.on('data', (chunk: Buffer) => {
-        buf += chunk.toString('utf8');
+      let buf = "";
+      sock.on("data", (chunk: Buffer) => {
+        buf += chunk.toString("utf8");
         if (expect(buf)) done();
       });
-      sock.once('end', () => done(new Error(`connection closed after ${JSON.stringify(buf.slice(0, 80))}`)));
+      sock.once("end", () => done(new Error(`connection closed after ${JSON.stringify(buf.slice(0, 80))}`)));
     }
   });
 }

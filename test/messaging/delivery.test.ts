@@ -26,7 +26,11 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     backend = await createBackend(mode);
     // The slowest refill config allows (1 token/s) with the seed's burst of 10: a burst of sends finishes long
     // before a token can refill, so the rate-limit test does not depend on how fast this machine sends.
-    gw = await startTestGateway(backend, { AGENTNET_SWEEP_INTERVAL_MS: "100", AGENTNET_SEND_RATE_PER_SECOND: "1", AGENTNET_SEND_RATE_BURST: "10" });
+    gw = await startTestGateway(backend, {
+      AGENTNET_SWEEP_INTERVAL_MS: "100",
+      AGENTNET_SEND_RATE_PER_SECOND: "1",
+      AGENTNET_SEND_RATE_BURST: "10",
+    });
     const admin = await loginAdmin(gw.url);
     alice = await createUser(gw.url, admin, "alice");
     bob = await createUser(gw.url, admin, "bob");
@@ -66,7 +70,9 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     const [got] = await inbox.waitFor(1);
     expect(got).toMatchObject({ messageId: sent.messageId, fromAccountId: s.accountId, toAccountId: r.accountId, deliveryAttempt: 1 });
     expect(got!.payload).toEqual({ text: "yo" });
-    await expect.poll(() => receipts, { timeout: 20_000 }).toEqual([DeliveryStatus.ACCEPTED, DeliveryStatus.DELIVERED, DeliveryStatus.PROCESSED]);
+    await expect
+      .poll(() => receipts, { timeout: 20_000 })
+      .toEqual([DeliveryStatus.ACCEPTED, DeliveryStatus.DELIVERED, DeliveryStatus.PROCESSED]);
     abort.abort();
     await watching;
     await inbox.close();
@@ -76,7 +82,15 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     const [s, r] = await pair();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await s.user.messaging.send({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text(`m${i}`) })).messageId);
+      ids.push(
+        (
+          await s.user.messaging.send({
+            asAccountId: s.accountId,
+            to: { target: { case: "accountId", value: r.accountId } },
+            payload: text(`m${i}`),
+          })
+        ).messageId,
+      );
     }
     const first = openInbox(r); // no acks
     expect(await first.pendingAtStart).toBe(3n);
@@ -125,9 +139,18 @@ describe.each(MODES)("delivery (%s)", (mode) => {
 
   it("refuses missing or past TTLs, unsupported schema versions and oversize payloads with reasons", async () => {
     const send = (extra: object) =>
-      a.user.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("x"), ...extra });
+      a.user.messaging.send({
+        asAccountId: a.accountId,
+        to: { target: { case: "accountId", value: b.accountId } },
+        payload: text("x"),
+        ...extra,
+      });
     await expectError(send({ expiry: { case: "ttlMs", value: 0n } }), Code.InvalidArgument, "invalid_ttl");
-    await expectError(send({ expiry: { case: "expiresAt", value: timestampFromDate(new Date(Date.now() - 1000)) } }), Code.FailedPrecondition, "expired");
+    await expectError(
+      send({ expiry: { case: "expiresAt", value: timestampFromDate(new Date(Date.now() - 1000)) } }),
+      Code.FailedPrecondition,
+      "expired",
+    );
     await expectError(send({ expiry: { case: "ttlMs", value: BigInt(30 * 86_400_000) } }), Code.InvalidArgument, "ttl_too_long");
     await expectError(send({ schemaVersion: "2.0" }), Code.InvalidArgument, "unsupported_schema_version");
     // Streamed answers carry their part in payload.type (stream_start | stream_delta | stream_end | stream_error).
@@ -170,7 +193,11 @@ describe.each(MODES)("delivery (%s)", (mode) => {
   it("lets 10 sends pass in a burst, refuses the 11th, and passes one again after the RetryInfo delay", async () => {
     const [s, r] = await pair();
     const send = () =>
-      s.user.messaging.send({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text("burst") });
+      s.user.messaging.send({
+        asAccountId: s.accountId,
+        to: { target: { case: "accountId", value: r.accountId } },
+        payload: text("burst"),
+      });
     // All 11 at once: the bucket is taken within the time the gateway needs to look up 11 senders, far below the
     // one second a token takes to refill at this gateway's 1/s. Which of the 11 is refused is up to the gateway.
     const outcomes = await Promise.allSettled(Array.from({ length: 11 }, () => send()));
@@ -183,14 +210,26 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     expect(delay).toBeLessThanOrEqual(1000); // at most one token's refill time at 1/s
     // After the advertised delay a send passes again; a loaded machine may need a few tries, hence the poll.
     await new Promise((res) => setTimeout(res, delay));
-    await expect.poll(() => send().then(() => "sent", () => "refused"), { timeout: 20_000, interval: 200 }).toBe("sent");
+    await expect
+      .poll(
+        () =>
+          send().then(
+            () => "sent",
+            () => "refused",
+          ),
+        { timeout: 20_000, interval: 200 },
+      )
+      .toBe("sent");
   });
 
   it("answers a Request with the Reply, keeping thread, trace and parent", async () => {
     const [s, r] = await pair();
     const abort = new AbortController();
     const responder = (async () => {
-      for await (const item of r.user.messaging.subscribe({ asAccountId: r.accountId, sessionTag: r.sessionTag }, { signal: abort.signal })) {
+      for await (const item of r.user.messaging.subscribe(
+        { asAccountId: r.accountId, sessionTag: r.sessionTag },
+        { signal: abort.signal },
+      )) {
         if (item.event.case !== "message" || item.event.value.kind !== MessageKind.REQUEST) continue;
         await r.user.messaging.reply({ requestMessageId: item.event.value.messageId, payload: { answer: 42 }, sessionTag: r.sessionTag });
       }
@@ -222,7 +261,12 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     // Failing fast is told by the answer, not by a stopwatch: without the fast path this request would wait its
     // two minutes and end DEADLINE_EXCEEDED `timeout` (or trip the test's timeout first).
     await expectError(
-      s.user.messaging.request({ asAccountId: s.accountId, to: { target: { case: "accountId", value: r.accountId } }, payload: text("?"), timeoutMs: 120_000n }),
+      s.user.messaging.request({
+        asAccountId: s.accountId,
+        to: { target: { case: "accountId", value: r.accountId } },
+        payload: text("?"),
+        timeoutMs: 120_000n,
+      }),
       Code.Unavailable,
       "no_responders",
     );
@@ -238,7 +282,9 @@ describe.each(MODES)("delivery (%s)", (mode) => {
       waitFor: WaitFor.PROCESSED,
     });
     const [m] = await inbox.waitFor(1);
-    const ack = await r.user.messaging.ack({ acks: [{ messageId: m!.messageId, outcome: AckOutcome.REJECTED, code: "busy", detail: "queue full" }] });
+    const ack = await r.user.messaging.ack({
+      acks: [{ messageId: m!.messageId, outcome: AckOutcome.REJECTED, code: "busy", detail: "queue full" }],
+    });
     expect(ack.results[0]).toMatchObject({ ok: true, status: DeliveryStatus.REJECTED });
     const sent = await sending;
     expect(sent.status).toBe(DeliveryStatus.REJECTED);
@@ -255,11 +301,27 @@ describe.each(MODES)("delivery (%s)", (mode) => {
       "not_account_owner",
     );
     const stream = alice.messaging.subscribe({ asAccountId: b.accountId });
-    await expectError((async () => { for await (const _ of stream) break; })(), Code.PermissionDenied, "not_account_owner");
+    await expectError(
+      (async () => {
+        for await (const _ of stream) break;
+      })(),
+      Code.PermissionDenied,
+      "not_account_owner",
+    );
     const receipts = alice.messaging.watchReceipts({ accountIds: [b.accountId] });
-    await expectError((async () => { for await (const _ of receipts) break; })(), Code.PermissionDenied, "not_account_owner");
+    await expectError(
+      (async () => {
+        for await (const _ of receipts) break;
+      })(),
+      Code.PermissionDenied,
+      "not_account_owner",
+    );
     // Acking a message addressed to someone else reports it as unknown and changes nothing.
-    const sent = await alice.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("x") });
+    const sent = await alice.messaging.send({
+      asAccountId: a.accountId,
+      to: { target: { case: "accountId", value: b.accountId } },
+      payload: text("x"),
+    });
     const ack = await alice.messaging.ack({ acks: [{ messageId: sent.messageId }] });
     expect(ack.results[0]).toMatchObject({ ok: false, error: "message_not_found" });
   });
@@ -298,23 +360,54 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     await inbox.close();
     // The same signature over a different payload, or another key's signature, is refused.
     await expectError(
-      alice.messaging.send({ ...request, messageId: `${fields.messageId}-b`, signature: { scheme: "ed25519-v1", signature: signEnvelope(seed, fields) } }),
+      alice.messaging.send({
+        ...request,
+        messageId: `${fields.messageId}-b`,
+        signature: { scheme: "ed25519-v1", signature: signEnvelope(seed, fields) },
+      }),
       Code.PermissionDenied,
       "invalid_signature",
     );
     const otherSeed = randomBytes(32);
-    const fieldsC = { ...fields, messageId: `${fields.messageId}-c`, threadId: `thread_${fields.messageId}-c`, traceId: `${fields.messageId}-c` };
+    const fieldsC = {
+      ...fields,
+      messageId: `${fields.messageId}-c`,
+      threadId: `thread_${fields.messageId}-c`,
+      traceId: `${fields.messageId}-c`,
+    };
     const sendC = () =>
-      alice.messaging.send({ ...request, messageId: fieldsC.messageId, signature: { scheme: "ed25519-v1", signature: signEnvelope(otherSeed, fieldsC) } });
+      alice.messaging.send({
+        ...request,
+        messageId: fieldsC.messageId,
+        signature: { scheme: "ed25519-v1", signature: signEnvelope(otherSeed, fieldsC) },
+      });
     await expectError(sendC(), Code.PermissionDenied, "invalid_signature");
     // After the owner rotates the key, the new key's signatures verify at once (gateways drop what they cached).
-    await alice.registry.updateProfile({ accountId: signer.accountId, publicKey: ed25519RawPublicKey(otherSeed), updateMask: { paths: ["public_key"] } });
-    await expect.poll(() => sendC().then(() => "sent", () => "refused"), { timeout: 20_000 }).toBe("sent");
+    await alice.registry.updateProfile({
+      accountId: signer.accountId,
+      publicKey: ed25519RawPublicKey(otherSeed),
+      updateMask: { paths: ["public_key"] },
+    });
+    await expect
+      .poll(
+        () =>
+          sendC().then(
+            () => "sent",
+            () => "refused",
+          ),
+        { timeout: 20_000 },
+      )
+      .toBe("sent");
   });
 
   it("lets the recipient read a blob its message references, and nobody else", async () => {
     const [s, r] = await pair();
-    const { blob } = await s.user.messaging.putBlob({ asAccountId: s.accountId, data: new TextEncoder().encode("chart"), mimeType: "text/plain", filename: "chart.txt" });
+    const { blob } = await s.user.messaging.putBlob({
+      asAccountId: s.accountId,
+      data: new TextEncoder().encode("chart"),
+      mimeType: "text/plain",
+      filename: "chart.txt",
+    });
     await expectError(r.user.messaging.getBlob({ blobId: blob!.blobId }), Code.NotFound, "blob_not_found");
     await s.user.messaging.send({
       asAccountId: s.accountId,
@@ -330,7 +423,12 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     const got = await r.user.messaging.getBlob({ blobId: blob!.blobId });
     expect(new TextDecoder().decode(got.data)).toBe("chart");
     await expectError(
-      r.user.messaging.send({ asAccountId: r.accountId, to: { target: { case: "accountId", value: s.accountId } }, payload: text("x"), blobIds: [blob!.blobId] }),
+      r.user.messaging.send({
+        asAccountId: r.accountId,
+        to: { target: { case: "accountId", value: s.accountId } },
+        payload: text("x"),
+        blobIds: [blob!.blobId],
+      }),
       Code.InvalidArgument,
       "blob_not_found",
     );

@@ -42,11 +42,37 @@ describe.each(MODES)("thread history (%s)", (mode) => {
     carolBot = await insertAccount(db, carol, "carol_bot");
 
     for (let i = 0; i < 5; i++) {
-      pagingIds.push(await insertMessage(db, { from: aliceBot, to: bobBot, threadId: "paging_5", sentAt: at(i), payload: { text: `m${i}` } }));
+      pagingIds.push(
+        await insertMessage(db, { from: aliceBot, to: bobBot, threadId: "paging_5", sentAt: at(i), payload: { text: `m${i}` } }),
+      );
     }
-    await insertMessage(db, { from: bobBot, to: aliceBot, threadId: "mixed", sentAt: at(10), kind: "request", traceId: "trace_x", payload: { text: "abcdefg" }, status: "processed" });
-    await insertMessage(db, { from: aliceBot, to: bobBot, threadId: "mixed", sentAt: at(11), kind: "reply", traceId: "trace_x", payload: { type: "checkpoint", end: "msg_1" } });
-    await insertMessage(db, { from: aliceBot, to: bobBot, threadId: "mixed", sentAt: at(12), payload: { type: "checkpoint", end: 42 }, status: "delivered" });
+    await insertMessage(db, {
+      from: bobBot,
+      to: aliceBot,
+      threadId: "mixed",
+      sentAt: at(10),
+      kind: "request",
+      traceId: "trace_x",
+      payload: { text: "abcdefg" },
+      status: "processed",
+    });
+    await insertMessage(db, {
+      from: aliceBot,
+      to: bobBot,
+      threadId: "mixed",
+      sentAt: at(11),
+      kind: "reply",
+      traceId: "trace_x",
+      payload: { type: "checkpoint", end: "msg_1" },
+    });
+    await insertMessage(db, {
+      from: aliceBot,
+      to: bobBot,
+      threadId: "mixed",
+      sentAt: at(12),
+      payload: { type: "checkpoint", end: 42 },
+      status: "delivered",
+    });
     await insertMessage(db, { from: aliceBot, to: bobBot, threadId: "mixed", sentAt: at(13), payload: { text: "é" }, status: "rejected" });
     // Accepted but past its TTL: not pending any more, even before the expiry sweep writes its receipt.
     await insertMessage(db, { from: bobBot, to: aliceBot, threadId: "mixed", sentAt: at(14), ttlMs: 1000, payload: { text: "late" } });
@@ -99,7 +125,11 @@ describe.each(MODES)("thread history (%s)", (mode) => {
       encodePageToken("thread_messages", { t: "paging_5", s: -1 }),
     ];
     for (const pageToken of bad) {
-      const err = await expectError(m.getThreadMessages({ threadId: "paging_5", pageSize: 2, pageToken }), Code.InvalidArgument, "invalid_page_token");
+      const err = await expectError(
+        m.getThreadMessages({ threadId: "paging_5", pageSize: 2, pageToken }),
+        Code.InvalidArgument,
+        "invalid_page_token",
+      );
       expect(fieldOf(err)).toBe("page_token");
     }
     await expectError(m.listThreads({ pageToken: "garbage!!" }), Code.InvalidArgument, "invalid_page_token");
@@ -122,7 +152,13 @@ describe.each(MODES)("thread history (%s)", (mode) => {
 
   it("reports a thread's counters, pending messages, checkpoint and participants", async () => {
     const status = await messaging(bob.token).getThreadStatus({ threadId: "mixed" });
-    const payloads = [{ text: "abcdefg" }, { type: "checkpoint", end: "msg_1" }, { type: "checkpoint", end: 42 }, { text: "é" }, { text: "late" }];
+    const payloads = [
+      { text: "abcdefg" },
+      { type: "checkpoint", end: "msg_1" },
+      { type: "checkpoint", end: 42 },
+      { text: "é" },
+      { text: "late" },
+    ];
     const chars = payloads.reduce((n, p) => n + JSON.stringify(p).length, 0);
     const bytes = payloads.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0);
     expect(bytes).toBe(chars + 1); // "é" is two bytes, one character
@@ -201,8 +237,16 @@ describe.each(MODES)("thread history (%s)", (mode) => {
     expect(fieldOf(err)).toBe("since");
     // Binary gRPC carries what JSON clients could not: negative nanos, seconds past year 9999. Every Timestamp of
     // every request obeys the same input rule (common.proto), with its own reason.
-    await expectError(m.searchMessages({ since: create(TimestampSchema, { seconds: 10n, nanos: -1 }) }), Code.InvalidArgument, "invalid_timestamp");
-    await expectError(m.searchMessages({ until: create(TimestampSchema, { seconds: 253_402_300_800n }) }), Code.InvalidArgument, "invalid_timestamp");
+    await expectError(
+      m.searchMessages({ since: create(TimestampSchema, { seconds: 10n, nanos: -1 }) }),
+      Code.InvalidArgument,
+      "invalid_timestamp",
+    );
+    await expectError(
+      m.searchMessages({ until: create(TimestampSchema, { seconds: 253_402_300_800n }) }),
+      Code.InvalidArgument,
+      "invalid_timestamp",
+    );
     // The same instant for both is a valid (empty) range.
     expect((await m.searchMessages({ since: timestampFromDate(at(1)), until: timestampFromDate(at(1)) })).messages).toEqual([]);
     // Connect JSON with a malformed timestamp is refused by the decoder.

@@ -48,16 +48,15 @@ describe.each(MODES)("routing (%s)", (mode) => {
       expect([first.accountId, second.accountId]).toContain(res.toAccountId);
       sent.push(res.messageId);
     }
-    await expect
-      .poll(() => inboxes[0]!.received.length + inboxes[1]!.received.length, { timeout: 30_000 })
-      .toBe(sent.length);
+    await expect.poll(() => inboxes[0]!.received.length + inboxes[1]!.received.length, { timeout: 30_000 }).toBe(sent.length);
     const got = [...inboxes[0]!.received, ...inboxes[1]!.received].map((m) => m.messageId);
     expect(got.sort()).toEqual([...sent].sort());
     // Spread: both offering agents took part; the one without the capability got nothing.
     expect(inboxes[0]!.received.length).toBeGreaterThan(0);
     expect(inboxes[1]!.received.length).toBeGreaterThan(0);
     expect(inboxes[2]!.received).toEqual([]);
-    for (const m of [...inboxes[0]!.received, ...inboxes[1]!.received]) expect(m.to?.target).toEqual({ case: "capability", value: expect.stringMatching(/summarize/i) });
+    for (const m of [...inboxes[0]!.received, ...inboxes[1]!.received])
+      expect(m.to?.target).toEqual({ case: "capability", value: expect.stringMatching(/summarize/i) });
     await Promise.all(inboxes.map((i) => i.close()));
   });
 
@@ -68,7 +67,11 @@ describe.each(MODES)("routing (%s)", (mode) => {
     await bob.registry.deregister({ sessionTag: gone.sessionTag });
     for (const capability of ["translate", "nobody.offers.this"]) {
       await expectError(
-        sender.user.messaging.send({ asAccountId: sender.accountId, to: { target: { case: "capability", value: capability } }, payload: text("anyone?") }),
+        sender.user.messaging.send({
+          asAccountId: sender.accountId,
+          to: { target: { case: "capability", value: capability } },
+          payload: text("anyone?"),
+        }),
         Code.Unavailable,
         "no_responders",
       );

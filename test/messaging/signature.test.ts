@@ -57,7 +57,9 @@ describe("message signatures (ed25519-v1 over JCS)", () => {
     expect(Buffer.from(signingBytes(fields)).toString("utf8")).toBe(VECTOR_TEXT);
     expect(payloadSha256(fields.payload)).toBe("33b1a8be31d8f321a96e44f028a008dc45745283aea513e93ab34a0771ce2fd6");
     // Key order of the payload does not matter; bigint and number TTLs agree.
-    expect(signingText({ ...fields, ttlMs: 30000n, payload: { a: [true, { a: 1, b: 2 }], z: null, n: 1.5, text: "héllo" } })).toBe(VECTOR_TEXT);
+    expect(signingText({ ...fields, ttlMs: 30000n, payload: { a: [true, { a: 1, b: 2 }], z: null, n: 1.5, text: "héllo" } })).toBe(
+      VECTOR_TEXT,
+    );
   });
 
   it("renders each kind of address, and none as an empty string", () => {

@@ -36,72 +36,80 @@ describe("two gateways on PostgreSQL + NATS", () => {
   // minutes (a loaded 2-core machine moves these 10,000 messages far slower than an idle one); throughput is
   // measured by `npm run bench`.
   const MINUTE = 60_000;
-  it(`exchanges ${TOTAL} messages with none lost or handled twice, across a gateway stopping mid-stream`, async () => {
-    const handled = new Set<string>();
-    let duplicates = 0;
-    // B handles what its inbox received (deduping by message id, as a recipient does) and acks it in batches: one
-    // Ack per pump tick instead of one per message keeps the test's own CPU use down.
-    let inbox = openInbox(b, { maxInFlight: 500 });
-    let acking = b.user.messaging;
-    let seen = 0;
-    const pump = setInterval(() => {
-      const ids: string[] = [];
-      while (seen < inbox.received.length) {
-        const id = inbox.received[seen++]!.messageId;
-        if (handled.has(id)) duplicates += 1;
-        handled.add(id);
-        ids.push(id); // redeliveries are acked again: their first ack may have died with gateway 2
-      }
-      for (let i = 0; i < ids.length; i += 1000) {
-        // A lost ack (gateway 2 going away) only means a redelivery on the next Subscribe.
-        void acking.ack({ acks: ids.slice(i, i + 1000).map((messageId) => ({ messageId })) }).catch(() => undefined);
-      }
-    }, 20);
+  it(
+    `exchanges ${TOTAL} messages with none lost or handled twice, across a gateway stopping mid-stream`,
+    async () => {
+      const handled = new Set<string>();
+      let duplicates = 0;
+      // B handles what its inbox received (deduping by message id, as a recipient does) and acks it in batches: one
+      // Ack per pump tick instead of one per message keeps the test's own CPU use down.
+      let inbox = openInbox(b, { maxInFlight: 500 });
+      let acking = b.user.messaging;
+      let seen = 0;
+      const pump = setInterval(() => {
+        const ids: string[] = [];
+        while (seen < inbox.received.length) {
+          const id = inbox.received[seen++]!.messageId;
+          if (handled.has(id)) duplicates += 1;
+          handled.add(id);
+          ids.push(id); // redeliveries are acked again: their first ack may have died with gateway 2
+        }
+        for (let i = 0; i < ids.length; i += 1000) {
+          // A lost ack (gateway 2 going away) only means a redelivery on the next Subscribe.
+          void acking.ack({ acks: ids.slice(i, i + 1000).map((messageId) => ({ messageId })) }).catch(() => undefined);
+        }
+      }, 20);
 
-    // A sends from gateway 1, 200 at a time.
-    const sentIds: string[] = [];
-    const sendAll = (async () => {
-      for (let i = 0; i < TOTAL; i += 200) {
-        const batch = await Promise.all(
-          Array.from({ length: Math.min(200, TOTAL - i) }, (_, j) =>
-            a.user.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: { n: i + j } }),
-          ),
-        );
-        for (const r of batch) sentIds.push(r.messageId);
-      }
-    })();
-    sendAll.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
+      // A sends from gateway 1, 200 at a time.
+      const sentIds: string[] = [];
+      const sendAll = (async () => {
+        for (let i = 0; i < TOTAL; i += 200) {
+          const batch = await Promise.all(
+            Array.from({ length: Math.min(200, TOTAL - i) }, (_, j) =>
+              a.user.messaging.send({
+                asAccountId: a.accountId,
+                to: { target: { case: "accountId", value: b.accountId } },
+                payload: { n: i + j },
+              }),
+            ),
+          );
+          for (const r of batch) sentIds.push(r.messageId);
+        }
+      })();
+      sendAll.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
 
-    try {
-      // Mid-stream, gateway 2 goes away; B reconnects through gateway 1.
-      await expect.poll(() => handled.size, { timeout: 3 * MINUTE, interval: 100 }).toBeGreaterThan(TOTAL / 4);
-      await gw2.close();
+      try {
+        // Mid-stream, gateway 2 goes away; B reconnects through gateway 1.
+        await expect.poll(() => handled.size, { timeout: 3 * MINUTE, interval: 100 }).toBeGreaterThan(TOTAL / 4);
+        await gw2.close();
+        await inbox.close();
+        const bOnGw1 = client(MessagingService, gw1.url, b.user.token);
+        acking = bOnGw1;
+        inbox = openInbox(b, { messaging: bOnGw1, maxInFlight: 500 });
+        seen = 0;
+
+        await sendAll;
+        expect(new Set(sentIds).size).toBe(TOTAL);
+        await expect.poll(() => handled.size, { timeout: 5 * MINUTE, interval: 500 }).toBe(TOTAL);
+      } finally {
+        clearInterval(pump);
+      }
+      expect(sentIds.filter((id) => !handled.has(id))).toEqual([]);
+      // Every message ends PROCESSED once the acks land (the last batch of acks may still be on its way).
+      const processed = async (): Promise<number> => {
+        let count = 0;
+        let pageToken = "";
+        do {
+          const page = await a.user.messaging.searchMessages({ fromAccountId: a.accountId, pageSize: 500, pageToken });
+          count += page.messages.filter((m) => m.status === DeliveryStatus.PROCESSED).length;
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        return count;
+      };
+      await expect.poll(processed, { timeout: MINUTE, interval: 1000 }).toBe(TOTAL);
+      console.info(`two gateways: ${TOTAL} messages, ${duplicates} redeliveries absorbed by dedupe`);
       await inbox.close();
-      const bOnGw1 = client(MessagingService, gw1.url, b.user.token);
-      acking = bOnGw1;
-      inbox = openInbox(b, { messaging: bOnGw1, maxInFlight: 500 });
-      seen = 0;
-
-      await sendAll;
-      expect(new Set(sentIds).size).toBe(TOTAL);
-      await expect.poll(() => handled.size, { timeout: 5 * MINUTE, interval: 500 }).toBe(TOTAL);
-    } finally {
-      clearInterval(pump);
-    }
-    expect(sentIds.filter((id) => !handled.has(id))).toEqual([]);
-    // Every message ends PROCESSED once the acks land (the last batch of acks may still be on its way).
-    const processed = async (): Promise<number> => {
-      let count = 0;
-      let pageToken = "";
-      do {
-        const page = await a.user.messaging.searchMessages({ fromAccountId: a.accountId, pageSize: 500, pageToken });
-        count += page.messages.filter((m) => m.status === DeliveryStatus.PROCESSED).length;
-        pageToken = page.nextPageToken;
-      } while (pageToken !== "");
-      return count;
-    };
-    await expect.poll(processed, { timeout: MINUTE, interval: 1000 }).toBe(TOTAL);
-    console.info(`two gateways: ${TOTAL} messages, ${duplicates} redeliveries absorbed by dedupe`);
-    await inbox.close();
-  }, 10 * MINUTE);
+    },
+    10 * MINUTE,
+  );
 });

@@ -1,11 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
-import {
-  RegistryService,
-  type WatchPresenceRequestSchema,
-  type WatchPresenceResponse,
-} from "../../gen/agentnet/v1/registry_pb.js";
+import { RegistryService, type WatchPresenceRequestSchema, type WatchPresenceResponse } from "../../gen/agentnet/v1/registry_pb.js";
 import { client } from "../support/clients.js";
 import { ADMIN_PASSWORD, type TestGateway } from "../support/gateway.js";
 

@@ -5,7 +5,6 @@ import { Visibility } from "../../gen/agentnet/v1/common_pb.js";
 import { PresenceEventType } from "../../gen/agentnet/v1/registry_pb.js";
 import { DomainError } from "../../src/errors.js";
 import { Presence, type WatchItem } from "../../src/registry/presence.js";
-import { expectError } from "../support/errors.js";
 import { MODES, type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 import { type Caller, callers, on, sleep, watch } from "./helpers.js";
 
@@ -66,7 +65,16 @@ describe.each(MODES)("presence (%s)", (mode) => {
       expect(await isOnline(bob, beating.accountId)).toBe(true);
 
       // The sweeper marked it offline in the store (not only past its expiry): its session is gone for good.
-      await expect.poll(() => alice.registry.heartbeat({ sessionTag: silentAgent.sessionTag }).then(() => "alive", (e: { code: Code }) => e.code), { timeout: 20_000 }).toBe(Code.NotFound);
+      await expect
+        .poll(
+          () =>
+            alice.registry.heartbeat({ sessionTag: silentAgent.sessionTag }).then(
+              () => "alive",
+              (e: { code: Code }) => e.code,
+            ),
+          { timeout: 20_000 },
+        )
+        .toBe(Code.NotFound);
     } finally {
       clearInterval(heartbeats);
     }
@@ -139,7 +147,11 @@ describe.each(MODES)("presence (%s)", (mode) => {
       await alice.registry.deregister({ sessionTag: extra.sessionTag });
       await alice.registry.deregister({ sessionTag: reg.sessionTag });
       await expect.poll(() => of(reg.accountId).length).toBe(4);
-      expect(of(reg.accountId).slice(1).map((e) => [e.type, e.reason, e.account?.sessionCount, e.session?.sessionTag])).toEqual([
+      expect(
+        of(reg.accountId)
+          .slice(1)
+          .map((e) => [e.type, e.reason, e.account?.sessionCount, e.session?.sessionTag]),
+      ).toEqual([
         [PresenceEventType.UPDATED, "", 2, extra.sessionTag],
         [PresenceEventType.UPDATED, "", 1, extra.sessionTag],
         [PresenceEventType.OFFLINE, "deregistered", 0, reg.sessionTag],
@@ -183,7 +195,9 @@ describe.each(MODES)("presence (%s)", (mode) => {
       await expect.poll(() => narrow.synced()).toBe(true);
       await alice.registry.deregister({ sessionTag: hidden.sessionTag });
       await alice.registry.deregister({ sessionTag: shown.sessionTag });
-      await expect.poll(() => narrow.events().map((e) => [e.account?.username, e.type])).toEqual([["shown_one", PresenceEventType.OFFLINE]]);
+      await expect
+        .poll(() => narrow.events().map((e) => [e.account?.username, e.type]))
+        .toEqual([["shown_one", PresenceEventType.OFFLINE]]);
       await narrow.stop();
     } finally {
       await Promise.all([bobWatch.stop(), aliceWatch.stop(), adminWatch.stop()]);
@@ -217,7 +231,8 @@ describe.each(MODES)("presence (%s)", (mode) => {
     const items: WatchItem[] = [];
     const viewer = { userId: bob.userId, username: "bob", admin: false, credential: "access" as const, issuedAt: 0, expiresAt: 0 };
     const done = (async () => {
-      for await (const item of presence.watch(viewer, { accountIds: [], capability: "", includeSnapshot: false }, abort.signal)) items.push(item);
+      for await (const item of presence.watch(viewer, { accountIds: [], capability: "", includeSnapshot: false }, abort.signal))
+        items.push(item);
     })();
     await expect.poll(() => items.filter((i) => i.kind === "keepalive").length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
     expect(items[0]).toEqual({ kind: "synced", onlineCount: 0 });
@@ -243,53 +258,56 @@ describe.each(MODES)("presence (%s)", (mode) => {
     }
   });
 
-  it.skipIf(mode === "embedded")("is shared by gateways on one PostgreSQL and NATS: each sees the other's agents and one eviction", async () => {
-    const gw2 = await startTestGateway(backend, FAST);
-    try {
-      const bob2 = on(gw2, bob);
-      const alice2 = on(gw2, alice);
-      const w1 = watch(bob.registry, {});
-      const w2 = watch(bob2.registry, {});
-      await expect.poll(() => w1.synced() && w2.synced()).toBe(true);
+  it.skipIf(mode === "embedded")(
+    "is shared by gateways on one PostgreSQL and NATS: each sees the other's agents and one eviction",
+    async () => {
+      const gw2 = await startTestGateway(backend, FAST);
+      try {
+        const bob2 = on(gw2, bob);
+        const alice2 = on(gw2, alice);
+        const w1 = watch(bob.registry, {});
+        const w2 = watch(bob2.registry, {});
+        await expect.poll(() => w1.synced() && w2.synced()).toBe(true);
 
-      // Registered on gateway 1, seen through gateway 2 (store) and by gateway 2's watchers (bus); and back.
-      const a = await alice.registry.register({ agentId: "cross", username: "cross_one" });
-      const b = await alice2.registry.register({ agentId: "cross", username: "cross_two" });
-      const online = await bob2.registry.listOnline({});
-      expect(online.agents.map((p) => p.username)).toEqual(expect.arrayContaining(["cross_one", "cross_two"]));
-      const events = (w: ReturnType<typeof watch>, accountId: string, type: PresenceEventType) =>
-        w.events().filter((e) => e.account?.accountId === accountId && e.type === type);
-      for (const w of [w1, w2]) {
-        await expect.poll(() => events(w, a.accountId, PresenceEventType.ONLINE).length).toBe(1);
-        await expect.poll(() => events(w, b.accountId, PresenceEventType.ONLINE).length).toBe(1);
-      }
-      // A session lives wherever it heartbeats: gateway 2 renews what gateway 1 opened.
-      const hb = await alice2.registry.heartbeat({ sessionTag: a.sessionTag });
-      expect(hb.accountId).toBe(a.accountId);
+        // Registered on gateway 1, seen through gateway 2 (store) and by gateway 2's watchers (bus); and back.
+        const a = await alice.registry.register({ agentId: "cross", username: "cross_one" });
+        const b = await alice2.registry.register({ agentId: "cross", username: "cross_two" });
+        const online = await bob2.registry.listOnline({});
+        expect(online.agents.map((p) => p.username)).toEqual(expect.arrayContaining(["cross_one", "cross_two"]));
+        const events = (w: ReturnType<typeof watch>, accountId: string, type: PresenceEventType) =>
+          w.events().filter((e) => e.account?.accountId === accountId && e.type === type);
+        for (const w of [w1, w2]) {
+          await expect.poll(() => events(w, a.accountId, PresenceEventType.ONLINE).length).toBe(1);
+          await expect.poll(() => events(w, b.accountId, PresenceEventType.ONLINE).length).toBe(1);
+        }
+        // A session lives wherever it heartbeats: gateway 2 renews what gateway 1 opened.
+        const hb = await alice2.registry.heartbeat({ sessionTag: a.sessionTag });
+        expect(hb.accountId).toBe(a.accountId);
 
-      // Both gateways sweep; each expired session is evicted, and announced, exactly once.
-      for (const w of [w1, w2]) {
-        await expect.poll(() => events(w, a.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
-        await expect.poll(() => events(w, b.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
-      }
-      await sleep(1000);
-      for (const w of [w1, w2]) {
-        expect(events(w, a.accountId, PresenceEventType.OFFLINE)).toHaveLength(1);
-        expect(events(w, b.accountId, PresenceEventType.OFFLINE)).toHaveLength(1);
-        expect(events(w, a.accountId, PresenceEventType.OFFLINE)[0]!.reason).toBe("ttl_expired");
-      }
-      await Promise.all([w1.stop(), w2.stop()]);
+        // Both gateways sweep; each expired session is evicted, and announced, exactly once.
+        for (const w of [w1, w2]) {
+          await expect.poll(() => events(w, a.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
+          await expect.poll(() => events(w, b.accountId, PresenceEventType.OFFLINE).length, { timeout: 20_000 }).toBe(1);
+        }
+        await sleep(1000);
+        for (const w of [w1, w2]) {
+          expect(events(w, a.accountId, PresenceEventType.OFFLINE)).toHaveLength(1);
+          expect(events(w, b.accountId, PresenceEventType.OFFLINE)).toHaveLength(1);
+          expect(events(w, a.accountId, PresenceEventType.OFFLINE)[0]!.reason).toBe("ttl_expired");
+        }
+        await Promise.all([w1.stop(), w2.stop()]);
 
-      // A session held on gateway 2 stays online for watchers and listings on gateway 1.
-      const held = await alice2.registry.register({ agentId: "cross", username: "cross_held" });
-      const presence2 = presenceFor(gw2);
-      const release = await presence2.holdSession(held.sessionTag);
-      await sleep(3000);
-      expect(await isOnline(bob, held.accountId)).toBe(true);
-      await release();
-      await presence2.stop();
-    } finally {
-      await gw2.close();
-    }
-  });
+        // A session held on gateway 2 stays online for watchers and listings on gateway 1.
+        const held = await alice2.registry.register({ agentId: "cross", username: "cross_held" });
+        const presence2 = presenceFor(gw2);
+        const release = await presence2.holdSession(held.sessionTag);
+        await sleep(3000);
+        expect(await isOnline(bob, held.accountId)).toBe(true);
+        await release();
+        await presence2.stop();
+      } finally {
+        await gw2.close();
+      }
+    },
+  );
 });

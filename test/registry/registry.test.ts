@@ -36,7 +36,13 @@ describe.each(MODES)("registry (%s)", (mode) => {
     expect(res.heartbeatInterval).toBe(12);
     expect(res.ttlSeconds).toBe(40);
     expect(res.created).toBe(true);
-    expect(res.profile).toMatchObject({ username: "weather_bot", displayName: "Weather Bot", owner: "alice", online: true, sessionCount: 1 });
+    expect(res.profile).toMatchObject({
+      username: "weather_bot",
+      displayName: "Weather Bot",
+      owner: "alice",
+      online: true,
+      sessionCount: 1,
+    });
     expect(res.profile?.visibility).toBe(Visibility.PUBLIC);
 
     // Without a username, the agent id is normalised into one.
@@ -50,7 +56,11 @@ describe.each(MODES)("registry (%s)", (mode) => {
     const err = await expectError(alice.registry.register({ agentId: "x", username: "!!!" }), Code.InvalidArgument, "invalid_username");
     expect(fieldOf(err)).toBe("username");
     await expectError(alice.registry.register({ agentId: "" }), Code.InvalidArgument);
-    await expectError(alice.registry.register({ agentId: "x", username: "caps", capabilities: ["Bad Cap!"] }), Code.InvalidArgument, "invalid_capability");
+    await expectError(
+      alice.registry.register({ agentId: "x", username: "caps", capabilities: ["Bad Cap!"] }),
+      Code.InvalidArgument,
+      "invalid_capability",
+    );
     await expectError(
       alice.registry.register({ agentId: "x", username: "big", metadata: { blob: "x".repeat(16_001) } }),
       Code.InvalidArgument,
@@ -122,7 +132,11 @@ describe.each(MODES)("registry (%s)", (mode) => {
       "auth_public_key_mismatch",
     );
     // Empty bytes under the mask remove the key; the next key given is bound again.
-    const removed = await alice.registry.updateProfile({ accountId: reg.accountId, publicKey: new Uint8Array(), updateMask: mask("public_key") });
+    const removed = await alice.registry.updateProfile({
+      accountId: reg.accountId,
+      publicKey: new Uint8Array(),
+      updateMask: mask("public_key"),
+    });
     expect(removed.profile?.publicKey).toEqual(new Uint8Array());
     const rebound = await alice.registry.register({ agentId: "signer", username: "signer", publicKey: keyA });
     expect(rebound.profile?.publicKey).toEqual(keyA);
@@ -214,7 +228,11 @@ describe.each(MODES)("registry (%s)", (mode) => {
       "invalid_update_mask",
     );
     expect(fieldOf(err)).toBe("update_mask");
-    await expectError(alice.registry.updateProfile({ accountId: id, capabilities: ["NOT OK"] }), Code.InvalidArgument, "invalid_capability");
+    await expectError(
+      alice.registry.updateProfile({ accountId: id, capabilities: ["NOT OK"] }),
+      Code.InvalidArgument,
+      "invalid_capability",
+    );
     await expectError(
       alice.registry.updateProfile({ accountId: id, metadata: { x: "y".repeat(20_000) } }),
       Code.InvalidArgument,
@@ -228,29 +246,50 @@ describe.each(MODES)("registry (%s)", (mode) => {
   });
 
   it("hides private accounts from other users, but not from their owner or admins", async () => {
-    const secret = await alice.registry.register({ agentId: "spy", username: "secret_agent", capabilities: ["covert"], visibility: Visibility.PRIVATE });
+    const secret = await alice.registry.register({
+      agentId: "spy",
+      username: "secret_agent",
+      capabilities: ["covert"],
+      visibility: Visibility.PRIVATE,
+    });
     expect(secret.profile?.visibility).toBe(Visibility.PRIVATE);
     const ids = (agents: { accountId: string }[]) => agents.map((a) => a.accountId);
 
     expect(ids((await bob.registry.listOnline({ capability: "covert" })).agents)).toEqual([]);
     expect(ids((await bob.registry.searchAgents({ query: "secret" })).agents)).toEqual([]);
     expect(ids((await bob.registry.listAgents({ pageSize: 500 })).agents)).not.toContain(secret.accountId);
-    await expectError(bob.registry.getProfile({ account: { case: "accountId", value: secret.accountId } }), Code.NotFound, "account_not_found");
-    await expectError(bob.registry.getAgentStatus({ agent: { case: "username", value: "secret_agent" } }), Code.NotFound, "account_not_found");
+    await expectError(
+      bob.registry.getProfile({ account: { case: "accountId", value: secret.accountId } }),
+      Code.NotFound,
+      "account_not_found",
+    );
+    await expectError(
+      bob.registry.getAgentStatus({ agent: { case: "username", value: "secret_agent" } }),
+      Code.NotFound,
+      "account_not_found",
+    );
     await expectError(bob.registry.updateProfile({ accountId: secret.accountId, bio: "x" }), Code.NotFound, "account_not_found");
     // Hidden from listings, not from someone who knows the name: it can still be messaged.
-    expect(await bob.registry.resolveAccount({ username: "@secret_agent" })).toMatchObject({ accountId: secret.accountId, username: "secret_agent" });
+    expect(await bob.registry.resolveAccount({ username: "@secret_agent" })).toMatchObject({
+      accountId: secret.accountId,
+      username: "secret_agent",
+    });
 
     for (const viewer of [alice, admin]) {
       expect(ids((await viewer.registry.listOnline({ capability: "covert" })).agents)).toEqual([secret.accountId]);
       expect(ids((await viewer.registry.searchAgents({ query: "secret" })).agents)).toEqual([secret.accountId]);
-      expect((await viewer.registry.getProfile({ account: { case: "accountId", value: secret.accountId } })).profile?.username).toBe("secret_agent");
+      expect((await viewer.registry.getProfile({ account: { case: "accountId", value: secret.accountId } })).profile?.username).toBe(
+        "secret_agent",
+      );
     }
   });
 
   it("resolves usernames to account ids", async () => {
     const reg = await alice.registry.register({ agentId: "resolver", username: "Resolve Me" });
-    expect(await bob.registry.resolveAccount({ username: "resolve_me" })).toMatchObject({ accountId: reg.accountId, username: "resolve_me" });
+    expect(await bob.registry.resolveAccount({ username: "resolve_me" })).toMatchObject({
+      accountId: reg.accountId,
+      username: "resolve_me",
+    });
     expect((await bob.registry.resolveAccount({ username: " @Resolve Me " })).accountId).toBe(reg.accountId);
     await expectError(bob.registry.resolveAccount({ username: "nobody_at_all" }), Code.NotFound, "account_not_found");
     await expectError(bob.registry.resolveAccount({ username: "" }), Code.InvalidArgument);
@@ -316,7 +355,11 @@ describe.each(MODES)("registry (%s)", (mode) => {
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
     expect(paged).toEqual(["mid_agent", "zeta_finder", "alpha_finder"]);
-    await expectError(bob.registry.searchAgents({ pageToken: "eyJsIjoibGlzdF9vbmxpbmUiLCJ1IjoieCJ9" }), Code.InvalidArgument, "invalid_page_token");
+    await expectError(
+      bob.registry.searchAgents({ pageToken: "eyJsIjoibGlzdF9vbmxpbmUiLCJ1IjoieCJ9" }),
+      Code.InvalidArgument,
+      "invalid_page_token",
+    );
     await expectError(bob.registry.searchAgents({ pageToken: "%%%" }), Code.InvalidArgument, "invalid_page_token");
   });
 
@@ -351,7 +394,11 @@ describe.each(MODES)("registry (%s)", (mode) => {
     await bob.registry.deregister({ sessionTag: reg.sessionTag });
     const after = await alice.registry.getAgentStatus({ agent: { case: "username", value: "@Status_Bot" } });
     expect(after.agent).toMatchObject({ status: AgentState.INACTIVE, isRunning: false });
-    await expectError(alice.registry.getAgentStatus({ agent: { case: "accountId", value: "acct_missing" } }), Code.NotFound, "account_not_found");
+    await expectError(
+      alice.registry.getAgentStatus({ agent: { case: "accountId", value: "acct_missing" } }),
+      Code.NotFound,
+      "account_not_found",
+    );
     await expectError(alice.registry.getAgentStatus({}), Code.InvalidArgument);
 
     await bob.registry.register({ agentId: "b2", username: "bob_second" });

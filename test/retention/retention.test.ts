@@ -36,11 +36,33 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
     const db = store.db;
     const n = async (q: Promise<{ n: number | string | bigint }>) => Number((await q).n);
     return {
-      threads: await n(db.selectFrom("threads").select((eb) => eb.fn.countAll().as("n")).where("thread_id", "in", threadIds).executeTakeFirstOrThrow()),
-      messages: await n(db.selectFrom("messages").select((eb) => eb.fn.countAll().as("n")).where("thread_id", "in", threadIds).executeTakeFirstOrThrow()),
-      receipts: await n(db.selectFrom("receipts").select((eb) => eb.fn.countAll().as("n")).where("thread_id", "in", threadIds).executeTakeFirstOrThrow()),
+      threads: await n(
+        db
+          .selectFrom("threads")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("thread_id", "in", threadIds)
+          .executeTakeFirstOrThrow(),
+      ),
+      messages: await n(
+        db
+          .selectFrom("messages")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("thread_id", "in", threadIds)
+          .executeTakeFirstOrThrow(),
+      ),
+      receipts: await n(
+        db
+          .selectFrom("receipts")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("thread_id", "in", threadIds)
+          .executeTakeFirstOrThrow(),
+      ),
       participants: await n(
-        db.selectFrom("thread_participants").select((eb) => eb.fn.countAll().as("n")).where("thread_id", "in", threadIds).executeTakeFirstOrThrow(),
+        db
+          .selectFrom("thread_participants")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("thread_id", "in", threadIds)
+          .executeTakeFirstOrThrow(),
       ),
     };
   };
@@ -67,7 +89,9 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
     expect((await pruneOnce(store.db, new Date(), { threadRetentionDays: RETENTION_DAYS })).threads).toBe(0);
     expect((await counts(["slow_mail"])).messages).toBe(1);
     // Once it has expired, the thread goes.
-    expect((await pruneOnce(store.db, new Date(Date.now() + 10 * DAY), { threadRetentionDays: RETENTION_DAYS })).threads).toBeGreaterThanOrEqual(1);
+    expect(
+      (await pruneOnce(store.db, new Date(Date.now() + 10 * DAY), { threadRetentionDays: RETENTION_DAYS })).threads,
+    ).toBeGreaterThanOrEqual(1);
     expect((await counts(["slow_mail"])).threads).toBe(0);
   });
 
@@ -128,7 +152,12 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
     expect(job.runs).toBe(stoppedAt);
 
     const pruned = lines.find((l) => typeof l["threads"] === "number" && (l["threads"] as number) > 0);
-    expect(pruned).toMatchObject({ job: "retention", messages: expect.any(Number), receipts: expect.any(Number), participants: expect.any(Number) });
+    expect(pruned).toMatchObject({
+      job: "retention",
+      messages: expect.any(Number),
+      receipts: expect.any(Number),
+      participants: expect.any(Number),
+    });
     expect(String(pruned?.["msg"])).toContain("retention: pruned");
   });
 });

@@ -20,7 +20,9 @@ describe("configuration cross-checks", () => {
   });
 
   it("refuses a heartbeat interval that is not shorter than the session TTL", () => {
-    expect(refused({ AGENTNET_HEARTBEAT_INTERVAL_SECONDS: "40", AGENTNET_SESSION_TTL_SECONDS: "40" })).toBe("AGENTNET_HEARTBEAT_INTERVAL_SECONDS");
+    expect(refused({ AGENTNET_HEARTBEAT_INTERVAL_SECONDS: "40", AGENTNET_SESSION_TTL_SECONDS: "40" })).toBe(
+      "AGENTNET_HEARTBEAT_INTERVAL_SECONDS",
+    );
     expect(refused({ AGENTNET_SESSION_TTL_SECONDS: "10" })).toBe("AGENTNET_HEARTBEAT_INTERVAL_SECONDS"); // default interval 12
     expect(readConfig({ AGENTNET_HEARTBEAT_INTERVAL_SECONDS: "39", AGENTNET_SESSION_TTL_SECONDS: "40" }).heartbeatIntervalSeconds).toBe(39);
   });

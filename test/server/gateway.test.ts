@@ -85,7 +85,11 @@ describe.each(MODES)("gateway (%s)", (mode) => {
     } finally {
       grpcClient.close();
     }
-    const res = await fetch(`${gw.url}/agentnet.v1.Nope/Nothing`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const res = await fetch(`${gw.url}/agentnet.v1.Nope/Nothing`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe("unimplemented");
   });
@@ -114,7 +118,11 @@ describe.each(MODES)("gateway (%s)", (mode) => {
   it("answers CORS preflight requests from browsers", async () => {
     const res = await fetch(`${gw.url}/agentnet.v1.AuthService/Login`, {
       method: "OPTIONS",
-      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "http://localhost:3000",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
@@ -168,7 +176,11 @@ describe.each(MODES)("gateway (%s)", (mode) => {
     const auth = client(AuthService, gw.url);
     await client(AuthService, gw.url, adminToken).createUser({ username: "ratelimited", password: "ratelimited-pw" });
     for (let i = 0; i < 10; i++) await auth.login({ username: "ratelimited", password: "ratelimited-pw" });
-    const err = await expectError(auth.login({ username: "ratelimited", password: "ratelimited-pw" }), Code.ResourceExhausted, "rate_limited");
+    const err = await expectError(
+      auth.login({ username: "ratelimited", password: "ratelimited-pw" }),
+      Code.ResourceExhausted,
+      "rate_limited",
+    );
     const delay = retryDelayMs(err);
     expect(delay).toBeGreaterThan(0);
     expect(delay).toBeLessThanOrEqual(60_000);

@@ -1,8 +1,8 @@
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
-import { MessageKind, MessagingService, SubscribeMode, WaitFor } from "../../gen/agentnet/v1/messaging_pb.js";
-import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
+import type { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
+import { MessageKind, SubscribeMode, WaitFor } from "../../gen/agentnet/v1/messaging_pb.js";
+import type { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { SessionService, SessionType } from "../../gen/agentnet/v1/session_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
@@ -124,11 +124,22 @@ describe.each(MODES)("numeric bounds of request fields (%s)", (mode) => {
     await backend?.dispose();
   });
 
-  const toTarget = () => ({ asAccountId: sender.accountId, to: { target: { case: "accountId" as const, value: target.accountId } }, payload: text("hi") });
-  const toOffline = () => ({ asAccountId: sender.accountId, to: { target: { case: "accountId" as const, value: offline.accountId } }, payload: text("hi") });
-  const session = (agent: { provider?: string; temperature?: number; maxOutputTokens?: number }, extra: { maxTurns?: number; tokensPerMinute?: number } = {}) =>
-    c.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { primary: { provider: "echo", ...agent } }, ...extra });
-  const voiceAgent = (extra: { llm?: { maxHistory: number }; idleTimeoutSeconds?: number; maxDurationSeconds?: bigint }) => c.voice.startVoiceAgent({ channelName: "bounds", remoteUids: ["1"], ...extra });
+  const toTarget = () => ({
+    asAccountId: sender.accountId,
+    to: { target: { case: "accountId" as const, value: target.accountId } },
+    payload: text("hi"),
+  });
+  const toOffline = () => ({
+    asAccountId: sender.accountId,
+    to: { target: { case: "accountId" as const, value: offline.accountId } },
+    payload: text("hi"),
+  });
+  const session = (
+    agent: { provider?: string; temperature?: number; maxOutputTokens?: number },
+    extra: { maxTurns?: number; tokensPerMinute?: number } = {},
+  ) => c.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { primary: { provider: "echo", ...agent } }, ...extra });
+  const voiceAgent = (extra: { llm?: { maxHistory: number }; idleTimeoutSeconds?: number; maxDurationSeconds?: bigint }) =>
+    c.voice.startVoiceAgent({ channelName: "bounds", remoteUids: ["1"], ...extra });
   const n = Number;
   const big = (v: Value) => BigInt(v);
 
@@ -363,23 +374,29 @@ describe.each(MODES)("numeric bounds of request fields (%s)", (mode) => {
   const refusals = rows.flatMap((row) => row.outside.map(([value, reason]) => ({ row, value, reason })));
   const boundaries = rows.flatMap((row) => row.inside.map((value) => ({ row, value })));
 
-  it.each(refusals.map((r) => [r.row.name, String(r.value), r.reason, r]))("%s = %s is refused %s", async (_n, _v, _r, { row, value, reason }) => {
-    const err = await expectError(row.call(value), Code.InvalidArgument, reason);
-    expect(fieldOf(err)).toBe(row.field);
-    expect(err.findDetails(ErrorInfoSchema)[0]?.metadata["field"] ?? row.field).toBe(row.field);
-  });
+  it.each(refusals.map((r) => [r.row.name, String(r.value), r.reason, r]))(
+    "%s = %s is refused %s",
+    async (_n, _v, _r, { row, value, reason }) => {
+      const err = await expectError(row.call(value), Code.InvalidArgument, reason);
+      expect(fieldOf(err)).toBe(row.field);
+      expect(err.findDetails(ErrorInfoSchema)[0]?.metadata["field"] ?? row.field).toBe(row.field);
+    },
+  );
 
-  it.each(boundaries.map((b) => [b.row.name, String(b.value), b]))("%s = %s is not refused by the bound", async (_n, _v, { row, value }) => {
-    const boundReasons = new Set(row.outside.map(([, reason]) => reason));
-    try {
-      await row.call(value);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConnectError);
-      const e = err as ConnectError;
-      expect(boundReasons.has(reasonOf(e) ?? ""), `${row.name}=${String(value)}: ${e.message}`).toBe(false);
-      if (e.code === Code.InvalidArgument) expect(fieldOf(e), e.message).not.toBe(row.field);
-    }
-  });
+  it.each(boundaries.map((b) => [b.row.name, String(b.value), b]))(
+    "%s = %s is not refused by the bound",
+    async (_n, _v, { row, value }) => {
+      const boundReasons = new Set(row.outside.map(([, reason]) => reason));
+      try {
+        await row.call(value);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConnectError);
+        const e = err as ConnectError;
+        expect(boundReasons.has(reasonOf(e) ?? ""), `${row.name}=${String(value)}: ${e.message}`).toBe(false);
+        if (e.code === Code.InvalidArgument) expect(fieldOf(e), e.message).not.toBe(row.field);
+      }
+    },
+  );
 
   it("StreamSession.after_seq: the latest seq is a boundary, one beyond it is refused invalid_seq", async () => {
     const item = await firstItem((signal) => c.sessions.streamSession({ sessionId: chatSessionId, afterSeq: lastSeq }, { signal }));

@@ -86,7 +86,10 @@ function connectReflect(transport: Transport, version: "v1" | "v1alpha"): Reflec
     }
     // Same wire format, other package: re-read each v1 request as v1alpha.
     const alpha = requests.map((r) =>
-      fromBinary(v1alpha.ServerReflectionRequestSchema, toBinary(v1.ServerReflectionRequestSchema, create(v1.ServerReflectionRequestSchema, r))),
+      fromBinary(
+        v1alpha.ServerReflectionRequestSchema,
+        toBinary(v1.ServerReflectionRequestSchema, create(v1.ServerReflectionRequestSchema, r)),
+      ),
     );
     const client = createClient(v1alpha.ServerReflection, transport);
     return (await collect(client.serverReflectionInfo(each(alpha)))).map(fromConnect);
@@ -162,14 +165,8 @@ describe("gRPC server reflection over a real h2c server", () => {
   const clients: [string, () => Reflect][] = [
     ["Connect v1", () => connectReflect(transport, "v1")],
     ["Connect v1alpha", () => connectReflect(transport, "v1alpha")],
-    [
-      "grpc-js v1",
-      () => grpcJsReflect(server.address, "v1"),
-    ],
-    [
-      "grpc-js v1alpha",
-      () => grpcJsReflect(server.address, "v1alpha"),
-    ],
+    ["grpc-js v1", () => grpcJsReflect(server.address, "v1")],
+    ["grpc-js v1alpha", () => grpcJsReflect(server.address, "v1alpha")],
   ];
 
   describe.each(clients)("%s", (_name, makeReflect) => {

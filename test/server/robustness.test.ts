@@ -1,4 +1,13 @@
-import { type DescField, type DescMessage, type DescMethod, type DescService, ScalarType, create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import {
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  ScalarType,
+  create,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import fc from "fast-check";
@@ -40,7 +49,12 @@ function slots(desc: DescMessage, prefix = "", depth = 0, seen: ReadonlySet<stri
     const path = prefix === "" ? field.name : `${prefix}.${field.name}`;
     const wrap = (value: unknown): Record<string, unknown> =>
       field.oneof ? { [field.oneof.localName]: { case: field.localName, value } } : { [field.localName]: value };
-    const leafKind = (f: DescField, kind: "scalar" | "enum" | "message", scalar?: ScalarType, msg?: DescMessage): Slot["kind"] | "message" | undefined => {
+    const leafKind = (
+      f: DescField,
+      kind: "scalar" | "enum" | "message",
+      scalar?: ScalarType,
+      msg?: DescMessage,
+    ): Slot["kind"] | "message" | undefined => {
       void f;
       if (kind === "enum") return "enum";
       if (kind === "message") {
@@ -67,10 +81,20 @@ function slots(desc: DescMessage, prefix = "", depth = 0, seen: ReadonlySet<stri
     else if (field.fieldKind === "enum") add("enum", path, (v) => v);
     else if (field.fieldKind === "message") add(leafKind(field, "message", undefined, field.message), path, (v) => v, field.message);
     else if (field.fieldKind === "list") {
-      const kind = field.listKind === "scalar" ? leafKind(field, "scalar", field.scalar) : field.listKind === "enum" ? "enum" : leafKind(field, "message", undefined, field.message);
+      const kind =
+        field.listKind === "scalar"
+          ? leafKind(field, "scalar", field.scalar)
+          : field.listKind === "enum"
+            ? "enum"
+            : leafKind(field, "message", undefined, field.message);
       add(kind, `${path}[0]`, (v) => [v], field.listKind === "message" ? field.message : undefined);
     } else if (field.fieldKind === "map") {
-      const kind = field.mapKind === "scalar" ? leafKind(field, "scalar", field.scalar) : field.mapKind === "enum" ? "enum" : leafKind(field, "message", undefined, field.message);
+      const kind =
+        field.mapKind === "scalar"
+          ? leafKind(field, "scalar", field.scalar)
+          : field.mapKind === "enum"
+            ? "enum"
+            : leafKind(field, "message", undefined, field.message);
       add(kind, `${path}["k"]`, (v) => ({ k: v }), field.mapKind === "message" ? field.message : undefined);
     }
   }
@@ -133,23 +157,27 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
     await backend?.dispose();
   });
 
-  it.each(PROTOCOLS)("refuses U+0000 in every string field of every RPC, naming the field (%s)", async (protocol) => {
-    const t = transport(gw.url, protocol, admin.token);
-    let probed = 0;
-    for (const method of METHODS) {
-      for (const slot of slots(method.input).filter((s) => s.kind === "string" || s.kind === "json")) {
-        const err = await call(t, method, slot.build("a\u0000b"));
-        expect(err, `${method.parent.name}.${method.name} ${slot.path}`).toBeInstanceOf(ConnectError);
-        expect([Code[err!.code], reasonOf(err!), fieldOf(err!)], `${method.parent.name}.${method.name} ${slot.path}`).toEqual([
-          "InvalidArgument",
-          "invalid_character",
-          slot.path,
-        ]);
-        probed++;
+  it.each(PROTOCOLS)(
+    "refuses U+0000 in every string field of every RPC, naming the field (%s)",
+    async (protocol) => {
+      const t = transport(gw.url, protocol, admin.token);
+      let probed = 0;
+      for (const method of METHODS) {
+        for (const slot of slots(method.input).filter((s) => s.kind === "string" || s.kind === "json")) {
+          const err = await call(t, method, slot.build("a\u0000b"));
+          expect(err, `${method.parent.name}.${method.name} ${slot.path}`).toBeInstanceOf(ConnectError);
+          expect([Code[err!.code], reasonOf(err!), fieldOf(err!)], `${method.parent.name}.${method.name} ${slot.path}`).toEqual([
+            "InvalidArgument",
+            "invalid_character",
+            slot.path,
+          ]);
+          probed++;
+        }
       }
-    }
-    expect(probed).toBeGreaterThan(150);
-  }, 120_000);
+      expect(probed).toBeGreaterThan(150);
+    },
+    120_000,
+  );
 
   it("refuses an unpaired surrogate in every string field sent as Connect JSON", async () => {
     // Clients encode text as UTF-8 and cannot send one; JSON can, as an escape. Build that JSON by hand.
@@ -158,27 +186,33 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
         const json = toJsonString(method.input, create(method.input, slot.build("x\uE000y"))).replace("\uE000", "\\ud800");
         const path = `/${method.parent.typeName}/${method.name}`;
         const answer = await rawConnect(gw.url, path, json, "json", admin.token, method.methodKind === "server_streaming");
-        expect([Code[answer.code], answer.reason], `${path} ${slot.path}: ${answer.message}`).toEqual(["InvalidArgument", "invalid_character"]);
+        expect([Code[answer.code], answer.reason], `${path} ${slot.path}: ${answer.message}`).toEqual([
+          "InvalidArgument",
+          "invalid_character",
+        ]);
       }
     }
   }, 120_000);
 
-  it.each(PROTOCOLS)("refuses enum values the contract does not define, in every enum field (%s)", async (protocol) => {
-    const t = transport(gw.url, protocol, admin.token);
-    let probed = 0;
-    for (const method of METHODS) {
-      for (const slot of slots(method.input).filter((s) => s.kind === "enum")) {
-        const err = await call(t, method, slot.build(97));
-        expect([err && Code[err.code], err && reasonOf(err), err && fieldOf(err)], `${method.parent.name}.${method.name} ${slot.path}`).toEqual([
-          "InvalidArgument",
-          "invalid_enum",
-          slot.path,
-        ]);
-        probed++;
+  it.each(PROTOCOLS)(
+    "refuses enum values the contract does not define, in every enum field (%s)",
+    async (protocol) => {
+      const t = transport(gw.url, protocol, admin.token);
+      let probed = 0;
+      for (const method of METHODS) {
+        for (const slot of slots(method.input).filter((s) => s.kind === "enum")) {
+          const err = await call(t, method, slot.build(97));
+          expect(
+            [err && Code[err.code], err && reasonOf(err), err && fieldOf(err)],
+            `${method.parent.name}.${method.name} ${slot.path}`,
+          ).toEqual(["InvalidArgument", "invalid_enum", slot.path]);
+          probed++;
+        }
       }
-    }
-    expect(probed).toBeGreaterThan(15);
-  }, 120_000);
+      expect(probed).toBeGreaterThan(15);
+    },
+    120_000,
+  );
 
   it("refuses unknown enum names and unknown fields in Connect JSON instead of reading them as defaults", async () => {
     const bad = [
@@ -190,24 +224,59 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
       const answer = await rawConnect(gw.url, "/agentnet.v1.MessagingService/Send", JSON.stringify(body), "json", admin.token);
       expect([Code[answer.code], answer.reason], JSON.stringify(body)).toEqual(["InvalidArgument", "malformed_request"]);
     }
-    const visibility = await rawConnect(gw.url, "/agentnet.v1.RegistryService/Register", JSON.stringify({ agentId: "x", visibility: 5 }), "json", admin.token);
+    const visibility = await rawConnect(
+      gw.url,
+      "/agentnet.v1.RegistryService/Register",
+      JSON.stringify({ agentId: "x", visibility: 5 }),
+      "json",
+      admin.token,
+    );
     expect([Code[visibility.code], visibility.reason]).toEqual(["InvalidArgument", "invalid_enum"]);
   });
 
   it.each(PROTOCOLS)("refuses numbers and times no field can hold (%s)", async (protocol) => {
     const t = transport(gw.url, protocol, admin.token);
     const cases: Array<[DescMethod, Record<string, unknown>, string, string]> = [
-      [MessagingService.method.send, { to: { target: { case: "username", value: "x" } }, expiry: { case: "expiresAt", value: { seconds: 2n ** 62n, nanos: 0 } } }, "expires_at", "invalid_timestamp"],
-      [MessagingService.method.send, { to: { target: { case: "username", value: "x" } }, expiry: { case: "ttlMs", value: 2n ** 60n } }, "ttl_ms", "invalid_number"],
-      [MessagingService.method.send, { to: { target: { case: "username", value: "x" } }, schemaVersion: "1." + "0".repeat(1_000_000) }, "schema_version", "string_too_long"],
-      [MessagingService.method.send, { to: { target: { case: "username", value: "x" } }, waitTimeoutMs: -1n }, "wait_timeout_ms", "invalid_wait_timeout"],
-      [MessagingService.method.request, { to: { target: { case: "username", value: "x" } }, timeoutMs: 2n ** 40n }, "timeout_ms", "invalid_timeout"],
+      [
+        MessagingService.method.send,
+        { to: { target: { case: "username", value: "x" } }, expiry: { case: "expiresAt", value: { seconds: 2n ** 62n, nanos: 0 } } },
+        "expires_at",
+        "invalid_timestamp",
+      ],
+      [
+        MessagingService.method.send,
+        { to: { target: { case: "username", value: "x" } }, expiry: { case: "ttlMs", value: 2n ** 60n } },
+        "ttl_ms",
+        "invalid_number",
+      ],
+      [
+        MessagingService.method.send,
+        { to: { target: { case: "username", value: "x" } }, schemaVersion: `1.${"0".repeat(1_000_000)}` },
+        "schema_version",
+        "string_too_long",
+      ],
+      [
+        MessagingService.method.send,
+        { to: { target: { case: "username", value: "x" } }, waitTimeoutMs: -1n },
+        "wait_timeout_ms",
+        "invalid_wait_timeout",
+      ],
+      [
+        MessagingService.method.request,
+        { to: { target: { case: "username", value: "x" } }, timeoutMs: 2n ** 40n },
+        "timeout_ms",
+        "invalid_timeout",
+      ],
       [MessagingService.method.searchMessages, { since: { seconds: -(2n ** 62n), nanos: 0 } }, "since", "invalid_timestamp"],
       [MessagingService.method.searchMessages, { until: { seconds: 0n, nanos: -1 } }, "until", "invalid_timestamp"],
     ];
     for (const [method, message, field, reason] of cases) {
       const err = await call(t, method, message);
-      expect([err && Code[err.code], err && reasonOf(err), err && fieldOf(err)], `${method.name} ${field}`).toEqual(["InvalidArgument", reason, field]);
+      expect([err && Code[err.code], err && reasonOf(err), err && fieldOf(err)], `${method.name} ${field}`).toEqual([
+        "InvalidArgument",
+        reason,
+        field,
+      ]);
     }
   });
 
@@ -254,7 +323,7 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
     const jsons: Array<[string, Uint8Array | string]> = [
       ["not JSON", "{username:"],
       ["invalid UTF-8", Buffer.concat([Buffer.from('{"username":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])],
-      ["nested 10,000 deep", `{"to":{"username":"x"},"payload":${"{\"a\":".repeat(10_000)}1${"}".repeat(10_000)}}`],
+      ["nested 10,000 deep", `{"to":{"username":"x"},"payload":${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}}`],
       ["a string where a number belongs", '{"to":{"username":"x"},"ttlMs":"soon"}'],
     ];
     for (const [what, body] of jsons) {
@@ -276,21 +345,25 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
     );
   }, 120_000);
 
-  it.each(PROTOCOLS)("never answers INTERNAL and gives every refusal a reason, for generated messages to every RPC (%s)", async (protocol) => {
-    const t = transport(gw.url, protocol, admin.token);
-    for (const method of METHODS) {
-      await fc.assert(
-        fc.asyncProperty(messageArbitrary(method.input, protocol), async (message) => {
-          const err = await call(t, method, message);
-          if (!err) return;
-          const where = `${method.parent.name}.${method.name}: ${err.message}`;
-          expect(Code[err.code], where).not.toBe("Internal");
-          expect(reasonOf(err), where).toMatch(REASON);
-        }),
-        { numRuns: 12 },
-      );
-    }
-  }, 240_000);
+  it.each(PROTOCOLS)(
+    "never answers INTERNAL and gives every refusal a reason, for generated messages to every RPC (%s)",
+    async (protocol) => {
+      const t = transport(gw.url, protocol, admin.token);
+      for (const method of METHODS) {
+        await fc.assert(
+          fc.asyncProperty(messageArbitrary(method.input, protocol), async (message) => {
+            const err = await call(t, method, message);
+            if (!err) return;
+            const where = `${method.parent.name}.${method.name}: ${err.message}`;
+            expect(Code[err.code], where).not.toBe("Internal");
+            expect(reasonOf(err), where).toMatch(REASON);
+          }),
+          { numRuns: 12 },
+        );
+      }
+    },
+    240_000,
+  );
 
   it("keeps serving afterwards: health is SERVING and a message still goes from one agent to another", async () => {
     const health = createClient(Health, transport(gw.url, "grpc"));
@@ -300,7 +373,11 @@ describe.each(MODES)("robustness of every RPC (%s)", (mode) => {
     const a = await registerAgent(alice, "sender");
     const b = await registerAgent(bob, "receiver");
     const inbox = openInbox(b, { autoAck: true });
-    const sent = await a.user.messaging.send({ asAccountId: a.accountId, to: { target: { case: "accountId", value: b.accountId } }, payload: text("still here") });
+    const sent = await a.user.messaging.send({
+      asAccountId: a.accountId,
+      to: { target: { case: "accountId", value: b.accountId } },
+      payload: text("still here"),
+    });
     const [got] = await inbox.waitFor(1);
     expect(got?.messageId).toBe(sent.messageId);
     await inbox.close();
@@ -336,9 +413,13 @@ function fieldArbitrary(field: DescField, protocol: Protocol, depth: number): fc
       const msg = field.message!;
       if (msg.typeName === "google.protobuf.Struct") return jsonObject(protocol);
       if (msg.typeName === "google.protobuf.Timestamp") {
-        return fc.record({ seconds: fc.oneof(fc.bigInt(-(2n ** 40n), 2n ** 40n), fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)), nanos: fc.integer({ min: -5, max: 1_000_000_005 }) });
+        return fc.record({
+          seconds: fc.oneof(fc.bigInt(-(2n ** 40n), 2n ** 40n), fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)),
+          nanos: fc.integer({ min: -5, max: 1_000_000_005 }),
+        });
       }
-      if (msg.typeName === "google.protobuf.FieldMask") return fc.record({ paths: fc.array(fc.constantFrom("display_name", "bio", "nope", ""), { maxLength: 3 }) });
+      if (msg.typeName === "google.protobuf.FieldMask")
+        return fc.record({ paths: fc.array(fc.constantFrom("display_name", "bio", "nope", ""), { maxLength: 3 }) });
       if (msg.typeName.startsWith("google.protobuf.") || depth >= 3) return undefined;
       return messageArbitrary(msg, protocol, depth + 1);
     }
@@ -381,13 +462,19 @@ function fieldArbitrary(field: DescField, protocol: Protocol, depth: number): fc
     }
     case "map": {
       const value = one(field.mapKind);
-      return value && fc.dictionary(fc.oneof(fc.constantFrom("primary", "secondary", "a"), fc.string({ maxLength: 6 })), value, { maxKeys: 2 });
+      return (
+        value && fc.dictionary(fc.oneof(fc.constantFrom("primary", "secondary", "a"), fc.string({ maxLength: 6 })), value, { maxKeys: 2 })
+      );
     }
   }
 }
 
 function jsonObject(protocol: Protocol): fc.Arbitrary<Record<string, unknown>> {
-  const leaf = protocol === "connect" ? fc.oneof(fc.string({ maxLength: 6 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)) : fc.oneof(fc.string({ maxLength: 6 }), fc.double(), fc.boolean(), fc.constant(null), fc.constant("\u0000"));
-  return fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(leaf, fc.dictionary(fc.string({ maxLength: 3 }), leaf, { maxKeys: 2 })), { maxKeys: 3 });
+  const leaf =
+    protocol === "connect"
+      ? fc.oneof(fc.string({ maxLength: 6 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null))
+      : fc.oneof(fc.string({ maxLength: 6 }), fc.double(), fc.boolean(), fc.constant(null), fc.constant("\u0000"));
+  return fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(leaf, fc.dictionary(fc.string({ maxLength: 3 }), leaf, { maxKeys: 2 })), {
+    maxKeys: 3,
+  });
 }
-

@@ -57,14 +57,23 @@ describe.each(MODES)("chat sessions: conversations (%s)", (mode) => {
     expect(responses.map((r) => r.turn)).toEqual([1, 2, 3, 4]);
     expect(responses[1]?.content).toBe(`echo: ${responses[0]?.content}`);
     for (const r of responses) {
-      expect(ofType(all, SessionEventType.DELTA).filter((d) => d.responseId === r.responseId).map((d) => d.content).join("")).toBe(r.content);
+      expect(
+        ofType(all, SessionEventType.DELTA)
+          .filter((d) => d.responseId === r.responseId)
+          .map((d) => d.content)
+          .join(""),
+      ).toBe(r.content);
     }
     expect(all.at(-1)).toMatchObject({ type: SessionEventType.STOP, reason: "max_turns" });
 
     const { session: after } = await alice.sessions.getSession({ sessionId: session!.sessionId });
     expect(after).toMatchObject({ status: SessionStatus.STOPPED, stopReason: "max_turns", turnCount: 4, lastSeq: all.at(-1)!.seq });
     expect(after?.agents["ada"]?.messageCount).toBe(2n);
-    await expectError(alice.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "more?" }), Code.FailedPrecondition, "session_stopped");
+    await expectError(
+      alice.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "more?" }),
+      Code.FailedPrecondition,
+      "session_stopped",
+    );
     // A stopped session's stream replays and ends.
     expect(stored(await view(alice.sessions, session!.sessionId, 2n).ended()).length).toBe(all.length - 2);
   });
@@ -81,7 +90,11 @@ describe.each(MODES)("chat sessions: conversations (%s)", (mode) => {
     });
     const viewer = view(alice.sessions, session!.sessionId);
     await viewer.until((es) => ofType(es, SessionEventType.RESPONSE).length >= 2);
-    const injected = await alice.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "time to wrap up __EXIT__", asAgent: "ada" });
+    const injected = await alice.sessions.sendSessionMessage({
+      sessionId: session!.sessionId,
+      content: "time to wrap up __EXIT__",
+      asAgent: "ada",
+    });
     const events = await viewer.ended();
     const text = stored(events).find((e) => e.seq === injected.seq)!;
     expect(text).toMatchObject({ type: SessionEventType.TEXT, sender: "ada", receiver: "bob" });
@@ -143,7 +156,14 @@ describe.each(MODES)("chat sessions: conversations (%s)", (mode) => {
     expect(joined.at(-1)).toMatchObject({ type: SessionEventType.STOP, reason: "max_turns" });
     const other = stored(await second.ended(20_000));
     expect(other.map((e) => [e.seq, e.type, e.content])).toEqual(joined.map((e) => [e.seq, e.type, e.content]));
-    await expectError(alice.sessions.streamSession({ sessionId: session!.sessionId, afterSeq: last + 1000n })[Symbol.asyncIterator]().next(), Code.InvalidArgument, "invalid_seq");
+    await expectError(
+      alice.sessions
+        .streamSession({ sessionId: session!.sessionId, afterSeq: last + 1000n })
+        [Symbol.asyncIterator]()
+        .next(),
+      Code.InvalidArgument,
+      "invalid_seq",
+    );
   });
 
   it("ends a failing or too slow provider call with an error event; the session stays usable", async () => {

@@ -40,9 +40,20 @@ describe.each(MODES)("chat sessions: human and agent (%s)", (mode) => {
       agents: { primary: { provider: "echo", capabilities: ["conversation"], personality: "helpful and professional" } },
     });
     expect(session?.sessionId).toMatch(/^chat_[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(session).toMatchObject({ sessionType: SessionType.HUMAN_AGENT, status: SessionStatus.ACTIVE, owner: alice.username, lastSeq: 1n });
+    expect(session).toMatchObject({
+      sessionType: SessionType.HUMAN_AGENT,
+      status: SessionStatus.ACTIVE,
+      owner: alice.username,
+      lastSeq: 1n,
+    });
     const agent = session!.agents["primary"]!;
-    expect(agent).toMatchObject({ name: "primary", provider: "echo", model: "echo", status: AgentState.ACTIVE, capabilities: ["conversation"] });
+    expect(agent).toMatchObject({
+      name: "primary",
+      provider: "echo",
+      model: "echo",
+      status: AgentState.ACTIVE,
+      capabilities: ["conversation"],
+    });
     expect(agent.username.length).toBeLessThanOrEqual(32);
 
     const viewer = view(alice.sessions, session!.sessionId);
@@ -54,7 +65,13 @@ describe.each(MODES)("chat sessions: human and agent (%s)", (mode) => {
 
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => BigInt(i + 1)));
     expect(events[0]).toMatchObject({ type: SessionEventType.SYSTEM, sender: "system" });
-    expect(events[1]).toMatchObject({ type: SessionEventType.TEXT, sender: alice.username, receiver: "primary", role: SessionRole.USER, messageId: sent.messageId });
+    expect(events[1]).toMatchObject({
+      type: SessionEventType.TEXT,
+      sender: alice.username,
+      receiver: "primary",
+      role: SessionRole.USER,
+      messageId: sent.messageId,
+    });
     const deltas = ofType(events, SessionEventType.DELTA);
     const response = ofType(events, SessionEventType.RESPONSE)[0]!;
     expect(deltas.length).toBeGreaterThan(1);
@@ -74,7 +91,11 @@ describe.each(MODES)("chat sessions: human and agent (%s)", (mode) => {
     });
     expect(session?.agents["helper"]?.model).toBe("fake-model");
     const viewer = view(bob.sessions, session!.sessionId);
-    const sent = await bob.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "what is agentnet", waitForResponse: true });
+    const sent = await bob.sessions.sendSessionMessage({
+      sessionId: session!.sessionId,
+      content: "what is agentnet",
+      waitForResponse: true,
+    });
     expect(sent.response).toMatchObject({ type: SessionEventType.RESPONSE, content: "fake: what is agentnet", sender: "helper" });
     const events = await viewer.until((es) => ofType(es, SessionEventType.RESPONSE).length === 1);
     await viewer.close();
@@ -96,11 +117,19 @@ describe.each(MODES)("chat sessions: human and agent (%s)", (mode) => {
       agents: { primary: { provider: "echo", capabilities: ["conversation"] } },
       interactionModes: ["chat"],
     });
-    const sent = await carol.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "remember this", waitForResponse: true });
+    const sent = await carol.sessions.sendSessionMessage({
+      sessionId: session!.sessionId,
+      content: "remember this",
+      waitForResponse: true,
+    });
 
     const page = await carol.messaging.getThreadMessages({ threadId: session!.threadId });
     expect(page.messages.map((m) => m.payload?.["text"])).toEqual(["echo: remember this", "remember this"]);
-    expect(page.messages[1]).toMatchObject({ messageId: sent.messageId, fromUsername: carol.username, toAccountId: session!.agents["primary"]!.accountId });
+    expect(page.messages[1]).toMatchObject({
+      messageId: sent.messageId,
+      fromUsername: carol.username,
+      toAccountId: session!.agents["primary"]!.accountId,
+    });
     expect(page.messages[0]).toMatchObject({ messageId: sent.response!.messageId, fromAccountId: session!.agents["primary"]!.accountId });
     const threads = await carol.messaging.listThreads({});
     expect(threads.threads.find((t) => t.threadId === session!.threadId)?.chatSessionId).toBe(session!.sessionId);

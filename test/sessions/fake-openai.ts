@@ -48,7 +48,9 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
     requests.push({ authorization: req.headers.authorization, body });
     const last = [...body.messages].reverse().find((m) => m.role === "user")?.content ?? "";
     if (last.includes("#fail")) {
-      res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "the fake model is down", type: "server_error" } }));
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: "the fake model is down", type: "server_error" } }));
       return;
     }
     open.add(res);
@@ -70,7 +72,9 @@ export async function startFakeOpenAi(options: { slowMs?: number; wordDelayMs?: 
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const send = (delta: Record<string, unknown>, finish: string | null = null) =>
-      res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id, object: "chat.completion.chunk", model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
+      );
     send({ role: "assistant", content: "" });
     if (last.includes("#empty")) {
       send({}, "stop");

@@ -46,7 +46,10 @@ describe("chat sessions across gateways (postgres+nats)", () => {
     await viewer.until((es) => ofType(es, SessionEventType.RESPONSE).length >= 2 && ofType(es, SessionEventType.DELTA).length > 12);
     await gw1.close();
     const events = stored(await viewer.ended(30_000));
-    expect(events.map((e) => e.seq), summary(events)).toEqual(events.map((_, i) => BigInt(i + 1)));
+    expect(
+      events.map((e) => e.seq),
+      summary(events),
+    ).toEqual(events.map((_, i) => BigInt(i + 1)));
     const responses = ofType(events, SessionEventType.RESPONSE);
     expect(responses.map((r) => r.turn)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(events.at(-1)).toMatchObject({ type: SessionEventType.STOP, reason: "max_turns" });

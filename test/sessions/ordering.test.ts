@@ -39,7 +39,10 @@ describe.each(MODES)("chat sessions: messages sent during an answer (%s)", (mode
 
   it("answers each queued message on its own, in order, each answer naming its message", async () => {
     const alice = await newUser(gw, admin, "alice");
-    const { session } = await alice.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { primary: { provider: "echo" } } });
+    const { session } = await alice.sessions.createSession({
+      sessionType: SessionType.HUMAN_AGENT,
+      agents: { primary: { provider: "echo" } },
+    });
     const id = session!.sessionId;
     const viewer = view(alice.sessions, id);
     // Long enough (150 words, 10 ms apart) that the next two messages are stored while it is being answered.
@@ -66,7 +69,10 @@ describe.each(MODES)("chat sessions: messages sent during an answer (%s)", (mode
 
   it("shows the next turn the previous answer before the message sent during it", async () => {
     const bob = await newUser(gw, admin, "bob");
-    const { session } = await bob.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { helper: { provider: "openai_compatible" } } });
+    const { session } = await bob.sessions.createSession({
+      sessionType: SessionType.HUMAN_AGENT,
+      agents: { helper: { provider: "openai_compatible" } },
+    });
     const id = session!.sessionId;
     const viewer = view(bob.sessions, id);
     const first = await bob.sessions.sendSessionMessage({ sessionId: id, content: `first ${id} #hold` });
@@ -109,11 +115,18 @@ describe.each(MODES)("chat sessions: messages sent during an answer (%s)", (mode
     const viewer = view(carol.sessions, id);
     await viewer.until((es) => ofType(es, SessionEventType.DELTA).some((d) => d.sender === "bob"));
     // Posted as ada, so addressed to bob — who is answering right now.
-    const interjection = await carol.sessions.sendSessionMessage({ sessionId: id, content: "ada cuts in: what about bob?", asAgent: "ada" });
+    const interjection = await carol.sessions.sendSessionMessage({
+      sessionId: id,
+      content: "ada cuts in: what about bob?",
+      asAgent: "ada",
+    });
     const events = stored(await viewer.ended(30_000));
     const responses = ofType(events, SessionEventType.RESPONSE);
     expect(interjection.seq, summary(events)).toBeLessThan(responses[1]!.seq);
-    expect(responses.map((r) => r.sender), summary(events)).toEqual(["ada", "bob", "ada", "bob", "ada"]);
+    expect(
+      responses.map((r) => r.sender),
+      summary(events),
+    ).toEqual(["ada", "bob", "ada", "bob", "ada"]);
     expect(events.at(-1)).toMatchObject({ type: SessionEventType.STOP, reason: "max_turns" });
     // Every answer is to a message addressed to its agent from the other side, and (echo) to the last one shown.
     const bySeq = new Map(events.map((e) => [Number(e.seq), e]));
@@ -132,7 +145,10 @@ describe.each(MODES)("chat sessions: messages sent during an answer (%s)", (mode
 
   it("takes a JSON completion from a server that does not stream; an answer without text is a provider_error", async () => {
     const dave = await newUser(gw, admin, "dave");
-    const { session } = await dave.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { helper: { provider: "openai_compatible" } } });
+    const { session } = await dave.sessions.createSession({
+      sessionType: SessionType.HUMAN_AGENT,
+      agents: { helper: { provider: "openai_compatible" } },
+    });
     const id = session!.sessionId;
     const json = await dave.sessions.sendSessionMessage({ sessionId: id, content: "answer as #json please", waitForResponse: true });
     expect(json.response).toMatchObject({ type: SessionEventType.RESPONSE, content: "fake: answer as #json please", sender: "helper" });

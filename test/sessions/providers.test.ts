@@ -29,16 +29,25 @@ async function collect(stream: AsyncIterable<ChatChunk>): Promise<{ text: string
 
 /** A one-route HTTP server answering with `respond`; returns its base URL, what it received, and close. */
 async function serve(
-  respond: (body: Record<string, unknown>, headers: Record<string, string | string[] | undefined>) => { status: number; body: string; contentType?: string },
+  respond: (
+    body: Record<string, unknown>,
+    headers: Record<string, string | string[] | undefined>,
+  ) => { status: number; body: string; contentType?: string },
 ) {
-  const received: Array<{ url: string | undefined; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }> = [];
+  const received: Array<{
+    url: string | undefined;
+    headers: Record<string, string | string[] | undefined>;
+    body: Record<string, unknown>;
+  }> = [];
   const server = createServer(async (req, res) => {
     const parts: Buffer[] = [];
     for await (const p of req) parts.push(p as Buffer);
     const body = JSON.parse(Buffer.concat(parts).toString("utf8")) as Record<string, unknown>;
     received.push({ url: req.url, headers: req.headers, body });
     const answer = respond(body, req.headers);
-    res.writeHead(answer.status, { "content-type": answer.contentType ?? (answer.status === 200 ? "text/event-stream" : "application/json") });
+    res.writeHead(answer.status, {
+      "content-type": answer.contentType ?? (answer.status === 200 ? "text/event-stream" : "application/json"),
+    });
     // Split the answer at awkward places to exercise the parser's buffering.
     for (let i = 0; i < answer.body.length; i += 7) res.write(answer.body.slice(i, i + 7));
     res.end();
@@ -50,7 +59,7 @@ async function serve(
 
 describe("chat providers", () => {
   it("parses server-sent events across chunk boundaries, CRLF and multi-line data", async () => {
-    const text = ": comment\r\nevent: a\r\ndata: one\r\ndata: two\r\n\r\ndata: {\"x\":1}\n\ndata: last";
+    const text = ': comment\r\nevent: a\r\ndata: one\r\ndata: two\r\n\r\ndata: {"x":1}\n\ndata: last';
     const bytes = new TextEncoder().encode(text);
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -127,7 +136,7 @@ describe("chat providers", () => {
       body:
         chunk({ choices: [{ delta: { role: "assistant", content: "" } }] }) +
         chunk({ choices: [{ delta: { content: "Hi" } }] }) +
-        chunk({ choices: [{ delta: {} , finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 1 } }) +
+        chunk({ choices: [{ delta: {}, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 1 } }) +
         "data: [DONE]\n\n",
     }));
     try {
@@ -151,12 +160,27 @@ describe("chat providers", () => {
         return {
           status: 200,
           contentType: "application/json; charset=utf-8",
-          body: JSON.stringify({ object: "chat.completion", choices: [{ message: { role: "assistant", content: "Whole answer" } }], usage: { prompt_tokens: 4, completion_tokens: 2 } }),
+          body: JSON.stringify({
+            object: "chat.completion",
+            choices: [{ message: { role: "assistant", content: "Whole answer" } }],
+            usage: { prompt_tokens: 4, completion_tokens: 2 },
+          }),
         };
       }
-      if (last === "json without text") return { status: 200, contentType: "application/json", body: JSON.stringify({ choices: [{ message: { role: "assistant", content: "" } }] }) };
+      if (last === "json without text")
+        return {
+          status: 200,
+          contentType: "application/json",
+          body: JSON.stringify({ choices: [{ message: { role: "assistant", content: "" } }] }),
+        };
       if (last === "html") return { status: 200, contentType: "text/html", body: "<html>hello</html>" };
-      return { status: 200, body: chunk({ choices: [{ delta: { role: "assistant", content: "" } }] }) + chunk({ choices: [{ delta: {}, finish_reason: "stop" }] }) + "data: [DONE]\n\n" };
+      return {
+        status: 200,
+        body:
+          chunk({ choices: [{ delta: { role: "assistant", content: "" } }] }) +
+          chunk({ choices: [{ delta: {}, finish_reason: "stop" }] }) +
+          "data: [DONE]\n\n",
+      };
     });
     try {
       const provider = new OpenAiCompatibleProvider("local", `${server.url}/v1`, undefined, "default", [], false);
@@ -196,8 +220,15 @@ describe("chat providers", () => {
           }),
         };
       }
-      if (last === "json without text") return { status: 200, contentType: "application/json", body: JSON.stringify({ type: "message", content: [] }) };
-      return { status: 200, body: sse("message_start", { message: { usage: { input_tokens: 3 } } }) + sse("message_delta", { usage: { output_tokens: 0 } }) + sse("message_stop", {}) };
+      if (last === "json without text")
+        return { status: 200, contentType: "application/json", body: JSON.stringify({ type: "message", content: [] }) };
+      return {
+        status: 200,
+        body:
+          sse("message_start", { message: { usage: { input_tokens: 3 } } }) +
+          sse("message_delta", { usage: { output_tokens: 0 } }) +
+          sse("message_stop", {}),
+      };
     });
     try {
       const provider = new AnthropicProvider(server.url, "sk-ant-test", "claude-test", []);

@@ -40,13 +40,25 @@ describe("chat sessions: refusals and lifecycle (embedded)", () => {
     );
     expect(two.rawMessage).toMatch(/HUMAN_AGENT session takes exactly 1 agent, got 2/);
     expect(fieldOf(two)).toBe("agents");
-    const one = await expectError(alice.sessions.createSession({ sessionType: SessionType.AGENT_AGENT, agents: { a: echo } }), Code.InvalidArgument, "invalid_agent_count");
+    const one = await expectError(
+      alice.sessions.createSession({ sessionType: SessionType.AGENT_AGENT, agents: { a: echo } }),
+      Code.InvalidArgument,
+      "invalid_agent_count",
+    );
     expect(one.rawMessage).toMatch(/AGENT_AGENT session takes exactly 2 agents, got 1/);
     await expectError(alice.sessions.createSession({ agents: { a: echo } }), Code.InvalidArgument, "invalid_session_type");
-    await expectError(alice.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { "Not OK": echo } }), Code.InvalidArgument, "invalid_agent_name");
+    await expectError(
+      alice.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { "Not OK": echo } }),
+      Code.InvalidArgument,
+      "invalid_agent_name",
+    );
     // Refused creations count against the creation limit too: another user for the rest.
     const amy = await newUser(gw, admin, "amy");
-    await expectError(amy.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: { provider: "skynet" } } }), Code.InvalidArgument, "unknown_provider");
+    await expectError(
+      amy.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: { provider: "skynet" } } }),
+      Code.InvalidArgument,
+      "unknown_provider",
+    );
     await expectError(
       amy.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: { provider: "anthropic" } } }),
       Code.FailedPrecondition,
@@ -62,7 +74,11 @@ describe("chat sessions: refusals and lifecycle (embedded)", () => {
   it("refuses the 6th creation in a minute with RESOURCE_EXHAUSTED and retry info", async () => {
     const bob = await newUser(gw, admin, "bob");
     for (let i = 0; i < 5; i++) await bob.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: echo } });
-    const err = await expectError(bob.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: echo } }), Code.ResourceExhausted, "rate_limited");
+    const err = await expectError(
+      bob.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: echo } }),
+      Code.ResourceExhausted,
+      "rate_limited",
+    );
     expect(retryDelayMs(err)).toBeGreaterThan(0);
     // Per user: someone else still may.
     const carol = await newUser(gw, admin, "carol");
@@ -86,22 +102,47 @@ describe("chat sessions: refusals and lifecycle (embedded)", () => {
 
   it("checks messages: empty, too long, unknown agents", async () => {
     const frank = await newUser(gw, admin, "frank");
-    const { session } = await frank.sessions.createSession({ sessionType: SessionType.AGENT_AGENT, agents: { a: echo, b: echo }, maxTurns: 1 });
+    const { session } = await frank.sessions.createSession({
+      sessionType: SessionType.AGENT_AGENT,
+      agents: { a: echo, b: echo },
+      maxTurns: 1,
+    });
     const sessionId = session!.sessionId;
     const { session: human } = await frank.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { solo: echo } });
-    await expectError(frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "  " }), Code.InvalidArgument, "empty_content");
-    await expectError(frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "x".repeat(32_001) }), Code.InvalidArgument, "content_too_long");
-    await expectError(frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "hi", toAgent: "nobody" }), Code.InvalidArgument, "unknown_agent");
-    await expectError(frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "hi", asAgent: "solo" }), Code.InvalidArgument, "unknown_agent");
+    await expectError(
+      frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "  " }),
+      Code.InvalidArgument,
+      "empty_content",
+    );
+    await expectError(
+      frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "x".repeat(32_001) }),
+      Code.InvalidArgument,
+      "content_too_long",
+    );
+    await expectError(
+      frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "hi", toAgent: "nobody" }),
+      Code.InvalidArgument,
+      "unknown_agent",
+    );
+    await expectError(
+      frank.sessions.sendSessionMessage({ sessionId: human!.sessionId, content: "hi", asAgent: "solo" }),
+      Code.InvalidArgument,
+      "unknown_agent",
+    );
     // max_turns 1: the AGENT_AGENT session stops after the first answer.
     await view(frank.sessions, sessionId).ended();
-    await expectError(frank.sessions.sendSessionMessage({ sessionId, content: "hi", asAgent: "a" }), Code.FailedPrecondition, "session_stopped");
+    await expectError(
+      frank.sessions.sendSessionMessage({ sessionId, content: "hi", asAgent: "a" }),
+      Code.FailedPrecondition,
+      "session_stopped",
+    );
   });
 
   it("lists own sessions newest first with paging; answers repeats of an idempotency key with the first seq", async () => {
     const gina = await newUser(gw, admin, "gina");
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await gina.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: echo } })).session!.sessionId);
+    for (let i = 0; i < 3; i++)
+      ids.push((await gina.sessions.createSession({ sessionType: SessionType.HUMAN_AGENT, agents: { a: echo } })).session!.sessionId);
     const first = await gina.sessions.listSessions({ pageSize: 2 });
     const second = await gina.sessions.listSessions({ pageSize: 2, pageToken: first.nextPageToken });
     expect([...first.sessions, ...second.sessions].map((s) => s.sessionId)).toEqual([...ids].reverse());
@@ -148,8 +189,16 @@ describe("chat sessions: refusals and lifecycle (embedded)", () => {
 
     const { session: idleAfter } = await hank.sessions.getSession({ sessionId: idle!.sessionId });
     expect(idleAfter).toMatchObject({ status: SessionStatus.EXPIRED, stopReason: "inactivity_timeout" });
-    await expectError(hank.sessions.sendSessionMessage({ sessionId: idle!.sessionId, content: "hello?" }), Code.FailedPrecondition, "session_expired");
-    await expectError(hank.sessions.streamSession({ sessionId: idle!.sessionId })[Symbol.asyncIterator]().next(), Code.FailedPrecondition, "session_expired");
+    await expectError(
+      hank.sessions.sendSessionMessage({ sessionId: idle!.sessionId, content: "hello?" }),
+      Code.FailedPrecondition,
+      "session_expired",
+    );
+    await expectError(
+      hank.sessions.streamSession({ sessionId: idle!.sessionId })[Symbol.asyncIterator]().next(),
+      Code.FailedPrecondition,
+      "session_expired",
+    );
     // DeleteSession still removes it.
     await hank.sessions.deleteSession({ sessionId: idle!.sessionId });
     await expectError(hank.sessions.getSession({ sessionId: idle!.sessionId }), Code.NotFound, "session_not_found");
@@ -179,6 +228,10 @@ describe("chat sessions: query rate limit (embedded)", () => {
     expect(retryDelayMs(err)).toBeGreaterThan(0);
     await ivy.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "one" });
     await ivy.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "two" });
-    await expectError(ivy.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "three" }), Code.ResourceExhausted, "rate_limited");
+    await expectError(
+      ivy.sessions.sendSessionMessage({ sessionId: session!.sessionId, content: "three" }),
+      Code.ResourceExhausted,
+      "rate_limited",
+    );
   });
 });

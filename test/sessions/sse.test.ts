@@ -33,9 +33,9 @@ function cut(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
 
 const TEXT =
   "\uFEFF: a comment\r\n" +
-  "event: message_start\r\ndata: {\"a\":1}\r\n\r\n" +
+  'event: message_start\r\ndata: {"a":1}\r\n\r\n' +
   "id: 7\nretry: 1000\ndata: first line\ndata: second ☃ line\n\n" +
-  "data: {\"choices\":[{\"delta\":{\"content\":\"é\"}}]}\r\r" +
+  'data: {"choices":[{"delta":{"content":"é"}}]}\r\r' +
   "data: [DONE]";
 const EXPECTED: SseEvent[] = [
   { event: "message_start", data: '{"a":1}' },

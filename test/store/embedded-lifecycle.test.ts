@@ -79,7 +79,13 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "agentnet-embedded-"));
-    env = { AGENTNET_DATA_DIR: dataDir, HOST: "127.0.0.1", LOG_LEVEL: "info", AGENTNET_ADMIN_PASSWORD: "admin-password-embedded", AGENTNET_SHUTDOWN_GRACE_SECONDS: "1" };
+    env = {
+      AGENTNET_DATA_DIR: dataDir,
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      AGENTNET_ADMIN_PASSWORD: "admin-password-embedded",
+      AGENTNET_SHUTDOWN_GRACE_SECONDS: "1",
+    };
   });
   afterAll(async () => {
     if (server && server.child.exitCode === null) await server.stop("SIGKILL");
@@ -94,11 +100,28 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
     expect(readFileSync(path.join(where.cluster, "PG_VERSION"), "utf8").trim()).toBe("17");
     expect(existsSync(where.socket)).toBe(true);
     const settings = await withClient(dataDir, async (c) => {
-      const names = ["listen_addresses", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections", "logging_collector"];
-      const { rows } = await c.query<{ name: string; setting: string; unit: string | null }>("select name, setting, unit from pg_settings where name = any($1)", [names]);
+      const names = [
+        "listen_addresses",
+        "fsync",
+        "synchronous_commit",
+        "full_page_writes",
+        "shared_buffers",
+        "max_connections",
+        "logging_collector",
+      ];
+      const { rows } = await c.query<{ name: string; setting: string; unit: string | null }>(
+        "select name, setting, unit from pg_settings where name = any($1)",
+        [names],
+      );
       return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
     });
-    expect(settings).toMatchObject({ listen_addresses: "", fsync: "on", synchronous_commit: "on", full_page_writes: "on", logging_collector: "off" });
+    expect(settings).toMatchObject({
+      listen_addresses: "",
+      fsync: "on",
+      synchronous_commit: "on",
+      full_page_writes: "on",
+      logging_collector: "off",
+    });
     // 32 MB in 8 kB pages; connections for the pool (10) and as many again plus room for commands.
     expect(Number(settings["shared_buffers"])).toBe(4096);
     expect(Number(settings["max_connections"])).toBeGreaterThanOrEqual(20);
@@ -132,7 +155,9 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/^schema is up to date \(embedded PostgreSQL 17\.\d+ in .+ \(shared with agentnet serve, pid \d+\)\)/);
     // The gateway sees what the commands wrote, at once.
-    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({ tokenType: "bearer" });
+    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({
+      tokenType: "bearer",
+    });
     expect(await client(AuthService, url(), secret).verify({})).toMatchObject({ valid: true, user: "carol" });
   });
 
@@ -146,7 +171,9 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
     expect(gw.output()).toContain(`stopping the embedded PostgreSQL (pid ${leftover}) left running`);
     expect(alive(leftover)).toBe(false);
     expect(postmasterPid(dataDir)).not.toBe(leftover);
-    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({ tokenType: "bearer" });
+    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({
+      tokenType: "bearer",
+    });
   });
 
   it("exits non-zero, saying so, when its PostgreSQL dies under it; the next start recovers", async () => {
@@ -158,7 +185,9 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
     expect(gw.output()).toMatch(/the embedded PostgreSQL \(pid \d+\) exited unexpectedly \(signal SIGKILL\); its log is .*postgres\.log/);
     expect(existsSync(layout(dataDir).lock)).toBe(false);
     await serve();
-    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({ tokenType: "bearer" });
+    expect(await client(AuthService, url()).login({ username: "carol", password: "carol-password" })).toMatchObject({
+      tokenType: "bearer",
+    });
   });
 
   it("stops its PostgreSQL on SIGTERM and SIGINT, leaving no process and no lock behind", async () => {
@@ -190,7 +219,10 @@ describe("the embedded PostgreSQL of `agentnet serve`", () => {
 
   it("is not held up by a lock or postmaster.pid of a process that is gone", async () => {
     const where = layout(dataDir);
-    await writeFile(where.lock, JSON.stringify({ pid: 2 ** 22 + 17, command: "serve", startedAt: "2020-01-01T00:00:00Z", socketDir: where.cluster }));
+    await writeFile(
+      where.lock,
+      JSON.stringify({ pid: 2 ** 22 + 17, command: "serve", startedAt: "2020-01-01T00:00:00Z", socketDir: where.cluster }),
+    );
     const gw = await serve();
     expect(await client(AuthService, url()).login({ username: "dave", password: "dave-password" })).toMatchObject({ tokenType: "bearer" });
     expect(await gw.stop()).toBe(0);

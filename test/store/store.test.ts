@@ -43,7 +43,10 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     const { rows } = await sql<{ big: unknown; ts: unknown; j: unknown; b: unknown }>`
       select 9007199254740991::int8 as big, now() as ts, '{"a":[1,"x"]}'::jsonb as j, true as b`.execute(store.db);
     expect(rows[0]).toEqual({ big: Number.MAX_SAFE_INTEGER, ts: expect.any(Date), j: { a: [1, "x"] }, b: true });
-    const count = await store.db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom("users")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
     expect(typeof count.n).toBe("number");
   });
 

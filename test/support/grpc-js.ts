@@ -22,16 +22,11 @@ export function grpcJsClient(address: string, file: string, service: string): gr
 }
 
 /** Calls a unary method and resolves with the response or rejects with the grpc-js ServiceError. */
-export function unary<T>(
-  client: grpc.Client,
-  method: string,
-  request: object,
-  metadata: Record<string, string> = {},
-): Promise<T> {
+export function unary<T>(client: grpc.Client, method: string, request: object, metadata: Record<string, string> = {}): Promise<T> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method];
+    const fn = (client as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>)[method];
     if (!fn) throw new Error(`no method ${method}`);
     fn.call(client, request, md, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
   });

@@ -29,7 +29,11 @@ export interface TestAccount {
 }
 
 /** An agent account owned by `owner`, stored as Register would, but without a session (never online). */
-export async function insertAccount(db: Kysely<Database>, owner: Pick<TestUser, "userId" | "username">, username: string): Promise<TestAccount> {
+export async function insertAccount(
+  db: Kysely<Database>,
+  owner: Pick<TestUser, "userId" | "username">,
+  username: string,
+): Promise<TestAccount> {
   const accountId = `acct_${ulid()}`;
   await db
     .insertInto("accounts")
@@ -103,7 +107,13 @@ export async function insertMessage(db: Kysely<Database>, m: MessageFixture): Pr
   if (result.outcome !== "inserted") throw new Error(`fixture message ${messageId} was not inserted: ${result.outcome}`);
   const status = m.status ?? "accepted";
   if (status !== "accepted") {
-    await new StatusWriter(db).apply({ messageId, to: status, sessionTag: "", code: status === "rejected" ? "test_rejection" : "", detail: "" });
+    await new StatusWriter(db).apply({
+      messageId,
+      to: status,
+      sessionTag: "",
+      code: status === "rejected" ? "test_rejection" : "",
+      detail: "",
+    });
   }
   return messageId;
 }

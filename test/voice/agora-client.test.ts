@@ -106,7 +106,11 @@ describe("Agora Conversational AI client against a fake Agora", () => {
   it("maps network errors and timeouts to unavailable", async () => {
     fake.failNext("leave", { status: 0, drop: true });
     const dropped = await failure(client.leave("any", scope));
-    expect(dropped).toMatchObject({ kind: "unavailable", reason: "agora_error", metadata: { agora_status: "0", agora_reason: "network_error" } });
+    expect(dropped).toMatchObject({
+      kind: "unavailable",
+      reason: "agora_error",
+      metadata: { agora_status: "0", agora_reason: "network_error" },
+    });
 
     const silent = createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
@@ -137,11 +141,21 @@ describe("Agora Conversational AI client against a fake Agora", () => {
   it("uses Basic customer credentials when configured, and Agora's 401 for wrong ones is failed_precondition", async () => {
     const basicFake = await new FakeAgora({ customer: { id: "cust", secret: "cust-secret" } }).start();
     try {
-      const good = new AgoraConvoAiClient({ baseUrl: basicFake.baseUrl, appId: FAKE_APP_ID, tokens, customer: { id: "cust", secret: "cust-secret" } });
+      const good = new AgoraConvoAiClient({
+        baseUrl: basicFake.baseUrl,
+        appId: FAKE_APP_ID,
+        tokens,
+        customer: { id: "cust", secret: "cust-secret" },
+      });
       const started = await good.join(joinBody("basic"), scope);
       expect(basicFake.requests[0]?.authorization).toBe(`Basic ${Buffer.from("cust:cust-secret").toString("base64")}`);
       await good.leave(started.agentId, scope);
-      const wrong = new AgoraConvoAiClient({ baseUrl: basicFake.baseUrl, appId: FAKE_APP_ID, tokens, customer: { id: "cust", secret: "nope" } });
+      const wrong = new AgoraConvoAiClient({
+        baseUrl: basicFake.baseUrl,
+        appId: FAKE_APP_ID,
+        tokens,
+        customer: { id: "cust", secret: "nope" },
+      });
       const err = await failure(wrong.join(joinBody("basic-2"), scope));
       expect(err).toMatchObject({ kind: "failed_precondition", metadata: { agora_status: "401" } });
     } finally {

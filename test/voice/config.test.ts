@@ -73,7 +73,7 @@ describe("voice configuration", () => {
   });
 
   it("never puts the certificate into the error", () => {
-    const secretish = "zz" + CERT;
+    const secretish = `zz${CERT}`;
     const err = configError({ APP_ID, APP_CERTIFICATE: secretish });
     expect(err.message).not.toContain(secretish);
   });

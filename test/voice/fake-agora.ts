@@ -131,7 +131,12 @@ export class FakeAgora {
       return;
     }
     if (failure) {
-      return send(res, failure.status, { detail: failure.detail ?? `injected ${failure.status}`, reason: failure.reason ?? "", ...failure.extra }, failure.headers);
+      return send(
+        res,
+        failure.status,
+        { detail: failure.detail ?? `injected ${failure.status}`, reason: failure.reason ?? "", ...failure.extra },
+        failure.headers,
+      );
     }
 
     const rest = url.pathname.slice(prefix.length);
@@ -205,7 +210,11 @@ export class FakeAgora {
     const name = String(b["name"]);
     const running = [...this.agents.values()].find((a) => a.name === name && a.status === "RUNNING");
     if (running) {
-      return send(res, 409, { detail: "task conflict", reason: "TaskConflict", ...(this.conflictNamesAgent ? { agent_id: running.agentId } : {}) });
+      return send(res, 409, {
+        detail: "task conflict",
+        reason: "TaskConflict",
+        ...(this.conflictNamesAgent ? { agent_id: running.agentId } : {}),
+      });
     }
     const agent: FakeAgent = {
       agentId: `1NT29X${randomBytes(10).toString("hex").toUpperCase()}`,
@@ -239,7 +248,7 @@ export class FakeAgora {
 
 /** Why `token` is not an RTC+RTM AccessToken2 for `uid` in `channel` (uid "" = any RTC uid), or undefined. */
 export function tokenProblem(token: string, channel: string, uid: string, appId: string, certificate: string): string | undefined {
-  let parsed;
+  let parsed: ReturnType<typeof parseAccessToken2>;
   try {
     parsed = parseAccessToken2(token);
   } catch (err) {
@@ -270,7 +279,10 @@ function joinBodyProblems(body: unknown, appId: string, certificate: string): st
   need(typeof p["channel"] === "string" && p["channel"] !== "", "properties.channel must be a non-empty string");
   need(typeof p["agent_rtc_uid"] === "string" && p["agent_rtc_uid"] !== "", "properties.agent_rtc_uid must be a non-empty string");
   const remote = p["remote_rtc_uids"];
-  need(Array.isArray(remote) && remote.length > 0 && remote.every((u) => typeof u === "string"), "properties.remote_rtc_uids must be a non-empty array of strings");
+  need(
+    Array.isArray(remote) && remote.length > 0 && remote.every((u) => typeof u === "string"),
+    "properties.remote_rtc_uids must be a non-empty array of strings",
+  );
   need(p["enable_string_uid"] === true, "properties.enable_string_uid must be true (uids are strings)");
   need(Number.isInteger(p["idle_timeout"]), "properties.idle_timeout must be an integer");
   need(typeof obj(p["advanced_features"])["enable_rtm"] === "boolean", "properties.advanced_features.enable_rtm must be a boolean");

@@ -24,7 +24,10 @@ export function voiceEnv(fake: FakeAgora, extra: Record<string, string> = {}): R
 }
 
 /** Like startTestGateway, but logging everything (debug) into a string the test can search for secrets. */
-export async function startLoggingGateway(backend: TestBackend, overrides: Record<string, string>): Promise<{ gw: TestGateway; logs: () => string }> {
+export async function startLoggingGateway(
+  backend: TestBackend,
+  overrides: Record<string, string>,
+): Promise<{ gw: TestGateway; logs: () => string }> {
   let logs = "";
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -48,7 +48,10 @@ describe("join body", () => {
           failure_message: expect.any(String),
           params: { model: "gpt-4o-mini" },
         },
-        tts: { vendor: "minimax", params: { key: "mm-key", model: "speech_2_6_turbo", voice_setting: { voice_id: "English_captivating_female1" } } },
+        tts: {
+          vendor: "minimax",
+          params: { key: "mm-key", model: "speech_2_6_turbo", voice_setting: { voice_id: "English_captivating_female1" } },
+        },
         asr: { vendor: "deepgram", language: "en", params: { key: "dg-key", model: "nova-3", language: "en" } },
         parameters: { data_channel: "rtm", enable_error_message: true },
       },
@@ -90,7 +93,9 @@ describe("join body", () => {
     // Vendor params that redirect the connection need the caller's own key.
     const err = refusal(() => buildJoinRequest(keyed, { ...base, tts: { params: { url: "wss://evil.example" } } }));
     expect(err).toMatchObject({ kind: "invalid_argument", field: "tts.params" });
-    expect(refusal(() => buildJoinRequest(keyed, { ...base, asr: { params: { base_url: "wss://evil.example" } } })).field).toBe("asr.params");
+    expect(refusal(() => buildJoinRequest(keyed, { ...base, asr: { params: { base_url: "wss://evil.example" } } })).field).toBe(
+      "asr.params",
+    );
     const own = buildJoinRequest(keyed, { ...base, tts: { apiKey: "mine", params: { url: "wss://mine.example" } } });
     expect(JSON.stringify(own.body)).not.toContain("mm-key");
   });

@@ -31,7 +31,13 @@ function expectSeedError(res: Answer, status: number, reason: string, mentions?:
   if (mentions !== undefined) expect(res.json.detail).toContain(mentions);
 }
 
-async function call(url: string, method: "GET" | "POST", body?: unknown, token?: string, raw?: string): Promise<{ status: number; json: Envelope; headers: Headers }> {
+async function call(
+  url: string,
+  method: "GET" | "POST",
+  body?: unknown,
+  token?: string,
+  raw?: string,
+): Promise<{ status: number; json: Envelope; headers: Headers }> {
   const res = await fetch(url, {
     method,
     headers: {
@@ -83,10 +89,23 @@ describe.each(MODES)("the Agora seed's HTTP routes (%s)", (mode) => {
   });
 
   it("POST /v2/startAgent and /v2/stopAgent work as the seed's, and the agent belongs to the caller", async () => {
-    const config = (await call(`${gw.url}/get_config`, "GET", undefined, alice.token)).json.data as { channel_name: string; uid: string; agent_uid: string };
-    const started = await call(`${gw.url}/v2/startAgent`, "POST", { channelName: config.channel_name, rtcUid: config.agent_uid, userUid: Number(config.uid) }, alice.token);
+    const config = (await call(`${gw.url}/get_config`, "GET", undefined, alice.token)).json.data as {
+      channel_name: string;
+      uid: string;
+      agent_uid: string;
+    };
+    const started = await call(
+      `${gw.url}/v2/startAgent`,
+      "POST",
+      { channelName: config.channel_name, rtcUid: config.agent_uid, userUid: Number(config.uid) },
+      alice.token,
+    );
     expect(started.status).toBe(200);
-    expect(started.json).toEqual({ code: 0, msg: "success", data: { agent_id: expect.any(String), channel_name: config.channel_name, status: "started" } });
+    expect(started.json).toEqual({
+      code: 0,
+      msg: "success",
+      data: { agent_id: expect.any(String), channel_name: config.channel_name, status: "started" },
+    });
     const agentId = started.json.data?.["agent_id"] as string;
     const join = fake.calls("join").at(-1)?.body as { properties: Record<string, unknown> };
     expect(join.properties).toMatchObject({ channel: config.channel_name, agent_rtc_uid: config.agent_uid, remote_rtc_uids: [config.uid] });
@@ -112,7 +131,12 @@ describe.each(MODES)("the Agora seed's HTTP routes (%s)", (mode) => {
     expect(missing.status).toBe(400);
     expect(missing.json).toMatchObject({ code: 400, reason: "invalid_argument" });
     expect(missing.json.msg).toContain("userUid");
-    const badChannel = await call(`${gw.url}/v2/startAgent`, "POST", { channelName: "bad/channel", rtcUid: "1", userUid: "2" }, alice.token);
+    const badChannel = await call(
+      `${gw.url}/v2/startAgent`,
+      "POST",
+      { channelName: "bad/channel", rtcUid: "1", userUid: "2" },
+      alice.token,
+    );
     expect(badChannel).toMatchObject({ status: 400, json: { code: 400, reason: "invalid_channel_name" } });
     const notJson = await call(`${gw.url}/v2/startAgent`, "POST", undefined, alice.token, "{nope");
     expect(notJson).toMatchObject({ status: 400, json: { code: 400 } });
@@ -147,8 +171,17 @@ describe.each(MODES)("the Agora seed's HTTP routes (%s)", (mode) => {
       expectSeedError(await call(`${gw.url}/get_config`, "GET"), 401, "missing_credentials");
       expectSeedError(await call(`${gw.url}/get_config`, "GET", undefined, "not-a-token"), 401, "invalid_token");
       const basic = await fetch(`${gw.url}/get_config`, { headers: { authorization: "Basic abc" } });
-      expectSeedError({ status: basic.status, json: (await basic.json()) as Envelope, headers: basic.headers }, 401, "malformed_credentials");
-      expectSeedError(await call(`${gw.url}/get_config?channel_name=${encodeURIComponent("bad/channel")}`, "GET", undefined, alice.token), 400, "invalid_channel_name", "channel_name");
+      expectSeedError(
+        { status: basic.status, json: (await basic.json()) as Envelope, headers: basic.headers },
+        401,
+        "malformed_credentials",
+      );
+      expectSeedError(
+        await call(`${gw.url}/get_config?channel_name=${encodeURIComponent("bad/channel")}`, "GET", undefined, alice.token),
+        400,
+        "invalid_channel_name",
+        "channel_name",
+      );
     });
 
     it("POST /v2/startAgent: bodies that are not a JSON object, or too large", async () => {
@@ -241,11 +274,17 @@ describe.each(MODES)("the Agora seed's HTTP routes (%s)", (mode) => {
   it("applies CORS like the RPCs (preflight and simple requests)", async () => {
     const preflight = await fetch(`${gw.url}/v2/startAgent`, {
       method: "OPTIONS",
-      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" },
+      headers: {
+        origin: "http://localhost:3000",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,authorization",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
-    const res = await fetch(`${gw.url}/get_config`, { headers: { origin: "http://localhost:3000", authorization: `Bearer ${alice.token}` } });
+    const res = await fetch(`${gw.url}/get_config`, {
+      headers: { origin: "http://localhost:3000", authorization: `Bearer ${alice.token}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
@@ -273,7 +312,11 @@ describe.each(MODES)("the seed's routes served without credentials (opt-in) (%s)
     const config = await call(`${gw.url}/get_config`, "GET");
     expect(config).toMatchObject({ status: 200, json: { code: 0, msg: "success" } });
     const data = config.json.data as { channel_name: string; uid: string; agent_uid: string };
-    const started = await call(`${gw.url}/v2/startAgent`, "POST", { channelName: data.channel_name, rtcUid: data.agent_uid, userUid: data.uid });
+    const started = await call(`${gw.url}/v2/startAgent`, "POST", {
+      channelName: data.channel_name,
+      rtcUid: data.agent_uid,
+      userUid: data.uid,
+    });
     expect(started).toMatchObject({ status: 200, json: { code: 0, data: { status: "started" } } });
     const agentId = started.json.data?.["agent_id"] as string;
     // Not alice's: she cannot see it.
@@ -309,7 +352,11 @@ describe("the seed's routes without voice configured", () => {
     expect(res).toMatchObject({ status: 503, json: { code: 503, reason: "voice_not_configured" } });
     expect(res.json.msg).toContain("APP_ID");
     expectSeedError(res, 503, "voice_not_configured", "APP_ID");
-    expectSeedError(await call(`${gw.url}/v2/startAgent`, "POST", { channelName: "c", rtcUid: "1", userUid: "2" }), 503, "voice_not_configured");
+    expectSeedError(
+      await call(`${gw.url}/v2/startAgent`, "POST", { channelName: "c", rtcUid: "1", userUid: "2" }),
+      503,
+      "voice_not_configured",
+    );
     expectSeedError(await call(`${gw.url}/v2/stopAgent`, "POST", { agentId: "x" }), 503, "voice_not_configured");
   });
 });

@@ -59,7 +59,12 @@ describe("voice tokens (AccessToken2 decoded and verified offline)", () => {
     const [rtc, rtm] = parsed.services;
     expect(rtc).toMatchObject({ channel: config.channelName, uid: config.uid });
     // Publisher: join and all three publish privileges, each expiring with the token.
-    expect(privileges(rtc)).toEqual({ [PRIV_JOIN_CHANNEL]: 86_400, [PRIV_PUBLISH_AUDIO]: 86_400, [PRIV_PUBLISH_VIDEO]: 86_400, [PRIV_PUBLISH_DATA]: 86_400 });
+    expect(privileges(rtc)).toEqual({
+      [PRIV_JOIN_CHANNEL]: 86_400,
+      [PRIV_PUBLISH_AUDIO]: 86_400,
+      [PRIV_PUBLISH_VIDEO]: 86_400,
+      [PRIV_PUBLISH_DATA]: 86_400,
+    });
     expect(rtm).toMatchObject({ userId: config.uid });
     expect(privileges(rtm)).toEqual({ [PRIV_RTM_LOGIN]: 86_400 });
   });
@@ -103,7 +108,9 @@ describe("voice tokens (AccessToken2 decoded and verified offline)", () => {
       [SERVICE_RTM, "77"],
     ]);
     expect(privileges(parsed.services[1])).toEqual({ [PRIV_RTM_LOGIN]: 60 });
-    expect(refusal(() => tokens.rtc({ channelName: "c", user: { uid: 0 }, role: "publisher", withRtm: true })).reason).toBe("invalid_account");
+    expect(refusal(() => tokens.rtc({ channelName: "c", user: { uid: 0 }, role: "publisher", withRtm: true })).reason).toBe(
+      "invalid_account",
+    );
   });
 
   it("IssueRtmToken: RTM login only, for the user id", () => {
@@ -137,15 +144,24 @@ describe("voice tokens (AccessToken2 decoded and verified offline)", () => {
   it.each([0n, -1n, 86_401n])("refuses expiry %s with invalid_expiry", (expiresIn) => {
     expect(refusal(() => tokens.rtm({ userId: "u", expiresIn }))).toMatchObject({ reason: "invalid_expiry", field: "expires_in" });
     expect(refusal(() => tokens.connectionConfig({ expiresIn }))).toMatchObject({ reason: "invalid_expiry", field: "expires_in" });
-    expect(refusal(() => tokens.rtc({ channelName: "c", user: { uid: 1 }, role: "publisher", expiresIn, withRtm: false })).reason).toBe("invalid_expiry");
+    expect(refusal(() => tokens.rtc({ channelName: "c", user: { uid: 1 }, role: "publisher", expiresIn, withRtm: false })).reason).toBe(
+      "invalid_expiry",
+    );
   });
 
   it("refuses an empty or oversized RTM user id and an empty or oversized account", () => {
     expect(refusal(() => tokens.rtm({ userId: "" }))).toMatchObject({ reason: "invalid_user_id", field: "user_id" });
     expect(refusal(() => tokens.rtm({ userId: "u".repeat(65) }))).toMatchObject({ reason: "invalid_user_id", field: "user_id" });
-    expect(refusal(() => tokens.rtc({ channelName: "c", user: { account: "" }, role: "publisher", withRtm: false }))).toMatchObject({ reason: "invalid_account", field: "account" });
-    expect(refusal(() => tokens.rtc({ channelName: "c", user: { account: "a".repeat(256) }, role: "publisher", withRtm: false })).reason).toBe("invalid_account");
-    expect(refusal(() => tokens.rtc({ channelName: "c", user: undefined, role: "publisher", withRtm: false })).reason).toBe("invalid_account");
+    expect(refusal(() => tokens.rtc({ channelName: "c", user: { account: "" }, role: "publisher", withRtm: false }))).toMatchObject({
+      reason: "invalid_account",
+      field: "account",
+    });
+    expect(
+      refusal(() => tokens.rtc({ channelName: "c", user: { account: "a".repeat(256) }, role: "publisher", withRtm: false })).reason,
+    ).toBe("invalid_account");
+    expect(refusal(() => tokens.rtc({ channelName: "c", user: undefined, role: "publisher", withRtm: false })).reason).toBe(
+      "invalid_account",
+    );
   });
 
   it("normalises uids to strings in one place", () => {

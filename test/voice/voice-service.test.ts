@@ -63,18 +63,55 @@ describe.each(MODES)("voice services (%s)", (mode) => {
 
     it("IssueRtcToken / IssueRtmToken, and INVALID_ARGUMENT naming the field", async () => {
       const tokens = client(TokenService, gw.url, alice.token);
-      const rtc = await tokens.issueRtcToken({ channelName: "demo", user: { case: "uid", value: 5 }, role: RtcRole.SUBSCRIBER, expiresIn: 60n });
+      const rtc = await tokens.issueRtcToken({
+        channelName: "demo",
+        user: { case: "uid", value: 5 },
+        role: RtcRole.SUBSCRIBER,
+        expiresIn: 60n,
+      });
       expect(rtc).toMatchObject({ uid: "5", channelName: "demo", role: RtcRole.SUBSCRIBER, expiresIn: 60n, appId: FAKE_APP_ID });
       expect(Object.fromEntries(parseAccessToken2(rtc.token).services[0]?.privileges ?? [])).toEqual({ 1: 60 });
       const rtm = await tokens.issueRtmToken({ userId: "alice-rtm" });
       expect(rtm.expiresIn).toBe(3600n);
-      expect(parseAccessToken2(rtm.token).services[0]).toMatchObject({ type: SERVICE_RTM, userId: "alice-rtm", privileges: new Map([[PRIV_RTM_LOGIN, 3600]]) });
+      expect(parseAccessToken2(rtm.token).services[0]).toMatchObject({
+        type: SERVICE_RTM,
+        userId: "alice-rtm",
+        privileges: new Map([[PRIV_RTM_LOGIN, 3600]]),
+      });
 
-      const badExpiry = await expectError(tokens.issueRtcToken({ channelName: "demo", user: { case: "uid", value: 5 }, expiresIn: 86_401n }), Code.InvalidArgument, "invalid_expiry");
+      const badExpiry = await expectError(
+        tokens.issueRtcToken({ channelName: "demo", user: { case: "uid", value: 5 }, expiresIn: 86_401n }),
+        Code.InvalidArgument,
+        "invalid_expiry",
+      );
       expect(fieldOf(badExpiry)).toBe("expires_in");
-      expect(fieldOf(await expectError(tokens.issueRtcToken({ channelName: "", user: { case: "uid", value: 5 } }), Code.InvalidArgument, "invalid_channel_name"))).toBe("channel_name");
-      expect(fieldOf(await expectError(tokens.issueRtcToken({ channelName: "a".repeat(65), user: { case: "account", value: "x" } }), Code.InvalidArgument, "invalid_channel_name"))).toBe("channel_name");
-      expect(fieldOf(await expectError(tokens.issueRtcToken({ channelName: "ü", user: { case: "account", value: "x" } }), Code.InvalidArgument, "invalid_channel_name"))).toBe("channel_name");
+      expect(
+        fieldOf(
+          await expectError(
+            tokens.issueRtcToken({ channelName: "", user: { case: "uid", value: 5 } }),
+            Code.InvalidArgument,
+            "invalid_channel_name",
+          ),
+        ),
+      ).toBe("channel_name");
+      expect(
+        fieldOf(
+          await expectError(
+            tokens.issueRtcToken({ channelName: "a".repeat(65), user: { case: "account", value: "x" } }),
+            Code.InvalidArgument,
+            "invalid_channel_name",
+          ),
+        ),
+      ).toBe("channel_name");
+      expect(
+        fieldOf(
+          await expectError(
+            tokens.issueRtcToken({ channelName: "ü", user: { case: "account", value: "x" } }),
+            Code.InvalidArgument,
+            "invalid_channel_name",
+          ),
+        ),
+      ).toBe("channel_name");
       expect(fieldOf(await expectError(tokens.issueRtmToken({ userId: "" }), Code.InvalidArgument, "invalid_user_id"))).toBe("user_id");
       await expectError(tokens.getConfig({ expiresIn: 0n }), Code.InvalidArgument, "invalid_expiry");
     });
@@ -107,7 +144,16 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       const res = await asAlice.startVoiceAgent({ channelName: "room_a", agentUid: "58888506", remoteUids: ["1234567"] });
       expect(res.status).toBe(VoiceAgentStatus.RUNNING);
       expect(res.channelName).toBe("room_a");
-      expect(res.agent).toMatchObject({ agentId: res.agentId, owner: "alice", agentUid: "58888506", remoteUids: ["1234567"], llmModel: "gpt-4o-mini", ttsVendor: "minimax", asrVendor: "deepgram", lastError: "" });
+      expect(res.agent).toMatchObject({
+        agentId: res.agentId,
+        owner: "alice",
+        agentUid: "58888506",
+        remoteUids: ["1234567"],
+        llmModel: "gpt-4o-mini",
+        ttsVendor: "minimax",
+        asrVendor: "deepgram",
+        lastError: "",
+      });
       const created = Number(res.agent?.createdAt?.seconds);
       expect(Number(res.agent?.maxRunUntil?.seconds) - created).toBeGreaterThanOrEqual(3599);
 
@@ -125,7 +171,10 @@ describe.each(MODES)("voice services (%s)", (mode) => {
         advanced_features: { enable_rtm: true },
         parameters: { data_channel: "rtm", enable_error_message: true },
         llm: { url: "https://api.openai.com/v1/chat/completions", api_key: LLM_KEY, params: { model: "gpt-4o-mini" } },
-        tts: { vendor: "minimax", params: { key: MINIMAX_KEY, model: "speech_2_6_turbo", voice_setting: { voice_id: "English_captivating_female1" } } },
+        tts: {
+          vendor: "minimax",
+          params: { key: MINIMAX_KEY, model: "speech_2_6_turbo", voice_setting: { voice_id: "English_captivating_female1" } },
+        },
         asr: { vendor: "deepgram", params: { key: DEEPGRAM_KEY, model: "nova-3", language: "en" } },
       });
       expect(joins.at(-1)?.authorization).toMatch(/^agora token=007/);
@@ -145,25 +194,59 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       });
       expect(one.agent?.agentUid).toMatch(/^\d{7,8}$/);
       expect(one.agent?.remoteUids).toEqual(["42"]);
-      const bodies = fake.calls("join").slice(-2).map((c) => c.body as { name: string; properties: Record<string, Record<string, unknown>> });
+      const bodies = fake
+        .calls("join")
+        .slice(-2)
+        .map((c) => c.body as { name: string; properties: Record<string, Record<string, unknown>> });
       expect(bodies[0]?.name).not.toBe(bodies[1]?.name);
       expect(bodies[1]?.properties).toMatchObject({
         idle_timeout: 5,
         advanced_features: { enable_rtm: false },
         parameters: { data_channel: "datastream" },
-        llm: { system_messages: [{ role: "system", content: "Talk like a pirate." }], greeting_message: "Ahoy!", params: { model: "gpt-4.1-mini" } },
+        llm: {
+          system_messages: [{ role: "system", content: "Talk like a pirate." }],
+          greeting_message: "Ahoy!",
+          params: { model: "gpt-4.1-mini" },
+        },
       });
       expect(two.agent?.llmModel).toBe("gpt-4.1-mini");
       expect(fake.violations).toEqual([]);
     });
 
     it("refuses bad starts with the contract's reasons", async () => {
-      expect(fieldOf(await expectError(asAlice.startVoiceAgent({ channelName: "", remoteUids: ["1"] }), Code.InvalidArgument, "invalid_channel_name"))).toBe("channel_name");
-      expect(fieldOf(await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: [] }), Code.InvalidArgument, "missing_remote_uids"))).toBe("remote_uids");
-      expect(fieldOf(await expectError(asAlice.startVoiceAgent({ channelName: "c", agentUid: "no/slash", remoteUids: ["1"] }), Code.InvalidArgument, "invalid_uid"))).toBe("agent_uid");
-      await expectError(asAlice.startVoiceAgent({ channelName: "c", agentUid: "9", remoteUids: ["9"] }), Code.InvalidArgument, "invalid_uid");
-      await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { vendor: "elevenlabs" } }), Code.FailedPrecondition, "tts_not_configured");
-      await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { params: { url: "wss://evil.example" } } }), Code.InvalidArgument);
+      expect(
+        fieldOf(
+          await expectError(asAlice.startVoiceAgent({ channelName: "", remoteUids: ["1"] }), Code.InvalidArgument, "invalid_channel_name"),
+        ),
+      ).toBe("channel_name");
+      expect(
+        fieldOf(
+          await expectError(asAlice.startVoiceAgent({ channelName: "c", remoteUids: [] }), Code.InvalidArgument, "missing_remote_uids"),
+        ),
+      ).toBe("remote_uids");
+      expect(
+        fieldOf(
+          await expectError(
+            asAlice.startVoiceAgent({ channelName: "c", agentUid: "no/slash", remoteUids: ["1"] }),
+            Code.InvalidArgument,
+            "invalid_uid",
+          ),
+        ),
+      ).toBe("agent_uid");
+      await expectError(
+        asAlice.startVoiceAgent({ channelName: "c", agentUid: "9", remoteUids: ["9"] }),
+        Code.InvalidArgument,
+        "invalid_uid",
+      );
+      await expectError(
+        asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { vendor: "elevenlabs" } }),
+        Code.FailedPrecondition,
+        "tts_not_configured",
+      );
+      await expectError(
+        asAlice.startVoiceAgent({ channelName: "c", remoteUids: ["1"], tts: { params: { url: "wss://evil.example" } } }),
+        Code.InvalidArgument,
+      );
     });
 
     // agent_uid is documented as a decimal string: an Agora numeric uid, 0..2^32-1 (0 is refused: the agent
@@ -172,7 +255,11 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       "refuses agent_uid %j with invalid_uid naming agent_uid",
       async (agentUid) => {
         const joins = fake.calls("join").length;
-        const err = await expectError(asAlice.startVoiceAgent({ channelName: "c", agentUid, remoteUids: ["1"] }), Code.InvalidArgument, "invalid_uid");
+        const err = await expectError(
+          asAlice.startVoiceAgent({ channelName: "c", agentUid, remoteUids: ["1"] }),
+          Code.InvalidArgument,
+          "invalid_uid",
+        );
         expect(fieldOf(err)).toBe("agent_uid");
         expect(err.findDetails(ErrorInfoSchema)[0]?.metadata["field"]).toBe("agent_uid");
         expect(fake.calls("join")).toHaveLength(joins);
@@ -186,7 +273,7 @@ describe.each(MODES)("voice services (%s)", (mode) => {
     ])("accepts agent_uid %j as %j", async (agentUid, expected) => {
       const res = await asAlice.startVoiceAgent({ channelName: "uids", agentUid, remoteUids: ["1"] });
       expect(res.agent?.agentUid).toBe(expected);
-      expect((fake.calls("join").at(-1)?.body as { properties: { agent_rtc_uid: string } }).properties.agent_rtc_uid).toBe(expected);
+      expect((fake.calls("join").at(-1)!.body as { properties: { agent_rtc_uid: string } }).properties.agent_rtc_uid).toBe(expected);
       await asAlice.stopVoiceAgent({ agentId: res.agentId });
     });
 
@@ -196,12 +283,24 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       const again = await asAlice.startVoiceAgent({ channelName: "named", name: "helper", remoteUids: ["1"] });
       expect(again.agentId).toBe(first.agentId);
       expect(fake.calls("join")).toHaveLength(joins);
-      await expectError(asBob.startVoiceAgent({ channelName: "named", name: "helper", remoteUids: ["2"] }), Code.AlreadyExists, "agent_name_taken");
+      await expectError(
+        asBob.startVoiceAgent({ channelName: "named", name: "helper", remoteUids: ["2"] }),
+        Code.AlreadyExists,
+        "agent_name_taken",
+      );
     });
 
     it("handles Agora's 409 idempotently: the running agent it names is recorded and returned", async () => {
       // An agent Agora runs under this name that this server has no record of (e.g. a start whose answer was lost).
-      fake.agents.set("1NT29XLOSTANSWER", { agentId: "1NT29XLOSTANSWER", name: "lost", channel: "c409", agentUid: "5", status: "RUNNING", startTs: 1, joinBody: {} });
+      fake.agents.set("1NT29XLOSTANSWER", {
+        agentId: "1NT29XLOSTANSWER",
+        name: "lost",
+        channel: "c409",
+        agentUid: "5",
+        status: "RUNNING",
+        startTs: 1,
+        joinBody: {},
+      });
       const res = await asAlice.startVoiceAgent({ channelName: "c409", agentUid: "5", name: "lost", remoteUids: ["6"] });
       expect(res.agentId).toBe("1NT29XLOSTANSWER");
       expect(res.agent?.owner).toBe("alice");
@@ -369,7 +468,11 @@ describe.each(MODES)("voice not configured (%s)", (mode) => {
     const tokens = client(TokenService, gw.url, token);
     const voice = client(VoiceAgentService, gw.url, token);
     await expectError(tokens.getConfig({}), Code.FailedPrecondition, "voice_not_configured");
-    await expectError(tokens.issueRtcToken({ channelName: "c", user: { case: "uid", value: 1 } }), Code.FailedPrecondition, "voice_not_configured");
+    await expectError(
+      tokens.issueRtcToken({ channelName: "c", user: { case: "uid", value: 1 } }),
+      Code.FailedPrecondition,
+      "voice_not_configured",
+    );
     await expectError(tokens.issueRtmToken({ userId: "u" }), Code.FailedPrecondition, "voice_not_configured");
     await expectError(voice.startVoiceAgent({ channelName: "c", remoteUids: ["1"] }), Code.FailedPrecondition, "voice_not_configured");
     await expectError(voice.stopVoiceAgent({ agentId: "a" }), Code.FailedPrecondition, "voice_not_configured");

@@ -232,17 +232,29 @@ export abstract class Actor {
   }
 
   /** Opens a streamed answer to `to` (STREAM parts sharing a stream id); answer a message with its parent. */
-  stream(to: Target, o: { threadId?: string; parentMessageId?: string; traceId?: string; ttlMs?: number; streamId?: string } = {}): StreamWriter {
+  stream(
+    to: Target,
+    o: { threadId?: string; parentMessageId?: string; traceId?: string; ttlMs?: number; streamId?: string } = {},
+  ): StreamWriter {
     return new StreamWriter(
       (payload) =>
-        this.send(to, payload, { kind: "stream", threadId: o.threadId, parentMessageId: o.parentMessageId, traceId: o.traceId, ttlMs: o.ttlMs }),
+        this.send(to, payload, {
+          kind: "stream",
+          threadId: o.threadId,
+          parentMessageId: o.parentMessageId,
+          traceId: o.traceId,
+          ttlMs: o.ttlMs,
+        }),
       o.streamId,
     );
   }
 
   /** A streamed answer to a received message: to its sender, in its thread, with it as parent. */
   streamReply(to: MessageView, o: { ttlMs?: number } = {}): StreamWriter {
-    return this.stream({ accountId: to.from.accountId }, { threadId: to.threadId, parentMessageId: to.messageId, traceId: to.traceId, ...o });
+    return this.stream(
+      { accountId: to.from.accountId },
+      { threadId: to.threadId, parentMessageId: to.messageId, traceId: to.traceId, ...o },
+    );
   }
 
   // Blobs
@@ -354,7 +366,10 @@ export abstract class Actor {
     let started = false;
     while (!o.signal?.aborted) {
       try {
-        const stream = this.services.messaging.subscribe({ mode: SubscribeMode.OBSERVE, accountIds: o.accountIds ?? [] }, { signal: o.signal });
+        const stream = this.services.messaging.subscribe(
+          { mode: SubscribeMode.OBSERVE, accountIds: o.accountIds ?? [] },
+          { signal: o.signal },
+        );
         for await (const item of stream) {
           backoff.reset();
           if (item.event.case === "started" && !started) {
@@ -371,7 +386,10 @@ export abstract class Actor {
   }
 
   /** Runs a call, retrying transient failures with backoff; the request keeps its message id, so retries are safe. */
-  protected async retrying<T>(o: { retries?: number; signal?: AbortSignal; timeoutMs?: number }, call: (options: CallOptions) => Promise<T>): Promise<T> {
+  protected async retrying<T>(
+    o: { retries?: number; signal?: AbortSignal; timeoutMs?: number },
+    call: (options: CallOptions) => Promise<T>,
+  ): Promise<T> {
     const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
     const retries = o.retries ?? 2;
     for (let attempt = 0; ; attempt++) {

@@ -122,8 +122,17 @@ export class Agent extends Actor {
     super(services);
     this.registration = registration;
     this.guardrails = { ...DEFAULT_GUARDRAILS, ...agentOptions.guardrails };
-    this.acks = new AckBatcher(services.messaging, () => this.sessionTag, (err) => this.listeners.emit("error", toAgentnetError(err)));
-    this.heartbeat = new HeartbeatLoop(services.registry, () => this.sessionTag, registration.heartbeatInterval * 1000, () => this.reregister());
+    this.acks = new AckBatcher(
+      services.messaging,
+      () => this.sessionTag,
+      (err) => this.listeners.emit("error", toAgentnetError(err)),
+    );
+    this.heartbeat = new HeartbeatLoop(
+      services.registry,
+      () => this.sessionTag,
+      registration.heartbeatInterval * 1000,
+      () => this.reregister(),
+    );
     this.heartbeat.start();
   }
 

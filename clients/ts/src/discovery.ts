@@ -59,7 +59,10 @@ export interface SearchMessagesOptions extends PageOptions {
   traceId?: string;
 }
 
-async function collect<T>(limit: number, page: (pageSize: number, pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+async function collect<T>(
+  limit: number,
+  page: (pageSize: number, pageToken: string) => Promise<{ items: T[]; next: string }>,
+): Promise<T[]> {
   const out: T[] = [];
   let token = "";
   do {

@@ -10,7 +10,7 @@ export class AgentnetError extends ConnectError {
   // ConnectError answers `instanceof` by shape (any ConnectError would pass as a RateLimitedError): these classes
   // use the prototype chain. `name` stays "ConnectError" so Connect itself still recognises them.
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return Function.prototype[Symbol.hasInstance].call(AgentnetError, value);
   }
 
   /** ErrorInfo reason in lower_snake_case ("rate_limited", "username_taken", …); for errors without one, the code's name. */

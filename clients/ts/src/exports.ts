@@ -1,6 +1,14 @@
 // What both entry points (Node and browser) export besides their own `connect`.
 export { Actor, ErrorReply } from "./actor.js";
-export type { ObserveOptions, PutBlobOptions, ReplyOptions, RequestOptions, SendOptions, TextAnswer, WatchReceiptsOptions } from "./actor.js";
+export type {
+  ObserveOptions,
+  PutBlobOptions,
+  ReplyOptions,
+  RequestOptions,
+  SendOptions,
+  TextAnswer,
+  WatchReceiptsOptions,
+} from "./actor.js";
 export { Agent, IncomingMessage } from "./agent.js";
 export type { AgentEvents, AgentOptions, MessageHandler, RegisterOptions } from "./agent.js";
 export { Backoff } from "./backoff.js";

@@ -57,7 +57,10 @@ export class InboxLoop {
       try {
         const { accountId, sessionTag } = this.o.target();
         touch();
-        const stream = this.o.messaging.subscribe({ asAccountId: accountId, sessionTag, maxInFlight: this.o.maxInFlight }, { signal: attempt.signal });
+        const stream = this.o.messaging.subscribe(
+          { asAccountId: accountId, sessionTag, maxInFlight: this.o.maxInFlight },
+          { signal: attempt.signal },
+        );
         for await (const item of stream) {
           touch();
           if (item.event.case === "started") {

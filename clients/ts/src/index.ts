@@ -33,16 +33,18 @@ export function connect(options: ConnectOptions): AgentnetClient {
     for (;;) {
       const left = deadline - Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const state = left <= 0 ? "timeout" : await Promise.race([
-        sessionManager.connect(),
-        new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), left))),
-      ]);
+      const state =
+        left <= 0
+          ? "timeout"
+          : await Promise.race([sessionManager.connect(), new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), left)))]);
       clearTimeout(timer);
       if (state === "open" || state === "idle") return;
       if (state === "timeout" || Date.now() >= deadline) {
-        throw toAgentnetError(new ConnectError(`could not connect to ${options.url} within ${timeoutMs} ms`, Code.Unavailable, undefined, [
-          { desc: ErrorInfoSchema, value: { reason: "connect_timeout", domain: "agentnet.dev" } },
-        ]));
+        throw toAgentnetError(
+          new ConnectError(`could not connect to ${options.url} within ${timeoutMs} ms`, Code.Unavailable, undefined, [
+            { desc: ErrorInfoSchema, value: { reason: "connect_timeout", domain: "agentnet.dev" } },
+          ]),
+        );
       }
       await sleep(Math.min(backoff.next(), Math.max(0, deadline - Date.now())));
     }

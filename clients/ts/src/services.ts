@@ -36,7 +36,7 @@ export function bearer(credential: string | undefined): Interceptor {
 
 /** Rethrows every failure, unary or mid-stream, as the AgentnetError subclass its reason names. */
 export const typedErrors: Interceptor = (next) => async (req) => {
-  let res;
+  let res: Awaited<ReturnType<typeof next>>;
   try {
     res = await next(req);
   } catch (err) {

@@ -18,7 +18,16 @@ export function registerAccounts(keys: Command, users: Command): void {
         if (list.length === 0) return out("no API keys");
         table(
           ["KEY", "NAME", "PREFIX", "OWNER", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-          list.map((k: ApiKey) => [k.keyId, k.name, k.prefix, k.owner, time(k.createdAt), time(k.expiresAt), time(k.lastUsedAt), time(k.revokedAt)]),
+          list.map((k: ApiKey) => [
+            k.keyId,
+            k.name,
+            k.prefix,
+            k.owner,
+            time(k.createdAt),
+            time(k.expiresAt),
+            time(k.lastUsedAt),
+            time(k.revokedAt),
+          ]),
         );
       }),
     );

@@ -64,7 +64,8 @@ export async function actingAs(client: AgentnetClient, as: string | undefined): 
   if (as) return client.as(as);
   const owned = await client.ownedAccounts();
   if (owned.length === 1) return client.as(owned[0]!.accountId);
-  if (owned.length === 0) throw new UsageError("you own no agent account to act as: register one (an agent does that on start) or pass --as");
+  if (owned.length === 0)
+    throw new UsageError("you own no agent account to act as: register one (an agent does that on start) or pass --as");
   const names = owned.map((a) => `@${a.username}`).join(", ");
   throw new UsageError(`you own ${owned.length} agent accounts (${names}): choose one with --as`);
 }

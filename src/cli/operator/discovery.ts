@@ -24,15 +24,21 @@ export function registerDiscovery(program: Command): void {
     .option("--online-only", "only agents online now", false)
     .option("--limit <n>", "most agents to show", "50")
     .action(
-      apiAction(async (client: AgentnetClient, query: string | undefined, o: ApiOptions & { query?: string; capability?: string; onlineOnly: boolean; limit: string }) => {
-        const agents = await client.searchAgents({
-          query: o.query ?? query,
-          capability: o.capability,
-          onlineOnly: o.onlineOnly,
-          limit: positiveInt(o.limit, "--limit"),
-        });
-        printProfiles(agents, o.json, "no matching agents");
-      }),
+      apiAction(
+        async (
+          client: AgentnetClient,
+          query: string | undefined,
+          o: ApiOptions & { query?: string; capability?: string; onlineOnly: boolean; limit: string },
+        ) => {
+          const agents = await client.searchAgents({
+            query: o.query ?? query,
+            capability: o.capability,
+            onlineOnly: o.onlineOnly,
+            limit: positiveInt(o.limit, "--limit"),
+          });
+          printProfiles(agents, o.json, "no matching agents");
+        },
+      ),
     );
 
   withApi(program.command("profile").description("show one agent's profile and live sessions"))
@@ -74,6 +80,13 @@ function printProfiles(agents: Profile[], asJson: boolean | undefined, empty: st
   if (agents.length === 0) return out(empty);
   table(
     ["USERNAME", "ACCOUNT", "ONLINE", "SESSIONS", "CAPABILITIES", "DISPLAY NAME"],
-    agents.map((a) => [handle(a.username), a.accountId, a.online ? "yes" : "no", String(a.sessionCount), clip(a.capabilities.join(","), 40) || "-", a.displayName || "-"]),
+    agents.map((a) => [
+      handle(a.username),
+      a.accountId,
+      a.online ? "yes" : "no",
+      String(a.sessionCount),
+      clip(a.capabilities.join(","), 40) || "-",
+      a.displayName || "-",
+    ]),
   );
 }

@@ -53,33 +53,39 @@ export function registerMessages(program: Command): void {
     .option("--wait <status>", "wait until the message is delivered or processed")
     .option("--wait-timeout-ms <ms>", "longest wait for --wait (default: the message's TTL)")
     .action(
-      apiAction(async (client: AgentnetClient, payloadArg: string | undefined, o: MessageOptions & { kind: string; wait?: string; waitTimeoutMs?: string }) => {
-        const to = targetOf(o);
-        if (!KINDS.includes(o.kind)) throw new UsageError(`--kind must be one of ${KINDS.join(", ")}, got "${o.kind}"`);
-        if (o.wait !== undefined && o.wait !== "delivered" && o.wait !== "processed") {
-          throw new UsageError(`--wait must be delivered or processed, got "${o.wait}"`);
-        }
-        const payload = await payloadOf(payloadArg, o.text);
-        const ttlMs = positiveInt(o.ttlMs, "--ttl-ms");
-        const waitTimeoutMs = positiveInt(o.waitTimeoutMs, "--wait-timeout-ms");
-        const actor = await actingAs(client, o.as);
-        const res = await actor.send(to, payload, {
-          kind: o.kind as KindName,
-          threadId: o.threadId,
-          parentMessageId: o.parent,
-          traceId: o.traceId,
-          idempotencyKey: o.idempotencyKey,
-          ttlMs,
-          waitFor: o.wait as WaitForName | undefined,
-          waitTimeoutMs,
-        });
-        if (o.json) return json(protoJson(SendResponseSchema, res));
-        const code = res.receipt?.code ? ` (${res.receipt.code}${res.receipt.detail ? `: ${res.receipt.detail}` : ""})` : "";
-        out(
-          `sent ${res.messageId} to ${res.toAccountId} in ${res.threadId}: ${statusName(res.status)}${code}` +
-            `${res.duplicate ? " (duplicate: the original was returned)" : ""}${res.waitTimedOut ? " (the wait timed out)" : ""}`,
-        );
-      }),
+      apiAction(
+        async (
+          client: AgentnetClient,
+          payloadArg: string | undefined,
+          o: MessageOptions & { kind: string; wait?: string; waitTimeoutMs?: string },
+        ) => {
+          const to = targetOf(o);
+          if (!KINDS.includes(o.kind)) throw new UsageError(`--kind must be one of ${KINDS.join(", ")}, got "${o.kind}"`);
+          if (o.wait !== undefined && o.wait !== "delivered" && o.wait !== "processed") {
+            throw new UsageError(`--wait must be delivered or processed, got "${o.wait}"`);
+          }
+          const payload = await payloadOf(payloadArg, o.text);
+          const ttlMs = positiveInt(o.ttlMs, "--ttl-ms");
+          const waitTimeoutMs = positiveInt(o.waitTimeoutMs, "--wait-timeout-ms");
+          const actor = await actingAs(client, o.as);
+          const res = await actor.send(to, payload, {
+            kind: o.kind as KindName,
+            threadId: o.threadId,
+            parentMessageId: o.parent,
+            traceId: o.traceId,
+            idempotencyKey: o.idempotencyKey,
+            ttlMs,
+            waitFor: o.wait as WaitForName | undefined,
+            waitTimeoutMs,
+          });
+          if (o.json) return json(protoJson(SendResponseSchema, res));
+          const code = res.receipt?.code ? ` (${res.receipt.code}${res.receipt.detail ? `: ${res.receipt.detail}` : ""})` : "";
+          out(
+            `sent ${res.messageId} to ${res.toAccountId} in ${res.threadId}: ${statusName(res.status)}${code}` +
+              `${res.duplicate ? " (duplicate: the original was returned)" : ""}${res.waitTimedOut ? " (the wait timed out)" : ""}`,
+          );
+        },
+      ),
     );
 
   withMessage(program.command("request").description("send a request and print the reply"))

@@ -42,7 +42,11 @@ export function keyValues(pairs: Array<[string, string]>): void {
 }
 
 export function time(ts: Timestamp | undefined): string {
-  return ts ? timestampDate(ts).toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
+  return ts
+    ? timestampDate(ts)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z")
+    : "-";
 }
 
 export function clip(text: string, max = 60): string {

@@ -33,7 +33,12 @@ function printSession(s: ChatSession): void {
     ["type", typeName(s.sessionType)],
     ["status", (SessionStatus[s.status] ?? "-").toLowerCase()],
     ["thread_id", s.threadId],
-    ["agents", Object.values(s.agents).map((a) => `${a.name} (@${a.username}, ${a.provider}${a.model ? `/${a.model}` : ""})`).join(", ")],
+    [
+      "agents",
+      Object.values(s.agents)
+        .map((a) => `${a.name} (@${a.username}, ${a.provider}${a.model ? `/${a.model}` : ""})`)
+        .join(", "),
+    ],
     ["turns", `${s.turnCount}${s.maxTurns ? ` of ${s.maxTurns}` : ""}`],
     ["created_at", time(s.createdAt)],
     ["expires_at", time(s.expiresAt)],
@@ -47,7 +52,10 @@ export function registerSessions(program: Command): void {
     apiAction(async (client: AgentnetClient, o: ApiOptions) => {
       const { providers } = await client.service(SessionService).listProviders({});
       if (o.json) return json(providers.map((p) => protoJson(ProviderInfoSchema, p)));
-      table(["PROVIDER", "CONFIGURED", "DEFAULT MODEL"], providers.map((p) => [p.name, p.configured ? "yes" : "no", p.defaultModel || "-"]));
+      table(
+        ["PROVIDER", "CONFIGURED", "DEFAULT MODEL"],
+        providers.map((p) => [p.name, p.configured ? "yes" : "no", p.defaultModel || "-"]),
+      );
     }),
   );
 
@@ -59,22 +67,34 @@ export function registerSessions(program: Command): void {
     .option("--first-speaker <name>", "agent-agent: which agent speaks first")
     .option("--max-turns <n>", "stop after this many agent turns")
     .action(
-      apiAction(async (client: AgentnetClient, o: ApiOptions & { agent: Record<string, { provider: string; model: string }>; type: string; goal?: string; openingMessage?: string; firstSpeaker?: string; maxTurns?: string }) => {
-        const type = { "human-agent": SessionType.HUMAN_AGENT, "agent-agent": SessionType.AGENT_AGENT }[o.type];
-        if (type === undefined) throw new UsageError(`--type must be human-agent or agent-agent, got "${o.type}"`);
-        const agents = Object.keys(o.agent).length > 0 ? o.agent : { assistant: { provider: "echo", model: "" } };
-        const { session } = await client.service(SessionService).createSession({
-          sessionType: type,
-          agents,
-          goal: o.goal ?? "",
-          openingMessage: o.openingMessage ?? "",
-          firstSpeaker: o.firstSpeaker ?? "",
-          maxTurns: positiveInt(o.maxTurns, "--max-turns"),
-        });
-        if (!session) throw new Error("the server answered CreateSession without a session");
-        if (o.json) return json(protoJson(ChatSessionSchema, session));
-        printSession(session);
-      }),
+      apiAction(
+        async (
+          client: AgentnetClient,
+          o: ApiOptions & {
+            agent: Record<string, { provider: string; model: string }>;
+            type: string;
+            goal?: string;
+            openingMessage?: string;
+            firstSpeaker?: string;
+            maxTurns?: string;
+          },
+        ) => {
+          const type = { "human-agent": SessionType.HUMAN_AGENT, "agent-agent": SessionType.AGENT_AGENT }[o.type];
+          if (type === undefined) throw new UsageError(`--type must be human-agent or agent-agent, got "${o.type}"`);
+          const agents = Object.keys(o.agent).length > 0 ? o.agent : { assistant: { provider: "echo", model: "" } };
+          const { session } = await client.service(SessionService).createSession({
+            sessionType: type,
+            agents,
+            goal: o.goal ?? "",
+            openingMessage: o.openingMessage ?? "",
+            firstSpeaker: o.firstSpeaker ?? "",
+            maxTurns: positiveInt(o.maxTurns, "--max-turns"),
+          });
+          if (!session) throw new Error("the server answered CreateSession without a session");
+          if (o.json) return json(protoJson(ChatSessionSchema, session));
+          printSession(session);
+        },
+      ),
     );
 
   withApi(sessions.command("list").description("list your sessions (admins: --all for everyone's)"))
@@ -109,10 +129,9 @@ export function registerSessions(program: Command): void {
     .option("--wait", "wait for the agent's complete answer and print it", false)
     .action(
       apiAction(async (client: AgentnetClient, id: string, text: string, o: ApiOptions & { toAgent?: string; wait: boolean }) => {
-        const res = await client.service(SessionService).sendSessionMessage(
-          { sessionId: id, content: text, toAgent: o.toAgent ?? "", waitForResponse: o.wait },
-          { timeoutMs: 120_000 },
-        );
+        const res = await client
+          .service(SessionService)
+          .sendSessionMessage({ sessionId: id, content: text, toAgent: o.toAgent ?? "", waitForResponse: o.wait }, { timeoutMs: 120_000 });
         if (o.json) return json(protoJson(SendSessionMessageResponseSchema, res));
         if (res.response) out(`${res.response.sender}: ${res.response.content}`);
         else out(`sent as event ${res.seq} (${res.messageId})`);
@@ -127,14 +146,17 @@ export function registerSessions(program: Command): void {
     .action(
       apiAction(async (client: AgentnetClient, id: string, o: ApiOptions & { afterSeq: string; count?: string; deltas: boolean }) => {
         const afterSeq = Number(o.afterSeq);
-        if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new UsageError(`--after-seq must be a whole number, got "${o.afterSeq}"`);
+        if (!Number.isSafeInteger(afterSeq) || afterSeq < 0)
+          throw new UsageError(`--after-seq must be a whole number, got "${o.afterSeq}"`);
         const limit = positiveInt(o.count, "--count");
         const abort = new AbortController();
         const stop = () => abort.abort();
         process.once("SIGINT", stop);
         let seen = 0;
         try {
-          for await (const { event } of client.service(SessionService).streamSession({ sessionId: id, afterSeq: BigInt(afterSeq) }, { signal: abort.signal })) {
+          for await (const { event } of client
+            .service(SessionService)
+            .streamSession({ sessionId: id, afterSeq: BigInt(afterSeq) }, { signal: abort.signal })) {
             if (!event || event.type === SessionEventType.PING) continue;
             if (event.type === SessionEventType.DELTA && !o.deltas && !o.json) continue;
             if (o.json) jsonLine(protoJson(SessionEventSchema, event));

@@ -38,27 +38,32 @@ export function registerThreads(program: Command): void {
     .option("--limit <n>", "threads per page (default 20)")
     .option("--cursor <cursor>", "next page: the cursor printed after the previous one")
     .action(
-      apiAction(async (client: AgentnetClient, o: PageFlags & { participant?: string; participantUsername?: string; participantAccount?: string; query?: string }) => {
-        const participant = oneOf(
-          [o.participant, o.participantUsername && `@${o.participantUsername.replace(/^@/, "")}`, o.participantAccount],
-          "--participant, --participant-username, --participant-account",
-        );
-        const page = await client.listThreads({ participant, query: o.query, limit: positiveInt(o.limit, "--limit"), cursor: o.cursor });
-        if (o.json) return json({ threads: page.items.map((t) => protoJson(ThreadSummarySchema, t)), nextCursor: page.nextCursor });
-        if (page.items.length === 0) return out("no threads");
-        table(
-          ["THREAD", "MESSAGES", "BYTES", "TOKENS", "LAST ACTIVITY", "PARTICIPANTS"],
-          page.items.map((t) => [
-            t.threadId,
-            String(t.messageCount),
-            String(t.byteCount),
-            String(t.approxTokens),
-            time(t.lastMessageAt),
-            t.participants.map((p) => handle(p.username)).join(", "),
-          ]),
-        );
-        more(page.nextCursor);
-      }),
+      apiAction(
+        async (
+          client: AgentnetClient,
+          o: PageFlags & { participant?: string; participantUsername?: string; participantAccount?: string; query?: string },
+        ) => {
+          const participant = oneOf(
+            [o.participant, o.participantUsername && `@${o.participantUsername.replace(/^@/, "")}`, o.participantAccount],
+            "--participant, --participant-username, --participant-account",
+          );
+          const page = await client.listThreads({ participant, query: o.query, limit: positiveInt(o.limit, "--limit"), cursor: o.cursor });
+          if (o.json) return json({ threads: page.items.map((t) => protoJson(ThreadSummarySchema, t)), nextCursor: page.nextCursor });
+          if (page.items.length === 0) return out("no threads");
+          table(
+            ["THREAD", "MESSAGES", "BYTES", "TOKENS", "LAST ACTIVITY", "PARTICIPANTS"],
+            page.items.map((t) => [
+              t.threadId,
+              String(t.messageCount),
+              String(t.byteCount),
+              String(t.approxTokens),
+              time(t.lastMessageAt),
+              t.participants.map((p) => handle(p.username)).join(", "),
+            ]),
+          );
+          more(page.nextCursor);
+        },
+      ),
     );
 
   withApi(program.command("thread-status").description("show a thread's stored counters and participants"))
@@ -90,7 +95,10 @@ export function registerThreads(program: Command): void {
     .option("--cursor <cursor>", "next page: the cursor printed after the previous one")
     .action(
       apiAction(async (client: AgentnetClient, arg: string | undefined, o: PageFlags & { threadId?: string }) => {
-        const page = await client.getThreadMessages(threadIdOf(arg, o.threadId), { limit: positiveInt(o.limit, "--limit"), cursor: o.cursor });
+        const page = await client.getThreadMessages(threadIdOf(arg, o.threadId), {
+          limit: positiveInt(o.limit, "--limit"),
+          cursor: o.cursor,
+        });
         printMessages(page, o.json);
       }),
     );
@@ -127,10 +135,14 @@ export function registerThreads(program: Command): void {
             traceId?: string;
           },
         ) => {
-          const from = oneOf([o.from, o.fromUsername && `@${o.fromUsername.replace(/^@/, "")}`, o.fromAccount], "--from, --from-username, --from-account");
+          const from = oneOf(
+            [o.from, o.fromUsername && `@${o.fromUsername.replace(/^@/, "")}`, o.fromAccount],
+            "--from, --from-username, --from-account",
+          );
           const to = oneOf([o.to, o.toUsername && `@${o.toUsername.replace(/^@/, "")}`, o.toAccount], "--to, --to-username, --to-account");
           const kinds = ["direct", "request", "reply", "error", "system", "stream"];
-          if (o.kind !== undefined && !kinds.includes(o.kind.toLowerCase())) throw new UsageError(`--kind must be one of ${kinds.join(", ")}, got "${o.kind}"`);
+          if (o.kind !== undefined && !kinds.includes(o.kind.toLowerCase()))
+            throw new UsageError(`--kind must be one of ${kinds.join(", ")}, got "${o.kind}"`);
           const page = await client.searchMessages({
             threadId: o.threadId,
             from,

@@ -25,7 +25,9 @@ export function registerVoice(program: Command): void {
     .action(
       apiAction(async (client: AgentnetClient, o: ApiOptions & { channel?: string; expiresIn?: string }) => {
         const expires = positiveInt(o.expiresIn, "--expires-in");
-        const res = await client.service(TokenService).getConfig({ channelName: o.channel, expiresIn: expires === undefined ? undefined : BigInt(expires) });
+        const res = await client
+          .service(TokenService)
+          .getConfig({ channelName: o.channel, expiresIn: expires === undefined ? undefined : BigInt(expires) });
         if (o.json) return json(protoJson(GetConfigResponseSchema, res));
         keyValues([
           ["app_id", res.appId],
@@ -46,18 +48,30 @@ export function registerVoice(program: Command): void {
     .option("--instructions <text>", "system instructions for its LLM")
     .option("--greeting <text>", "what it says on joining")
     .action(
-      apiAction(async (client: AgentnetClient, o: ApiOptions & { channel: string; agentUid?: string; remoteUid: string[]; name?: string; instructions?: string; greeting?: string }) => {
-        const res = await client.service(VoiceAgentService).startVoiceAgent({
-          channelName: o.channel,
-          agentUid: o.agentUid ?? "",
-          remoteUids: o.remoteUid,
-          name: o.name ?? "",
-          instructions: o.instructions ?? "",
-          greeting: o.greeting ?? "",
-        });
-        if (o.json) return json(protoJson(StartVoiceAgentResponseSchema, res));
-        out(`started voice agent ${res.agentId} in ${res.channelName}: ${statusOf(res.status)}`);
-      }),
+      apiAction(
+        async (
+          client: AgentnetClient,
+          o: ApiOptions & {
+            channel: string;
+            agentUid?: string;
+            remoteUid: string[];
+            name?: string;
+            instructions?: string;
+            greeting?: string;
+          },
+        ) => {
+          const res = await client.service(VoiceAgentService).startVoiceAgent({
+            channelName: o.channel,
+            agentUid: o.agentUid ?? "",
+            remoteUids: o.remoteUid,
+            name: o.name ?? "",
+            instructions: o.instructions ?? "",
+            greeting: o.greeting ?? "",
+          });
+          if (o.json) return json(protoJson(StartVoiceAgentResponseSchema, res));
+          out(`started voice agent ${res.agentId} in ${res.channelName}: ${statusOf(res.status)}`);
+        },
+      ),
     );
 
   withApi(voice.command("stop").description("stop a voice agent (stopping a stopped one succeeds)"))

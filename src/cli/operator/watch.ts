@@ -87,7 +87,9 @@ export function registerWatch(program: Command): void {
 function printMessage(m: MessageView, asJson: boolean | undefined): void {
   if (asJson) return jsonLine({ inbox: protoJson(EnvelopeSchema, m.envelope) });
   const e = m.envelope;
-  out(`inbox    ${time(e.sentAt)}  ${handle(e.fromUsername)} -> ${handle(e.toUsername)}  ${m.kind}  ${e.threadId}  ${e.messageId}  ${clip(JSON.stringify(m.payload), 80)}`);
+  out(
+    `inbox    ${time(e.sentAt)}  ${handle(e.fromUsername)} -> ${handle(e.toUsername)}  ${m.kind}  ${e.threadId}  ${e.messageId}  ${clip(JSON.stringify(m.payload), 80)}`,
+  );
 }
 
 function printReceipt(r: Receipt, asJson: boolean | undefined): void {

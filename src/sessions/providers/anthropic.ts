@@ -38,7 +38,12 @@ export class AnthropicProvider implements ChatProvider {
     try {
       res = await fetch(`${this.baseUrl}/v1/messages`, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": this.apiKey, "anthropic-version": API_VERSION, accept: "text/event-stream" },
+        headers: {
+          "content-type": "application/json",
+          "x-api-key": this.apiKey,
+          "anthropic-version": API_VERSION,
+          accept: "text/event-stream",
+        },
         body: JSON.stringify(body),
         signal: request.signal,
       });

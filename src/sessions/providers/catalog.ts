@@ -16,7 +16,13 @@ interface OpenAiLike {
 }
 
 const OPENAI_LIKE: OpenAiLike[] = [
-  { name: "openai", baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", models: ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"], keyRequired: true },
+  {
+    name: "openai",
+    baseUrl: "https://api.openai.com/v1",
+    model: "gpt-4o-mini",
+    models: ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"],
+    keyRequired: true,
+  },
   {
     name: "groq",
     baseUrl: "https://api.groq.com/openai/v1",

@@ -38,10 +38,19 @@ export class OpenAiCompatibleProvider implements ChatProvider {
     };
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/chat/completions`, { method: "POST", headers, body: JSON.stringify(body), signal: request.signal });
+      res = await fetch(`${this.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: request.signal,
+      });
     } catch (err) {
       request.signal.throwIfAborted();
-      throw new ProviderError(`${this.name} is unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, 0, { cause: err });
+      throw new ProviderError(
+        `${this.name} is unreachable: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+        0,
+        { cause: err },
+      );
     }
     if (!res.ok || !res.body) {
       throw new ProviderError(`${this.name} answered HTTP ${res.status}: ${await errorExcerpt(res)}`, res.status);
@@ -85,7 +94,9 @@ export class OpenAiCompatibleProvider implements ChatProvider {
 }
 
 function usageOf(json: Record<string, unknown>): { inputTokens: number; outputTokens: number } | undefined {
-  const usage = (json["usage"] ?? (json["x_groq"] as { usage?: unknown } | undefined)?.usage) as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+  const usage = (json["usage"] ?? (json["x_groq"] as { usage?: unknown } | undefined)?.usage) as
+    | { prompt_tokens?: unknown; completion_tokens?: unknown }
+    | undefined;
   if (usage && typeof usage.prompt_tokens === "number" && typeof usage.completion_tokens === "number") {
     return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
   }

@@ -48,7 +48,7 @@ export async function errorExcerpt(res: Response): Promise<string> {
   let message = text;
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    const inner = typeof parsed.error === "object" ? parsed.error?.message : parsed.error ?? parsed.message;
+    const inner = typeof parsed.error === "object" ? parsed.error?.message : (parsed.error ?? parsed.message);
     if (typeof inner === "string") message = inner;
   } catch {
     // not JSON: keep the text
@@ -72,11 +72,15 @@ export async function answerBody(
     const text = await res.text();
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return { kind: "json", json: parsed as Record<string, unknown> };
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+        return { kind: "json", json: parsed as Record<string, unknown> };
     } catch {
       // reported below
     }
-    throw new ProviderError(`${provider} answered HTTP ${res.status} with a JSON body that is not a JSON object: ${excerpt(text)}`, res.status);
+    throw new ProviderError(
+      `${provider} answered HTTP ${res.status} with a JSON body that is not a JSON object: ${excerpt(text)}`,
+      res.status,
+    );
   }
   await res.body?.cancel().catch(() => undefined);
   throw new ProviderError(

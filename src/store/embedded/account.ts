@@ -40,7 +40,16 @@ async function decide(): Promise<ServerAccount> {
   let ids = await lookup(SERVER_USER);
   if (!ids) {
     try {
-      await run(tool("useradd"), ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SERVER_USER]);
+      await run(tool("useradd"), [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        SERVER_USER,
+      ]);
     } catch (err) {
       throw new Error(
         `running as root, and PostgreSQL refuses to: could not create the user "${SERVER_USER}" to run it as (${err instanceof Error ? err.message.split("\n")[0] : String(err)}); create it, run agentnet as another user, or set DATABASE_URL`,
@@ -96,7 +105,23 @@ export function serverCommand(account: ServerAccount, program: string, args: str
   const script = 'mount --bind "$1" "$2" && mount --bind "$3" "$4" && shift 4 && exec "$@"';
   return [
     tool("unshare"),
-    ["--mount", "--propagation", "private", "--", tool("sh"), "-c", script, "sh", clusterReal, clusterView, nativeReal, nativeView, ...drop, inView, ...args],
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      tool("sh"),
+      "-c",
+      script,
+      "sh",
+      clusterReal,
+      clusterView,
+      nativeReal,
+      nativeView,
+      ...drop,
+      inView,
+      ...args,
+    ],
   ];
 }
 

@@ -66,7 +66,13 @@ export async function readHolder(path: string): Promise<LockHolder | undefined> 
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as Partial<LockHolder>;
     if (typeof parsed.pid !== "number" || typeof parsed.socketDir !== "string") return undefined;
-    return { pid: parsed.pid, command: String(parsed.command ?? "agentnet"), startedAt: String(parsed.startedAt ?? ""), socketDir: parsed.socketDir, viewsDir: parsed.viewsDir };
+    return {
+      pid: parsed.pid,
+      command: String(parsed.command ?? "agentnet"),
+      startedAt: String(parsed.startedAt ?? ""),
+      socketDir: parsed.socketDir,
+      viewsDir: parsed.viewsDir,
+    };
   } catch {
     return undefined;
   }

@@ -115,7 +115,13 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedSe
 
   const [binaries, account] = await Promise.all([findBinaries(), serverAccount()]);
   const viewsDir = account.kind === "unprivileged" && account.isolate ? await makeViews() : undefined;
-  const holder: LockHolder = { pid: process.pid, command: options.command, startedAt: new Date().toISOString(), socketDir: where.cluster, viewsDir };
+  const holder: LockHolder = {
+    pid: process.pid,
+    command: options.command,
+    startedAt: new Date().toISOString(),
+    socketDir: where.cluster,
+    viewsDir,
+  };
   const acquired = await acquireLock(where.lock, holder);
   if ("held" in acquired) {
     if (viewsDir) await removeViews(viewsDir);
@@ -126,7 +132,8 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedSe
         `${who} is already running on the data folder ${dataDir}: stop it first, use another AGENTNET_DATA_DIR, or share its database with DATABASE_URL=${shareUrl(connection)}`,
       );
     }
-    if (!existsSync(where.socket)) throw new EmbeddedError(`${who} holds the data folder ${dataDir} but its database is not up yet; try again`);
+    if (!existsSync(where.socket))
+      throw new EmbeddedError(`${who} holds the data folder ${dataDir} but its database is not up yet; try again`);
     return shared(connection, binaries, where, other);
   }
   const { lock, stale } = acquired;
@@ -137,7 +144,17 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedSe
       ? { cluster: [where.cluster, path.join(viewsDir, "data")], native: [binaries.nativeDir, path.join(viewsDir, "native")] }
       : undefined;
     const initialised = await initialise(where, binaries, account, views, options.logger);
-    const server = await launch({ where, binaries, account, views, connection, lock, viewsDir, poolSize: options.poolSize, overrides: options.overrides });
+    const server = await launch({
+      where,
+      binaries,
+      account,
+      views,
+      connection,
+      lock,
+      viewsDir,
+      poolSize: options.poolSize,
+      overrides: options.overrides,
+    });
     try {
       await ensureDatabase(connection);
     } catch (err) {
@@ -284,7 +301,18 @@ async function initialise(
   const [cmd, args] = serverCommand(
     account,
     binaries.initdb,
-    ["-D", dataArg, "-U", EMBEDDED_USER, "-E", "UTF8", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"],
+    [
+      "-D",
+      dataArg,
+      "-U",
+      EMBEDDED_USER,
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "--no-instructions",
+    ],
     views,
   );
   const log = openLog(where.log);
@@ -409,7 +437,10 @@ async function launch(a: LaunchArgs): Promise<EmbeddedServer> {
 }
 
 /** Polls until the server accepts a connection on its socket; otherwise says why it did not. */
-async function waitReady(connection: EmbeddedConnection, exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>): Promise<true | string> {
+async function waitReady(
+  connection: EmbeddedConnection,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+): Promise<true | string> {
   let ended: string | undefined;
   void exited.then(({ code, signal }) => {
     ended = `it exited with ${signal ? `signal ${signal}` : `code ${code}`}`;

@@ -101,7 +101,13 @@ describe("TypeScript SDK", () => {
     await caller.sendBlobRef("@echo", blob);
     await until(() => echoed.some((m) => blobRefId(m.payload) === blob.blobId), 20_000, "the blob_ref to arrive");
     const ref = echoed.find((m) => blobRefId(m.payload) === blob.blobId)!;
-    expect(ref.payload).toMatchObject({ type: "blob_ref", blob_id: blob.blobId, sha256: blob.sha256, size_bytes: 10, filename: "chart.txt" });
+    expect(ref.payload).toMatchObject({
+      type: "blob_ref",
+      blob_id: blob.blobId,
+      sha256: blob.sha256,
+      size_bytes: 10,
+      filename: "chart.txt",
+    });
     // History reads carry the referenced blobs' metadata (pushed envelopes do not, yet).
     const [stored] = (await caller.searchMessages({ to: "@echo", limit: 1 })).items;
     expect(stored?.blobs.map((b) => b.blobId)).toEqual([blob.blobId]);

@@ -7,7 +7,7 @@ import { EnvelopeSchema } from "../../../gen/agentnet/v1/messaging_pb.js";
 import { CircuitBreaker } from "../../../clients/ts/src/circuit-breaker.js";
 import { GuardedHandler, type OutcomeEvent } from "../../../clients/ts/src/guarded-handler.js";
 import { DEFAULT_GUARDRAILS, type Guardrails } from "../../../clients/ts/src/guardrails.js";
-import { type Agent, type AgentnetClient, MessageView, Reject, statusName } from "../../../clients/ts/src/index.js";
+import { type AgentnetClient, MessageView, Reject, statusName } from "../../../clients/ts/src/index.js";
 import { type Network, startNetwork, until } from "./helpers.js";
 
 describe("guardrails on a live inbox", () => {
@@ -116,7 +116,11 @@ describe("guardrails in isolation", () => {
     let runs = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const guard = new GuardedHandler(() => ((runs += 1), gate), DEFAULT_GUARDRAILS, (e) => events.push(e));
+    const guard = new GuardedHandler(
+      () => ((runs += 1), gate),
+      DEFAULT_GUARDRAILS,
+      (e) => events.push(e),
+    );
     guard.offer(envelope("m1"));
     await until(() => runs === 1);
     guard.offer(envelope("m1")); // pushed again while running
@@ -135,19 +139,31 @@ describe("guardrails in isolation", () => {
   it("rejects expired messages and repeated idempotency keys without running the handler", async () => {
     const events: OutcomeEvent[] = [];
     let runs = 0;
-    const guard = new GuardedHandler(() => void (runs += 1), DEFAULT_GUARDRAILS, (e) => events.push(e));
+    const guard = new GuardedHandler(
+      () => void (runs += 1),
+      DEFAULT_GUARDRAILS,
+      (e) => events.push(e),
+    );
     guard.offer(envelope("old", { expiresAt: new Date(Date.now() - 1) }));
     guard.offer(envelope("k1", { idempotencyKey: "order-1" }));
     await until(() => events.length === 2);
     guard.offer(envelope("k2", { idempotencyKey: "order-1" }));
     await until(() => events.length === 3);
-    expect(events.map((e) => (e.outcome.outcome === "rejected" ? e.outcome.code : "processed"))).toEqual(["expired", "processed", "duplicate"]);
+    expect(events.map((e) => (e.outcome.outcome === "rejected" ? e.outcome.code : "processed"))).toEqual([
+      "expired",
+      "processed",
+      "duplicate",
+    ]);
     expect(runs).toBe(1);
   });
 
   it("rejects `rate_limited` per sender when the optional receiving-side limit is on", async () => {
     const events: OutcomeEvent[] = [];
-    const guard = new GuardedHandler(() => undefined, { ...DEFAULT_GUARDRAILS, perSenderRate: { perSecond: 5, burst: 2 } }, (e) => events.push(e));
+    const guard = new GuardedHandler(
+      () => undefined,
+      { ...DEFAULT_GUARDRAILS, perSenderRate: { perSecond: 5, burst: 2 } },
+      (e) => events.push(e),
+    );
     for (let i = 0; i < 3; i++) guard.offer(envelope(`r${i}`));
     await until(() => events.length === 3);
     expect(events.filter((e) => e.outcome.outcome === "rejected" && e.outcome.code === "rate_limited")).toHaveLength(1);

@@ -50,7 +50,12 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
     async register(_p, e) {
       const { sender: s, receiver: r } = spec.agents;
       sender = await senderClient.register({ username: s.username, capabilities: s.capabilities, metadata: s.metadata as never });
-      receiver = await receiverClient.register({ username: r.username, capabilities: r.capabilities, metadata: r.metadata as never, bio: r.bio });
+      receiver = await receiverClient.register({
+        username: r.username,
+        capabilities: r.capabilities,
+        metadata: r.metadata as never,
+        bio: r.bio,
+      });
       for (const agent of [sender, receiver]) {
         expect(agent.accountId.startsWith(String(e["account_id_prefix"]))).toBe(true);
         expect(agent.sessionTag.startsWith(String(e["session_tag_prefix"]))).toBe(true);
@@ -74,7 +79,13 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       const byCapability = await sender.searchAgents({ capability: String(p["capability"]), onlineOnly: true });
       expect(byCapability.map((a) => a.accountId)).toContain(receiver.accountId);
       const profile = await sender.getProfile(String(p["profile"]));
-      expect(profile).toMatchObject({ accountId: receiver.accountId, online: e["online"], capabilities: e["capabilities"], metadata: e["metadata"], bio: e["bio"] });
+      expect(profile).toMatchObject({
+        accountId: receiver.accountId,
+        online: e["online"],
+        capabilities: e["capabilities"],
+        metadata: e["metadata"],
+        bio: e["bio"],
+      });
       expect(profile.sessionCount).toBeGreaterThanOrEqual(Number(e["min_sessions"]));
     },
 
@@ -85,7 +96,11 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
       const live = new Promise<void>((r) => (synced = r));
       const messageId = `scn_${run}_receipts`;
       const watching = (async () => {
-        for await (const receipt of sender.watchReceipts({ accountIds: [sender.accountId], onSynced: () => synced(), signal: abort.signal })) {
+        for await (const receipt of sender.watchReceipts({
+          accountIds: [sender.accountId],
+          onSynced: () => synced(),
+          signal: abort.signal,
+        })) {
           if (receipt.messageId === messageId) seen.push(statusName(receipt.status) as StatusName);
         }
       })().catch(() => undefined);
@@ -100,7 +115,10 @@ describe.each(MODES)("client scenarios, TypeScript (%s)", (mode) => {
     },
 
     async request_reply(p, e) {
-      const reply = await sender.request(String(p["to"]), p["payload"] as never, { threadId: String(p["thread_id"]), timeoutMs: Number(p["timeout_ms"]) });
+      const reply = await sender.request(String(p["to"]), p["payload"] as never, {
+        threadId: String(p["thread_id"]),
+        timeoutMs: Number(p["timeout_ms"]),
+      });
       expect(reply.kind).toBe(e["kind"]);
       expect(reply.payload).toEqual(e["payload"]);
       expect(reply.threadId).toBe(e["thread_id"]);
