@@ -6,6 +6,7 @@ import { type Account, accountsOwnedBy, getAccount, getAccountByUsername, mayAct
 import type { Database } from "../store/schema.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessageKindName, ThreadsTable } from "./tables.js";
+import type { Page } from "../paging/page.js";
 
 // Reading history: threads, their messages, search and counters. Send keeps the thread rows and their counters
 // up to date, so everything here is a read. Who may read a thread: admins, and the owners of any of its
@@ -40,11 +41,7 @@ export interface ThreadStatus extends ThreadSummary {
   pendingMessages: number;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** "" on the last page. */
-  nextPageToken: string;
-}
+export type { Page } from "../paging/page.js";
 
 export function approxTokens(chars: number): number {
   return Math.ceil(chars / CHARS_PER_TOKEN);

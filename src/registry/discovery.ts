@@ -4,14 +4,12 @@ import { DomainError, invalidArgument } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
 import type { Database } from "../store/schema.js";
 import { type ProfileRecord, profileQuery, toProfile, visibleTo } from "./profiles.js";
+import type { Page } from "../paging/page.js";
 
 // ListOnline and SearchAgents: keyset pages over accounts the caller may discover. Page tokens carry the last
 // row's sort key, so a page never repeats or skips rows that did not change in between.
 
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
-}
+export type { Page } from "../paging/page.js";
 
 const MAX_QUERY_LENGTH = 128;
 

@@ -12,7 +12,7 @@ import {
 } from "../../gen/agentnet/v1/messaging_pb.js";
 import type { Kysely } from "kysely";
 import { blobInfos } from "../blobs/blobs.js";
-import { DomainError, invalidArgument } from "../errors.js";
+import { invalidArgument } from "../errors.js";
 import type { StoredMessage } from "../messaging/message.js";
 import { checkMaxInFlight } from "../messaging/validate.js";
 import type { Database } from "../store/schema.js";
@@ -23,6 +23,7 @@ import type { MessageKindName } from "../messaging/tables.js";
 import { principalOf } from "../server/context.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
 import type { MessagingHandlers } from "./messaging.js";
+import { decodeReceiptCursor, encodeReceiptCursor } from "../paging/receipt-cursor.js";
 
 /** Keeps an agent session alive while a CONSUME stream is open (the registry's presence). */
 export interface SessionHolder {
@@ -158,7 +159,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
     async *watchReceipts(req, ctx) {
       const accounts = await messaging.watchableAccounts(principalOf(ctx), req.accountIds);
       const from = {
-        afterReceiptId: req.afterCursor === "" ? undefined : decodeCursor(req.afterCursor),
+        afterReceiptId: req.afterCursor === "" ? undefined : decodeReceiptCursor(req.afterCursor),
         since: req.since && timestampDate(req.since),
         messageIds: req.messageIds,
       };
@@ -222,7 +223,7 @@ function target(to: Recipient | undefined): Target {
 
 export function toReceipt(r: ReceiptRecord): Receipt {
   return create(ReceiptSchema, {
-    cursor: encodeCursor(r.receiptId),
+    cursor: encodeReceiptCursor(r.receiptId),
     messageId: r.messageId,
     status: statusToProto(r.status),
     eventAt: timestampFromDate(r.eventAt),
@@ -235,18 +236,4 @@ export function toReceipt(r: ReceiptRecord): Receipt {
     detail: r.detail,
     deliveryAttempt: r.deliveryAttempt,
   });
-}
-
-function encodeCursor(receiptId: number): string {
-  return Buffer.from(`rcpt:${receiptId}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^rcpt:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  if (!match) {
-    throw new DomainError("invalid_argument", "invalid_cursor", "after_cursor: not a receipt cursor; pass Receipt.cursor as given", {
-      field: "after_cursor",
-    });
-  }
-  return Number(match[1]);
 }

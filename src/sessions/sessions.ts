@@ -18,6 +18,7 @@ import { type SessionEventRecord, type SessionRecord, toEventRecord, toSessionRe
 import type { ChatSessionAgentsTable, ChatSessionsTable, SessionStatusName, SessionTypeName } from "./tables.js";
 import { TurnQueue } from "./turns.js";
 import * as v from "./validate.js";
+import type { Page } from "../paging/page.js";
 
 // Chat sessions with hosted AI agents: the domain behind SessionService. Sessions, their agents and events live
 // in the store; live events travel on the bus (events.ts); turns run on whichever gateway is free (turns.ts).
@@ -79,10 +80,7 @@ export interface ListFilter {
   sessionType: SessionTypeName | undefined;
 }
 
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
-}
+export type { Page } from "../paging/page.js";
 
 export interface SessionsDeps {
   db: Kysely<Database>;
