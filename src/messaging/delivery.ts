@@ -8,6 +8,7 @@ import { type StoredMessage, toStoredMessage } from "./message.js";
 import { INBOX_QUEUE, inboxSubject, receiptSubject, receiptsOfRecipient } from "./subjects.js";
 import { Wakeup } from "./wakeup.js";
 import type { StatusWriter } from "./writer.js";
+import { pickStream, room } from "./pick-stream.js";
 
 // Pushing stored messages to live CONSUME streams, on this gateway, for messages accepted on any gateway.
 //
@@ -256,22 +257,16 @@ export class Delivery {
   /** A live message for an account: to the local stream with the most room, round robin among equals. */
   private offer(accountId: string, message: StoredMessage): void {
     const route = this.routes.get(accountId);
-    if (!route || route.consumers.length === 0) return; // stays in the store for the next stream
-    for (const c of route.consumers) if (c.inFlight.has(message.messageId) || c.queued.has(message.messageId)) return;
-    const n = route.consumers.length;
-    let best: Consumer | undefined;
-    for (let i = 0; i < n; i++) {
-      const c = route.consumers[(route.next + i) % n]!;
-      if (!best || room(c) > room(best)) best = c;
-    }
-    route.next = (route.next + 1) % n;
-    if (room(best!) <= 0) {
+    const pick = route && pickStream(route.consumers, route.next, message.messageId);
+    if (!route || !pick || "held" in pick) return; // no stream: it stays in the store for the next one
+    route.next = (route.next + 1) % route.consumers.length;
+    if ("full" in pick) {
       // No room anywhere: the message stays in the store, read when the stream has room (bounded memory).
-      best!.backlogAfter ??= 0;
+      pick.full.backlogAfter ??= 0;
       return;
     }
-    best!.queued.set(message.messageId, message);
-    best!.wake();
+    pick.to.queued.set(message.messageId, message);
+    pick.to.wake();
   }
 
   private async readBacklog(consumer: Consumer): Promise<void> {
@@ -365,10 +360,6 @@ export class Delivery {
     const fresh = new Map(released.map((r) => [r.message_id, toStoredMessage(r)]));
     for (const m of unacked) this.announce(fresh.get(m.messageId) ?? m);
   }
-}
-
-function room(c: Consumer): number {
-  return c.maxInFlight - c.inFlight.size - c.queued.size;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
