@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
@@ -71,6 +71,21 @@ describe("store on postgres, several gateways", () => {
       expect(reports.flatMap((r) => r.applied)).toEqual(Object.keys(migrations));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await dropDatabase(url);
+    }
+  });
+
+  it("starts no server of its own when DATABASE_URL is set: nothing is written to the data folder", async () => {
+    const url = await createDatabase(inject("databaseUrl"));
+    const dataDir = await mkdtemp(path.join(tmpdir(), "agentnet-store-url-"));
+    try {
+      const store = await openStore({ databaseUrl: url, dataDir, command: "serve" });
+      expect(store.kind).toBe("postgres");
+      expect(store.embedded).toBeUndefined();
+      expect(await readdir(dataDir)).toEqual([]);
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
       await dropDatabase(url);
     }
   });
