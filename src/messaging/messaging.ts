@@ -17,13 +17,13 @@ import {
 } from "../registry/accounts.js";
 import { checkBlobsForSend } from "../blobs/blobs.js";
 import type { Database } from "../store/schema.js";
-import { decodeMessage, decodeReceipt, encodeMessage, type ReceiptRecord } from "./codec.js";
+import { decodeMessage, encodeMessage, type ReceiptRecord } from "./codec.js";
 import { AccountDirectory } from "./account-directory.js";
 import { Delivery } from "./delivery.js";
 import { startExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
-import { observeSubject, receiptSubject, replySubject } from "./subjects.js";
+import { observeSubject, replySubject } from "./subjects.js";
 import { TrafficWatch } from "./watch.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
 import {
@@ -37,7 +37,8 @@ import {
   schemaVersion,
   ttlMs,
 } from "./validate.js";
-import { type MessageDraft, MessageWriter, StatusWriter, toReceiptRecord } from "./writer.js";
+import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
+import { latestReceipt, storedReply, waitForStoredReply, watchStatus } from "./status-wait.js";
 
 export interface Target {
   accountId?: string;
@@ -98,10 +99,6 @@ export interface AckItemResult {
   error: "" | "message_not_found" | "missing_code";
 }
 
-const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
-/** Receipts of other messages between the same two accounts kept while a waiting call's own is being stored. */
-const EARLY_RECEIPTS_MAX = 1000;
-
 /**
  * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks and request/reply;
  * receipt and traffic watching through `watch`. One instance per gateway.
@@ -147,7 +144,10 @@ export class Messaging {
     const draft = await this.checked(sender, this.draft(sender, recipient, input.to, input, new Date()));
     this.sendLimit.take(sender.accountId);
 
-    const waiting = input.waitFor === "accepted" ? undefined : this.watchStatus(sender.accountId, recipient.accountId, input.waitFor);
+    const waiting =
+      input.waitFor === "accepted"
+        ? undefined
+        : watchStatus(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, input.waitFor);
     try {
       const result = await this.store(draft);
       let receipt = result.receipt;
@@ -159,7 +159,7 @@ export class Messaging {
         else {
           waitTimedOut = true;
           // The contract answers with the current status, which may have moved on without reaching the target.
-          receipt = (await this.latestReceipt(result.message.messageId)) ?? receipt;
+          receipt = (await latestReceipt(this.deps.db, result.message.messageId)) ?? receipt;
         }
       }
       const message = receipt ? { ...result.message, status: receipt.status } : result.message;
@@ -198,7 +198,7 @@ export class Messaging {
         replied(decodeMessage(msg.data));
       });
     let replySub = listen(messageId);
-    const outcome = this.watchStatus(sender.accountId, recipient.accountId, "processed");
+    const outcome = watchStatus(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, "processed");
     // The timeout's timer and abort listener go when the call ends, not when the timeout would have passed: a
     // call answered in milliseconds must not keep its closure (draft, reply, ...) for up to timeout_ms.
     let timer: NodeJS.Timeout | undefined;
@@ -209,7 +209,7 @@ export class Messaging {
         // A repeat of an earlier request (same idempotency key): wait for that one's reply.
         replySub.unsubscribe();
         replySub = listen(stored.message.messageId);
-        const earlier = await this.storedReply(stored.message.messageId);
+        const earlier = await storedReply(this.deps.db, stored.message.messageId);
         if (earlier) return { request: stored.message, reply: earlier };
       }
       const timeout = new Promise<"timeout">((resolve) => {
@@ -230,7 +230,8 @@ export class Messaging {
       }
       if ("receiptId" in first) {
         // Processed without a reply reaching us: the reply may have been stored just before we listened.
-        const reply = first.status === "processed" ? await this.waitForStoredReply(stored.message.messageId, replyArrived) : undefined;
+        const reply =
+          first.status === "processed" ? await waitForStoredReply(this.deps.db, stored.message.messageId, replyArrived) : undefined;
         if (reply) return { request: stored.message, reply };
         if (first.status === "expired")
           throw new DomainError("failed_precondition", "expired", "the request expired before it was answered");
@@ -479,100 +480,4 @@ export class Messaging {
     if (receipt) this.delivery.publishReceipt(receipt);
     return message;
   }
-
-  /**
-   * Listens for a message's receipts until one reaches `target` (or a final status). The subject carries every
-   * receipt between the two accounts, so only the awaited message's is kept: until `until` names it (the store
-   * write in between), at most a bounded number of early arrivals wait to be matched. `stop` ends the
-   * subscription and any `until` still waiting (a Request answered by its reply leaves the race at once).
-   */
-  private watchStatus(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed") {
-    const early = new Map<string, ReceiptRecord>();
-    let wanted: string | undefined;
-    let hit: ReceiptRecord | undefined;
-    let stopped = false;
-    let notify: (() => void) | undefined;
-    const sub = this.deps.bus.subscribe(receiptSubject(senderAccountId, recipientAccountId), (msg) => {
-      const r = decodeReceipt(msg.data);
-      if (!reaches(r.status, target)) return;
-      if (wanted === undefined) {
-        if (early.size >= EARLY_RECEIPTS_MAX) early.delete(early.keys().next().value!);
-        early.set(r.messageId, r);
-      } else if (r.messageId === wanted) {
-        hit ??= r;
-        notify?.();
-      }
-    });
-    return {
-      /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
-      until: async (message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined> => {
-        wanted = message.messageId;
-        hit ??= early.get(wanted);
-        early.clear();
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const found = hit ?? (await this.latestReceiptReaching(message, target));
-          if (found) return found;
-          const left = deadline - Date.now();
-          if (left <= 0 || stopped || signal?.aborted) return undefined;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(left, 1000));
-            notify = () => {
-              clearTimeout(timer);
-              notify = undefined;
-              resolve();
-            };
-          });
-        }
-      },
-      stop: () => {
-        stopped = true;
-        sub.unsubscribe();
-        early.clear();
-        notify?.();
-      },
-    };
-  }
-
-  private async latestReceiptReaching(message: StoredMessage, target: "delivered" | "processed"): Promise<ReceiptRecord | undefined> {
-    const latest = await this.latestReceipt(message.messageId);
-    return latest && reaches(latest.status, target) ? latest : undefined;
-  }
-
-  private async latestReceipt(messageId: string): Promise<ReceiptRecord | undefined> {
-    const row = await this.deps.db
-      .selectFrom("receipts")
-      .selectAll()
-      .where("message_id", "=", messageId)
-      .orderBy("receipt_id", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return row && toReceiptRecord(row);
-  }
-
-  private async storedReply(requestMessageId: string): Promise<StoredMessage | undefined> {
-    const row = await this.deps.db
-      .selectFrom("messages")
-      .selectAll()
-      .where("parent_message_id", "=", requestMessageId)
-      .where("kind", "in", ["reply", "error"])
-      .orderBy("seq")
-      .limit(1)
-      .executeTakeFirst();
-    return row && toStoredMessage(row);
-  }
-
-  private async waitForStoredReply(requestMessageId: string, arriving: Promise<StoredMessage>): Promise<StoredMessage | undefined> {
-    const stored = await this.storedReply(requestMessageId);
-    if (stored) return stored;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1000)));
-    return Promise.race([arriving, late]).finally(() => clearTimeout(timer));
-  }
-}
-
-/** True when `status` is `target` or later (a final status ends any wait). */
-function reaches(status: MessageStatus, target: "delivered" | "processed"): boolean {
-  if (FINAL.has(status)) return true;
-  return target === "delivered" && status === "delivered";
 }
