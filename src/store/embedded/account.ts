@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
+import { onceUntilFailure } from "./once.js";
 
 const run = promisify(execFile);
 
@@ -20,20 +21,12 @@ function tool(name: string): string {
   return name;
 }
 
-let account: Promise<ServerAccount> | undefined;
-
 /**
  * The account for the embedded server, decided once per process. Under root: the `postgres` user (made as a
  * system user with no login and no home when missing, as Debian's package would), and whether the server gets a
  * private mount namespace (see {@link serverCommand}).
  */
-export function serverAccount(): Promise<ServerAccount> {
-  account ??= decide();
-  account.catch(() => {
-    account = undefined;
-  });
-  return account;
-}
+export const serverAccount: () => Promise<ServerAccount> = onceUntilFailure(decide);
 
 async function decide(): Promise<ServerAccount> {
   if (process.getuid?.() !== 0) return { kind: "self" };

