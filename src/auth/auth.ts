@@ -37,34 +37,38 @@ export class Auth {
   // was stored; it must not cache that, or the key would live on for a TTL after the invalidation went by.
   private invalidations = 0;
   private bus: Bus | undefined;
-  private logger: Logger | undefined;
+  private readonly logger: Logger | undefined;
 
+  /** Without `wire` (one-off commands) revocations reach other gateways only through the cache TTL. */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly signer: TokenSigner,
-  ) {}
+    wire?: { bus: Bus; logger: Logger },
+  ) {
+    this.bus = wire?.bus;
+    this.logger = wire?.logger;
+  }
 
   /**
-   * Joins the gateways' invalidation channel: invalidations published by any gateway (this one included) drop
-   * the cached entries here, and revocations made here are published. Returns the unsubscribe.
+   * Listens on the gateways' invalidation channel until `signal` aborts: invalidations published by any gateway
+   * (this one included) drop the cached entries here. Revocations made here are published while it runs.
    */
-  listenForInvalidations(bus: Bus, logger: Logger): () => void {
-    this.bus = bus;
-    this.logger = logger;
+  async run(signal: AbortSignal): Promise<void> {
+    const bus = this.bus;
+    if (bus === undefined || signal.aborted) return;
     // Handled synchronously on arrival (no await before the cache is cleared), so a request that the bus
     // message beat to this gateway cannot slip in between.
     const sub: BusSubscription = bus.subscribe(AUTH_INVALIDATE_SUBJECT, (msg) => {
       const invalidation = decodeInvalidation(msg.data);
       if (invalidation === undefined) {
-        logger.warn({ subject: msg.subject }, "ignoring a malformed credential invalidation");
+        this.logger?.warn({ subject: msg.subject }, "ignoring a malformed credential invalidation");
         return;
       }
       this.forgetKey(invalidation.keyId);
     });
-    return () => {
-      sub.unsubscribe();
-      this.bus = undefined;
-    };
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    sub.unsubscribe();
+    this.bus = undefined;
   }
 
   async login(username: string, password: string): Promise<LoginResult> {

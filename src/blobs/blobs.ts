@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import { ulid } from "ulid";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { accountsOwnedBy, getAccount, mayActAs, resolveActingAccount } from "../registry/accounts.js";
 import type { Database } from "../store/schema.js";

@@ -1,5 +1,4 @@
-import { createApiKey } from "../auth/api-keys.js";
-import { findUserByName } from "../auth/users.js";
+import { createApiKey, findUserByName } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import { withStore } from "./store.js";
 

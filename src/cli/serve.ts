@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { readConfig } from "../config.js";
-import { type Gateway, startGateway } from "../server/gateway.js";
+import { type Gateway, startGateway } from "../app/index.js";
 import { retryWhileUnavailable } from "../store/startup.js";
 
 export async function runServe(): Promise<void> {

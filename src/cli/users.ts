@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { text } from "node:stream/consumers";
-import { createUser } from "../auth/users.js";
+import { createUser } from "../auth/index.js";
 import { withStore } from "./store.js";
 
 export async function runUsersAdd(username: string, options: { admin: boolean; passwordStdin: boolean }): Promise<void> {

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Logger } from "pino";
+import { runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import type { ReceiptRecord } from "./codec.js";
@@ -36,8 +37,8 @@ export async function expireDue(db: Kysely<Database>, now = new Date()): Promise
   });
 }
 
-/** Runs `expireDue` every `intervalMs` until `signal` aborts, handing each receipt to `publish`. */
-export function startExpirySweep(options: {
+/** Runs `expireDue` every `intervalMs` (the first pass at once) until `signal` aborts, handing each receipt to `publish`. */
+export function runExpirySweep(options: {
   db: Kysely<Database>;
   logger: Logger;
   intervalMs: number;
@@ -47,8 +48,10 @@ export function startExpirySweep(options: {
   const { db, logger, intervalMs, signal, publish } = options;
   // A failed sweep (the database restarting) is retried at the next tick, logged once per outage.
   const failures = new FailureLog(logger, "expiry sweep");
-  return (async () => {
-    while (!signal.aborted) {
+  return runPeriodically(signal, {
+    intervalMs,
+    firstDelayMs: 0,
+    async pass() {
       try {
         let receipts: ReceiptRecord[];
         do {
@@ -60,19 +63,6 @@ export function startExpirySweep(options: {
       } catch (err) {
         if (!signal.aborted) failures.failed(err);
       }
-      await sleep(intervalMs, signal);
-    }
-  })();
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
+    },
   });
 }

@@ -1,5 +1,5 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from "kysely";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
 import { type Account, accountsOwnedBy, getAccount, getAccountByUsername, mayActAs } from "../registry/accounts.js";
@@ -319,4 +319,28 @@ export async function searchMessages(db: Kysely<Database>, principal: Principal,
     items: page.map(toStoredMessage),
     nextPageToken: rows.length > limit && last ? encodePageToken("search_messages", { s: last.seq }) : "",
   };
+}
+
+/** History reads of one gateway over its store: what MessagingService's thread and search RPCs answer. */
+export class History {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  listThreads(principal: Principal, filter: ListThreadsFilter): Promise<Page<ThreadSummary>> {
+    return listThreads(this.db, principal, filter);
+  }
+
+  getThreadStatus(principal: Principal, threadId: string): Promise<ThreadStatus> {
+    return getThreadStatus(this.db, principal, threadId);
+  }
+
+  getThreadMessages(
+    principal: Principal,
+    request: { threadId: string; pageSize: number; pageToken: string },
+  ): Promise<Page<StoredMessage>> {
+    return getThreadMessages(this.db, principal, request);
+  }
+
+  searchMessages(principal: Principal, filter: SearchFilter): Promise<Page<StoredMessage>> {
+    return searchMessages(this.db, principal, filter);
+  }
 }

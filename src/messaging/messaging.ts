@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { ulid } from "ulid";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { type Bus, BusError } from "../bus/index.js";
 import type { Config } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
@@ -19,16 +19,17 @@ import { checkBlobsForSend } from "../blobs/blobs.js";
 import type { Database } from "../store/schema.js";
 import { decodeMessage, encodeMessage, type ReceiptRecord } from "./codec.js";
 import { AccountDirectory } from "./account-directory.js";
-import { Delivery } from "./delivery.js";
-import { startExpirySweep } from "./expiry.js";
+import { type ConsumerItem, Delivery } from "./delivery.js";
+import { runExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
 import { observeSubject, replySubject } from "./subjects.js";
-import { TrafficWatch } from "./watch.js";
+import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
 import type { MessageKindName, MessageStatus } from "./tables.js";
 import {
   checkBlobCount,
   checkId,
+  checkMaxInFlight,
   checkIdempotencyKey,
   checkRequestTimeout,
   checkStreamPart,
@@ -99,21 +100,35 @@ export interface AckItemResult {
   error: "" | "message_not_found" | "missing_code";
 }
 
+/** Keeps an agent session alive while a CONSUME stream is open (the registry's presence). */
+export interface SessionHolder {
+  holdSession(sessionTag: string): Promise<() => Promise<void>>;
+}
+
+export interface MessagingDeps {
+  db: Kysely<Database>;
+  bus: Bus;
+  logger: Logger;
+  config: Config;
+  /** Holds the sessions of open CONSUME streams; without it streams hold none (tests of delivery alone). */
+  sessions?: SessionHolder | undefined;
+}
+
 /**
  * Account-routed messaging: durable sends, delivery to live streams on any gateway, acks and request/reply;
  * receipt and traffic watching through `watch`. One instance per gateway.
  */
 export class Messaging {
-  readonly delivery: Delivery;
+  private readonly delivery: Delivery;
   /** Receipt streams and OBSERVE copies. */
-  readonly watch: TrafficWatch;
+  private readonly watch: TrafficWatch;
   private readonly directory: AccountDirectory;
   private readonly writer: MessageWriter;
   private readonly status: StatusWriter;
   private readonly sendLimit: TokenBucket;
   private capabilityTurn = 0;
 
-  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; config: Config }) {
+  constructor(private readonly deps: MessagingDeps) {
     this.directory = new AccountDirectory(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
@@ -122,11 +137,11 @@ export class Messaging {
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
-  /** Starts the expiry and redelivery sweeps; they and the account directory stop when `signal` aborts. */
-  async start(signal: AbortSignal): Promise<void> {
+  /** Runs the expiry and redelivery sweeps until `signal` aborts; then the account directory closes too. */
+  async run(signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", () => this.directory.close(), { once: true });
     await Promise.all([
-      startExpirySweep({
+      runExpirySweep({
         db: this.deps.db,
         logger: this.deps.logger,
         intervalMs: this.deps.config.sweepIntervalMs,
@@ -329,9 +344,39 @@ export class Messaging {
     );
   }
 
-  /** The account a CONSUME stream reads, checked against the caller. */
-  async consumerAccount(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
-    return this.sender(principal, asAccountId, sessionTag);
+  /**
+   * A CONSUME stream: the caller's acting account's backlog, then live messages, at most `maxInFlight` unacked at
+   * once, with keepalives. The first item says which account and how many messages wait. While it runs, the
+   * agent session named by `sessionTag` (if any) is held online without heartbeats.
+   */
+  async *consume(
+    principal: Principal,
+    input: { asAccountId: string; sessionTag: string; maxInFlight: number },
+    signal: AbortSignal,
+  ): AsyncGenerator<{ type: "started"; accountId: string; pendingCount: number } | ConsumerItem> {
+    checkMaxInFlight(input.maxInFlight);
+    const account = await this.sender(principal, input.asAccountId, input.sessionTag);
+    const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
+    try {
+      yield { type: "started", accountId: account.accountId, pendingCount: await this.delivery.pendingCount(account.accountId) };
+      yield* this.delivery.consume(account.accountId, input.sessionTag, input.maxInFlight, signal);
+    } finally {
+      await release?.();
+    }
+  }
+
+  /** An OBSERVE stream: copies of messages to or from `accountIds` (undefined: all) as they are accepted. */
+  observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
+    return this.watch.observe(accountIds, signal);
+  }
+
+  /** Receipts of messages sent by `accountIds` (undefined: all): stored ones from a position, then live ones. */
+  watchReceipts(
+    accountIds: string[] | undefined,
+    from: Parameters<TrafficWatch["watchReceipts"]>[1],
+    signal: AbortSignal,
+  ): AsyncGenerator<ReceiptStreamItem> {
+    return this.watch.watchReceipts(accountIds, from, signal);
   }
 
   /** The accounts whose traffic or receipts a caller may watch; undefined means every account (admins). */

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
 import type { Database } from "../store/schema.js";

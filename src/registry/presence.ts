@@ -1,9 +1,10 @@
 import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { Config } from "../config.js";
 import { DomainError } from "../errors.js";
+import { runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import { listOnline } from "./discovery.js";
@@ -73,8 +74,6 @@ export class Presence {
   private readonly held = new Map<string, number>();
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<unknown> | undefined;
   private lastPruneAt = 0;
   // A sweep or renewal that fails (the database restarting) is retried at the next tick; logged once per outage.
   private readonly sweepFailures: FailureLog;
@@ -152,27 +151,22 @@ export class Presence {
     };
   }
 
-  /** Starts this gateway's eviction sweeper (every sweepIntervalMs). */
-  start(): void {
-    this.sweepTimer ??= unref(
-      setInterval(() => {
-        this.sweeping ??= this.sweepOnce()
-          .then(
-            () => this.sweepFailures.succeeded(),
-            (err: unknown) => this.sweepFailures.failed(err),
-          )
-          .finally(() => (this.sweeping = undefined));
-      }, this.config.sweepIntervalMs),
-    );
-  }
-
-  /** Stops the sweeper and lease renewals, ends local watch streams, and waits for work in flight. */
-  async stop(): Promise<void> {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+  /**
+   * Runs this gateway's eviction sweeper (every sweepIntervalMs) until `signal` aborts; then stops lease renewals,
+   * ends local watch streams and waits for work in flight.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    await runPeriodically(signal, {
+      intervalMs: this.config.sweepIntervalMs,
+      pass: () =>
+        this.sweepOnce().then(
+          () => this.sweepFailures.succeeded(),
+          (err: unknown) => this.sweepFailures.failed(err),
+        ),
+    });
     this.stopRenewing();
     for (const watcher of this.watchers) watcher.close();
-    await Promise.allSettled([this.sweeping, this.renewing]);
+    await this.renewing?.catch(() => undefined);
     this.unsubscribe();
   }
 

@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from "kysely";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { normaliseUsername } from "./accounts.js";

@@ -1,10 +1,9 @@
 import type { Kysely } from "kysely";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import type { Config } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { getAccountByUsername, normaliseUsername } from "./accounts.js";
-import { type AgentListing, type AgentStatusRecord, getAgentStatus, listAgents } from "./agent-status.js";
 import { type Page, listOnline, searchAgents } from "./discovery.js";
 import type { Presence, WatchFilter, WatchItem } from "./presence.js";
 import { type AccountRef, type ProfileRecord, findVisibleProfile, liveSessionsOf, loadProfile } from "./profiles.js";
@@ -106,15 +105,6 @@ export class Registry {
     const account = await getAccountByUsername(this.db, name);
     if (!account) throw new DomainError("not_found", "account_not_found", `no account @${name}`);
     return { accountId: account.accountId, username: account.username };
-  }
-
-  async getAgentStatus(caller: Principal, ref: AccountRef | undefined): Promise<AgentStatusRecord> {
-    if (!ref) throw invalidArgument("agent", "give account_id or username");
-    return getAgentStatus(this.db, caller, ref);
-  }
-
-  listAgents(caller: Principal, request: Parameters<typeof listAgents>[2]): Promise<AgentListing> {
-    return listAgents(this.db, caller, request);
   }
 
   watchPresence(caller: Principal, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<WatchItem> {

@@ -1,6 +1,6 @@
 import { type Kysely, type Transaction, sql } from "kysely";
 import { ulid } from "ulid";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { isOnline, mayActAs } from "./accounts.js";

@@ -1,5 +1,5 @@
 import { type Kysely, type Updateable, sql } from "kysely";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { mayActAs } from "./accounts.js";

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { type PrunedThreads, pruneStaleThreads } from "../messaging/prune.js";
+import { type Service, runPeriodically } from "../lifecycle/index.js";
 import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 
@@ -53,8 +54,6 @@ export interface RetentionOptions {
   db: Kysely<Database>;
   logger: Logger;
   config: Pick<Config, "threadRetentionDays" | "retentionIntervalSeconds">;
-  /** Stops the job when aborted (the gateway's shutdown signal). */
-  signal?: AbortSignal;
   /** Overrides config.retentionIntervalSeconds, e.g. for tests. */
   intervalMs?: number;
   batchSize?: number;
@@ -63,50 +62,45 @@ export interface RetentionOptions {
   now?: () => Date;
 }
 
-export interface RetentionJob {
-  /** Stops scheduling and waits for a run in progress to finish. Idempotent. */
-  stop(): Promise<void>;
-  /** Runs that finished (successfully or not), for tests that wait for the job. */
-  readonly runs: number;
-}
-
 /**
- * Starts the retention job. The first run comes after a random delay (at most one interval, capped at a minute)
- * so gateways started together do not all prune at the same moment; after that, one run per interval, or again
- * shortly when a run left work behind.
+ * The retention job of one gateway (every gateway may run it; batches do not overlap). The first run comes after
+ * a random delay (at most one interval, capped at a minute) so gateways started together do not all prune at the
+ * same moment; after that, one run per interval, or again shortly when a run left work behind.
  */
-export function startRetention(options: RetentionOptions): RetentionJob {
-  const { db, logger, signal } = options;
-  const intervalMs = options.intervalMs ?? options.config.retentionIntervalSeconds * 1000;
-  const now = options.now ?? (() => new Date());
-  const log = logger.child({ job: "retention" });
-  const failures = new FailureLog(log, "retention run");
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  let runs = 0;
+export class Retention implements Service {
+  /** Runs that finished (successfully or not), for tests that wait for the job. */
+  runs = 0;
+  private readonly intervalMs: number;
+  private readonly log: Logger;
+  private readonly failures: FailureLog;
 
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = run().finally(() => {
-        running = undefined;
-      });
-    }, delayMs);
-    // Never keep a process alive just to prune.
-    timer.unref();
-  };
+  constructor(private readonly options: RetentionOptions) {
+    this.intervalMs = options.intervalMs ?? options.config.retentionIntervalSeconds * 1000;
+    this.log = options.logger.child({ job: "retention" });
+    this.failures = new FailureLog(this.log, "retention run");
+  }
 
-  const run = async () => {
+  /** Runs until `signal` aborts; resolves after a run in progress has finished. */
+  run(signal: AbortSignal): Promise<void> {
+    return runPeriodically(signal, {
+      intervalMs: this.intervalMs,
+      firstDelayMs: Math.floor(Math.random() * Math.min(this.intervalMs, 60_000)),
+      pass: () => this.runOnce(signal),
+    });
+  }
+
+  /** One run; answers the pause before the next. */
+  private async runOnce(signal: AbortSignal): Promise<number> {
+    const { options, intervalMs } = this;
     const started = performance.now();
     let next = intervalMs;
     try {
-      const report = await pruneOnce(db, now(), {
+      const report = await pruneOnce(options.db, (options.now ?? (() => new Date()))(), {
         threadRetentionDays: options.config.threadRetentionDays,
         batchSize: options.batchSize,
         maxBatches: options.maxBatches,
       });
-      log.info(
+      this.log.info(
         {
           threads: report.threads,
           messages: report.messages,
@@ -120,33 +114,15 @@ export function startRetention(options: RetentionOptions): RetentionJob {
         `retention: pruned ${report.threads} threads inactive for ${options.config.threadRetentionDays} days`,
       );
       if (report.more) next = Math.min(intervalMs, 1000);
-      failures.succeeded();
+      this.failures.succeeded();
     } catch (err) {
       // The database restarting (or any other failure) costs one run: the next interval tries again.
-      if (!stopped) failures.failed(err);
+      if (!signal.aborted) this.failures.failed(err);
       // An outage usually ends within seconds: do not leave the work for a whole interval.
       if (isUnavailable(err)) next = Math.min(intervalMs, 30_000);
     } finally {
-      runs += 1;
+      this.runs += 1;
     }
-    schedule(next);
-  };
-
-  const stop = async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
-
-  if (signal?.aborted) stopped = true;
-  else {
-    signal?.addEventListener("abort", () => void stop(), { once: true });
-    schedule(Math.floor(Math.random() * Math.min(intervalMs, 60_000)));
+    return next;
   }
-  return {
-    stop,
-    get runs() {
-      return runs;
-    },
-  };
 }

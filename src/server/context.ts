@@ -1,5 +1,5 @@
 import { type HandlerContext, Code, ConnectError, createContextKey } from "@connectrpc/connect";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 
 /** The authenticated caller, set by the auth interceptor; undefined on public methods. */
 export const kPrincipal = createContextKey<Principal | undefined>(undefined, { description: "principal" });

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { Auth } from "../auth/auth.js";
+import type { Auth } from "../auth/index.js";
 import { toConnectError } from "./errors.js";
 import { kClientAddress, kPrincipal } from "./context.js";
 

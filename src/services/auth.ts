@@ -2,34 +2,24 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { type ApiKey, ApiKeySchema, AuthService, UserSchema } from "../../gen/agentnet/v1/auth_pb.js";
-import type { ApiKeyRecord } from "../auth/api-keys.js";
-import type { Auth } from "../auth/auth.js";
-import type { ServiceDeps } from "./index.js";
+import type { ApiKeyRecord, Auth } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
-import { RateLimit } from "../rate-limit.js";
 import { clientAddressOf, principalOf } from "../server/context.js";
+import type { Limits } from "./limits.js";
 
-export function registerAuthService(
-  router: ConnectRouter,
-  deps: Pick<ServiceDeps, "auth" | "config" | "bus" | "logger" | "onClose">,
-): void {
-  const { auth } = deps;
-  // Auth is made before the bus exists (the gateway needs it for its interceptor), so it joins the bus here.
-  deps.onClose(auth.listenForInvalidations(deps.bus, deps.logger));
-  const loginLimit = new RateLimit("login attempts", deps.config.loginRatePerMinute, 60);
-  const verifyLimit = new RateLimit("verify calls", deps.config.verifyRatePerMinute, 60);
-
+/** AuthService: decode, rate-limit, call the auth domain, encode. */
+export function registerAuthService(router: ConnectRouter, auth: Auth, limits: Pick<Limits, "login" | "verify">): void {
   router.service(AuthService, {
     async login(req, ctx) {
       // Keyed by client and username: one client cannot lock a user out for everyone, nor guess freely.
-      await loginLimit.consume(`${clientAddressOf(ctx)}|${req.username.trim().toLowerCase()}`);
+      await limits.login.consume(`${clientAddressOf(ctx)}|${req.username.trim().toLowerCase()}`);
       const result = await auth.login(req.username, req.password);
       return { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: BigInt(result.expiresIn) };
     },
 
     async verify(req, ctx) {
-      await verifyLimit.consume(clientAddressOf(ctx));
+      await limits.verify.consume(clientAddressOf(ctx));
       const principal = req.token === undefined ? principalOf(ctx) : await tryPrincipal(auth, req.token);
       if (!principal) return { valid: false, timestamp: timestampNow() };
       return {

@@ -1,40 +1,35 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type BlobInfo, BlobInfoSchema } from "../../gen/agentnet/v1/messaging_pb.js";
-import { type BlobMeta, deleteBlob, getBlob, headBlob, putBlob } from "../blobs/blobs.js";
-import { RateLimit } from "../rate-limit.js";
+import type { BlobMeta, Blobs } from "../blobs/index.js";
 import { principalOf } from "../server/context.js";
-import type { ServiceDeps } from "./index.js";
-import type { MessagingHandlers } from "./messaging.js";
+import type { MessagingHandlers } from "./messaging-handlers.js";
 
 /** MessagingService's blob RPCs: PutBlob, GetBlob, HeadBlob, DeleteBlob. */
-export function blobHandlers(deps: ServiceDeps): Pick<MessagingHandlers, "putBlob" | "getBlob" | "headBlob" | "deleteBlob"> {
-  const db = deps.store.db;
-  // Per owning account: blobs are large, so one busy account must not fill the store or the gateway's memory.
-  const putLimit = new RateLimit("blob uploads", deps.config.blobRatePerMinute, 60);
-
+export function blobHandlers(blobs: Blobs): Pick<MessagingHandlers, "putBlob" | "getBlob" | "headBlob" | "deleteBlob"> {
   return {
     async putBlob(req, ctx) {
-      const blob = await putBlob(
-        db,
-        principalOf(ctx),
-        { data: req.data, mimeType: req.mimeType, filename: req.filename, sha256: req.sha256, asAccountId: req.asAccountId },
-        { maxBlobBytes: deps.config.maxBlobBytes, beforeStore: (owner) => putLimit.consume(owner) },
-      );
+      const blob = await blobs.put(principalOf(ctx), {
+        data: req.data,
+        mimeType: req.mimeType,
+        filename: req.filename,
+        sha256: req.sha256,
+        asAccountId: req.asAccountId,
+      });
       return { blob: toBlobInfo(blob) };
     },
 
     async getBlob(req, ctx) {
-      const { blob, data } = await getBlob(db, principalOf(ctx), req.blobId);
+      const { blob, data } = await blobs.get(principalOf(ctx), req.blobId);
       return { blob: toBlobInfo(blob), data };
     },
 
     async headBlob(req, ctx) {
-      return { blob: toBlobInfo(await headBlob(db, principalOf(ctx), req.blobId)) };
+      return { blob: toBlobInfo(await blobs.head(principalOf(ctx), req.blobId)) };
     },
 
     async deleteBlob(req, ctx) {
-      return { deleted: await deleteBlob(db, principalOf(ctx), req.blobId) };
+      return { deleted: await blobs.delete(principalOf(ctx), req.blobId) };
     },
   };
 }

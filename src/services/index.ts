@@ -10,37 +10,49 @@ import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import type { Auth } from "../auth/auth.js";
-import type { Bus } from "../bus/index.js";
-import type { Config } from "../config.js";
+import type { AgentStatus } from "../agent-status/index.js";
+import type { Auth } from "../auth/index.js";
+import type { Blobs } from "../blobs/index.js";
+import type { History, Messaging } from "../messaging/index.js";
+import type { Presence, Registry } from "../registry/index.js";
 import type { AddHttpRoute } from "../server/http-routes.js";
-import type { Store } from "../store/database.js";
+import type { Sessions } from "../sessions/index.js";
+import type { Voice } from "../voice/index.js";
 import { registerAuthService } from "./auth.js";
-import { Presence } from "../registry/presence.js";
+import type { Limits } from "./limits.js";
 import { registerMessagingService } from "./messaging.js";
 import { registerRegistryService } from "./registry.js";
-import { registerRetention } from "./retention.js";
 import { registerSessionService } from "./sessions.js";
 import { registerVoice } from "./voice.js";
 
-export interface ServiceDeps {
+export { type Limits, rateLimits } from "./limits.js";
+
+/** The built domains of one gateway, which the adapters translate RPCs to and from (built in src/app/). */
+export interface Domains {
   auth: Auth;
-  config: Config;
-  store: Store;
-  bus: Bus;
+  presence: Presence;
+  registry: Registry;
+  agentStatus: AgentStatus;
+  messaging: Messaging;
+  history: History;
+  blobs: Blobs;
+  sessions: Sessions;
+  /** Absent when APP_ID / APP_CERTIFICATE are unset: every voice call then answers `voice_not_configured`. */
+  voice: Voice | undefined;
+  limits: Limits;
+}
+
+/** What the adapters need of the transport beside the router. */
+export interface AdapterOptions {
   logger: Logger;
-  /** Identifies this gateway process (presence records it; logs show it). */
-  gatewayId: string;
-  /** Aborted when the gateway starts shutting down: background loops and live streams stop on it. */
-  shutdownSignal: AbortSignal;
-  /** Registers work to run on shutdown, after the listener closed and before bus and store close. */
-  onClose(fn: () => Promise<void> | void): void;
   /**
    * Serves a plain HTTP route (exact method and path) on the gateway's port, for paths no RPC owns — e.g. the Agora
    * seed's `GET /get_config`. CORS applies as for RPCs; the handler does its own authentication and writes the
    * whole response (src/server/http-routes.ts).
    */
   addHttpRoute: AddHttpRoute;
+  /** Serve the Agora seed's HTTP routes without credentials (AGENTNET_VOICE_PUBLIC_SEED_ROUTES). */
+  publicSeedRoutes: boolean;
 }
 
 /** Methods and whole services callable without credentials. */
@@ -66,21 +78,11 @@ export function servedServices(): DescService[] {
   ];
 }
 
-export function registerServices(router: ConnectRouter, deps: ServiceDeps): void {
-  // Presence is shared: RegistryService reads and announces it, MessagingService.Subscribe holds sessions with it.
-  const presence = new Presence({
-    db: deps.store.db,
-    bus: deps.bus,
-    logger: deps.logger,
-    config: deps.config,
-    gatewayId: deps.gatewayId,
-  });
-  presence.start();
-  deps.onClose(() => presence.stop());
-  registerAuthService(router, deps);
-  registerRegistryService(router, deps, presence);
-  registerMessagingService(router, deps, presence);
-  registerRetention(deps);
-  registerSessionService(router, deps, presence);
-  registerVoice(router, deps);
+/** Registers the agentnet services (health and reflection are the transport's) as adapters over `domains`. */
+export function registerServices(router: ConnectRouter, domains: Domains, options: AdapterOptions): void {
+  registerAuthService(router, domains.auth, domains.limits);
+  registerRegistryService(router, domains.registry, domains.agentStatus, domains.limits);
+  registerMessagingService(router, domains);
+  registerSessionService(router, domains.sessions, domains.limits);
+  registerVoice(router, domains.voice, domains.auth, options);
 }

@@ -10,36 +10,25 @@ import {
   SubscribeMode,
   WaitFor,
 } from "../../gen/agentnet/v1/messaging_pb.js";
-import type { Kysely } from "kysely";
-import { blobInfos } from "../blobs/blobs.js";
+import type { Blobs } from "../blobs/index.js";
 import { invalidArgument } from "../errors.js";
-import type { StoredMessage } from "../messaging/message.js";
-import { checkMaxInFlight } from "../messaging/validate.js";
-import type { Database } from "../store/schema.js";
-import { envelopeBlobs } from "./blobs.js";
-import type { ReceiptRecord } from "../messaging/codec.js";
-import type { MessageInput, Messaging, SignatureInput, Target } from "../messaging/messaging.js";
-import type { MessageKindName } from "../messaging/tables.js";
+import type { MessageInput, MessageKindName, Messaging, ReceiptRecord, SignatureInput, StoredMessage, Target } from "../messaging/index.js";
 import { principalOf } from "../server/context.js";
+import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
-import type { MessagingHandlers } from "./messaging.js";
+import type { MessagingHandlers } from "./messaging-handlers.js";
 import { decodeReceiptCursor, encodeReceiptCursor } from "../paging/receipt-cursor.js";
-
-/** Keeps an agent session alive while a CONSUME stream is open (the registry's presence). */
-export interface SessionHolder {
-  holdSession(sessionTag: string): Promise<() => Promise<void>>;
-}
 
 type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "subscribe" | "ack" | "watchReceipts">;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
-export function deliveryHandlers(messaging: Messaging, presence: SessionHolder | undefined, db: Kysely<Database>): DeliveryHandlers {
+export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHandlers {
   // Pushed envelopes carry their blobs' metadata, as history reads do (a lookup only for messages with blobs).
   const envelopeFor = async (message: StoredMessage, attempt?: number): Promise<Envelope> => {
     const envelope = toEnvelope(message, attempt);
-    if (message.blobIds.length > 0) envelope.blobs = envelopeBlobs(message.blobIds, await blobInfos(db, message.blobIds));
+    if (message.blobIds.length > 0) envelope.blobs = envelopeBlobs(message.blobIds, await blobs.infos(message.blobIds));
     return envelope;
   };
   return {
@@ -104,7 +93,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
       if (req.mode === SubscribeMode.OBSERVE) {
         const accounts = await messaging.watchableAccounts(principal, req.accountIds);
         yield { event: { case: "started", value: { mode: SubscribeMode.OBSERVE } } };
-        for await (const item of messaging.watch.observe(accounts, ctx.signal)) {
+        for await (const item of messaging.observe(accounts, ctx.signal)) {
           yield item === "keepalive"
             ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
             : { event: { case: "message", value: await envelopeFor(item) } };
@@ -112,26 +101,21 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
         return;
       }
       const maxInFlight = req.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : req.maxInFlight;
-      checkMaxInFlight(maxInFlight);
-      const account = await messaging.consumerAccount(principal, req.asAccountId, req.sessionTag);
-      const release = req.sessionTag && presence ? await presence.holdSession(req.sessionTag) : undefined;
-      try {
-        const pending = await messaging.delivery.pendingCount(account.accountId);
-        yield {
-          event: {
-            case: "started",
-            value: { accountId: account.accountId, sessionTag: req.sessionTag, mode: SubscribeMode.CONSUME, pendingCount: BigInt(pending) },
-          },
-        };
-        for await (const item of messaging.delivery.consume(account.accountId, req.sessionTag, maxInFlight, ctx.signal)) {
-          if (item.type === "keepalive") {
-            yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
-            continue;
-          }
+      const stream = messaging.consume(principal, { asAccountId: req.asAccountId, sessionTag: req.sessionTag, maxInFlight }, ctx.signal);
+      for await (const item of stream) {
+        if (item.type === "started") {
+          const value = {
+            accountId: item.accountId,
+            sessionTag: req.sessionTag,
+            mode: SubscribeMode.CONSUME,
+            pendingCount: BigInt(item.pendingCount),
+          };
+          yield { event: { case: "started", value } };
+        } else if (item.type === "keepalive") {
+          yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
+        } else {
           yield { event: { case: "message", value: await envelopeFor({ ...item.message, status: "delivered" }, item.attempt) } };
         }
-      } finally {
-        await release?.();
       }
     },
 
@@ -163,7 +147,7 @@ export function deliveryHandlers(messaging: Messaging, presence: SessionHolder |
         since: req.since && timestampDate(req.since),
         messageIds: req.messageIds,
       };
-      for await (const item of messaging.watch.watchReceipts(accounts, from, ctx.signal)) {
+      for await (const item of messaging.watchReceipts(accounts, from, ctx.signal)) {
         if (item.type === "receipt") yield { event: { case: "receipt", value: toReceipt(item.receipt) } };
         else if (item.type === "synced") yield { event: { case: "synced", value: { replayedCount: BigInt(item.replayed) } } };
         else yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };

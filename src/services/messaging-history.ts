@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Kysely } from "kysely";
 import {
   type Envelope,
   MessageKind,
@@ -9,25 +8,22 @@ import {
   type ThreadSummary,
   ThreadSummarySchema,
 } from "../../gen/agentnet/v1/messaging_pb.js";
-import { blobInfos } from "../blobs/blobs.js";
+import type { Blobs } from "../blobs/index.js";
 import { DomainError } from "../errors.js";
-import * as history from "../messaging/history.js";
-import type { StoredMessage } from "../messaging/message.js";
+import type { History, Participant as DomainParticipant, ThreadSummary as DomainThreadSummary, StoredMessage } from "../messaging/index.js";
 import { principalOf } from "../server/context.js";
-import type { Database } from "../store/schema.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, toEnvelope } from "./envelope.js";
-import type { ServiceDeps } from "./index.js";
-import type { MessagingHandlers } from "./messaging.js";
+import type { MessagingHandlers } from "./messaging-handlers.js";
 
 /** MessagingService's history RPCs: ListThreads, GetThreadMessages, SearchMessages, GetThreadStatus. */
 export function historyHandlers(
-  deps: ServiceDeps,
+  history: History,
+  blobs: Blobs,
 ): Pick<MessagingHandlers, "listThreads" | "getThreadMessages" | "searchMessages" | "getThreadStatus"> {
-  const db = deps.store.db;
   return {
     async listThreads(req, ctx) {
-      const page = await history.listThreads(db, principalOf(ctx), {
+      const page = await history.listThreads(principalOf(ctx), {
         pageSize: req.pageSize,
         pageToken: req.pageToken,
         participantAccountId: req.participantAccountId,
@@ -38,12 +34,12 @@ export function historyHandlers(
     },
 
     async getThreadMessages(req, ctx) {
-      const page = await history.getThreadMessages(db, principalOf(ctx), {
+      const page = await history.getThreadMessages(principalOf(ctx), {
         threadId: req.threadId,
         pageSize: req.pageSize,
         pageToken: req.pageToken,
       });
-      return { messages: await toEnvelopes(db, page.items), nextPageToken: page.nextPageToken };
+      return { messages: await toEnvelopes(blobs, page.items), nextPageToken: page.nextPageToken };
     },
 
     async searchMessages(req, ctx) {
@@ -51,7 +47,7 @@ export function historyHandlers(
       if (req.kind !== MessageKind.UNSPECIFIED && kind === undefined) {
         throw new DomainError("invalid_argument", "invalid_argument", `kind: unknown message kind ${req.kind}`, { field: "kind" });
       }
-      const page = await history.searchMessages(db, principalOf(ctx), {
+      const page = await history.searchMessages(principalOf(ctx), {
         threadId: req.threadId,
         fromAccountId: req.fromAccountId,
         fromUsername: req.fromUsername,
@@ -64,11 +60,11 @@ export function historyHandlers(
         pageSize: req.pageSize,
         pageToken: req.pageToken,
       });
-      return { messages: await toEnvelopes(db, page.items), nextPageToken: page.nextPageToken };
+      return { messages: await toEnvelopes(blobs, page.items), nextPageToken: page.nextPageToken };
     },
 
     async getThreadStatus(req, ctx) {
-      const status = await history.getThreadStatus(db, principalOf(ctx), req.threadId);
+      const status = await history.getThreadStatus(principalOf(ctx), req.threadId);
       return {
         threadId: status.threadId,
         messageCount: BigInt(status.messageCount),
@@ -108,11 +104,11 @@ function checkedDate(ts: Timestamp | undefined, field: string): Date | undefined
   return timestampDate(ts);
 }
 
-function toParticipant(p: history.Participant): Participant {
+function toParticipant(p: DomainParticipant): Participant {
   return create(ParticipantSchema, { accountId: p.accountId, username: p.username });
 }
 
-function toThreadSummary(t: history.ThreadSummary): ThreadSummary {
+function toThreadSummary(t: DomainThreadSummary): ThreadSummary {
   return create(ThreadSummarySchema, {
     threadId: t.threadId,
     participants: t.participants.map(toParticipant),
@@ -127,11 +123,8 @@ function toThreadSummary(t: history.ThreadSummary): ThreadSummary {
 }
 
 /** Envelopes of history reads, with the referenced blobs' metadata. */
-async function toEnvelopes(db: Kysely<Database>, messages: StoredMessage[]): Promise<Envelope[]> {
-  const infos = await blobInfos(
-    db,
-    messages.flatMap((m) => m.blobIds),
-  );
+async function toEnvelopes(blobs: Blobs, messages: StoredMessage[]): Promise<Envelope[]> {
+  const infos = await blobs.infos(messages.flatMap((m) => m.blobIds));
   return messages.map((m) => {
     const envelope = toEnvelope(m);
     envelope.blobs = envelopeBlobs(m.blobIds, infos);

@@ -19,24 +19,22 @@ import {
   type WatchPresenceResponse,
   WatchPresenceResponseSchema,
 } from "../../gen/agentnet/v1/registry_pb.js";
-import { RateLimit } from "../rate-limit.js";
-import type { AgentState as DomainAgentState, AgentStatusRecord } from "../registry/agent-status.js";
-import type { Presence, WatchItem } from "../registry/presence.js";
-import type { AccountRef, ProfileRecord, SessionRecord, Visibility as DomainVisibility } from "../registry/profiles.js";
-import { Registry } from "../registry/registry.js";
+import type { AgentStatus as AgentStatusReads, AgentState as DomainAgentState, AgentStatusRecord } from "../agent-status/index.js";
+import type { AccountRef, Visibility as DomainVisibility, ProfileRecord, Registry, SessionRecord, WatchItem } from "../registry/index.js";
 import { principalOf } from "../server/context.js";
-import type { ServiceDeps } from "./index.js";
+import type { Limits } from "./limits.js";
 
-/** RegistryService: decode, call the registry domain, encode. Presence is shared with MessagingService. */
-export function registerRegistryService(router: ConnectRouter, deps: ServiceDeps, presence: Presence): void {
-  const registry = new Registry({ db: deps.store.db, presence, config: deps.config, gatewayId: deps.gatewayId });
-  // Per owner: a fleet restarting at once passes; a process stuck in a register loop does not flood the store.
-  const registerLimit = new RateLimit("registrations", deps.config.registerRatePerMinute, 60);
-
+/** RegistryService: decode, call the registry domain, encode. */
+export function registerRegistryService(
+  router: ConnectRouter,
+  registry: Registry,
+  agentStatus: AgentStatusReads,
+  limits: Pick<Limits, "register">,
+): void {
   router.service(RegistryService, {
     async register(req, ctx) {
       const caller = principalOf(ctx);
-      await registerLimit.consume(caller.userId);
+      await limits.register.consume(caller.userId);
       const result = await registry.register(caller, {
         agentId: req.agentId,
         displayName: req.displayName,
@@ -108,11 +106,11 @@ export function registerRegistryService(router: ConnectRouter, deps: ServiceDeps
     },
 
     async getAgentStatus(req, ctx) {
-      return { agent: toAgentStatus(await registry.getAgentStatus(principalOf(ctx), accountRef(req.agent))) };
+      return { agent: toAgentStatus(await agentStatus.get(principalOf(ctx), accountRef(req.agent))) };
     },
 
     async listAgents(req, ctx) {
-      const listing = await registry.listAgents(principalOf(ctx), {
+      const listing = await agentStatus.list(principalOf(ctx), {
         pageSize: req.pageSize,
         pageToken: req.pageToken,
         ownedOnly: req.ownedOnly,

@@ -15,42 +15,31 @@ import {
   SessionStatus,
   SessionType,
 } from "../../gen/agentnet/v1/session_pb.js";
-import { RateLimit } from "../rate-limit.js";
-import type { Presence } from "../registry/presence.js";
 import { principalOf } from "../server/context.js";
-import type { StreamItem } from "../sessions/event-stream.js";
-import type { ChatProvider } from "../sessions/providers/types.js";
-import type { AgentStateName, SessionEventRecord, SessionRecord } from "../sessions/records.js";
-import { Sessions } from "../sessions/sessions.js";
-import type { EventTypeName, RoleName, SessionStatusName, SessionTypeName } from "../sessions/tables.js";
-import type { ServiceDeps } from "./index.js";
-
-/** How long SendSessionMessage waits for an answer when the call has no deadline of its own. */
-const DEFAULT_WAIT_MARGIN_MS = 10_000;
+import type {
+  AgentStateName,
+  ChatProvider,
+  EventTypeName,
+  RoleName,
+  SessionEventRecord,
+  SessionRecord,
+  SessionStatusName,
+  Sessions,
+  SessionTypeName,
+  StreamItem,
+} from "../sessions/index.js";
+import type { Limits } from "./limits.js";
 
 /** SessionService: decode, rate-limit per user, call the sessions domain, encode. */
-export function registerSessionService(router: ConnectRouter, deps: ServiceDeps, presence: Presence): Sessions {
-  const config = deps.config.sessions;
-  const sessions = new Sessions({
-    db: deps.store.db,
-    bus: deps.bus,
-    logger: deps.logger,
-    config,
-    gatewayId: deps.gatewayId,
-    sweepIntervalMs: deps.config.sweepIntervalMs,
-    announce: (event) => presence.publish(event),
-  });
-  sessions.start(deps.shutdownSignal);
-  deps.onClose(() => sessions.stop());
-  // Per user, as the seed counts them; StreamSession counts as a query.
-  const createLimit = new RateLimit("sessions created", config.createRatePerMinute, 60);
-  const queryLimit = new RateLimit("session queries", config.queryRatePerMinute, 60);
-  const messageLimit = new RateLimit("session messages", config.messageRatePerMinute, 60);
-
+export function registerSessionService(
+  router: ConnectRouter,
+  sessions: Sessions,
+  limits: Pick<Limits, "sessionCreate" | "sessionQuery" | "sessionMessage">,
+): void {
   router.service(SessionService, {
     async createSession(req, ctx) {
       const caller = principalOf(ctx);
-      await createLimit.consume(caller.userId);
+      await limits.sessionCreate.consume(caller.userId);
       const session = await sessions.create(caller, {
         sessionType: typeIn(req.sessionType),
         agents: Object.fromEntries(
@@ -81,13 +70,13 @@ export function registerSessionService(router: ConnectRouter, deps: ServiceDeps,
 
     async getSession(req, ctx) {
       const caller = principalOf(ctx);
-      await queryLimit.consume(caller.userId);
+      await limits.sessionQuery.consume(caller.userId);
       return { session: toChatSession(await sessions.get(caller, req.sessionId)) };
     },
 
     async listSessions(req, ctx) {
       const caller = principalOf(ctx);
-      await queryLimit.consume(caller.userId);
+      await limits.sessionQuery.consume(caller.userId);
       const page = await sessions.list(caller, {
         pageSize: req.pageSize,
         pageToken: req.pageToken,
@@ -105,7 +94,7 @@ export function registerSessionService(router: ConnectRouter, deps: ServiceDeps,
 
     async sendSessionMessage(req, ctx) {
       const caller = principalOf(ctx);
-      await messageLimit.consume(caller.userId);
+      await limits.sessionMessage.consume(caller.userId);
       const deadline = ctx.timeoutMs();
       const result = await sessions.send(
         caller,
@@ -117,7 +106,7 @@ export function registerSessionService(router: ConnectRouter, deps: ServiceDeps,
           metadata: req.metadata,
           idempotencyKey: req.idempotencyKey,
           waitForResponse: req.waitForResponse,
-          waitMs: deadline === undefined ? config.providerTimeoutMs + DEFAULT_WAIT_MARGIN_MS : Math.max(1, deadline - 50),
+          waitMs: deadline === undefined ? undefined : Math.max(1, deadline - 50),
         },
         ctx.signal,
       );
@@ -131,7 +120,7 @@ export function registerSessionService(router: ConnectRouter, deps: ServiceDeps,
 
     async *streamSession(req, ctx) {
       const caller = principalOf(ctx);
-      await queryLimit.consume(caller.userId);
+      await limits.sessionQuery.consume(caller.userId);
       for await (const item of sessions.stream(caller, req.sessionId, Number(req.afterSeq), ctx.signal)) {
         yield { event: toStreamEvent(req.sessionId, item) };
       }
@@ -142,7 +131,6 @@ export function registerSessionService(router: ConnectRouter, deps: ServiceDeps,
       return { providers: page.items.map(toProviderInfo), nextPageToken: page.nextPageToken };
     },
   });
-  return sessions;
 }
 
 const TYPES: Record<SessionTypeName, SessionType> = { human_agent: SessionType.HUMAN_AGENT, agent_agent: SessionType.AGENT_AGENT };

@@ -2,7 +2,10 @@ import { DomainError, type ErrorKind } from "../errors.js";
 import { BodyError, readJsonBody, sendJson } from "../server/http-routes.js";
 import type { NodeRequest, NodeResponse } from "../server/http-types.js";
 import { ANONYMOUS, requireVoice, type Voice, type VoiceCaller } from "../voice/index.js";
-import type { ServiceDeps } from "./index.js";
+import type { Auth } from "../auth/index.js";
+import type { AdapterOptions } from "./index.js";
+
+type SeedRouteDeps = AdapterOptions & { auth: Auth };
 
 // The Agora seed's HTTP API on the gateway's port, so its front end works unchanged:
 //   GET /get_config, POST /v2/startAgent {channelName, rtcUid, userUid}, POST /v2/stopAgent {agentId},
@@ -11,7 +14,7 @@ import type { ServiceDeps } from "./index.js";
 // them without credentials, as the seed does, needs AGENTNET_VOICE_PUBLIC_SEED_ROUTES (agents started that way
 // belong to `anonymous`). Thin, like the RPC handlers: the voice domain does the work.
 
-export function registerVoiceSeedRoutes(deps: ServiceDeps, voice: Voice | undefined): void {
+export function registerVoiceSeedRoutes(deps: SeedRouteDeps, voice: Voice | undefined): void {
   const route =
     (handler: (caller: VoiceCaller, voice: Voice, req: NodeRequest) => Promise<SeedSuccess>) =>
     async (req: NodeRequest, res: NodeResponse) => {
@@ -73,10 +76,10 @@ interface SeedSuccess {
   data?: Record<string, unknown>;
 }
 
-async function callerOf(deps: ServiceDeps, req: NodeRequest): Promise<VoiceCaller> {
+async function callerOf(deps: SeedRouteDeps, req: NodeRequest): Promise<VoiceCaller> {
   const authorization = req.headers.authorization;
   // Credentials, when sent, are always checked — also on a server that serves these routes without them.
-  if ((authorization === undefined || authorization.trim() === "") && deps.config.voice.publicSeedRoutes) return ANONYMOUS;
+  if ((authorization === undefined || authorization.trim() === "") && deps.publicSeedRoutes) return ANONYMOUS;
   return deps.auth.authenticate(authorization ?? null);
 }
 
@@ -106,7 +109,7 @@ const HTTP_STATUS: Record<ErrorKind, number> = {
   unimplemented: 501,
 };
 
-function sendError(deps: ServiceDeps, res: NodeResponse, err: unknown): void {
+function sendError(deps: SeedRouteDeps, res: NodeResponse, err: unknown): void {
   if (err instanceof BodyError) {
     sendJson(res, err.status, errorBody(err.status, err.message, "invalid_argument"));
     return;

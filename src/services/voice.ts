@@ -3,11 +3,15 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { SpeakPriority, type VoiceAgent, VoiceAgentSchema, VoiceAgentService, VoiceAgentStatus } from "../../gen/agentnet/v1/voice_pb.js";
 import { principalOf } from "../server/context.js";
-import type { SpeakPriority as AgoraSpeakPriority } from "../voice/agora-client.js";
-import { createVoice, requireVoice, type Voice } from "../voice/index.js";
-import type { VoiceAgentRecord } from "../voice/records.js";
-import type { VoiceAgentState } from "../voice/tables.js";
-import type { ServiceDeps } from "./index.js";
+import {
+  type SpeakPriority as AgoraSpeakPriority,
+  type Voice,
+  type VoiceAgentRecord,
+  type VoiceAgentState,
+  requireVoice,
+} from "../voice/index.js";
+import type { Auth } from "../auth/index.js";
+import type { AdapterOptions } from "./index.js";
 import { registerTokenService } from "./token.js";
 import { registerVoiceSeedRoutes } from "./voice-seed-routes.js";
 
@@ -15,13 +19,10 @@ import { registerVoiceSeedRoutes } from "./voice-seed-routes.js";
  * Voice on this gateway: TokenService, VoiceAgentService and the Agora seed's HTTP routes, over one voice domain
  * (absent when APP_ID / APP_CERTIFICATE are unset: every call then answers `voice_not_configured`).
  */
-export function registerVoice(router: ConnectRouter, deps: ServiceDeps): void {
-  const voice = createVoice({ db: deps.store.db, config: deps.config.voice, logger: deps.logger, signal: deps.shutdownSignal });
-  // Shutdown aborts the signal first; waiting here keeps the store open until a watchdog pass has finished.
-  if (voice) deps.onClose(() => voice.watchdog.stop());
+export function registerVoice(router: ConnectRouter, voice: Voice | undefined, auth: Auth, options: AdapterOptions): void {
   registerTokenService(router, voice);
   registerVoiceAgentService(router, voice);
-  registerVoiceSeedRoutes(deps, voice);
+  registerVoiceSeedRoutes({ ...options, auth }, voice);
 }
 
 export function registerVoiceAgentService(router: ConnectRouter, voice: Voice | undefined): void {

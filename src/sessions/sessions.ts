@@ -1,10 +1,11 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
 import { ulid } from "ulid";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import type { Bus } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
+import { runPeriodically } from "../lifecycle/index.js";
 import { type ChatParty, ChatThreadWriter, openChatThread } from "../messaging/chat-threads.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
 import { createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "../registry/hosted.js";
@@ -59,8 +60,8 @@ export interface SendInput {
   metadata: Record<string, unknown> | undefined;
   idempotencyKey: string;
   waitForResponse: boolean;
-  /** How long to wait for the answer, at most. */
-  waitMs: number;
+  /** How long to wait for the answer, at most (default: the provider timeout and a margin). */
+  waitMs?: number | undefined;
 }
 
 export interface SendResult {
@@ -92,7 +93,12 @@ export interface SessionsDeps {
   sweepIntervalMs: number;
   /** Announces hosted agents going online or offline (the registry's presence events). */
   announce(event: PresenceEventRecord): void;
+  /** Aborted when the gateway starts draining: from then on this gateway takes no new turns. */
+  draining: AbortSignal;
 }
+
+/** How long SendSessionMessage waits for an answer beyond the provider timeout when the call has no deadline. */
+const DEFAULT_WAIT_MARGIN_MS = 10_000;
 
 type SessionRow = Selectable<ChatSessionsTable>;
 type AgentRow = Selectable<ChatSessionAgentsTable>;
@@ -102,8 +108,6 @@ export class Sessions {
   private readonly threads: ChatThreadWriter;
   private readonly turns: TurnQueue;
   private readonly logger: Logger;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
 
   constructor(private readonly deps: SessionsDeps) {
     this.logger = deps.logger.child({ component: "sessions" });
@@ -121,23 +125,19 @@ export class Sessions {
     });
   }
 
-  /** Starts taking turns and sweeping for expired sessions and lost turns; `draining` stops new turns. */
-  start(draining: AbortSignal): void {
+  /**
+   * Takes turns and sweeps for expired sessions and lost turns until `signal` aborts, then waits for the turns in
+   * progress. New turns stop earlier, as soon as the gateway starts draining (`draining` in the options).
+   */
+  async run(signal: AbortSignal): Promise<void> {
     this.turns.start();
-    draining.addEventListener("abort", () => this.turns.pause(), { once: true });
-    this.sweepTimer = setInterval(() => {
-      this.sweeping ??= this.sweepOnce()
-        .catch((err: unknown) => this.logger.warn({ err }, "session sweep failed"))
-        .finally(() => (this.sweeping = undefined));
-    }, this.deps.sweepIntervalMs);
-    this.sweepTimer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    if (this.deps.draining.aborted) this.turns.pause();
+    else this.deps.draining.addEventListener("abort", () => this.turns.pause(), { once: true });
+    await runPeriodically(signal, {
+      intervalMs: this.deps.sweepIntervalMs,
+      pass: () => this.sweepOnce().catch((err: unknown) => this.logger.warn({ err }, "session sweep failed")),
+    });
     await this.turns.stop();
-    await this.sweeping;
   }
 
   async sweepOnce(): Promise<void> {
@@ -555,7 +555,14 @@ export class Sessions {
     signal: AbortSignal,
   ): Promise<SendResult> {
     const result: SendResult = { seq: event.seq, messageId: event.messageId, timestamp: event.timestamp, response: undefined };
-    if (input.waitForResponse) result.response = await this.awaitAnswer(row.session_id, event.seq, addressee, input.waitMs, signal);
+    if (input.waitForResponse)
+      result.response = await this.awaitAnswer(
+        row.session_id,
+        event.seq,
+        addressee,
+        input.waitMs ?? this.deps.config.providerTimeoutMs + DEFAULT_WAIT_MARGIN_MS,
+        signal,
+      );
     return result;
   }
 

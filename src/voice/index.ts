@@ -6,11 +6,15 @@ import type { Database } from "../store/schema.js";
 import { AgoraConvoAiClient } from "./agora-client.js";
 import { VoiceTokens } from "./tokens.js";
 import { VoiceAgents } from "./voice-agents.js";
-import { startVoiceWatchdog, type VoiceWatchdog } from "./watchdog.js";
+import { VoiceWatchdog } from "./watchdog.js";
 
+export type { SpeakPriority } from "./agora-client.js";
+export type { VoiceAgentRecord } from "./records.js";
+export type { VoiceAgentState } from "./tables.js";
 export { ANONYMOUS, type VoiceCaller } from "./voice-agents.js";
+export { VoiceWatchdog } from "./watchdog.js";
 
-/** The voice domain of one gateway: tokens, agents and the watchdog that stops forgotten agents. */
+/** The voice domain of one gateway: tokens, agents and the watchdog (a service to run) that stops forgotten agents. */
 export interface Voice {
   tokens: VoiceTokens;
   agents: VoiceAgents;
@@ -18,12 +22,7 @@ export interface Voice {
 }
 
 /** Builds the voice domain, or undefined when APP_ID / APP_CERTIFICATE are not configured. */
-export function createVoice(options: {
-  db: Kysely<Database>;
-  config: VoiceConfig;
-  logger: Logger;
-  signal: AbortSignal;
-}): Voice | undefined {
+export function createVoice(options: { db: Kysely<Database>; config: VoiceConfig; logger: Logger }): Voice | undefined {
   const { config } = options;
   if (!config.agora) return undefined;
   const tokens = new VoiceTokens(config.agora);
@@ -43,7 +42,7 @@ export function createVoice(options: {
   });
   const logger = options.logger.child({ domain: "voice" });
   const agents = new VoiceAgents({ db: options.db, config, tokens, client, logger });
-  const watchdog = startVoiceWatchdog({ agents, intervalMs: config.watchdogIntervalMs, logger, signal: options.signal });
+  const watchdog = new VoiceWatchdog({ agents, intervalMs: config.watchdogIntervalMs, logger });
   return { tokens, agents, watchdog };
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../auth/index.js";
 import type { VoiceConfig } from "../config.js";
 import { DomainError } from "../errors.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";

@@ -1,71 +1,36 @@
 import type { Logger } from "pino";
+import { type Service, runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
 import type { VoiceAgents } from "./voice-agents.js";
 
 // The maximum-duration watchdog: every gateway runs it; claims are SKIP LOCKED (see claimOverdueAgents), so
-// gateways share the work. It stops for good when the gateway's shutdown signal fires.
-
-export interface VoiceWatchdog {
-  /** Stops scheduling and waits for a pass in progress. Idempotent. */
-  stop(): Promise<void>;
+// gateways share the work.
+export class VoiceWatchdog implements Service {
   /** Passes finished so far (tests wait on it). */
-  readonly passes: number;
-}
+  passes = 0;
+  private readonly log: Logger;
+  private readonly failures: FailureLog;
 
-export function startVoiceWatchdog(options: {
-  agents: VoiceAgents;
-  intervalMs: number;
-  logger: Logger;
-  signal: AbortSignal;
-}): VoiceWatchdog {
-  const { agents, intervalMs, signal } = options;
-  const log = options.logger.child({ job: "voice-watchdog" });
-  const failures = new FailureLog(log, "voice watchdog pass");
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  let passes = 0;
+  constructor(private readonly options: { agents: VoiceAgents; intervalMs: number; logger: Logger }) {
+    this.log = options.logger.child({ job: "voice-watchdog" });
+    this.failures = new FailureLog(this.log, "voice watchdog pass");
+  }
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass().finally(() => {
-        running = undefined;
-        schedule();
-      });
-    }, intervalMs);
-    // Never keep a process alive just to watch agents.
-    timer.unref();
-  };
+  /** Runs a pass every interval until `signal` aborts; resolves after a pass in progress has finished. */
+  run(signal: AbortSignal): Promise<void> {
+    return runPeriodically(signal, { intervalMs: this.options.intervalMs, pass: () => this.pass(signal) });
+  }
 
-  const pass = async () => {
+  private async pass(signal: AbortSignal): Promise<void> {
     try {
-      const stopped = await agents.stopOverdue();
-      if (stopped > 0) log.info({ stopped }, `voice watchdog stopped ${stopped} agents past their maximum duration`);
-      failures.succeeded();
+      const stopped = await this.options.agents.stopOverdue();
+      if (stopped > 0) this.log.info({ stopped }, `voice watchdog stopped ${stopped} agents past their maximum duration`);
+      this.failures.succeeded();
     } catch (err) {
       // The database restarting costs a pass; logged once per outage.
-      if (!signal.aborted) failures.failed(err);
+      if (!signal.aborted) this.failures.failed(err);
     } finally {
-      passes += 1;
+      this.passes += 1;
     }
-  };
-
-  const stop = async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
-
-  if (signal.aborted) stopped = true;
-  else {
-    signal.addEventListener("abort", () => void stop(), { once: true });
-    schedule();
   }
-  return {
-    stop,
-    get passes() {
-      return passes;
-    },
-  };
 }

@@ -6,7 +6,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health
 import { MessagingService, SubscribeMode } from "../../gen/agentnet/v1/messaging_pb.js";
 import { readConfig } from "../../src/config.js";
 import { reasonOf } from "../../src/server/errors.js";
-import { startGateway } from "../../src/server/gateway.js";
+import { startGateway } from "../../src/app/index.js";
 import { retryWhileUnavailable } from "../../src/store/startup.js";
 import { type ControllablePostgres, type ShutdownMode, startPostgres } from "../harness/postgres.js";
 import { type TestAgent, type TestUser, createUser, loginAdmin, registerAgent, userClients } from "../support/agents.js";

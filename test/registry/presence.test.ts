@@ -27,6 +27,11 @@ function presenceFor(gw: TestGateway, keepaliveMs?: number): Presence {
   });
 }
 
+/** What the gateway does on shutdown to a presence it ran: renewals stop, watch streams end, the bus is left. */
+async function stopPresence(presence: Presence): Promise<void> {
+  await presence.run(AbortSignal.abort());
+}
+
 async function isOnline(caller: Caller, accountId: string): Promise<boolean> {
   const { profile } = await caller.registry.getProfile({ account: { case: "accountId", value: accountId } });
   return profile!.online;
@@ -106,7 +111,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     expect(refusal).toBeInstanceOf(DomainError);
     expect((refusal as DomainError).reason).toBe("session_not_found");
     await expect(presence.holdSession("sess_unknown")).rejects.toMatchObject({ reason: "session_not_found" });
-    await presence.stop();
+    await stopPresence(presence);
   });
 
   it("counts several holders of one session on one gateway", async () => {
@@ -119,7 +124,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     expect(await isOnline(alice, reg.accountId)).toBe(true);
     await second();
     await expect.poll(() => isOnline(alice, reg.accountId), { timeout: 20_000, interval: 100 }).toBe(false);
-    await presence.stop();
+    await stopPresence(presence);
   });
 
   it("streams online and offline events with WatchPresence, after an optional snapshot", async () => {
@@ -217,7 +222,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
       .execute();
     const presence = presenceFor(gw);
     const { pruned } = await presence.sweepOnce();
-    await presence.stop();
+    await stopPresence(presence);
     expect(pruned).toBeGreaterThanOrEqual(1);
     const left = await gw.store.db.selectFrom("agent_sessions").select("session_tag").where("account_id", "=", reg.accountId).execute();
     expect(left.map((r) => r.session_tag)).toEqual([fresh.sessionTag]);
@@ -238,7 +243,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
     expect(items[0]).toEqual({ kind: "synced", onlineCount: 0 });
     abort.abort();
     await done;
-    await presence.stop();
+    await stopPresence(presence);
   });
 
   it("ends presence streams when the gateway shuts down", async () => {
@@ -304,7 +309,7 @@ describe.each(MODES)("presence (%s)", (mode) => {
         await sleep(3000);
         expect(await isOnline(bob, held.accountId)).toBe(true);
         await release();
-        await presence2.stop();
+        await stopPresence(presence2);
       } finally {
         await gw2.close();
       }

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../../src/auth/users.js";
-import { type RetentionReport, pruneOnce, startRetention } from "../../src/retention/retention.js";
+import { type RetentionReport, pruneOnce, Retention } from "../../src/retention/retention.js";
 import { type Store, openStore } from "../../src/store/database.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { MODES, type TestBackend, createBackend } from "../support/gateway.js";
@@ -129,14 +129,14 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
     const logger = pino({ level: "info" }, sink);
     const controller = new AbortController();
     // A clock 40 days ahead: this thread, written "now", is stale to the job.
-    const job = startRetention({
+    const job = new Retention({
       db: store.db,
       logger,
       config: { threadRetentionDays: RETENTION_DAYS, retentionIntervalSeconds: 3600 },
-      signal: controller.signal,
       intervalMs: 50,
       now: () => new Date(Date.now() + 40 * DAY),
     });
+    const running = job.run(controller.signal);
     await insertMessage(store.db, { from: a, to: b, threadId: "job_thread", ttlMs: 1000 });
     const deadline = Date.now() + 20_000;
     while ((await counts(["job_thread"])).threads > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
@@ -146,7 +146,7 @@ describe.each(MODES)("thread retention (%s)", (mode) => {
     await expect.poll(() => job.runs).toBeGreaterThan(runsBefore);
 
     controller.abort();
-    await job.stop();
+    await running;
     const stoppedAt = job.runs;
     await new Promise((r) => setTimeout(r, 200));
     expect(job.runs).toBe(stoppedAt);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { inject } from "vitest";
 import { readConfig, type Config } from "../../src/config.js";
-import { type Gateway, startGateway } from "../../src/server/gateway.js";
+import { type Gateway, startGateway } from "../../src/app/index.js";
 import { createDatabase, dropDatabase } from "../harness/postgres.js";
 
 /** The two ways agentnet runs: embedded (its own PostgreSQL + in-process bus) and PostgreSQL + NATS. */

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { readConfig } from "../../src/config.js";
-import { startGateway } from "../../src/server/gateway.js";
+import { startGateway } from "../../src/app/index.js";
 import type { TestBackend, TestGateway } from "../support/gateway.js";
 import { FAKE_APP_ID, FAKE_CERTIFICATE, type FakeAgora } from "./fake-agora.js";
 

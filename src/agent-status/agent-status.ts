@@ -1,10 +1,11 @@
 import type { Kysely } from "kysely";
-import type { Principal } from "../auth/principal.js";
-import { messageCountsFor } from "../messaging/stats.js";
+import type { Principal } from "../auth/index.js";
+import { invalidArgument } from "../errors.js";
+import { messageCountsFor } from "../messaging/index.js";
 import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
-import { type HostedAgentInfo, hostedAgentInfo, hostedAgentsInState } from "../sessions/hosted-info.js";
+import { type AccountRef, type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "../registry/index.js";
+import { type HostedAgentInfo, hostedAgentInfo, hostedAgentsInState } from "../sessions/index.js";
 import type { Database } from "../store/schema.js";
-import { type AccountRef, type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "./profiles.js";
 
 // Agent status in AgentConnect's shape (its GET /agents/status/{id} and GET /agents/list). External agents are
 // active while they have a live session. Hosted agents (chat sessions' AI agents) are online while their
@@ -147,4 +148,18 @@ function latest(a: Date | null, b: Date | null): Date | null {
   if (a === null) return b;
   if (b === null) return a;
   return a > b ? a : b;
+}
+
+/** The agent-status read model of one gateway: spans the registry, messaging and sessions, owned by none of them. */
+export class AgentStatus {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(viewer: Principal, ref: AccountRef | undefined): Promise<AgentStatusRecord> {
+    if (!ref) throw invalidArgument("agent", "give account_id or username");
+    return getAgentStatus(this.db, viewer, ref);
+  }
+
+  list(viewer: Principal, request: Parameters<typeof listAgents>[2]): Promise<AgentListing> {
+    return listAgents(this.db, viewer, request);
+  }
 }

@@ -1,0 +1,2 @@
+export { type BuiltDomains, type DomainDeps, buildDomains } from "./domains.js";
+export { type Gateway, startGateway } from "./gateway.js";

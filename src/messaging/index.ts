@@ -1,0 +1,28 @@
+// The messaging domain's surface: what other rooms may use. Everything else in this folder is its own.
+export { type ChatMessageInput, type ChatParty, ChatThreadWriter, openChatThread } from "./chat-threads.js";
+export type { ReceiptRecord } from "./codec.js";
+export {
+  History,
+  type ListThreadsFilter,
+  type Participant,
+  type SearchFilter,
+  type ThreadStatus,
+  type ThreadSummary,
+} from "./history.js";
+export type { StoredMessage } from "./message.js";
+export {
+  type AckInput,
+  type AckItemResult,
+  type MessageInput,
+  Messaging,
+  type MessagingDeps,
+  type SessionHolder,
+  type SendInput,
+  type SendResult,
+  type SignatureInput,
+  type Target,
+} from "./messaging.js";
+export { type PrunedThreads, pruneStaleThreads } from "./prune.js";
+export { messageCountsFor } from "./stats.js";
+export type { MessageKindName, MessageStatus } from "./tables.js";
+export { Wakeup } from "./wakeup.js";

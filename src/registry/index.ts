@@ -1,0 +1,36 @@
+// The registry domain's surface: what other rooms may use. Everything else in this folder is its own.
+export {
+  type Account,
+  MAX_USERNAME_LENGTH,
+  accountsOwnedBy,
+  getAccount,
+  getAccountByUsername,
+  isOnline,
+  mayActAs,
+  normaliseUsername,
+  onlineAccountsWithCapability,
+  resolveActingAccount,
+  sessionAccount,
+} from "./accounts.js";
+export { type HostedAccount, type HostedAgentInput, createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "./hosted.js";
+export { Presence, type PresenceOptions, type WatchFilter, type WatchItem } from "./presence.js";
+export {
+  type OfflineReason,
+  PRESENCE_SUBJECT_PREFIX,
+  PRESENCE_SUBSCRIPTION,
+  type PresenceEventRecord,
+  type PresenceEventType,
+} from "./presence-events.js";
+export {
+  type AccountRef,
+  type ProfileRecord,
+  type SessionRecord,
+  type Visibility,
+  findVisibleProfile,
+  mayDiscover,
+  profileQuery,
+  toProfile,
+  visibleTo,
+} from "./profiles.js";
+export { Registry } from "./registry.js";
+export { validMetadata } from "./validation.js";

@@ -1,0 +1,112 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { descriptorSetRegistry } from "../../gen/descriptor_set.js";
+import type { Auth } from "../auth/index.js";
+import { DomainError } from "../errors.js";
+import { kClientAddress } from "./context.js";
+import { applyCors } from "./cors.js";
+import { errorReasonGate } from "./error-reasons.js";
+import { fromDomainError } from "./errors.js";
+import { HealthStatusRegistry, healthRoutes } from "./health.js";
+import { type AddHttpRoute, HttpRoutes } from "./http-routes.js";
+import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
+import { authInterceptor, errorInterceptor, loggingInterceptor } from "./interceptors.js";
+import { type Listener, listen } from "./listener.js";
+import { notFound } from "./not-found.js";
+import { reflectionRoutes } from "./reflection.js";
+
+const jsonRequestOptions = {
+  ignoreUnknownFields: false,
+  textDecoder: new TextDecoder("utf-8", { fatal: true }),
+};
+
+export interface RpcServerOptions {
+  host: string;
+  port: number;
+  corsOrigins: readonly string[];
+  logger: Logger;
+  auth: Auth;
+  /** Methods (`service/method`) and whole services callable without credentials. */
+  publicMethods: ReadonlySet<string>;
+  /** Every service served, for health and reflection. */
+  services: DescService[];
+  /** Registers the application's services; `addHttpRoute` serves plain HTTP routes beside them. */
+  register(router: ConnectRouter, addHttpRoute: AddHttpRoute): void;
+}
+
+/** The one port: gRPC, gRPC-Web and Connect, with health, reflection and plain HTTP routes. */
+export interface RpcServer {
+  readonly port: number;
+  /**
+   * Health goes NOT_SERVING and live streams end (both before this returns), then connections close within
+   * `graceMs`. Idempotent.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Opens the port. Throws a one-line error when it is unusable. */
+export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  const { logger } = options;
+  const drain = new AbortController();
+  const health = new HealthStatusRegistry(options.services.map((s) => s.typeName));
+  // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
+  const httpRoutes = new HttpRoutes(logger);
+  const routes = (router: ConnectRouter) => {
+    healthRoutes(health)(router);
+    reflectionRoutes(descriptorSetRegistry(), options.services)(router);
+    options.register(router, httpRoutes.add);
+  };
+  const connectHandler = connectNodeAdapter({
+    routes,
+    interceptors: [
+      loggingInterceptor(logger),
+      errorInterceptor(),
+      authInterceptor({ auth: options.auth, publicMethods: options.publicMethods }),
+      inputRulesInterceptor(),
+    ],
+    requestGate: errorReasonGate,
+    // JSON requests fail closed: an unknown field or enum name is refused rather than dropped (an unknown
+    // MESSAGE_KIND would otherwise become DIRECT), and bytes that are not UTF-8 are refused rather than stored
+    // as U+FFFD. (Binary requests already verify UTF-8; unknown enum numbers are checked by inputRulesInterceptor.)
+    jsonOptions: jsonRequestOptions,
+    // Every JSON level of a Struct is three nested messages in binary; leave room for the 64 levels the input
+    // rules allow, so a deep payload is refused with `too_deep` rather than as an unparseable body.
+    binaryOptions: { recursionLimit: 4 * MAX_JSON_DEPTH },
+    shutdownSignal: drain.signal,
+    contextValues: (req) => createContextValues().set(kClientAddress, req.socket?.remoteAddress ?? ""),
+    // Paths no RPC owns: a plain HTTP route if one was added, else UNIMPLEMENTED / 404.
+    fallback: (req, res) => {
+      if (!httpRoutes.handle(req, res)) notFound(req, res);
+    },
+    // Browsers' fetch can only send the Connect protocol header when told to; curl users should not need it.
+    requireConnectProtocolHeader: false,
+  });
+
+  const listener: Listener = await listen(options.host, options.port, (req, res) => {
+    if (applyCors(options.corsOrigins, req, res)) return;
+    connectHandler(req, res);
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "EADDRINUSE") throw new Error(`PORT ${options.port} is already in use on ${options.host}`);
+    if (err.code === "EACCES") throw new Error(`no permission to listen on ${options.host}:${options.port} (PORT)`);
+    throw err;
+  });
+  logger.info(
+    { host: options.host, port: listener.port },
+    `agentnet listening on ${options.host}:${listener.port} (gRPC, gRPC-Web and Connect)`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: listener.port,
+    close(graceMs) {
+      closing ??= (async () => {
+        health.shutdown();
+        drain.abort(fromDomainError(new DomainError("unavailable", "shutting_down", "the server is shutting down; retry")));
+        await listener.close(graceMs);
+      })();
+      return closing;
+    },
+  };
+}
