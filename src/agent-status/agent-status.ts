@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Principal } from "../auth/index.js";
 import { invalidArgument } from "../errors.js";
 import { messageCountsFor } from "../messaging/index.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
 import { type AccountRef, type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "../registry/index.js";
 import { type HostedAgentInfo, hostedAgentInfo, hostedAgentsInState } from "../sessions/index.js";
 import type { Database } from "../store/schema.js";

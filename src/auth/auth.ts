@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import { boundedCache } from "../bounded-cache.js";
 import type { Logger } from "pino";
-import type { Bus, BusSubscription } from "../bus/bus.js";
-import { AUTH_INVALIDATE_SUBJECT } from "../bus/subjects.js";
+import type { Bus, BusSubscription } from "../bus/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
+import { AUTH_INVALIDATE_SUBJECT, type CredentialInvalidation, decodeInvalidation, encodeInvalidation } from "../wire/index.js";
 import * as apiKeys from "./api-keys.js";
 import { verifyAgainstDecoy, verifyPassword } from "./passwords.js";
 import type { Principal } from "./principal.js";
@@ -130,11 +130,11 @@ export class Auth {
     return key;
   }
 
-  private async publishInvalidation(invalidation: Invalidation): Promise<void> {
+  private async publishInvalidation(invalidation: CredentialInvalidation): Promise<void> {
     const bus = this.bus;
     if (bus === undefined) return;
     try {
-      bus.publish(AUTH_INVALIDATE_SUBJECT, new TextEncoder().encode(JSON.stringify(invalidation)));
+      bus.publish(AUTH_INVALIDATE_SUBJECT, encodeInvalidation(invalidation));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), INVALIDATE_FLUSH_TIMEOUT_MS);
@@ -203,20 +203,6 @@ export class Auth {
 }
 
 /** What a gateway publishes when a credential stops being valid. */
-interface Invalidation {
-  keyId: string;
-}
-
-function decodeInvalidation(data: Uint8Array): Invalidation | undefined {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(data));
-    if (typeof value === "object" && value !== null && "keyId" in value && typeof value.keyId === "string") return { keyId: value.keyId };
-  } catch {
-    // fall through: not JSON
-  }
-  return undefined;
-}
-
 export function parseBearer(authorization: string | null): string {
   if (authorization === null || authorization.trim() === "") {
     throw new DomainError(

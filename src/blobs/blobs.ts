@@ -3,7 +3,7 @@ import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import { ulid } from "ulid";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
-import { accountsOwnedBy, getAccount, mayActAs, resolveActingAccount } from "../registry/accounts.js";
+import { accountsOwnedBy, getAccount, mayActAs, resolveActingAccount } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import type { BlobsTable } from "./tables.js";
 

@@ -157,9 +157,3 @@ export class SubjectTrie<T> {
     if (n.star !== undefined) this.walk(n.star, tokens, i + 1, out);
   }
 }
-
-/**
- * Credential invalidations (a revoked API key …): every gateway's Auth subscribes, without a queue group, so each
- * one drops what it cached about the credential.
- */
-export const AUTH_INVALIDATE_SUBJECT = "agentnet.auth.invalidate";

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import { boundedCache } from "../bounded-cache.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
-import { type Account, getAccount, getAccountByUsername, normaliseUsername, sessionAccount } from "../registry/accounts.js";
-import { PRESENCE_SUBJECT_PREFIX, PRESENCE_SUBSCRIPTION } from "../registry/presence-events.js";
+import { type Account, getAccount, getAccountByUsername, normaliseUsername, sessionAccount } from "../registry/index.js";
+import { PRESENCE_SUBJECT_PREFIX, PRESENCE_SUBSCRIPTION } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 
 // Every send looks up its sender and recipient. Accounts change rarely (profile updates, key rotation), and every

@@ -1,12 +1,12 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from "kysely";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
-import { type Account, accountsOwnedBy, getAccount, getAccountByUsername, mayActAs } from "../registry/accounts.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
+import { type Account, accountsOwnedBy, getAccount, getAccountByUsername, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessageKindName, ThreadsTable } from "./tables.js";
-import type { Page } from "../paging/page.js";
+import type { Page } from "../paging/index.js";
 
 // Reading history: threads, their messages, search and counters. Send keeps the thread rows and their counters
 // up to date, so everything here is a read. Who may read a thread: admins, and the owners of any of its
@@ -41,7 +41,7 @@ export interface ThreadStatus extends ThreadSummary {
   pendingMessages: number;
 }
 
-export type { Page } from "../paging/page.js";
+export type { Page } from "../paging/index.js";
 
 export function approxTokens(chars: number): number {
   return Math.ceil(chars / CHARS_PER_TOKEN);

@@ -1,38 +1,8 @@
 import type { Selectable } from "kysely";
-import type { MessageKindName, MessagesTable, MessageStatus } from "./tables.js";
+import type { StoredMessage } from "../wire/index.js";
+import type { MessagesTable } from "./tables.js";
 
-/** A stored message as the messaging domain hands it to services (no transport types). */
-export interface StoredMessage {
-  seq: number;
-  messageId: string;
-  threadId: string;
-  parentMessageId: string;
-  traceId: string;
-  kind: MessageKindName;
-  fromAccountId: string;
-  fromUsername: string;
-  fromAgentId: string;
-  fromSessionTag: string;
-  /** The address as the sender gave it. */
-  to: { accountId?: string; username?: string; capability?: string };
-  toAccountId: string;
-  toUsername: string;
-  payload: Record<string, unknown>;
-  payloadBytes: number;
-  /** Characters of the payload as compact JSON (for token estimates). */
-  payloadChars: number;
-  sentAt: Date;
-  ttlMs: number;
-  expiresAt: Date;
-  schemaVersion: string;
-  idempotencyKey: string;
-  signature: { scheme: string; publicKey: Uint8Array; signature: Uint8Array } | null;
-  blobIds: string[];
-  status: MessageStatus;
-  deliveryAttempts: number;
-  statusCode: string;
-  statusDetail: string;
-}
+export type { StoredMessage } from "../wire/index.js";
 
 export function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
   const target = row.to_target;

@@ -2,72 +2,33 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { ulid } from "ulid";
 import type { Principal } from "../auth/index.js";
-import { type Bus, BusError } from "../bus/index.js";
+import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { TokenBucket } from "../rate-limit.js";
-import {
-  type Account,
-  accountsOwnedBy,
-  isOnline,
-  mayActAs,
-  normaliseUsername,
-  onlineAccountsWithCapability,
-  resolveActingAccount,
-} from "../registry/accounts.js";
-import { checkBlobsForSend } from "../blobs/blobs.js";
+import { type Account, isOnline, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
-import { decodeMessage, encodeMessage, type ReceiptRecord } from "./codec.js";
-import { AccountDirectory } from "./account-directory.js";
+import { encodeMessage, type ReceiptRecord } from "./codec.js";
+import { Addressing, type Target } from "./addressing.js";
+import { type MessageInput, checkDraft, composeDraft } from "./draft.js";
 import { type ConsumerItem, Delivery } from "./delivery.js";
 import { runExpirySweep } from "./expiry.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
-import { SIGNATURE_SCHEME, verifySignature } from "./signature.js";
-import { observeSubject, replySubject } from "./subjects.js";
+import { observeSubject } from "./subjects.js";
 import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
-import type { MessageKindName, MessageStatus } from "./tables.js";
-import {
-  checkBlobCount,
-  checkId,
-  checkMaxInFlight,
-  checkIdempotencyKey,
-  checkRequestTimeout,
-  checkStreamPart,
-  checkWaitTimeout,
-  measurePayload,
-  schemaVersion,
-  ttlMs,
-} from "./validate.js";
+import type { MessageStatus } from "./tables.js";
+import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
-import { latestReceipt, storedReply, waitForStoredReply, watchStatus } from "./status-wait.js";
+import { latestReceipt, watchStatus } from "./status-wait.js";
+import { ReplyWait, handReply } from "./request-reply.js";
 
-export interface Target {
-  accountId?: string;
-  username?: string;
-  capability?: string;
-}
+export type { Target } from "./addressing.js";
+export type { MessageInput, SignatureInput } from "./draft.js";
 
-export interface SignatureInput {
-  scheme: string;
-  publicKey: Uint8Array;
-  signature: Uint8Array;
-}
-
-/** Everything a sender controls about one message. */
-export interface MessageInput {
-  payload: Record<string, unknown>;
-  kind: MessageKindName;
-  threadId: string;
-  parentMessageId: string;
-  traceId: string;
-  idempotencyKey: string;
-  ttlMs?: number | undefined;
-  expiresAt?: Date | undefined;
-  schemaVersion: string;
-  signature?: SignatureInput | undefined;
-  blobIds: string[];
-  sessionTag: string;
-  messageId: string;
+interface Composed {
+  sender: Account;
+  recipient: Account;
+  draft: MessageDraft;
 }
 
 export interface SendInput extends MessageInput {
@@ -122,14 +83,13 @@ export class Messaging {
   private readonly delivery: Delivery;
   /** Receipt streams and OBSERVE copies. */
   private readonly watch: TrafficWatch;
-  private readonly directory: AccountDirectory;
+  private readonly addressing: Addressing;
   private readonly writer: MessageWriter;
   private readonly status: StatusWriter;
   private readonly sendLimit: TokenBucket;
-  private capabilityTurn = 0;
 
   constructor(private readonly deps: MessagingDeps) {
-    this.directory = new AccountDirectory(deps.db, deps.bus);
+    this.addressing = new Addressing(deps.db, deps.bus);
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
@@ -139,7 +99,7 @@ export class Messaging {
 
   /** Runs the expiry and redelivery sweeps until `signal` aborts; then the account directory closes too. */
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener("abort", () => this.directory.close(), { once: true });
+    signal.addEventListener("abort", () => this.addressing.close(), { once: true });
     await Promise.all([
       runExpirySweep({
         db: this.deps.db,
@@ -154,10 +114,7 @@ export class Messaging {
 
   async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {
     checkWaitTimeout(input.waitTimeoutMs);
-    const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
-    const recipient = await this.recipient(input.to);
-    const draft = await this.checked(sender, this.draft(sender, recipient, input.to, input, new Date()));
-    this.sendLimit.take(sender.accountId);
+    const { sender, recipient, draft } = await this.compose(principal, input.asAccountId, input);
 
     const waiting =
       input.waitFor === "accepted"
@@ -193,76 +150,28 @@ export class Messaging {
     checkRequestTimeout(input.timeoutMs, this.deps.config);
     // The call's own deadline also bounds the wait; answer a little before it so the client hears why.
     if (input.deadlineMs !== undefined) input = { ...input, timeoutMs: Math.max(1, Math.min(input.timeoutMs, input.deadlineMs - 50)) };
-    const sender = await this.sender(principal, input.asAccountId, input.sessionTag);
-    const recipient = await this.recipient(input.to);
+    const messageId = input.messageId || `msg_${ulid()}`;
+    const { sender, recipient, draft } = await this.compose(principal, input.asAccountId, {
+      ...input,
+      kind: "request",
+      messageId,
+      ttlMs: input.ttlMs ?? input.timeoutMs,
+    });
     if (!(await isOnline(this.deps.db, recipient.accountId))) {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
-    const messageId = input.messageId || `msg_${ulid()}`;
-    const draft = await this.checked(
-      sender,
-      this.draft(sender, recipient, input.to, { ...input, kind: "request", messageId, ttlMs: input.ttlMs ?? input.timeoutMs }, new Date()),
-    );
-    this.sendLimit.take(sender.accountId);
 
-    let replied: (reply: StoredMessage) => void = () => undefined;
-    const replyArrived = new Promise<StoredMessage>((resolve) => (replied = resolve));
-    const listen = (id: string) =>
-      this.deps.bus.subscribe(replySubject(id), (msg) => {
-        msg.respond(new Uint8Array([1]));
-        replied(decodeMessage(msg.data));
-      });
-    let replySub = listen(messageId);
-    const outcome = watchStatus(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, "processed");
-    // The timeout's timer and abort listener go when the call ends, not when the timeout would have passed: a
-    // call answered in milliseconds must not keep its closure (draft, reply, ...) for up to timeout_ms.
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
+    const wait = new ReplyWait(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, messageId);
     try {
       const stored = await this.store(draft);
       if (stored.message.messageId !== messageId) {
         // A repeat of an earlier request (same idempotency key): wait for that one's reply.
-        replySub.unsubscribe();
-        replySub = listen(stored.message.messageId);
-        const earlier = await storedReply(this.deps.db, stored.message.messageId);
+        const earlier = await wait.follow(stored.message.messageId);
         if (earlier) return { request: stored.message, reply: earlier };
       }
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), input.timeoutMs);
-        onAbort = () => {
-          clearTimeout(timer);
-          resolve("timeout");
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
-      const first = await Promise.race([
-        replyArrived,
-        outcome.until(stored.message, input.timeoutMs, signal).then((r) => r ?? ("timeout" as const)),
-        timeout,
-      ]);
-      if (first === "timeout") {
-        throw new DomainError("deadline_exceeded", "timeout", `no reply within ${input.timeoutMs} ms; a late reply goes to your inbox`);
-      }
-      if ("receiptId" in first) {
-        // Processed without a reply reaching us: the reply may have been stored just before we listened.
-        const reply =
-          first.status === "processed" ? await waitForStoredReply(this.deps.db, stored.message.messageId, replyArrived) : undefined;
-        if (reply) return { request: stored.message, reply };
-        if (first.status === "expired")
-          throw new DomainError("failed_precondition", "expired", "the request expired before it was answered");
-        // Processed without a reply: the recipient acked the request instead of answering it.
-        const code = first.status === "processed" ? "no_reply" : first.code;
-        const detail = first.status === "processed" ? "the recipient processed the request without replying" : first.detail;
-        throw new DomainError("failed_precondition", "rejected", `the request was rejected: ${code} ${detail}`.trim(), {
-          metadata: { code, detail },
-        });
-      }
-      return { request: stored.message, reply: first };
+      return { request: stored.message, reply: await wait.outcome(stored.message, input.timeoutMs, signal) };
     } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-      replySub.unsubscribe();
-      outcome.stop();
+      wait.stop();
     }
   }
 
@@ -278,34 +187,21 @@ export class Messaging {
     if (request.kind !== "request") {
       throw new DomainError("failed_precondition", "not_a_request", `message ${request.messageId} is a ${request.kind}, not a request`);
     }
-    const replier = await this.directory.account(request.toAccountId);
+    const replier = await this.addressing.account(request.toAccountId);
     if (!replier || !mayActAs(principal, replier)) {
       throw new DomainError("permission_denied", "not_recipient", "only the request's recipient can reply to it");
     }
     if (input.kind !== "reply" && input.kind !== "error") throw invalidArgument("kind", "must be REPLY or ERROR");
-    const requester = await this.directory.account(request.fromAccountId);
+    const requester = await this.addressing.account(request.fromAccountId);
     if (!requester) throw new DomainError("not_found", "recipient_not_found", "the requester's account no longer exists");
-    const draft = await this.checked(
-      replier,
-      this.draft(
-        replier,
-        requester,
-        { accountId: requester.accountId },
-        { ...input, threadId: request.threadId, traceId: request.traceId, parentMessageId: request.messageId },
-        new Date(),
-      ),
-    );
     this.sendLimit.take(replier.accountId);
+    const to = { accountId: requester.accountId };
+    const answer = { ...input, threadId: request.threadId, traceId: request.traceId, parentMessageId: request.messageId };
+    const draft = await checkDraft(this.deps.db, replier, composeDraft(replier, requester, to, answer, new Date(), this.deps.config));
     const stored = await this.store(draft, false);
     if (!stored.duplicate) {
-      let handed = false;
-      try {
-        await this.deps.bus.request(replySubject(request.messageId), encodeMessage(stored.message), { timeoutMs: 2000 });
-        handed = true;
-      } catch (err) {
-        if (!(err instanceof BusError)) throw err;
-      }
-      if (handed) await this.transition(stored.message.messageId, "processed", input.sessionTag, "", "");
+      if (await handReply(this.deps.bus, request.messageId, stored.message))
+        await this.transition(stored.message.messageId, "processed", input.sessionTag, "", "");
       else this.delivery.announce(stored.message);
       await this.transition(request.messageId, "processed", input.sessionTag, "", "");
     }
@@ -327,7 +223,7 @@ export class Messaging {
     const owned = new Set<string>();
     if (!principal.admin) {
       for (const accountId of new Set(rows.map((r) => r.to_account_id))) {
-        const account = await this.directory.account(accountId);
+        const account = await this.addressing.account(accountId);
         if (account && mayActAs(principal, account)) owned.add(accountId);
       }
     }
@@ -355,7 +251,7 @@ export class Messaging {
     signal: AbortSignal,
   ): AsyncGenerator<{ type: "started"; accountId: string; pendingCount: number } | ConsumerItem> {
     checkMaxInFlight(input.maxInFlight);
-    const account = await this.sender(principal, input.asAccountId, input.sessionTag);
+    const account = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
     const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
     try {
       yield { type: "started", accountId: account.accountId, pendingCount: await this.delivery.pendingCount(account.accountId) };
@@ -380,126 +276,22 @@ export class Messaging {
   }
 
   /** The accounts whose traffic or receipts a caller may watch; undefined means every account (admins). */
-  async watchableAccounts(principal: Principal, accountIds: string[]): Promise<string[] | undefined> {
-    if (accountIds.length === 0) {
-      if (principal.admin) return undefined;
-      const owned = await accountsOwnedBy(this.deps.db, principal.userId);
-      if (owned.length === 0) throw invalidArgument("account_ids", "you own no agent account yet: Register one first");
-      return owned.map((a) => a.accountId);
-    }
-    for (const id of accountIds) {
-      const account = await this.directory.account(id);
-      if (!account || !mayActAs(principal, account)) {
-        throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${id}`);
-      }
-    }
-    return accountIds;
+  watchableAccounts(principal: Principal, accountIds: string[]): Promise<string[] | undefined> {
+    return this.addressing.watchable(principal, accountIds);
   }
 
   // --- internals -----------------------------------------------------------------------------------------------
 
-  private async sender(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
-    if (asAccountId === "") return resolveActingAccount(this.deps.db, principal, { sessionTag });
-    const account = await this.directory.account(asAccountId);
-    if (!account) throw new DomainError("not_found", "account_not_found", `no account ${asAccountId}`, { field: "as_account_id" });
-    if (!mayActAs(principal, account)) {
-      throw new DomainError("permission_denied", "not_account_owner", `you do not own account ${account.accountId}`);
-    }
-    if (sessionTag !== "" && (await this.directory.sessionOwner(sessionTag)) !== account.accountId) {
-      throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, {
-        field: "session_tag",
-      });
-    }
-    return account;
-  }
-
-  private async recipient(to: Target): Promise<Account> {
-    if (to.accountId !== undefined) {
-      const account = await this.directory.account(to.accountId);
-      if (!account) throw new DomainError("not_found", "recipient_not_found", `no account ${to.accountId}`, { field: "to.account_id" });
-      return account;
-    }
-    if (to.username !== undefined) {
-      const account = await this.directory.accountByUsername(to.username);
-      if (!account)
-        throw new DomainError("not_found", "recipient_not_found", `no account named ${normaliseUsername(to.username) || to.username}`, {
-          field: "to.username",
-        });
-      return account;
-    }
-    if (to.capability !== undefined) {
-      const candidates = await onlineAccountsWithCapability(this.deps.db, to.capability.trim().toLowerCase());
-      if (candidates.length === 0) {
-        throw new DomainError("unavailable", "no_responders", `no online agent offers the capability "${to.capability}"`);
-      }
-      const chosen = candidates[this.capabilityTurn++ % candidates.length]!;
-      return (await this.directory.account(chosen))!;
-    }
-    throw invalidArgument("to", "give an account_id, a username or a capability");
-  }
-
-  private draft(sender: Account, recipient: Account, to: Target, input: MessageInput, now: Date): MessageDraft {
-    checkId("message_id", input.messageId, "invalid_message_id");
-    checkId("thread_id", input.threadId);
-    checkId("parent_message_id", input.parentMessageId);
-    checkId("trace_id", input.traceId);
-    checkIdempotencyKey(input.idempotencyKey);
-    checkBlobCount(input.blobIds);
-    checkStreamPart(input.kind, input.payload);
-    const size = measurePayload(input.payload, this.deps.config);
-    const ttl = ttlMs(input, this.deps.config, now);
-    const messageId = input.messageId || `msg_${ulid()}`;
-    const traceId = input.traceId || messageId;
-    return {
-      messageId,
-      threadId: input.threadId || `thread_${traceId}`,
-      parentMessageId: input.parentMessageId,
-      traceId,
-      kind: input.kind,
-      fromAccountId: sender.accountId,
-      fromUsername: sender.username,
-      fromAgentId: sender.agentId,
-      fromSessionTag: input.sessionTag,
-      to,
-      toAccountId: recipient.accountId,
-      toUsername: recipient.username,
-      payload: input.payload,
-      payloadBytes: size.bytes,
-      payloadChars: size.chars,
-      sentAt: now,
-      ttlMs: ttl,
-      expiresAt: new Date(now.getTime() + ttl),
-      schemaVersion: schemaVersion(input.schemaVersion),
-      idempotencyKey: input.idempotencyKey,
-      signature: input.signature ?? null,
-      blobIds: input.blobIds,
-    };
-  }
-
   /**
-   * What needs the store before a draft may be written: its blobs must be the sender's, and its signature, when
-   * given, must verify against the account's bound key (or the key it carries, for accounts without one).
+   * The sender, then its rate limit, before anything else reads the store; then the recipient, the draft and the
+   * checks that need the store.
    */
-  private async checked(sender: Account, draft: MessageDraft): Promise<MessageDraft> {
-    if (draft.blobIds.length > 0) await checkBlobsForSend(this.deps.db, sender.accountId, draft.blobIds);
-    const sig = draft.signature;
-    if (!sig) return draft;
-    const refuse = (why: string) => new DomainError("permission_denied", "invalid_signature", `signature: ${why}`, { field: "signature" });
-    if (sig.scheme !== SIGNATURE_SCHEME) {
-      throw new DomainError("invalid_argument", "invalid_signature", `signature.scheme: only "${SIGNATURE_SCHEME}" is supported`, {
-        field: "signature.scheme",
-      });
-    }
-    const bound = sender.publicKey;
-    if (bound && sig.publicKey.length > 0 && !Buffer.from(bound).equals(Buffer.from(sig.publicKey))) {
-      throw refuse("signed with a key other than the one bound to the account");
-    }
-    const key = bound ?? sig.publicKey;
-    if (key.length !== 32) throw refuse("no public key: bind one at Register or send it in signature.public_key");
-    if (!verifySignature(key, sig.signature, draft)) {
-      throw refuse("does not verify over the message's canonical form (set message_id and ttl_ms when signing)");
-    }
-    return { ...draft, signature: { ...sig, publicKey: key } };
+  private async compose(principal: Principal, asAccountId: string, input: MessageInput & { to: Target }): Promise<Composed> {
+    const sender = await this.addressing.sender(principal, asAccountId, input.sessionTag);
+    this.sendLimit.take(sender.accountId);
+    const recipient = await this.addressing.recipient(input.to);
+    const draft = await checkDraft(this.deps.db, sender, composeDraft(sender, recipient, input.to, input, new Date(), this.deps.config));
+    return { sender, recipient, draft };
   }
 
   /** Stores a draft; a new message is announced to its recipient's streams and observers. */

@@ -14,6 +14,12 @@ const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "exp
 /** Receipts of other messages between the same two accounts kept while a waiting call's own is being stored. */
 const EARLY_RECEIPTS_MAX = 1000;
 
+export interface StatusWatch {
+  /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
+  until(message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined>;
+  stop(): void;
+}
+
 /**
  * Listens for a message's receipts until one reaches `target` (or a final status). The subject carries every
  * receipt between the two accounts, so only the awaited message's is kept: until `until` names it (the store
@@ -26,7 +32,7 @@ export function watchStatus(
   senderAccountId: string,
   recipientAccountId: string,
   target: "delivered" | "processed",
-) {
+): StatusWatch {
   const early = new Map<string, ReceiptRecord>();
   let wanted: string | undefined;
   let hit: ReceiptRecord | undefined;
@@ -44,7 +50,6 @@ export function watchStatus(
     }
   });
   return {
-    /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
     until: async (message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined> => {
       wanted = message.messageId;
       hit ??= early.get(wanted);

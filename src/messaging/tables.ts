@@ -2,8 +2,9 @@ import type { ColumnType, Generated } from "kysely";
 
 type Json<T = Record<string, unknown>> = ColumnType<T, string, string>;
 
-export type MessageStatus = "accepted" | "delivered" | "processed" | "rejected" | "expired";
-export type MessageKindName = "direct" | "request" | "reply" | "error" | "system" | "stream";
+import type { MessageKindName, MessageStatus } from "../wire/index.js";
+
+export type { MessageKindName, MessageStatus };
 
 /** A stored message envelope and its delivery state. */
 export interface MessagesTable {

@@ -1,5 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, type Transaction, sql } from "kysely";
-import { grantBlobs } from "../blobs/blobs.js";
+import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
 import type { ReceiptRecord } from "./codec.js";

@@ -3,48 +3,13 @@ import type { Principal } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { normaliseUsername } from "./accounts.js";
+import type { ProfileRecord, SessionRecord } from "../wire/index.js";
 import type { AccountsTable, AgentSessionsTable } from "./tables.js";
 
 // Profiles as the registry's readers see them: an account plus a summary of its live sessions. "Live" is the one
 // definition used everywhere: status 'online' and not past its expiry (the sweeper may not have run yet).
 
-export type Visibility = "public" | "private";
-
-/** One running process of an account. */
-export interface SessionRecord {
-  sessionTag: string;
-  accountId: string;
-  agentId: string;
-  gatewayId: string;
-  connectedAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  subscribed: boolean;
-  metadata: Record<string, unknown>;
-}
-
-/** An account with its presence summary. */
-export interface ProfileRecord {
-  accountId: string;
-  username: string;
-  displayName: string;
-  agentId: string;
-  agentType: "external" | "hosted";
-  bio: string;
-  capabilities: string[];
-  metadata: Record<string, unknown>;
-  visibility: Visibility;
-  online: boolean;
-  sessionCount: number;
-  lastSeenAt: Date | null;
-  ownerUserId: string;
-  owner: string;
-  publicKey: Uint8Array | null;
-  createdAt: Date;
-  updatedAt: Date;
-  /** Live sessions; filled only where asked for (GetProfile). */
-  sessions: SessionRecord[];
-}
+export type { ProfileRecord, SessionRecord, Visibility } from "../wire/index.js";
 
 type AccountRow = Selectable<AccountsTable> & { session_count: number | null; live_seen_at: Date | null };
 

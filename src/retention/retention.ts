@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { type PrunedThreads, pruneStaleThreads } from "../messaging/prune.js";
+import { type PrunedThreads, pruneStaleThreads } from "../messaging/index.js";
 import { type Service, runPeriodically } from "../lifecycle/index.js";
 import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";

@@ -7,7 +7,7 @@ import {
   ErrorInfoSchema,
   RetryInfoSchema,
 } from "../../gen/google/rpc/error_details_pb.js";
-import { BusError } from "../bus/errors.js";
+import { BusError } from "../bus/index.js";
 import { DomainError, type ErrorKind } from "../errors.js";
 import { isUnavailable } from "../store/errors.js";
 

@@ -4,7 +4,7 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { type ApiKey, ApiKeySchema, AuthService, UserSchema } from "../../gen/agentnet/v1/auth_pb.js";
 import type { ApiKeyRecord, Auth } from "../auth/index.js";
 import { DomainError } from "../errors.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
 import { clientAddressOf, principalOf } from "../server/context.js";
 import type { Limits } from "./limits.js";
 

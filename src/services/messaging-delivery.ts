@@ -17,7 +17,7 @@ import { principalOf } from "../server/context.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
 import type { MessagingHandlers } from "./messaging-handlers.js";
-import { decodeReceiptCursor, encodeReceiptCursor } from "../paging/receipt-cursor.js";
+import { decodeReceiptCursor, encodeReceiptCursor } from "../paging/index.js";
 
 type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "subscribe" | "ack" | "watchReceipts">;
 

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
-import { Wakeup } from "../messaging/wakeup.js";
+import { Wakeup } from "../messaging/index.js";
 import type { Database } from "../store/schema.js";
 import { decodeEvent, sessionSubject } from "./events.js";
 import { type SessionEventRecord, toEventRecord } from "./records.js";

@@ -2,6 +2,10 @@ import { type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
+import { encodeSessionEvent, sessionSubject } from "../wire/index.js";
+
+// TODO(wire): event-stream.ts still imports these names from here.
+export { decodeSessionEvent as decodeEvent, sessionSubject } from "../wire/index.js";
 import { type EventDraft, type SessionEventRecord, toEventRecord } from "./records.js";
 import type { SessionStatusName } from "./tables.js";
 
@@ -9,9 +13,6 @@ import type { SessionStatusName } from "./tables.js";
 // the number of events in the transaction that inserts them, so concurrent writers on several gateways queue on
 // the row lock and every session's events are numbered 1, 2, 3, … without gaps. The row lock also means that
 // once event n is committed, every event before it is too, which StreamSession's gap filling relies on.
-
-/** Live events of one session, for its StreamSession viewers on every gateway. */
-export const sessionSubject = (sessionId: string) => `agentnet.session.${sessionId}`;
 
 export interface AppendOptions {
   /** Only while this claim holds the session's turn (a turn's own events); renews the claim for `leaseMs`. */
@@ -116,35 +117,11 @@ async function insertEvents(
 
 // ---- the bus ----------------------------------------------------------------------------------------------
 
-interface WireEvent extends Omit<SessionEventRecord, "timestamp" | "cooldownUntil"> {
-  timestamp: string;
-  cooldownUntil: string | null;
-}
-
-export function encodeEvent(event: SessionEventRecord): Uint8Array {
-  const wire: WireEvent = { ...event, timestamp: event.timestamp.toISOString(), cooldownUntil: event.cooldownUntil?.toISOString() ?? null };
-  return Buffer.from(JSON.stringify(wire));
-}
-
-export function decodeEvent(data: Uint8Array): SessionEventRecord | undefined {
-  try {
-    const wire = JSON.parse(Buffer.from(data).toString("utf8")) as WireEvent;
-    if (typeof wire.sessionId !== "string" || typeof wire.seq !== "number" || typeof wire.type !== "string") return undefined;
-    return {
-      ...wire,
-      timestamp: new Date(wire.timestamp),
-      cooldownUntil: wire.cooldownUntil === null ? null : new Date(wire.cooldownUntil),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Announces stored events to every gateway's viewers. Best effort: viewers fill gaps from the store. */
 export function publishEvents(bus: Bus, logger: Logger, events: readonly SessionEventRecord[]): void {
   for (const event of events) {
     try {
-      bus.publish(sessionSubject(event.sessionId), encodeEvent(event));
+      bus.publish(sessionSubject(event.sessionId), encodeSessionEvent(event));
     } catch (err) {
       logger.warn({ err, sessionId: event.sessionId, seq: event.seq }, "could not publish a session event; viewers read it from the store");
     }

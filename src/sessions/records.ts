@@ -1,13 +1,7 @@
 import type { Selectable } from "kysely";
-import type {
-  ChatSessionAgentsTable,
-  ChatSessionEventsTable,
-  ChatSessionsTable,
-  EventTypeName,
-  RoleName,
-  SessionStatusName,
-  SessionTypeName,
-} from "./tables.js";
+import type { ChatSessionAgentsTable, ChatSessionEventsTable, ChatSessionsTable, SessionStatusName, SessionTypeName } from "./tables.js";
+
+import type { SessionEventRecord } from "../wire/index.js";
 
 // The sessions domain's records as services see them (no transport types, no rows).
 
@@ -49,23 +43,7 @@ export interface SessionRecord {
   lastActivityAt: Date;
 }
 
-export interface SessionEventRecord {
-  sessionId: string;
-  /** 0 only for pings. */
-  seq: number;
-  type: EventTypeName;
-  content: string;
-  sender: string;
-  receiver: string;
-  timestamp: Date;
-  metadata: Record<string, unknown>;
-  role: RoleName;
-  responseId: string;
-  turn: number;
-  cooldownUntil: Date | null;
-  reason: string;
-  messageId: string;
-}
+export type { SessionEventRecord } from "../wire/index.js";
 
 /** An event to store: its type and whatever else it carries. */
 export type EventDraft = Pick<SessionEventRecord, "type"> &

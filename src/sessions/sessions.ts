@@ -6,10 +6,10 @@ import type { Bus } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { runPeriodically } from "../lifecycle/index.js";
-import { type ChatParty, ChatThreadWriter, openChatThread } from "../messaging/chat-threads.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
-import { createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "../registry/hosted.js";
-import type { PresenceEventRecord } from "../registry/presence-events.js";
+import { type ChatParty, ChatThreadWriter, openChatThread } from "../messaging/index.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
+import { createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "../registry/index.js";
+import type { PresenceEventRecord } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { type StreamItem, sessionEvents } from "./event-stream.js";
 import { appendEvents, appendStop, publishEvents } from "./events.js";
@@ -19,7 +19,7 @@ import { type SessionEventRecord, type SessionRecord, toEventRecord, toSessionRe
 import type { ChatSessionAgentsTable, ChatSessionsTable, SessionStatusName, SessionTypeName } from "./tables.js";
 import { TurnQueue } from "./turns.js";
 import * as v from "./validate.js";
-import type { Page } from "../paging/page.js";
+import type { Page } from "../paging/index.js";
 
 // Chat sessions with hosted AI agents: the domain behind SessionService. Sessions, their agents and events live
 // in the store; live events travel on the bus (events.ts); turns run on whichever gateway is free (turns.ts).
@@ -81,7 +81,7 @@ export interface ListFilter {
   sessionType: SessionTypeName | undefined;
 }
 
-export type { Page } from "../paging/page.js";
+export type { Page } from "../paging/index.js";
 
 export interface SessionsDeps {
   db: Kysely<Database>;

@@ -7,9 +7,9 @@ type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 export type SessionTypeName = "human_agent" | "agent_agent";
 export type SessionStatusName = "active" | "stopped" | "expired";
-/** Types of stored events (pings are never stored). */
-export type EventTypeName = "text" | "response" | "delta" | "info" | "system" | "error" | "cooldown" | "stop";
-export type RoleName = "" | "user" | "assistant" | "system";
+import type { EventTypeName, RoleName } from "../wire/index.js";
+
+export type { EventTypeName, RoleName };
 
 /**
  * A chat session (SessionService). Besides its settings it carries the session's event counter (`last_seq`) and

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { ulid } from "ulid";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
-import type { ChatParty, ChatThreadWriter } from "../messaging/chat-threads.js";
+import type { ChatParty, ChatThreadWriter } from "../messaging/index.js";
 import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import {
@@ -18,6 +18,7 @@ import { appendEvents, appendStop, leaseUntil, publishEvents } from "./events.js
 import type { ProviderCatalog } from "./providers/catalog.js";
 import { type ChatProvider, ProviderError, type Usage } from "./providers/types.js";
 import type { ChatSessionAgentsTable, ChatSessionsTable } from "./tables.js";
+import { TURN_QUEUE, TURN_SUBJECT, decodeTurnOffer, encodeTurnOffer } from "../wire/index.js";
 
 // Turns: one agent answering. A session has at most one pending turn, stored on its row (pending_agent and
 // friends), and at most one gateway runs it, holding a lease on it (turn_lease_token / turn_lease_until).
@@ -39,9 +40,6 @@ import type { ChatSessionAgentsTable, ChatSessionsTable } from "./tables.js";
 // the agent it is addressed to at that agent's next turn: right away when the other agent is answering now, or
 // after the other agent's turn when its addressee is the one answering now — never by the same agent twice in a
 // row. An answer always goes to the agent it is addressed to, which is never the agent it was posted as.
-
-export const TURN_SUBJECT = "agentnet.session_turns";
-export const TURN_QUEUE = "agentnet-session-turns";
 
 const MAX_ATTEMPTS = 5;
 const MAX_LOCAL_BACKLOG = 10_000;
@@ -85,7 +83,7 @@ export class TurnQueue {
 
   /** Starts taking turn jobs from the bus. */
   start(): void {
-    this.subscription = this.deps.bus.subscribe(TURN_SUBJECT, (msg) => this.offer(Buffer.from(msg.data).toString("utf8")), {
+    this.subscription = this.deps.bus.subscribe(TURN_SUBJECT, (msg) => this.offer(decodeTurnOffer(msg.data)), {
       queue: TURN_QUEUE,
     });
   }
@@ -109,7 +107,7 @@ export class TurnQueue {
   /** Puts a session's pending turn on the work queue (any gateway may take it). */
   enqueue(sessionId: string): void {
     try {
-      this.deps.bus.publish(TURN_SUBJECT, Buffer.from(sessionId));
+      this.deps.bus.publish(TURN_SUBJECT, encodeTurnOffer(sessionId));
     } catch (err) {
       this.deps.logger.warn({ err, sessionId }, "could not enqueue a turn; the sweeper will");
     }

@@ -1,5 +1,5 @@
 import { DomainError, invalidArgument } from "../errors.js";
-import { validMetadata } from "../registry/validation.js";
+import { validMetadata } from "../registry/index.js";
 
 // The limits of session.proto, checked in one place; each refusal names its field and reason.
 

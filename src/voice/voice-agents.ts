@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Principal } from "../auth/index.js";
 import type { VoiceConfig } from "../config.js";
 import { DomainError } from "../errors.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/page-token.js";
+import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
 import type { Database } from "../store/schema.js";
 import { AgoraError, type AgentScope, type AgoraConvoAiClient, type SpeakPriority } from "./agora-client.js";
 import { type AsrOverrides, buildJoinRequest, type LlmOverrides, type TtsOverrides } from "./join-body.js";

@@ -1,0 +1,3 @@
+export type { Page } from "./page.js";
+export { decodePageToken, encodePageToken, pageSize, positionString } from "./page-token.js";
+export { decodeReceiptCursor, encodeReceiptCursor } from "./receipt-cursor.js";
