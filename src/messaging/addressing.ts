@@ -2,7 +2,14 @@ import type { Kysely } from "kysely";
 import type { Principal } from "../auth/index.js";
 import type { Bus } from "../bus/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
-import { type Account, accountsOwnedBy, mayActAs, normaliseUsername, onlineAccountsWithCapability } from "../registry/index.js";
+import {
+  type Account,
+  accountsOwnedBy,
+  mayActAs,
+  normaliseUsername,
+  onlineAccountsWithCapability,
+  resolveActingAccount,
+} from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { AccountDirectory } from "./account-directory.js";
 
@@ -49,16 +56,8 @@ export class Addressing {
       this.mustActAs(principal, account);
       return account;
     }
-    const owned = await accountsOwnedBy(this.db, principal.userId);
-    if (owned.length !== 1) {
-      throw invalidArgument(
-        "as_account_id",
-        owned.length === 0
-          ? "you own no agent account yet: Register one first"
-          : `you own ${owned.length} accounts: say which one with as_account_id or session_tag`,
-      );
-    }
-    return owned[0]!;
+    // Neither named: the caller's only account (the registry refuses none or several).
+    return resolveActingAccount(this.db, principal, {});
   }
 
   /** The recipient a target names; capability targets rotate over the online accounts offering it. */
