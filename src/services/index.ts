@@ -1,6 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { Logger } from "pino";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
@@ -15,9 +14,9 @@ import type { Auth } from "../auth/index.js";
 import type { Blobs } from "../blobs/index.js";
 import type { History, Messaging } from "../messaging/index.js";
 import type { Presence, Registry } from "../registry/index.js";
-import type { AddHttpRoute } from "../server/http-routes.js";
 import type { Sessions } from "../sessions/index.js";
 import type { Voice } from "../voice/index.js";
+import type { AdapterOptions } from "./adapter-options.js";
 import { registerAuthService } from "./auth.js";
 import type { Limits } from "./limits.js";
 import { registerMessagingService } from "./messaging.js";
@@ -25,6 +24,7 @@ import { registerRegistryService } from "./registry.js";
 import { registerSessionService } from "./sessions.js";
 import { registerVoice } from "./voice.js";
 
+export type { AdapterOptions } from "./adapter-options.js";
 export { type Limits, rateLimits } from "./limits.js";
 
 /** The built domains of one gateway, which the adapters translate RPCs to and from (built in src/app/). */
@@ -40,19 +40,6 @@ export interface Domains {
   /** Absent when APP_ID / APP_CERTIFICATE are unset: every voice call then answers `voice_not_configured`. */
   voice: Voice | undefined;
   limits: Limits;
-}
-
-/** What the adapters need of the transport beside the router. */
-export interface AdapterOptions {
-  logger: Logger;
-  /**
-   * Serves a plain HTTP route (exact method and path) on the gateway's port, for paths no RPC owns — e.g. the Agora
-   * seed's `GET /get_config`. CORS applies as for RPCs; the handler does its own authentication and writes the
-   * whole response (src/server/http-routes.ts).
-   */
-  addHttpRoute: AddHttpRoute;
-  /** Serve the Agora seed's HTTP routes without credentials (AGENTNET_VOICE_PUBLIC_SEED_ROUTES). */
-  publicSeedRoutes: boolean;
 }
 
 /** Methods and whole services callable without credentials. */

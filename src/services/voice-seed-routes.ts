@@ -3,7 +3,7 @@ import { BodyError, readJsonBody, sendJson } from "../server/http-routes.js";
 import type { NodeRequest, NodeResponse } from "../server/http-types.js";
 import { ANONYMOUS, requireVoice, type Voice, type VoiceCaller } from "../voice/index.js";
 import type { Auth } from "../auth/index.js";
-import type { AdapterOptions } from "./index.js";
+import type { AdapterOptions } from "./adapter-options.js";
 
 type SeedRouteDeps = AdapterOptions & { auth: Auth };
 

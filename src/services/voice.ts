@@ -11,7 +11,7 @@ import {
   requireVoice,
 } from "../voice/index.js";
 import type { Auth } from "../auth/index.js";
-import type { AdapterOptions } from "./index.js";
+import type { AdapterOptions } from "./adapter-options.js";
 import { registerTokenService } from "./token.js";
 import { registerVoiceSeedRoutes } from "./voice-seed-routes.js";
 
