@@ -95,7 +95,7 @@ export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
     if (this.size >= this.limit) {
       switch (this.overflow.policy) {
         case "drop-oldest":
-          this.head++;
+          this.dropHead();
           break;
         case "drop-newest":
           this.overflow.onDrop?.();
@@ -162,12 +162,7 @@ export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
     if (keepalive?.clock === "interval") this.keepaliveDueAt ??= Date.now() + keepalive.ms;
     if (this.size > 0) {
       const item = this.items[this.head] as T;
-      this.head++;
-      // Compact now and then, so a long-lived stream does not keep every item it ever had.
-      if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-        this.items = this.items.slice(this.head);
-        this.head = 0;
-      }
+      this.dropHead();
       return Promise.resolve({ done: false, value: item });
     }
     if (this.state !== "open") {
@@ -206,6 +201,18 @@ export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
     this.close();
     if (failure) reader.reject(failure.error);
     else reader.resolve(DONE);
+  }
+
+  /**
+   * Moves the head past one item, compacting once the dead part outweighs the live one: amortised O(1), and the
+   * array stays bounded even when drop-oldest runs for a reader that never reads.
+   */
+  private dropHead(): void {
+    this.head++;
+    if (this.head >= 64 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private beat(keepalive: Keepalive<T>): T {

@@ -91,6 +91,13 @@ describe("LiveStream", () => {
       for (const v of ["a", "b", "c"]) cell.push(v);
       expect(await cell.next()).toEqual({ done: false, value: "c" });
       cell.close();
+
+      // Long runs of dropping with nobody reading still keep exactly the newest, in order.
+      const unread = stream({ limit: 10, overflow: { policy: "drop-oldest" } });
+      for (let i = 0; i < 1000; i++) unread.push(i);
+      expect(unread.size).toBe(10);
+      unread.end();
+      expect(await readAll(unread)).toEqual(Array.from({ length: 10 }, (_, i) => 990 + i));
     });
 
     it("drop-newest refuses the new item and says so", async () => {
