@@ -86,6 +86,8 @@ export async function* sessionEvents(options: StreamOptions): AsyncGenerator<Str
         incoming.drain();
         readStore = true;
       }
+      // What arrived meanwhile joins the events held back here, so they are sorted and gap-checked as one lot.
+      for (const item of incoming.drain()) if (isEvent(item)) live.push(item);
       if (readStore) {
         readStore = false;
         const before = last;
@@ -129,7 +131,7 @@ export async function* sessionEvents(options: StreamOptions): AsyncGenerator<Str
         readStore = true;
         continue;
       }
-      live.push(next.value, ...incoming.drain().filter(isEvent));
+      live.push(next.value);
     }
   } finally {
     incoming.close();
