@@ -3,10 +3,10 @@ import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import { isUnavailable } from "../store/database.js";
 import type { Database } from "../store/schema.js";
+import { LiveStream } from "../streams/index.js";
 import { decodeMessage, decodeReceipt, encodeMessage, encodeReceipt, type ReceiptRecord } from "./codec.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import { INBOX_QUEUE, inboxSubject, receiptSubject, receiptsOfRecipient } from "./subjects.js";
-import { Wakeup } from "./wakeup.js";
 import type { StatusWriter } from "./writer.js";
 import { pickStream, room } from "./pick-stream.js";
 
@@ -177,7 +177,14 @@ export class Delivery {
    * `maxInFlight` unacked at a time; a keepalive after 30 s of silence.
    */
   async *consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal): AsyncGenerator<ConsumerItem> {
-    const doorbell = new Wakeup();
+    // The messages themselves live in the consumer's maps (acks elsewhere take them out by id); the stream is only
+    // the doorbell: one pending ring is as good as many, and 30 s without one is a keepalive.
+    const doorbell = new LiveStream<"rung" | "idle">({
+      signal,
+      limit: 1,
+      overflow: { policy: "drop-oldest" },
+      keepalive: { ms: KEEPALIVE_MS, item: () => "idle" },
+    });
     const consumer: Consumer = {
       accountId,
       sessionTag,
@@ -186,11 +193,9 @@ export class Delivery {
       queued: new Map(),
       backlogAfter: 0,
       marking: new Set(),
-      wake: () => doorbell.ring(),
+      wake: () => doorbell.push("rung"),
     };
     this.attach(consumer);
-    const onAbort = () => consumer.wake();
-    signal.addEventListener("abort", onAbort);
     try {
       while (!signal.aborted) {
         if (consumer.queued.size === 0 && consumer.backlogAfter !== undefined && consumer.inFlight.size < maxInFlight) {
@@ -207,11 +212,12 @@ export class Delivery {
           }
           continue;
         }
-        const woken = await doorbell.wait(KEEPALIVE_MS);
-        if (!woken && !signal.aborted) yield { type: "keepalive" };
+        const rung = await doorbell.next();
+        if (rung.done) break;
+        if (rung.value === "idle") yield { type: "keepalive" };
       }
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      doorbell.close();
       this.detach(consumer);
       await this.release(consumer).catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages"));
     }

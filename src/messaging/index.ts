@@ -25,4 +25,3 @@ export {
 export { type PrunedThreads, pruneStaleThreads } from "./prune.js";
 export { messageCountsFor } from "./stats.js";
 export type { MessageKindName, MessageStatus } from "./tables.js";
-export { Wakeup } from "./wakeup.js";

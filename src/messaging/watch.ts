@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
+import { LiveStream } from "../streams/index.js";
 import { decodeMessage, decodeReceipt, type ReceiptRecord } from "./codec.js";
 import type { StoredMessage } from "./message.js";
 import { ALL_RECEIPTS, observeSubject, receiptsOfSender } from "./subjects.js";
-import { Wakeup } from "./wakeup.js";
 import { toReceiptRecord } from "./writer.js";
 
 // Watching traffic without taking part in it: receipts for senders (WatchReceipts) and copies of accepted messages
@@ -151,32 +151,22 @@ async function* streamFromBus<T>(
   signal: AbortSignal,
   overflowed: () => void,
 ): AsyncGenerator<T | "keepalive"> {
-  let buffer: T[] = [];
-  const doorbell = new Wakeup();
+  const stream = new LiveStream<T | "keepalive">({
+    signal,
+    limit: MAX_BUFFERED,
+    overflow: { policy: "reset", onReset: overflowed },
+    keepalive: { ms: KEEPALIVE_MS, item: () => "keepalive" },
+  });
+  // Subscribed on the first next(), before its first await: watchReceipts relies on that to miss nothing.
   const subs = subjects.map((s) =>
     bus.subscribe(s, (msg) => {
-      if (buffer.length >= MAX_BUFFERED) {
-        buffer = [];
-        overflowed();
-      }
-      buffer.push(decode(msg.data));
-      doorbell.ring();
+      stream.push(decode(msg.data));
     }),
   );
-  const onAbort = () => doorbell.ring();
-  signal.addEventListener("abort", onAbort);
   try {
-    while (!signal.aborted) {
-      const item = buffer.shift();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      const woken = await doorbell.wait(KEEPALIVE_MS);
-      if (!woken && !signal.aborted) yield "keepalive";
-    }
+    yield* stream;
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    stream.close();
     for (const s of subs) s.unsubscribe();
   }
 }

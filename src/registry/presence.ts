@@ -7,6 +7,7 @@ import { DomainError } from "../errors.js";
 import { runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
+import { LiveStream } from "../streams/index.js";
 import { listOnline } from "./discovery.js";
 import {
   PRESENCE_SUBSCRIPTION,
@@ -212,26 +213,31 @@ export class Presence {
   async *watch(viewer: Principal, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<WatchItem> {
     const accountIds = new Set(filter.accountIds);
     const capability = filter.capability.trim().toLowerCase();
-    const queue: PresenceEventRecord[] = [];
-    let overflowed = false;
-    let closed = false;
-    let wake: (() => void) | undefined;
+    // Closed by the abort or by stop(); what is still buffered then is not delivered.
+    const stream = new LiveStream<WatchItem>({
+      signal,
+      limit: MAX_WATCHER_BACKLOG,
+      // Events dropped here cannot be replayed, so a watcher that falls behind is ended and resyncs with a snapshot.
+      overflow: {
+        policy: "fail",
+        error: () =>
+          new DomainError(
+            "resource_exhausted",
+            "watcher_too_slow",
+            "this presence stream fell too far behind; reconnect with include_snapshot",
+          ),
+      },
+      keepalive: { ms: this.keepaliveMs, item: () => ({ kind: "keepalive", at: new Date() }) },
+    });
     const watcher: Watcher = {
       push(event) {
         if (!mayDiscover(viewer, event.account)) return;
         if (accountIds.size > 0 && !accountIds.has(event.account.accountId)) return;
         if (capability !== "" && !event.account.capabilities.includes(capability)) return;
-        if (queue.length >= MAX_WATCHER_BACKLOG) overflowed = true;
-        else queue.push(event);
-        wake?.();
+        stream.push({ kind: "presence", event });
       },
-      close() {
-        closed = true;
-        wake?.();
-      },
+      close: () => stream.close(),
     };
-    const onAbort = () => watcher.close();
-    signal.addEventListener("abort", onAbort);
     this.watchers.add(watcher);
     try {
       // Subscribed before the snapshot is read, so nothing falls between the two.
@@ -239,37 +245,15 @@ export class Presence {
       let onlineCount = 0;
       if (filter.includeSnapshot) {
         for await (const account of this.onlineNow(viewer, [...accountIds], capability)) {
-          if (closed) return;
+          if (stream.signal.aborted) return;
           onlineCount++;
           yield { kind: "presence", event: { type: "online", account, session: null, eventAt: new Date(), reason: "", snapshot: true } };
         }
       }
       yield { kind: "synced", onlineCount };
-      while (!closed) {
-        if (overflowed) {
-          throw new DomainError(
-            "resource_exhausted",
-            "watcher_too_slow",
-            "this presence stream fell too far behind; reconnect with include_snapshot",
-          );
-        }
-        const next = queue.shift();
-        if (next) {
-          yield { kind: "presence", event: next };
-          continue;
-        }
-        const idle = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(true), this.keepaliveMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(false);
-          };
-        });
-        wake = undefined;
-        if (idle && !closed) yield { kind: "keepalive", at: new Date() };
-      }
+      yield* stream;
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      stream.close();
       this.watchers.delete(watcher);
       if (this.watchers.size === 0) this.unsubscribe();
     }

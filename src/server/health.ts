@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { LiveStream } from "../streams/index.js";
 
 export { ServingStatus };
 
@@ -14,16 +15,9 @@ export const OVERALL_SERVICE = "";
 /** The List limit from health.proto: more services than this is RESOURCE_EXHAUSTED. */
 const MAX_LISTED_SERVICES = 100;
 
-interface Watcher {
-  /** Latest status not yet delivered; a slow watcher only ever sees the newest one. */
-  pending: ServingStatus | undefined;
-  ended: boolean;
-  wake: (() => void) | undefined;
-}
-
 export class HealthStatusRegistry {
   private readonly statuses = new Map<string, ServingStatus>();
-  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly watchers = new Map<string, Set<LiveStream<ServingStatus>>>();
   private down = false;
 
   /** Starts with the overall service "" and each named service SERVING (or `initial`). */
@@ -60,12 +54,8 @@ export class HealthStatusRegistry {
     if (this.down) return;
     this.down = true;
     for (const service of this.statuses.keys()) this.update(service, ServingStatus.NOT_SERVING);
-    for (const set of this.watchers.values()) {
-      for (const watcher of set) {
-        watcher.ended = true;
-        watcher.wake?.();
-      }
-    }
+    // Each watcher still gets the NOT_SERVING just pushed, then its stream ends.
+    for (const set of this.watchers.values()) for (const watcher of set) watcher.end();
   }
 
   /**
@@ -73,43 +63,26 @@ export class HealthStatusRegistry {
    * change. Ends after shutdown() or when `signal` aborts.
    */
   async *watch(service: string, signal?: AbortSignal): AsyncGenerator<ServingStatus, void, undefined> {
-    const watcher: Watcher = {
-      pending: this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN,
-      ended: this.down,
-      wake: undefined,
-    };
+    // A slow watcher only ever sees the newest status: a one-item buffer that keeps the latest.
+    const watcher = new LiveStream<ServingStatus>({ signal, limit: 1, overflow: { policy: "drop-oldest" } });
+    watcher.push(this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
+    if (this.down) watcher.end();
     let set = this.watchers.get(service);
     if (set === undefined) {
       set = new Set();
       this.watchers.set(service, set);
     }
     set.add(watcher);
-    const onAbort = (): void => {
-      watcher.ended = true;
-      watcher.wake?.();
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
     let last: ServingStatus | undefined;
     try {
-      for (;;) {
-        if (signal?.aborted) return;
-        const status = watcher.pending;
-        if (status !== undefined) {
-          watcher.pending = undefined;
-          if (status !== last) {
-            last = status;
-            yield status;
-          }
-          continue;
-        }
-        if (watcher.ended) return;
-        await new Promise<void>((resolve) => {
-          watcher.wake = resolve;
-        });
-        watcher.wake = undefined;
+      for await (const status of watcher) {
+        // A change and its reversal between two reads coalesce into the status the watcher already has.
+        if (status === last) continue;
+        last = status;
+        yield status;
       }
     } finally {
-      signal?.removeEventListener("abort", onAbort);
+      watcher.close();
       set.delete(watcher);
       if (set.size === 0) this.watchers.delete(service);
     }
@@ -118,10 +91,7 @@ export class HealthStatusRegistry {
   private update(service: string, status: ServingStatus): void {
     if (this.statuses.get(service) === status) return;
     this.statuses.set(service, status);
-    for (const watcher of this.watchers.get(service) ?? []) {
-      watcher.pending = status;
-      watcher.wake?.();
-    }
+    for (const watcher of this.watchers.get(service) ?? []) watcher.push(status);
   }
 }
 

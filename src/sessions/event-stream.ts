@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
-import { Wakeup } from "../messaging/index.js";
 import type { Database } from "../store/schema.js";
-import { decodeEvent, sessionSubject } from "./events.js";
+import { LiveStream } from "../streams/index.js";
+import { decodeSessionEvent, sessionSubject } from "../wire/index.js";
 import { type SessionEventRecord, toEventRecord } from "./records.js";
 
 // One viewer's view of a session: every event after `afterSeq` exactly once, in sequence order, ending with the
@@ -31,18 +31,21 @@ export interface StreamOptions {
 
 export async function* sessionEvents(options: StreamOptions): AsyncGenerator<StreamItem> {
   const { db, bus, sessionId, signal } = options;
-  const live: SessionEventRecord[] = [];
   let overflowed = false;
-  const doorbell = new Wakeup();
-  const subscription = bus.subscribe(sessionSubject(sessionId), (msg) => {
-    const event = decodeEvent(msg.data);
-    if (!event) return;
-    if (live.length >= MAX_LIVE_BACKLOG) overflowed = true;
-    else live.push(event);
-    doorbell.ring();
+  const incoming = new LiveStream<StreamItem>({
+    signal,
+    limit: MAX_LIVE_BACKLOG,
+    // Everything is in the store: a viewer too slow for the live flow catches up from there.
+    overflow: { policy: "drop-newest", onDrop: () => (overflowed = true) },
+    // Pings are periodic, busy or not, because each one is also the store check that finds lost events.
+    keepalive: { ms: options.pingIntervalMs, clock: "interval", item: () => ({ type: "ping", at: new Date() }) },
   });
-  const onAbort = () => doorbell.ring();
-  signal.addEventListener("abort", onAbort);
+  const subscription = bus.subscribe(sessionSubject(sessionId), (msg) => {
+    const event = decodeSessionEvent(msg.data);
+    if (event) incoming.push(event);
+  });
+  /** Live events taken from `incoming`, put in seq order before use; what is left after a gap waits here. */
+  let live: SessionEventRecord[] = [];
   let last = options.afterSeq;
   try {
     // Subscribed (and, on NATS, known to the server) before reading the store, so nothing falls between.
@@ -75,14 +78,16 @@ export async function* sessionEvents(options: StreamOptions): AsyncGenerator<Str
     // An ended session has nothing more to say once its stored events (up to `stop`) are out.
     if (stopped || options.ended) return;
 
-    let nextPingAt = Date.now() + options.pingIntervalMs;
     let readStore = false;
     while (!signal.aborted) {
       if (overflowed) {
         overflowed = false;
-        live.length = 0;
+        live = [];
+        incoming.drain();
         readStore = true;
       }
+      // What arrived meanwhile joins the events held back here, so they are sorted and gap-checked as one lot.
+      for (const item of incoming.drain()) if (isEvent(item)) live.push(item);
       if (readStore) {
         readStore = false;
         const before = last;
@@ -116,20 +121,25 @@ export async function* sessionEvents(options: StreamOptions): AsyncGenerator<Str
         }
         continue;
       }
-      const wait = nextPingAt - Date.now();
-      if (wait > 0 && (await doorbell.wait(wait))) continue;
-      if (signal.aborted) return;
-      if (Date.now() >= nextPingAt) {
-        nextPingAt = Date.now() + options.pingIntervalMs;
-        yield { type: "ping", at: new Date() };
+      const next = await incoming.next();
+      if (next.done) return;
+      if (next.value.type === "ping") {
+        yield next.value;
         // The safety net: anything the bus lost is in the store; a session deleted meanwhile ends the stream.
         const exists = await db.selectFrom("chat_sessions").select("status").where("session_id", "=", sessionId).executeTakeFirst();
         if (!exists) return;
         readStore = true;
+        continue;
       }
+      live.push(next.value);
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    incoming.close();
     subscription.unsubscribe();
   }
+}
+
+/** Pings are handed to the reader, never buffered; this only tells the compiler so. */
+function isEvent(item: StreamItem): item is SessionEventRecord {
+  return item.type !== "ping";
 }

@@ -3,9 +3,6 @@ import type { Logger } from "pino";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
 import { encodeSessionEvent, sessionSubject } from "../wire/index.js";
-
-// TODO(wire): event-stream.ts still imports these names from here.
-export { decodeSessionEvent as decodeEvent, sessionSubject } from "../wire/index.js";
 import { type EventDraft, type SessionEventRecord, toEventRecord } from "./records.js";
 import type { SessionStatusName } from "./tables.js";
 

@@ -1,0 +1,1 @@
+export { type Keepalive, LiveStream, type LiveStreamOptions, type Overflow } from "./live-stream.js";
