@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import { boundedCache } from "../bounded-cache.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import { type Account, getAccount, getAccountByUsername, normaliseUsername, sessionAccount } from "../registry/index.js";
-import { PRESENCE_SUBJECT_PREFIX, PRESENCE_SUBSCRIPTION } from "../registry/index.js";
+import { ALL_PRESENCE, PRESENCE_SUBJECT_PREFIX } from "../wire/index.js";
 import type { Database } from "../store/schema.js";
 
 // Every send looks up its sender and recipient. Accounts change rarely (profile updates, key rotation), and every
@@ -21,7 +21,7 @@ export class AccountDirectory {
     private readonly db: Kysely<Database>,
     bus: Bus,
   ) {
-    this.subscription = bus.subscribe(PRESENCE_SUBSCRIPTION, (msg) => {
+    this.subscription = bus.subscribe(ALL_PRESENCE, (msg) => {
       const accountId = msg.subject.slice(PRESENCE_SUBJECT_PREFIX.length + 1);
       const known = this.byId.get(accountId);
       if (known) this.idByUsername.delete(known.username);

@@ -4,11 +4,21 @@ import type { Bus, BusSubscription } from "../bus/index.js";
 import { isUnavailable } from "../store/database.js";
 import type { Database } from "../store/schema.js";
 import { LiveStream } from "../streams/index.js";
-import { decodeMessage, decodeReceipt, encodeMessage, encodeReceipt, type ReceiptRecord } from "./codec.js";
+import {
+  decodeMessage,
+  decodeReceipt,
+  encodeMessage,
+  encodeReceipt,
+  INBOX_QUEUE,
+  inboxSubject,
+  type ReceiptRecord,
+  receiptsOfRecipient,
+  receiptSubject,
+} from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
-import { INBOX_QUEUE, inboxSubject, receiptSubject, receiptsOfRecipient } from "./subjects.js";
 import type { StatusWriter } from "./writer.js";
 import { pickStream, room } from "./pick-stream.js";
+import { runPeriodically } from "../lifecycle/index.js";
 
 // Pushing stored messages to live CONSUME streams, on this gateway, for messages accepted on any gateway.
 //
@@ -73,19 +83,20 @@ export class Delivery {
     });
     let failing = false;
     try {
-      while (!signal.aborted) {
-        await sleep(intervalMs, signal);
-        if (signal.aborted) break;
-        try {
-          await this.sweep();
-          if (failing) this.deps.logger.info("redelivery sweep works again");
-          failing = false;
-        } catch (err) {
-          // One line per outage, not one per tick.
-          if (!failing) this.deps.logger.warn({ err }, "redelivery sweep failed; retrying every tick");
-          failing = true;
-        }
-      }
+      await runPeriodically(signal, {
+        intervalMs,
+        pass: async () => {
+          try {
+            await this.sweep();
+            if (failing) this.deps.logger.info("redelivery sweep works again");
+            failing = false;
+          } catch (err) {
+            // One line per outage, not one per tick.
+            if (!failing) this.deps.logger.warn({ err }, "redelivery sweep failed; retrying every tick");
+            failing = true;
+          }
+        },
+      });
     } finally {
       stopListening();
     }
@@ -366,16 +377,4 @@ export class Delivery {
     const fresh = new Map(released.map((r) => [r.message_id, toStoredMessage(r)]));
     for (const m of unacked) this.announce(fresh.get(m.messageId) ?? m);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

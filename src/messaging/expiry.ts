@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
-import type { ReceiptRecord } from "./codec.js";
+import type { ReceiptRecord } from "../wire/index.js";
 import type { MessagesTable } from "./tables.js";
 import { insertReceipts } from "./writer.js";
 

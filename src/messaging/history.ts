@@ -1,12 +1,11 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from "kysely";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
+import { decodePageToken, encodePageToken, type Page, pageSize, positionString } from "../paging/index.js";
 import { type Account, accountsOwnedBy, getAccount, getAccountByUsername, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessageKindName, ThreadsTable } from "./tables.js";
-import type { Page } from "../paging/index.js";
 
 // Reading history: threads, their messages, search and counters. Send keeps the thread rows and their counters
 // up to date, so everything here is a read. Who may read a thread: admins, and the owners of any of its

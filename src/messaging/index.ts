@@ -1,6 +1,6 @@
 // The messaging domain's surface: what other rooms may use. Everything else in this folder is its own.
 export { type ChatMessageInput, type ChatParty, ChatThreadWriter, openChatThread } from "./chat-threads.js";
-export type { ReceiptRecord } from "./codec.js";
+export type { ReceiptRecord } from "../wire/index.js";
 export {
   History,
   type ListThreadsFilter,

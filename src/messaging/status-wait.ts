@@ -1,9 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
-import { decodeReceipt, type ReceiptRecord } from "./codec.js";
+import { decodeReceipt, type ReceiptRecord, receiptSubject } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
-import { receiptSubject } from "./subjects.js";
 import type { MessageStatus } from "./tables.js";
 import { toReceiptRecord } from "./writer.js";
 

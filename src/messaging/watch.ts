@@ -2,9 +2,8 @@ import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
 import { LiveStream } from "../streams/index.js";
-import { decodeMessage, decodeReceipt, type ReceiptRecord } from "./codec.js";
+import { ALL_RECEIPTS, decodeMessage, decodeReceipt, observeSubject, type ReceiptRecord, receiptsOfSender } from "../wire/index.js";
 import type { StoredMessage } from "./message.js";
-import { ALL_RECEIPTS, observeSubject, receiptsOfSender } from "./subjects.js";
 import { toReceiptRecord } from "./writer.js";
 
 // Watching traffic without taking part in it: receipts for senders (WatchReceipts) and copies of accepted messages

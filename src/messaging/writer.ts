@@ -2,7 +2,7 @@ import { type Insertable, type Kysely, type Selectable, type Transaction, sql } 
 import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
-import type { ReceiptRecord } from "./codec.js";
+import type { ReceiptRecord } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessagesTable, MessageStatus } from "./tables.js";
 

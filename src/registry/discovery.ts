@@ -1,10 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
+import { decodePageToken, encodePageToken, type Page, pageSize, positionString } from "../paging/index.js";
 import type { Database } from "../store/schema.js";
 import { type ProfileRecord, profileQuery, toProfile, visibleTo } from "./profiles.js";
-import type { Page } from "../paging/index.js";
 
 // ListOnline and SearchAgents: keyset pages over accounts the caller may discover. Page tokens carry the last
 // row's sort key, so a page never repeats or skips rows that did not change in between.

@@ -3,7 +3,7 @@ import { type Kysely, type Transaction, sql } from "kysely";
 import { ulid } from "ulid";
 import type { Database } from "../store/schema.js";
 import { MAX_USERNAME_LENGTH, normaliseUsername } from "./accounts.js";
-import type { PresenceEventRecord } from "./presence-events.js";
+import type { PresenceEventRecord } from "../wire/index.js";
 import { loadProfiles, toSession } from "./profiles.js";
 import { validCapabilities, validMetadata } from "./validation.js";
 

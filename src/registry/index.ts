@@ -14,13 +14,11 @@ export {
 } from "./accounts.js";
 export { type HostedAccount, type HostedAgentInput, createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "./hosted.js";
 export { Presence, type PresenceOptions, type WatchFilter, type WatchItem } from "./presence.js";
-export {
-  type OfflineReason,
-  PRESENCE_SUBJECT_PREFIX,
-  PRESENCE_SUBSCRIPTION,
-  type PresenceEventRecord,
-  type PresenceEventType,
-} from "./presence-events.js";
+export type {
+  OfflineReason,
+  PresenceEventRecord,
+  PresenceEventType,
+} from "../wire/index.js";
 export {
   type AccountRef,
   type ProfileRecord,

@@ -9,13 +9,7 @@ import { FailureLog } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
 import { LiveStream } from "../streams/index.js";
 import { listOnline } from "./discovery.js";
-import {
-  PRESENCE_SUBSCRIPTION,
-  type PresenceEventRecord,
-  decodePresenceEvent,
-  encodePresenceEvent,
-  presenceSubject,
-} from "./presence-events.js";
+import { ALL_PRESENCE, type PresenceEventRecord, decodePresenceEvent, encodePresenceEvent, presenceSubject } from "../wire/index.js";
 import { type SessionRecord, loadProfiles, mayDiscover, toSession } from "./profiles.js";
 import { expiryAfter } from "./sessions.js";
 import { evictExpired, pruneOfflineSessions } from "./sweeper.js";
@@ -270,7 +264,7 @@ export class Presence {
 
   private subscribe(): Promise<void> {
     if (!this.subscription) {
-      this.subscription = this.bus.subscribe(PRESENCE_SUBSCRIPTION, (msg) => {
+      this.subscription = this.bus.subscribe(ALL_PRESENCE, (msg) => {
         const event = decodePresenceEvent(msg.data);
         if (!event) {
           this.logger.warn({ subject: msg.subject }, "ignoring a malformed presence event");

@@ -5,7 +5,7 @@ import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { normaliseUsername } from "./accounts.js";
 import { type ProfileRecord, type SessionRecord, type Visibility, loadProfile } from "./profiles.js";
-import type { PresenceEventRecord } from "./presence-events.js";
+import type { PresenceEventRecord } from "../wire/index.js";
 import { openSession } from "./sessions.js";
 import type { AccountsTable } from "./tables.js";
 import { sameKey, validAgentId, validBio, validCapabilities, validDisplayName, validMetadata, validPublicKey } from "./validation.js";

@@ -8,8 +8,7 @@ import {
   RecipientSchema,
   SignatureSchema,
 } from "../../gen/agentnet/v1/messaging_pb.js";
-import type { StoredMessage } from "../messaging/index.js";
-import type { MessageKindName, MessageStatus } from "../messaging/index.js";
+import type { MessageKindName, MessageStatus, StoredMessage } from "../messaging/index.js";
 
 // Conversions between the messaging domain's names and the contract's enums and messages.
 

@@ -7,9 +7,8 @@ import type { SessionsConfig } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { runPeriodically } from "../lifecycle/index.js";
 import { type ChatParty, ChatThreadWriter, openChatThread } from "../messaging/index.js";
-import { decodePageToken, encodePageToken, pageSize, positionString } from "../paging/index.js";
-import { createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "../registry/index.js";
-import type { PresenceEventRecord } from "../registry/index.js";
+import { decodePageToken, encodePageToken, type Page, pageSize, positionString } from "../paging/index.js";
+import { createHostedAccounts, endHostedPresence, hostedOnlineEvents, type PresenceEventRecord } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { type StreamItem, sessionEvents } from "./event-stream.js";
 import { appendEvents, appendStop, publishEvents } from "./events.js";
@@ -19,7 +18,6 @@ import { type SessionEventRecord, type SessionRecord, toEventRecord, toSessionRe
 import type { ChatSessionAgentsTable, ChatSessionsTable, SessionStatusName, SessionTypeName } from "./tables.js";
 import { TurnQueue } from "./turns.js";
 import * as v from "./validate.js";
-import type { Page } from "../paging/index.js";
 
 // Chat sessions with hosted AI agents: the domain behind SessionService. Sessions, their agents and events live
 // in the store; live events travel on the bus (events.ts); turns run on whichever gateway is free (turns.ts).
