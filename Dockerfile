@@ -1,11 +1,19 @@
 # agentnet gateway image. Build: docker build -t agentnet .   Run: see docker-compose.yml.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# The workspaces' package.json files come with the lock file: npm ci links @agentnet/gen (gen/) and
+# @agentnet/client (clients/ts/, which the CLI's operator commands use) into node_modules.
 COPY package.json package-lock.json ./
+COPY gen/package.json ./gen/
+COPY clients/ts/package.json ./clients/ts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/link-gen.ts ./scripts/
 COPY gen ./gen
+COPY clients/ts/tsconfig.json ./clients/ts/
+COPY clients/ts/src ./clients/ts/src
 COPY src ./src
+# tsc -b: gen/dist, clients/ts/dist, then dist/ (whose dist/gen is a link to gen/dist).
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
@@ -13,6 +21,10 @@ ENV NODE_ENV=production PORT=8000 AGENTNET_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/gen/package.json ./gen/
+COPY --from=build /app/gen/dist ./gen/dist
+COPY --from=build /app/clients/ts/package.json ./clients/ts/
+COPY --from=build /app/clients/ts/dist ./clients/ts/dist
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node

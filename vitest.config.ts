@@ -1,6 +1,13 @@
 import { defineConfig } from "vitest/config";
 
+// @agentnet/client and @agentnet/gen (npm workspaces) resolve to their TypeScript sources, as with tsconfig.json's
+// customConditions: tests need no build of the packages, and see one copy of the generated code. The rest is
+// vite's defaultServerConditions, which a configured list replaces.
+const conditions = ["@agentnet/source", "module", "node", "development|production"];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["test/**/*.test.ts"],
     // Throwaway PostgreSQL and nats-server for the whole run, or DATABASE_URL / NATS_URL when given.

@@ -27,6 +27,11 @@ const file = program.args[0]!;
 const { top: topText, callers } = program.opts<{ top: string; callers?: string }>();
 const top = Number(topText);
 const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+// The packages' code runs from their own dist/ (dist/gen is a link to gen/dist, and V8 reports the real path):
+// spell it as dist/gen/… and dist/clients/ts/…, like the server's own files.
+for (const node of profile.nodes) {
+  node.callFrame.url = node.callFrame.url.replace("/gen/dist/", "/dist/gen/").replace("/clients/ts/dist/", "/dist/clients/ts/");
+}
 
 // Self time per node from the sample timeline (more exact than hitCount × mean interval).
 const selfUs = new Map<number, number>();

@@ -1,6 +1,8 @@
 // The SDK's browser entry (Connect-Web over fetch) in headless Chromium: a page registers an agent and receives a
-// streamed answer sent by a Node agent through the gateway. The page loads the built SDK (`npm run build`: dist/)
-// and its dependencies straight from node_modules through an import map; no bundler.
+// streamed answer sent by a Node agent through the gateway. The page imports `@agentnet/client` by name: an import
+// map resolves it, @agentnet/gen and the other dependencies through their package.json exports (the "browser"
+// condition first, as a bundler for browsers does) to their files under node_modules, so the built packages
+// (`npm run build`: clients/ts/dist, gen/dist) are loaded as they are published; no bundler.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -19,19 +21,41 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(
   (p) => existsSync(p) && spawnSync(p, ["--version"]).status === 0,
 );
-const built = existsSync(path.join(root, "dist/clients/ts/src/browser.js"));
+const built = existsSync(path.join(root, "node_modules/@agentnet/client/dist/browser.js"));
 
-/** Bare specifiers the built SDK and its dependencies import, mapped to their ESM files under node_modules. */
+type Exports = string | null | { [condition: string]: Exports };
+const CONDITIONS = new Set(["browser", "import", "default"]);
+
+/** The file an exports target names under the conditions of a browser ESM import, in the order they are listed. */
+function resolveTarget(target: Exports): string | undefined {
+  if (typeof target === "string" || target === null) return target ?? undefined;
+  for (const [condition, inner] of Object.entries(target)) {
+    const file = CONDITIONS.has(condition) ? resolveTarget(inner) : undefined;
+    if (file) return file;
+  }
+  return undefined;
+}
+
+/** Bare specifiers the SDK and its dependencies import, mapped to their ESM files under node_modules. */
 function importMap(): Record<string, string> {
   const imports: Record<string, string> = {};
-  for (const pkg of ["@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-web"]) {
+  for (const pkg of ["@agentnet/client", "@agentnet/gen", "@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-web"]) {
     const exports = JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).exports as Record<
       string,
-      { import?: { default?: string } | string; default?: string }
+      Exports
     >;
     for (const [sub, target] of Object.entries(exports)) {
-      const file = typeof target.import === "string" ? target.import : (target.import?.default ?? target.default);
-      if (file) imports[path.posix.join(pkg, sub)] = `/node_modules/${pkg}/${file.replace(/^\.\//, "")}`;
+      const file = resolveTarget(target);
+      if (!file) continue;
+      const [from, to] = [path.posix.join(pkg, sub), `/node_modules/${pkg}/${file.replace(/^\.\//, "")}`];
+      // A pattern ("./*.js" → "./dist/*.js") becomes a prefix mapping ("@agentnet/gen/" → "…/dist/").
+      if (from.includes("*")) {
+        const [fromStart, fromEnd] = from.split("*") as [string, string];
+        const [toStart, toEnd] = to.split("*") as [string, string];
+        if (fromEnd === toEnd && fromStart.endsWith("/") && toStart.endsWith("/")) imports[fromStart] = toStart;
+      } else {
+        imports[from] = to;
+      }
     }
   }
   return imports;
@@ -40,7 +64,7 @@ function importMap(): Record<string, string> {
 const PAGE = (map: Record<string, string>) => `<!doctype html>
 <script type="importmap">${JSON.stringify({ imports: map })}</script>
 <script type="module">
-  import { connect, StreamCollector } from "/dist/clients/ts/src/browser.js";
+  import { connect, StreamCollector } from "@agentnet/client";
   const params = new URLSearchParams(location.search);
   window.streams = [];
   try {

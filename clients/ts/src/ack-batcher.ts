@@ -2,7 +2,7 @@
 // is retried with backoff; when it cannot get through, the messages stay unacked and the server pushes them again
 // after the next reconnect, where the dedupe cache acknowledges them with the same outcome.
 import type { Client } from "@connectrpc/connect";
-import { AckOutcome, type AckItem, type MessagingService } from "../../../gen/agentnet/v1/messaging_pb.js";
+import { AckOutcome, type AckItem, type MessagingService } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { Backoff, sleep } from "./backoff.js";
 import type { Outcome } from "./guarded-handler.js";
 

@@ -4,7 +4,7 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { CallOptions } from "@connectrpc/connect";
-import type { Profile } from "../../../gen/agentnet/v1/common_pb.js";
+import type { Profile } from "@agentnet/gen/agentnet/v1/common_pb.js";
 import {
   type BlobInfo,
   type Envelope,
@@ -17,7 +17,7 @@ import {
   type Signature,
   SubscribeMode,
   type ThreadSummary,
-} from "../../../gen/agentnet/v1/messaging_pb.js";
+} from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { Backoff, sleep } from "./backoff.js";
 import { blobRefPayload } from "./blob-ref.js";
 import * as discovery from "./discovery.js";

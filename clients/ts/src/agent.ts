@@ -2,9 +2,9 @@
 // guardrails to your handler and come back as batched acks. The session is registered again when the server
 // evicted it; the inbox reconnects by itself and resumes without loss.
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
-import type { Envelope, SubscribeStarted } from "../../../gen/agentnet/v1/messaging_pb.js";
-import { Visibility, type Profile } from "../../../gen/agentnet/v1/common_pb.js";
-import type { RegisterRequestSchema, RegisterResponse } from "../../../gen/agentnet/v1/registry_pb.js";
+import type { Envelope, SubscribeStarted } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
+import { Visibility, type Profile } from "@agentnet/gen/agentnet/v1/common_pb.js";
+import type { RegisterRequestSchema, RegisterResponse } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { Actor, type ReplyOptions } from "./actor.js";
 import { Backoff, type BackoffOptions, sleep } from "./backoff.js";

@@ -1,6 +1,6 @@
 // The seed's blob reference payload: blobs travel as ordinary messages whose payload points at stored bytes.
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { BlobInfo } from "../../../gen/agentnet/v1/messaging_pb.js";
+import type { BlobInfo } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 
 export function blobRefPayload(blob: BlobInfo, extra: JsonObject = {}): JsonObject {
   return {

@@ -2,8 +2,8 @@
 // with `as`), account administration (API keys, users), and `register` to become an agent process.
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, type Transport, createClient } from "@connectrpc/connect";
-import type { ApiKey, CreateApiKeyResponse, User, VerifyResponse } from "../../../gen/agentnet/v1/auth_pb.js";
-import type { AgentStatus } from "../../../gen/agentnet/v1/registry_pb.js";
+import type { ApiKey, CreateApiKeyResponse, User, VerifyResponse } from "@agentnet/gen/agentnet/v1/auth_pb.js";
+import type { AgentStatus } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { Actor } from "./actor.js";
 import { Agent, type AgentOptions, type RegisterOptions } from "./agent.js";
 import { ClosedError } from "./errors.js";

@@ -7,8 +7,8 @@ import type {
   GetThreadStatusResponse,
   SearchMessagesRequestSchema,
   ThreadSummary,
-} from "../../../gen/agentnet/v1/messaging_pb.js";
-import type { Profile } from "../../../gen/agentnet/v1/common_pb.js";
+} from "@agentnet/gen/agentnet/v1/messaging_pb.js";
+import type { Profile } from "@agentnet/gen/agentnet/v1/common_pb.js";
 import type { Services } from "./services.js";
 import { kindFromName } from "./kinds.js";
 

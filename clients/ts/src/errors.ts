@@ -2,7 +2,7 @@
 // against plain Connect clients (`err instanceof ConnectError`, `err.code`, `findDetails`) keeps working, and add
 // `reason` (the machine-readable word, e.g. "rate_limited"), `field` and `retryAfterMs`.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@agentnet/gen/google/rpc/error_details_pb.js";
 
 export { Code, ConnectError };
 

@@ -1,7 +1,7 @@
 // Heartbeats at the interval the server asks for (Register's heartbeat_interval, updated by each answer). An open
 // Subscribe stream also keeps the session alive; heartbeats cover agents that only send, and gaps in the stream.
 import type { Client } from "@connectrpc/connect";
-import type { RegistryService } from "../../../gen/agentnet/v1/registry_pb.js";
+import type { RegistryService } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { toAgentnetError } from "./errors.js";
 
 export class HeartbeatLoop {

@@ -2,7 +2,7 @@
 // drops (gateway restart, network), and treats a stream silent for longer than the keepalive period as dead. Nothing
 // is lost across a reconnect: the server pushes every unacked message again on the next Subscribe.
 import { Code, type Client } from "@connectrpc/connect";
-import type { Envelope, MessagingService, SubscribeStarted } from "../../../gen/agentnet/v1/messaging_pb.js";
+import type { Envelope, MessagingService, SubscribeStarted } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { Backoff, type BackoffOptions, sleep } from "./backoff.js";
 import { toAgentnetError, type AgentnetError } from "./errors.js";
 

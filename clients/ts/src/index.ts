@@ -6,7 +6,7 @@
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentnetClient } from "./client.js";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema } from "@agentnet/gen/google/rpc/error_details_pb.js";
 import { Backoff, sleep } from "./backoff.js";
 import { toAgentnetError } from "./errors.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, type ConnectOptions } from "./options.js";

@@ -1,5 +1,5 @@
 // Readable names for the contract's enums ("direct", "processed", …), as the seed's JSON spells them.
-import { DeliveryStatus, MessageKind, WaitFor } from "../../../gen/agentnet/v1/messaging_pb.js";
+import { DeliveryStatus, MessageKind, WaitFor } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 
 export type KindName = "direct" | "request" | "reply" | "error" | "system" | "stream";
 export type StatusName = "accepted" | "delivered" | "processed" | "rejected" | "expired";

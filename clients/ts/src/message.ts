@@ -1,7 +1,7 @@
 // Read-only views of received envelopes: what a handler, a Request's reply or a history read gives back.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type BlobInfo, type Envelope, MessageKind } from "../../../gen/agentnet/v1/messaging_pb.js";
+import { type BlobInfo, type Envelope, MessageKind } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { type KindName, kindName } from "./kinds.js";
 
 export interface From {

@@ -1,7 +1,7 @@
 // The seed's address forms: "acct_…" / "account:acct_…" (an account), "@name" / "name" / "username:name" (a
 // username), "capability:chat" (one online agent offering it).
 import { create } from "@bufbuild/protobuf";
-import { type Recipient, RecipientSchema } from "../../../gen/agentnet/v1/messaging_pb.js";
+import { type Recipient, RecipientSchema } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 
 export type Target = string | { accountId: string } | { username: string } | { capability: string };
 

@@ -1,9 +1,9 @@
 // The three agentnet services as Connect clients over one transport, with credentials and typed errors added by
 // interceptors.
 import { type Client, type Interceptor, type StreamResponse, type Transport, createClient } from "@connectrpc/connect";
-import { AuthService } from "../../../gen/agentnet/v1/auth_pb.js";
-import { MessagingService } from "../../../gen/agentnet/v1/messaging_pb.js";
-import { RegistryService } from "../../../gen/agentnet/v1/registry_pb.js";
+import { AuthService } from "@agentnet/gen/agentnet/v1/auth_pb.js";
+import { MessagingService } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
+import { RegistryService } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { toAgentnetError } from "./errors.js";
 
 export interface Services {

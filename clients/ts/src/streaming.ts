@@ -2,7 +2,7 @@
 // stream_start, stream_delta (text pieces), stream_end or stream_error, sharing payload.stream_id and the parent
 // message, numbered by payload.seq. The receiver reassembles them in seq order (redelivery may reorder parts).
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { SendResponse } from "../../../gen/agentnet/v1/messaging_pb.js";
+import type { SendResponse } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import type { MessageView } from "./message.js";
 
 export type StreamPartType = "stream_start" | "stream_delta" | "stream_end" | "stream_error";

@@ -1,6 +1,6 @@
 // The seed's `sdk.thread(id)`: the sending verbs with the thread filled in, plus the thread's history and status.
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { Envelope, GetThreadStatusResponse, SendResponse } from "../../../gen/agentnet/v1/messaging_pb.js";
+import type { Envelope, GetThreadStatusResponse, SendResponse } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import type { Actor, RequestOptions, SendOptions, TextAnswer } from "./actor.js";
 import type { Page, PageOptions } from "./discovery.js";
 import type { MessageView } from "./message.js";

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { text as readAll } from "node:stream/consumers";
 import { ApiKeySchema, type ApiKey, UserSchema } from "../../../gen/agentnet/v1/auth_pb.js";
-import type { AgentnetClient } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { json, out, protoJson, table, time } from "./output.js";
 

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { createInterface } from "node:readline";
 import { EnvelopeSchema } from "../../../gen/agentnet/v1/messaging_pb.js";
-import type { AgentnetClient } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, type TargetOptions, actingAs, apiAction, targetOf, withApi, withTarget } from "./connection.js";
 import { describeFailure, positiveInt } from "./errors.js";
 import { handle, jsonLine, note, out, protoJson } from "./output.js";

@@ -2,7 +2,7 @@
 // AGENTNET_API_KEY / AGENTNET_TRANSPORT. Every command runs through `apiAction`, which opens the client, turns
 // failures into one line and an exit code, and closes the connection.
 import type { Command } from "commander";
-import { type Actor, type AgentnetClient, type Target, connect } from "../../../clients/ts/src/index.js";
+import { type Actor, type AgentnetClient, type Target, connect } from "@agentnet/client";
 import { UsageError, report } from "./errors.js";
 
 export interface ApiOptions {

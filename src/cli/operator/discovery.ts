@@ -1,7 +1,7 @@
 // `agentnet list`, `search` and `profile`: who is online, who offers what, and one agent in detail.
 import type { Command } from "commander";
 import { ProfileSchema, type Profile } from "../../../gen/agentnet/v1/common_pb.js";
-import type { AgentnetClient } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { UsageError, positiveInt } from "./errors.js";
 import { clip, handle, json, keyValues, out, protoJson, table, time } from "./output.js";

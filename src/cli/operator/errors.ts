@@ -1,6 +1,6 @@
 // Every operator command ends in one of three ways: done (exit 0), the request failed (exit 1, one line naming the
 // server's reason), or the command line was wrong (exit 2).
-import { AgentnetError, ErrorReply, toAgentnetError } from "../../../clients/ts/src/index.js";
+import { AgentnetError, ErrorReply, toAgentnetError } from "@agentnet/client";
 
 /** A mistake in the command line: exit code 2. */
 export class UsageError extends Error {

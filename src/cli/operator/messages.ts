@@ -3,7 +3,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { text as readAll } from "node:stream/consumers";
 import { EnvelopeSchema, SendResponseSchema } from "../../../gen/agentnet/v1/messaging_pb.js";
-import { type AgentnetClient, type KindName, type WaitForName, statusName } from "../../../clients/ts/src/index.js";
+import { type AgentnetClient, type KindName, type WaitForName, statusName } from "@agentnet/client";
 import { type ApiOptions, type TargetOptions, actingAs, apiAction, targetOf, withApi, withTarget } from "./connection.js";
 import { UsageError, positiveInt } from "./errors.js";
 import { handle, json, out, protoJson } from "./output.js";

@@ -12,7 +12,7 @@ import {
   SessionStatus,
   SessionType,
 } from "../../../gen/agentnet/v1/session_pb.js";
-import type { AgentnetClient } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { UsageError, positiveInt } from "./errors.js";
 import { json, jsonLine, keyValues, out, protoJson, table, time } from "./output.js";

@@ -7,7 +7,7 @@ import {
   GetThreadStatusResponseSchema,
   ThreadSummarySchema,
 } from "../../../gen/agentnet/v1/messaging_pb.js";
-import { type AgentnetClient, type Page, kindName, statusName } from "../../../clients/ts/src/index.js";
+import { type AgentnetClient, type Page, kindName, statusName } from "@agentnet/client";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { UsageError, date, positiveInt } from "./errors.js";
 import { clip, handle, json, keyValues, out, protoJson, table, time } from "./output.js";

@@ -9,7 +9,7 @@ import {
   VoiceAgentService,
   VoiceAgentStatus,
 } from "../../../gen/agentnet/v1/voice_pb.js";
-import type { AgentnetClient } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { positiveInt } from "./errors.js";
 import { json, keyValues, out, protoJson, table, time } from "./output.js";

@@ -3,8 +3,8 @@
 // `watch --subject 'account.*.inbox'` and `'account.*.receipts'`.
 import type { Command } from "commander";
 import { EnvelopeSchema, ReceiptSchema } from "../../../gen/agentnet/v1/messaging_pb.js";
-import type { AgentnetClient, MessageView } from "../../../clients/ts/src/index.js";
-import { statusName } from "../../../clients/ts/src/index.js";
+import type { AgentnetClient, MessageView } from "@agentnet/client";
+import { statusName } from "@agentnet/client";
 import type { Receipt } from "../../../gen/agentnet/v1/messaging_pb.js";
 import { type ApiOptions, apiAction, withApi } from "./connection.js";
 import { UsageError, date, positiveInt } from "./errors.js";
