@@ -8,14 +8,13 @@ import {
   decodeMessage,
   decodeReceipt,
   encodeMessage,
-  encodeReceipt,
   INBOX_QUEUE,
   inboxSubject,
   type ReceiptRecord,
   receiptsOfRecipient,
-  receiptSubject,
 } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
+import type { ReceiptPublisher } from "./receipts.js";
 import type { StatusWriter } from "./writer.js";
 import { pickStream, room } from "./pick-stream.js";
 import { runPeriodically } from "../lifecycle/index.js";
@@ -68,7 +67,10 @@ interface AccountRoute {
 export class Delivery {
   private readonly routes = new Map<string, AccountRoute>();
 
-  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter }) {}
+  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter; receipts: ReceiptPublisher }) {
+    // Streams on this gateway learn of its own receipts at once, not a bus round trip later.
+    deps.receipts.onPublished((receipt) => this.settled(receipt));
+  }
 
   /**
    * Keeps this gateway's streams converged on the store until `signal` aborts: a sweep every `intervalMs`, and a
@@ -162,13 +164,6 @@ export class Delivery {
   /** Announces a stored message to the gateways holding streams of its recipient. */
   announce(message: StoredMessage): void {
     this.deps.bus.publish(inboxSubject(message.toAccountId), encodeMessage(message));
-  }
-
-  /** Tells every gateway about a status change: the sender's receipt watchers and the recipient's streams. */
-  publishReceipt(receipt: ReceiptRecord): void {
-    this.deps.bus.publish(receiptSubject(receipt.senderAccountId, receipt.recipientAccountId), encodeReceipt(receipt));
-    // Streams on this gateway learn at once; the bus copy arrives too and is harmless.
-    this.settled(receipt);
   }
 
   /** Pending backlog of an account (unacked, unexpired), for SubscribeStarted.pending_count. */
@@ -332,7 +327,7 @@ export class Delivery {
     const marking = this.deps.status
       .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
       .then(({ message: stored, receipt }) => {
-        if (receipt) this.publishReceipt(receipt);
+        if (receipt) this.deps.receipts.publish(receipt);
         // No receipt: the claim did not happen (final meanwhile, or another stream holds the lease).
         if (!receipt || !stored || stored.status !== "delivered") {
           consumer.inFlight.delete(message.messageId);

@@ -19,6 +19,7 @@ import type { MessageStatus } from "./tables.js";
 import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
 import { latestReceipt, watchStatus } from "./status-wait.js";
+import { ReceiptPublisher } from "./receipts.js";
 import { ReplyWait, handReply } from "./request-reply.js";
 
 export type { Target } from "./addressing.js";
@@ -80,6 +81,8 @@ export interface MessagingDeps {
  */
 export class Messaging {
   private readonly delivery: Delivery;
+  /** The one publisher of receipts: deliveries, acks, replies and the expiry sweep. */
+  private readonly receipts: ReceiptPublisher;
   /** Receipt streams and OBSERVE copies. */
   private readonly watch: TrafficWatch;
   private readonly addressing: Addressing;
@@ -92,7 +95,8 @@ export class Messaging {
     this.writer = new MessageWriter(deps.db);
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
-    this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status });
+    this.receipts = new ReceiptPublisher(deps.bus);
+    this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status, receipts: this.receipts });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
@@ -105,7 +109,7 @@ export class Messaging {
         logger: this.deps.logger,
         intervalMs: this.deps.config.sweepIntervalMs,
         signal,
-        publish: (r) => this.delivery.publishReceipt(r),
+        publish: (r) => this.receipts.publish(r),
       }),
       this.delivery.run(this.deps.config.redeliveryIntervalMs, signal),
     ]);
@@ -305,7 +309,7 @@ export class Messaging {
       });
     }
     if (result.outcome === "duplicate") return { message: result.message, duplicate: true };
-    this.delivery.publishReceipt(result.receipt);
+    this.receipts.publish(result.receipt);
     if (announce) this.delivery.announce(result.message);
     this.deps.bus.publish(observeSubject(result.message.toAccountId), encodeMessage(result.message));
     return { message: result.message, duplicate: false, receipt: result.receipt };
@@ -313,7 +317,7 @@ export class Messaging {
 
   private async transition(messageId: string, to: "processed" | "rejected", sessionTag: string, code: string, detail: string) {
     const { message, receipt } = await this.status.apply({ messageId, to, sessionTag, code, detail });
-    if (receipt) this.delivery.publishReceipt(receipt);
+    if (receipt) this.receipts.publish(receipt);
     return message;
   }
 }
