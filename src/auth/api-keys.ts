@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { ApiKeysTable, Database } from "../store/schema.js";
 
@@ -55,7 +55,7 @@ export async function createApiKey(
   const row = await db
     .insertInto("api_keys")
     .values({
-      key_id: `key_${ulid()}`,
+      key_id: `key_${newUlid()}`,
       user_id: owner.userId,
       name,
       prefix: secret.slice(0, SHOWN_PREFIX_LENGTH),

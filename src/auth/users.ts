@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { hashPassword } from "./passwords.js";
@@ -50,7 +50,7 @@ export async function createUser(db: Kysely<Database>, input: { username: string
   const passwordHash = await hashPassword(input.password);
   const row = await db
     .insertInto("users")
-    .values({ user_id: `usr_${ulid()}`, username, password_hash: passwordHash, admin: input.admin, updated_at: new Date() })
+    .values({ user_id: `usr_${newUlid()}`, username, password_hash: passwordHash, admin: input.admin, updated_at: new Date() })
     .onConflict((oc) => oc.column("username").doNothing())
     .returningAll()
     .executeTakeFirst();

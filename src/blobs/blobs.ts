@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { accountsOwnedBy, getAccount, mayActAs, resolveActingAccount } from "../registry/index.js";
@@ -102,7 +102,7 @@ export async function putBlob(
   const row = await db
     .insertInto("blobs")
     .values({
-      blob_id: `blob_${ulid()}`,
+      blob_id: `blob_${newUlid()}`,
       owner_account_id: owner.accountId,
       sha256: checked.sha256,
       size_bytes: data.length,

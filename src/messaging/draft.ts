@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import { checkBlobsForSend } from "../blobs/index.js";
 import type { Config } from "../config.js";
 import { DomainError } from "../errors.js";
@@ -52,7 +52,7 @@ export function composeDraft(
   checkStreamPart(input.kind, input.payload);
   const size = measurePayload(input.payload, config);
   const ttl = ttlMs(input, config, now);
-  const messageId = input.messageId || `msg_${ulid()}`;
+  const messageId = input.messageId || `msg_${newUlid()}`;
   const traceId = input.traceId || messageId;
   return {
     messageId,
@@ -68,6 +68,7 @@ export function composeDraft(
     toAccountId: recipient.accountId,
     toUsername: recipient.username,
     payload: input.payload,
+    payloadJson: size.json,
     payloadBytes: size.bytes,
     payloadChars: size.chars,
     sentAt: now,

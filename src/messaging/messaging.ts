@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
@@ -153,7 +153,7 @@ export class Messaging {
     checkRequestTimeout(input.timeoutMs, this.deps.config);
     // The call's own deadline also bounds the wait; answer a little before it so the client hears why.
     if (input.deadlineMs !== undefined) input = { ...input, timeoutMs: Math.max(1, Math.min(input.timeoutMs, input.deadlineMs - 50)) };
-    const messageId = input.messageId || `msg_${ulid()}`;
+    const messageId = input.messageId || `msg_${newUlid()}`;
     const { sender, recipient, draft } = await this.compose(principal, input.asAccountId, {
       ...input,
       kind: "request",

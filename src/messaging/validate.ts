@@ -40,11 +40,11 @@ export function schemaVersion(given: string): string {
   return given;
 }
 
-/** The payload's compact JSON size in bytes and characters; refuses payloads over the cap. */
+/** The payload's compact JSON, with its size in bytes and characters; refuses payloads over the cap. */
 export function measurePayload(
   payload: Record<string, unknown>,
   config: Pick<Config, "maxPayloadBytes">,
-): { bytes: number; chars: number } {
+): { json: string; bytes: number; chars: number } {
   const json = JSON.stringify(payload);
   const bytes = Buffer.byteLength(json);
   if (bytes > config.maxPayloadBytes) {
@@ -55,7 +55,7 @@ export function measurePayload(
       { field: "payload", metadata: { size_bytes: String(bytes), limit_bytes: String(config.maxPayloadBytes) } },
     );
   }
-  return { bytes, chars: json.length };
+  return { json, bytes, chars: json.length };
 }
 
 /** The message's TTL in milliseconds from `now`: the given ttl_ms or expires_at, else the default. */

@@ -10,7 +10,10 @@ import type { MessagesTable, MessageStatus } from "./tables.js";
 // moving them through their statuses (with a receipt per change), each through group commit.
 
 /** A message ready to store: everything but what storage assigns. */
-export type MessageDraft = Omit<StoredMessage, "seq" | "status" | "deliveryAttempts" | "statusCode" | "statusDetail">;
+export type MessageDraft = Omit<StoredMessage, "seq" | "status" | "deliveryAttempts" | "statusCode" | "statusDetail"> & {
+  /** The payload as compact JSON when the draft already made it (measuring it): stored as it is, not encoded again. */
+  payloadJson?: string;
+};
 
 export type WriteResult =
   | { outcome: "inserted"; message: StoredMessage; receipt: ReceiptRecord }
@@ -117,7 +120,7 @@ function toRow(d: MessageDraft): Insertable<MessagesTable> {
     }),
     to_account_id: d.toAccountId,
     to_username: d.toUsername,
-    payload: JSON.stringify(d.payload),
+    payload: d.payloadJson ?? JSON.stringify(d.payload),
     payload_bytes: d.payloadBytes,
     payload_chars: d.payloadChars,
     sent_at: d.sentAt,

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { type Kysely, type Transaction, sql } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Database } from "../store/schema.js";
 import { MAX_USERNAME_LENGTH, normaliseUsername } from "./accounts.js";
 import type { PresenceEventRecord } from "../wire/index.js";
@@ -51,7 +51,7 @@ export async function createHostedAccounts(
       const row = await trx
         .insertInto("accounts")
         .values({
-          account_id: `acct_${ulid()}`,
+          account_id: `acct_${newUlid()}`,
           username,
           owner_user_id: owner.userId,
           owner_username: owner.username,
@@ -74,7 +74,7 @@ export async function createHostedAccounts(
     await trx
       .insertInto("agent_sessions")
       .values({
-        session_tag: `sess_${ulid()}`,
+        session_tag: `sess_${newUlid()}`,
         account_id: account.accountId,
         agent_id: agent.name,
         gateway_id: presence.gatewayId,

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
@@ -68,7 +68,7 @@ export async function register(
     const inserted = await trx
       .insertInto("accounts")
       .values({
-        account_id: `acct_${ulid()}`,
+        account_id: `acct_${newUlid()}`,
         username,
         owner_user_id: owner.userId,
         owner_username: owner.username,

@@ -1,5 +1,5 @@
 import { type Kysely, type Transaction, sql } from "kysely";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
@@ -21,7 +21,7 @@ export async function openSession(
   const row = await db
     .insertInto("agent_sessions")
     .values({
-      session_tag: `sess_${ulid()}`,
+      session_tag: `sess_${newUlid()}`,
       account_id: input.accountId,
       agent_id: input.agentId,
       gateway_id: input.gatewayId,

@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import type { Bus } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
@@ -234,9 +234,9 @@ export class Sessions {
     const stopWord = agentAgent ? v.stopWord(input.stopWord) : "";
     const tokensPerMinute = v.tokensPerMinute(input.tokensPerMinute, config.tokensPerMinute);
 
-    const sessionId = `chat_${ulid()}`;
+    const sessionId = `chat_${newUlid()}`;
     const threadId = `thread_${sessionId}`;
-    const openingMessageId = `msg_${ulid()}`;
+    const openingMessageId = `msg_${newUlid()}`;
     const created = await this.deps.db.transaction().execute(async (trx) => {
       const session = await trx
         .insertInto("chat_sessions")
@@ -491,7 +491,7 @@ export class Sessions {
     const sender = speaker ? speaker.name : principal.username;
     const messageId = await this.threads.write({
       threadId: row.thread_id,
-      messageId: `msg_${ulid()}`,
+      messageId: `msg_${newUlid()}`,
       chatSessionId: row.session_id,
       from: speaker ? agentParty(speaker) : userParty(principal),
       to: agentParty(addressee),

@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
-import { ulid } from "ulid";
+import { newUlid } from "../ids.js";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { SessionsConfig } from "../config.js";
 import type { ChatParty, ChatThreadWriter } from "../messaging/index.js";
@@ -177,7 +177,7 @@ export class TurnQueue {
 
   private async runTurn(sessionId: string): Promise<void> {
     const { db, config } = this.deps;
-    const token = `turn_${ulid()}`;
+    const token = `turn_${newUlid()}`;
     const claimed = await db
       .updateTable("chat_sessions")
       .set({
@@ -268,7 +268,7 @@ export class TurnQueue {
   ): Promise<void> {
     const { db, bus, logger, config } = this.deps;
     const conversation = await conversationFor(db, session, agent, agents, answers);
-    const responseId = `resp_${ulid()}`;
+    const responseId = `resp_${newUlid()}`;
     const turn = session.turn_count + 1;
     const receiver = counterpart(session, agents, agent);
 
@@ -379,7 +379,7 @@ export class TurnQueue {
     const tokens = usage ? usage.inputTokens + usage.outputTokens : estimateTokens(promptChars + content.length);
     const messageId = await this.deps.threads.write({
       threadId: session.thread_id,
-      messageId: `msg_${ulid()}`,
+      messageId: `msg_${newUlid()}`,
       chatSessionId: session.session_id,
       from: { accountId: agent.account_id, username: agent.username, agentId: agent.name },
       to: receiver.party,
