@@ -6,6 +6,7 @@ import { descriptorSetRegistry } from "../../gen/descriptor_set.js";
 import type { Auth } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import { kClientAddress } from "./context.js";
+import { DrainSignal } from "./drain-signal.js";
 import { applyCors } from "./cors.js";
 import { errorReasonGate } from "./error-reasons.js";
 import { fromDomainError } from "./errors.js";
@@ -49,7 +50,7 @@ export interface RpcServer {
 /** Opens the port. Throws a one-line error when it is unusable. */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const { logger } = options;
-  const drain = new AbortController();
+  const drain = new DrainSignal();
   const health = new HealthStatusRegistry(options.services.map((s) => s.typeName));
   // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
   const httpRoutes = new HttpRoutes(logger);
@@ -74,7 +75,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     // Every JSON level of a Struct is three nested messages in binary; leave room for the 64 levels the input
     // rules allow, so a deep payload is refused with `too_deep` rather than as an unparseable body.
     binaryOptions: { recursionLimit: 4 * MAX_JSON_DEPTH },
-    shutdownSignal: drain.signal,
+    shutdownSignal: drain.asAbortSignal(),
     contextValues: (req) => createContextValues().set(kClientAddress, req.socket?.remoteAddress ?? ""),
     // Paths no RPC owns: a plain HTTP route if one was added, else UNIMPLEMENTED / 404.
     fallback: (req, res) => {
