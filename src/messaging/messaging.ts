@@ -18,7 +18,7 @@ import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
 import type { MessageStatus } from "./tables.js";
 import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
-import { latestReceipt, watchStatus } from "./status-wait.js";
+import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
 import { ReplyWait, handReply } from "./request-reply.js";
 
@@ -83,6 +83,8 @@ export class Messaging {
   private readonly delivery: Delivery;
   /** The one publisher of receipts: deliveries, acks, replies and the expiry sweep. */
   private readonly receipts: ReceiptPublisher;
+  /** Receipts that waiting Send and Request calls want. */
+  private readonly waiters: ReceiptWaiters;
   /** Receipt streams and OBSERVE copies. */
   private readonly watch: TrafficWatch;
   private readonly addressing: Addressing;
@@ -96,13 +98,21 @@ export class Messaging {
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
     this.receipts = new ReceiptPublisher(deps.bus);
+    this.waiters = new ReceiptWaiters(deps.bus, deps.db, this.receipts);
     this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status, receipts: this.receipts });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
   /** Runs the expiry and redelivery sweeps until `signal` aborts; then the account directory closes too. */
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener("abort", () => this.addressing.close(), { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        this.addressing.close();
+        this.waiters.close();
+      },
+      { once: true },
+    );
     await Promise.all([
       runExpirySweep({
         db: this.deps.db,
@@ -119,10 +129,7 @@ export class Messaging {
     checkWaitTimeout(input.waitTimeoutMs);
     const { sender, recipient, draft } = await this.compose(principal, input.asAccountId, input);
 
-    const waiting =
-      input.waitFor === "accepted"
-        ? undefined
-        : watchStatus(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, input.waitFor);
+    const waiting = input.waitFor === "accepted" ? undefined : this.waiters.watch(sender.accountId, recipient.accountId, input.waitFor);
     try {
       const result = await this.store(draft);
       let receipt = result.receipt;
@@ -164,7 +171,7 @@ export class Messaging {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
 
-    const wait = new ReplyWait(this.deps.bus, this.deps.db, sender.accountId, recipient.accountId, messageId);
+    const wait = new ReplyWait(this.deps.bus, this.deps.db, this.waiters, sender.accountId, recipient.accountId, messageId);
     try {
       const stored = await this.store(draft);
       if (stored.message.messageId !== messageId) {

@@ -3,7 +3,7 @@ import { type Bus, BusError, type BusSubscription } from "../bus/index.js";
 import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { type StoredMessage, decodeMessage, encodeMessage, replySubject } from "../wire/index.js";
-import { type StatusWatch, storedReply, waitForStoredReply, watchStatus } from "./status-wait.js";
+import { type ReceiptWaiters, type StatusWatch, storedReply, waitForStoredReply } from "./status-wait.js";
 
 // Request/reply over the bus: the gateway where Request waits listens on the request's reply subject; Reply stores
 // the answer and hands it there (one byte back says it arrived). A reply the waiting call missed is still found
@@ -25,12 +25,13 @@ export class ReplyWait {
   constructor(
     private readonly bus: Bus,
     private readonly db: Kysely<Database>,
+    waiters: ReceiptWaiters,
     senderAccountId: string,
     recipientAccountId: string,
     messageId: string,
   ) {
     this.subscription = this.listen(messageId);
-    this.status = watchStatus(bus, db, senderAccountId, recipientAccountId, "processed");
+    this.status = waiters.watch(senderAccountId, recipientAccountId, "processed");
   }
 
   /** Waits for another request instead (an earlier one with the same idempotency key); its reply if stored. */

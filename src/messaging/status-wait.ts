@@ -1,17 +1,16 @@
 import type { Kysely } from "kysely";
-import type { Bus } from "../bus/index.js";
+import type { Bus, BusSubscription } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
 import { decodeReceipt, type ReceiptRecord, receiptSubject } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessageStatus } from "./tables.js";
+import type { ReceiptPublisher } from "./receipts.js";
 import { toReceiptRecord } from "./writer.js";
 
 // Waiting for what became of a message: a Send that waits for DELIVERED or PROCESSED, a Request that waits for its
 // reply. Receipts come over the bus; the store is read when one may have gone by before the wait began.
 
 const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
-/** Receipts of other messages between the same two accounts kept while a waiting call's own is being stored. */
-const EARLY_RECEIPTS_MAX = 1000;
 
 export interface StatusWatch {
   /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
@@ -19,63 +18,131 @@ export interface StatusWatch {
   stop(): void;
 }
 
+/** How long a receipt subscription outlives its last waiting call: sequential calls between two accounts reuse it. */
+const LINGER_MS = 10_000;
+
+interface SharedSubscription {
+  subscription: BusSubscription;
+  calls: number;
+  linger: NodeJS.Timeout | undefined;
+}
+
 /**
- * Listens for a message's receipts until one reaches `target` (or a final status). The subject carries every
- * receipt between the two accounts, so only the awaited message's is kept: until `until` names it (the store
- * write in between), at most a bounded number of early arrivals wait to be matched. `stop` ends the
- * subscription and any `until` still waiting (a Request answered by its reply leaves the race at once).
+ * The receipts this gateway's waiting calls want, by message id. Calls waiting on messages between the same two
+ * accounts share one bus subscription (kept a little after the last of them, so a sequence of calls does not
+ * subscribe and unsubscribe each time), and receipts this gateway publishes reach them at once.
  */
-export function watchStatus(
-  bus: Bus,
-  db: Kysely<Database>,
-  senderAccountId: string,
-  recipientAccountId: string,
-  target: "delivered" | "processed",
-): StatusWatch {
-  const early = new Map<string, ReceiptRecord>();
-  let wanted: string | undefined;
-  let hit: ReceiptRecord | undefined;
-  let stopped = false;
-  let notify: (() => void) | undefined;
-  const sub = bus.subscribe(receiptSubject(senderAccountId, recipientAccountId), (msg) => {
-    const r = decodeReceipt(msg.data);
-    if (!reaches(r.status, target)) return;
-    if (wanted === undefined) {
-      if (early.size >= EARLY_RECEIPTS_MAX) early.delete(early.keys().next().value!);
-      early.set(r.messageId, r);
-    } else if (r.messageId === wanted) {
-      hit ??= r;
+export class ReceiptWaiters {
+  private readonly subjects = new Map<string, SharedSubscription>();
+  private readonly byMessage = new Map<string, Set<(receipt: ReceiptRecord) => void>>();
+  private readonly unsubscribeLocal: () => void;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly db: Kysely<Database>,
+    receipts: ReceiptPublisher,
+  ) {
+    this.unsubscribeLocal = receipts.onPublished((receipt) => this.arrived(receipt));
+  }
+
+  /**
+   * Starts listening for the receipts of a message from `senderAccountId` to `recipientAccountId` (call it before
+   * the message is stored); `until` waits for one that reaches `target` or a final status. `stop` ends the wait
+   * and any `until` still waiting (a Request answered by its reply leaves the race at once).
+   */
+  watch(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed"): StatusWatch {
+    const subject = receiptSubject(senderAccountId, recipientAccountId);
+    this.hold(subject);
+    let wanted: string | undefined;
+    let hit: ReceiptRecord | undefined;
+    let stopped = false;
+    let notify: (() => void) | undefined;
+    const listener = (receipt: ReceiptRecord) => {
+      if (!reaches(receipt.status, target)) return;
+      hit ??= receipt;
       notify?.();
+    };
+    return {
+      until: async (message, timeoutMs, signal) => {
+        wanted = message.messageId;
+        this.listen(wanted, listener);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          // Listening before this read: a receipt stored before it is read here, one published after it arrives.
+          const found = hit ?? (await latestReceiptReaching(this.db, message, target));
+          if (found) return found;
+          const left = deadline - Date.now();
+          if (left <= 0 || stopped || signal?.aborted) return undefined;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(left, 1000));
+            notify = () => {
+              clearTimeout(timer);
+              notify = undefined;
+              resolve();
+            };
+          });
+        }
+      },
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        if (wanted !== undefined) this.unlisten(wanted, listener);
+        this.release(subject);
+        notify?.();
+      },
+    };
+  }
+
+  close(): void {
+    this.unsubscribeLocal();
+    for (const shared of this.subjects.values()) {
+      clearTimeout(shared.linger);
+      shared.subscription.unsubscribe();
     }
-  });
-  return {
-    until: async (message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined> => {
-      wanted = message.messageId;
-      hit ??= early.get(wanted);
-      early.clear();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = hit ?? (await latestReceiptReaching(db, message, target));
-        if (found) return found;
-        const left = deadline - Date.now();
-        if (left <= 0 || stopped || signal?.aborted) return undefined;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, 1000));
-          notify = () => {
-            clearTimeout(timer);
-            notify = undefined;
-            resolve();
-          };
-        });
-      }
-    },
-    stop: () => {
-      stopped = true;
-      sub.unsubscribe();
-      early.clear();
-      notify?.();
-    },
-  };
+    this.subjects.clear();
+  }
+
+  private arrived(receipt: ReceiptRecord): void {
+    const listeners = this.byMessage.get(receipt.messageId);
+    if (listeners) for (const listener of listeners) listener(receipt);
+  }
+
+  private listen(messageId: string, listener: (receipt: ReceiptRecord) => void): void {
+    let listeners = this.byMessage.get(messageId);
+    if (!listeners) this.byMessage.set(messageId, (listeners = new Set()));
+    listeners.add(listener);
+  }
+
+  private unlisten(messageId: string, listener: (receipt: ReceiptRecord) => void): void {
+    const listeners = this.byMessage.get(messageId);
+    listeners?.delete(listener);
+    if (listeners?.size === 0) this.byMessage.delete(messageId);
+  }
+
+  private hold(subject: string): void {
+    const shared = this.subjects.get(subject);
+    if (shared) {
+      shared.calls += 1;
+      clearTimeout(shared.linger);
+      shared.linger = undefined;
+      return;
+    }
+    const subscription = this.bus.subscribe(subject, (msg) => this.arrived(decodeReceipt(msg.data)));
+    this.subjects.set(subject, { subscription, calls: 1, linger: undefined });
+  }
+
+  private release(subject: string): void {
+    const shared = this.subjects.get(subject);
+    if (!shared) return;
+    shared.calls -= 1;
+    if (shared.calls > 0) return;
+    shared.linger = setTimeout(() => {
+      if (shared.calls > 0 || this.subjects.get(subject) !== shared) return;
+      this.subjects.delete(subject);
+      shared.subscription.unsubscribe();
+    }, LINGER_MS);
+    shared.linger.unref();
+  }
 }
 
 async function latestReceiptReaching(

@@ -294,6 +294,38 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     await inbox.close();
   });
 
+  it("answers each of several Sends waiting between the same two accounts with its own message's outcome", async () => {
+    const [s, r] = await pair();
+    const inbox = openInbox(r);
+    const sending = Array.from({ length: 6 }, (_, i) =>
+      s.user.messaging.send({
+        asAccountId: s.accountId,
+        to: { target: { case: "accountId", value: r.accountId } },
+        payload: text(`m${i}`),
+        waitFor: WaitFor.PROCESSED,
+        waitTimeoutMs: 20_000n,
+      }),
+    );
+    const got = await inbox.waitFor(6);
+    // Settled in reverse order, every other one rejected: each Send must report its own message.
+    const rejected = new Set<string>();
+    for (const [i, m] of [...got].reverse().entries()) {
+      const reject = i % 2 === 0;
+      if (reject) rejected.add(m.messageId);
+      await r.user.messaging.ack({
+        acks: [{ messageId: m.messageId, outcome: reject ? AckOutcome.REJECTED : AckOutcome.PROCESSED, code: reject ? `no_${i}` : "" }],
+      });
+    }
+    const sent = await Promise.all(sending);
+    expect(new Set(sent.map((x) => x.messageId))).toEqual(new Set(got.map((m) => m.messageId)));
+    for (const x of sent) {
+      expect(x.waitTimedOut).toBe(false);
+      expect(x.receipt?.messageId).toBe(x.messageId);
+      expect(x.status).toBe(rejected.has(x.messageId) ? DeliveryStatus.REJECTED : DeliveryStatus.PROCESSED);
+    }
+    await inbox.close();
+  });
+
   it("refuses acting as, reading the inbox of, or watching the receipts of someone else's account", async () => {
     await expectError(
       alice.messaging.send({ asAccountId: b.accountId, to: { target: { case: "accountId", value: a.accountId } }, payload: text("spoof") }),
