@@ -93,7 +93,7 @@ async def test_a_send_cut_before_the_server_is_retried_with_the_same_message_id(
         assert sent.duplicate is False
         assert proxy.connections >= 2
         assert sent.message_id in proxy.ids_sent(SDK_MESSAGE_ID)[-1]  # the retry, on a new connection
-        await until(lambda: sent.message_id in handled, 10, "the message to be handled")
+        await until(lambda: sent.message_id in handled, 30, "the message to be handled")
         await asyncio.sleep(0.3)
         assert handled.count(sent.message_id) == 1
     finally:
@@ -114,7 +114,7 @@ async def test_a_send_whose_answer_is_lost_is_retried_and_stored_once(server, to
         assert proxy.cut_ids == [sent.message_id]
         # The server had stored the first attempt: the retry is recognised as the same message, not a second one.
         assert sent.duplicate is True
-        await until(lambda: sent.message_id in handled, 10, "the message to be handled")
+        await until(lambda: sent.message_id in handled, 30, "the message to be handled")
         await asyncio.sleep(0.3)
         assert handled == [sent.message_id]
     finally:

@@ -145,7 +145,7 @@ async def test_resume_after_reconnect(server):
     sc = scenario("resume_after_reconnect")
     p, e = sc["params"], sc["expect"]
     ids = [(await world.sender.send_text(world.receiver.username, f"{p['payload_prefix']}{i}")).message_id for i in range(p["count"])]
-    await until(lambda: any(i in world.handled for i in ids), 5, "the first message to be handled")
+    await until(lambda: any(i in world.handled for i in ids), 30, "the first message to be handled")
     # The gateway goes away mid-work: the inbox stream ends, acks in the air may be lost.
     await asyncio.get_running_loop().run_in_executor(None, server.restart)
     await until(lambda: all(i in world.handled for i in ids), 30, "every message to be handled after the reconnect")
@@ -168,7 +168,7 @@ async def test_idempotent_retry():
     again = await world.sender.send(p["to"], p["payload"], idempotency_key=p["idempotency_key"])
     assert (again.message_id == first.message_id) is e["same_message_id"]
     assert again.duplicate is e["second_duplicate"]
-    await until(lambda: first.message_id in world.handled, 5, "the message to be handled")
+    await until(lambda: first.message_id in world.handled, 30, "the message to be handled")
     await asyncio.sleep(0.3)
     assert world.handled[first.message_id] == e["handled"]
 
