@@ -1,2 +1,1 @@
-export { type BuiltDomains, type DomainDeps, buildDomains } from "./domains.js";
 export { type Gateway, startGateway } from "./gateway.js";

@@ -1,6 +1,6 @@
 export type { ApiKeyRecord } from "./api-keys.js";
 export { createApiKey } from "./api-keys.js";
-export { Auth, type LoginResult, parseBearer, requireAdmin } from "./auth.js";
+export { Auth, type LoginResult } from "./auth.js";
 export { ensureAdmin, ensureJwtSecret } from "./bootstrap.js";
 export type { Principal } from "./principal.js";
 export { TokenSigner } from "./tokens.js";

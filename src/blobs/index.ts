@@ -4,16 +4,7 @@ import { RateLimit } from "../rate-limit.js";
 import type { Database } from "../store/schema.js";
 import { type BlobMeta, type PutBlobInput, blobInfos, deleteBlob, getBlob, headBlob, putBlob } from "./blobs.js";
 
-export {
-  type BlobMeta,
-  type PutBlobInput,
-  DEFAULT_MIME_TYPE,
-  MAX_BLOBS_PER_MESSAGE,
-  MAX_FILENAME_LENGTH,
-  MAX_MIME_TYPE_LENGTH,
-  checkBlobsForSend,
-  grantBlobs,
-} from "./blobs.js";
+export { type BlobMeta, type PutBlobInput, checkBlobsForSend, grantBlobs } from "./blobs.js";
 
 export interface BlobsOptions {
   maxBlobBytes: number;

@@ -91,13 +91,6 @@ export class Addressing {
     return this.directory.account(accountId);
   }
 
-  /** Whether the caller may act as the account (its owner or an admin), through the cache. */
-  async mayActAs(principal: Principal, accountId: string): Promise<boolean> {
-    if (principal.admin) return true;
-    const account = await this.directory.account(accountId);
-    return account !== undefined && mayActAs(principal, account);
-  }
-
   /** The accounts whose traffic or receipts a caller may watch; undefined means every account (admins). */
   async watchable(principal: Principal, accountIds: string[]): Promise<string[] | undefined> {
     if (accountIds.length === 0) {

@@ -1,7 +1,6 @@
 // The registry domain's surface: what other rooms may use. Everything else in this folder is its own.
 export {
   type Account,
-  MAX_USERNAME_LENGTH,
   accountsOwnedBy,
   getAccount,
   getAccountByUsername,
@@ -25,7 +24,6 @@ export {
   type SessionRecord,
   type Visibility,
   findVisibleProfile,
-  mayDiscover,
   profileQuery,
   toProfile,
   visibleTo,
