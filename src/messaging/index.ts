@@ -18,6 +18,7 @@ export {
   type MessagingDeps,
   type SessionHolder,
   type SendInput,
+  type SendBatchOutcome,
   type SendResult,
   type SignatureInput,
   type Target,

@@ -47,6 +47,12 @@ export interface SendResult {
   receipt: ReceiptRecord | undefined;
 }
 
+/** One message of a SendBatch: stored, or refused with the error Send would have raised. */
+export type SendBatchOutcome = { ok: true; result: SendResult } | { ok: false; error: unknown };
+
+/** The most messages one SendBatch call may carry. */
+export const MAX_SEND_BATCH = 1000;
+
 export interface AckInput {
   messageId: string;
   outcome: "processed" | "rejected";
@@ -149,6 +155,53 @@ export class Messaging {
     } finally {
       waiting?.stop();
     }
+  }
+
+  /**
+   * Many sends in one call, each answering for itself. Every draft is composed first, in request order, and
+   * then all are handed to the writer in the same tick, so they share one commit and keep their order. An item
+   * the caller could not even read arrives as `refused` and is answered with that error, in its place.
+   */
+  async sendBatch(principal: Principal, inputs: Array<SendInput | { refused: unknown }>): Promise<SendBatchOutcome[]> {
+    if (inputs.length === 0) throw new DomainError("invalid_argument", "empty_batch", "messages: must not be empty", { field: "messages" });
+    if (inputs.length > MAX_SEND_BATCH) {
+      throw new DomainError("invalid_argument", "too_many_items", `messages: at most ${MAX_SEND_BATCH} per call, got ${inputs.length}`, {
+        field: "messages",
+      });
+    }
+    const drafts: Array<MessageDraft | { error: unknown }> = [];
+    for (const input of inputs) {
+      if ("refused" in input) {
+        drafts.push({ error: input.refused });
+        continue;
+      }
+      try {
+        if (input.waitFor !== "accepted") {
+          throw invalidArgument(
+            "wait_for",
+            "a batch answers once its messages are stored: leave it unset or ACCEPTED",
+            "wait_not_supported",
+          );
+        }
+        drafts.push((await this.compose(principal, input.asAccountId, input)).draft);
+      } catch (error) {
+        drafts.push({ error });
+      }
+    }
+    return Promise.all(
+      drafts.map(async (draft): Promise<SendBatchOutcome> => {
+        if ("error" in draft) return { ok: false, error: draft.error };
+        try {
+          const stored = await this.store(draft);
+          return {
+            ok: true,
+            result: { message: stored.message, duplicate: stored.duplicate, waitTimedOut: false, receipt: stored.receipt },
+          };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
   }
 
   /** Sends a REQUEST and waits for its reply (or rejection, expiry, timeout). */

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import {
   AckOutcome,
@@ -6,20 +6,33 @@ import {
   type Receipt,
   ReceiptSchema,
   type Recipient,
+  type SendRequest,
+  type SendResponseSchema,
   type Signature,
   SubscribeMode,
   WaitFor,
 } from "../../gen/agentnet/v1/messaging_pb.js";
 import type { Blobs } from "../blobs/index.js";
 import { invalidArgument } from "../errors.js";
-import type { MessageInput, MessageKindName, Messaging, ReceiptRecord, SignatureInput, StoredMessage, Target } from "../messaging/index.js";
+import type {
+  MessageInput,
+  MessageKindName,
+  Messaging,
+  ReceiptRecord,
+  SendInput,
+  SendResult,
+  SignatureInput,
+  StoredMessage,
+  Target,
+} from "../messaging/index.js";
 import { principalOf } from "../server/context.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
 import type { MessagingHandlers } from "./messaging-handlers.js";
+import { toSendError } from "./send-error.js";
 import { decodeReceiptCursor, encodeReceiptCursor } from "../paging/index.js";
 
-type DeliveryHandlers = Pick<MessagingHandlers, "send" | "request" | "reply" | "subscribe" | "ack" | "watchReceipts">;
+type DeliveryHandlers = Pick<MessagingHandlers, "send" | "sendBatch" | "request" | "reply" | "subscribe" | "ack" | "watchReceipts">;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
@@ -33,30 +46,22 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
   };
   return {
     async send(req, ctx) {
-      const result = await messaging.send(
-        principalOf(ctx),
-        {
-          ...messageInput(req, req.kind, "direct"),
-          to: target(req.to),
-          asAccountId: req.asAccountId,
-          ttlMs: req.expiry.case === "ttlMs" ? Number(req.expiry.value) : undefined,
-          expiresAt: req.expiry.case === "expiresAt" ? timestampDate(req.expiry.value) : undefined,
-          waitFor: req.waitFor === WaitFor.DELIVERED ? "delivered" : req.waitFor === WaitFor.PROCESSED ? "processed" : "accepted",
-          waitTimeoutMs: req.waitTimeoutMs === undefined ? undefined : Number(req.waitTimeoutMs),
-        },
-        ctx.signal,
-      );
-      const m = result.message;
+      return sendResponse(await messaging.send(principalOf(ctx), sendInput(req), ctx.signal));
+    },
+
+    async sendBatch(req, ctx) {
+      const inputs = req.messages.map((m) => {
+        try {
+          return sendInput(m);
+        } catch (refused) {
+          return { refused };
+        }
+      });
+      const outcomes = await messaging.sendBatch(principalOf(ctx), inputs);
       return {
-        messageId: m.messageId,
-        threadId: m.threadId,
-        traceId: m.traceId,
-        status: statusToProto(m.status),
-        toAccountId: m.toAccountId,
-        expiresAt: timestampFromDate(m.expiresAt),
-        duplicate: result.duplicate,
-        waitTimedOut: result.waitTimedOut,
-        receipt: result.receipt && toReceipt(result.receipt),
+        results: outcomes.map((o) =>
+          o.ok ? { result: { case: "sent", value: sendResponse(o.result) } } : { result: { case: "error", value: toSendError(o.error) } },
+        ),
       };
     },
 
@@ -153,6 +158,33 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
         else yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
       }
     },
+  };
+}
+
+function sendInput(req: SendRequest): SendInput {
+  return {
+    ...messageInput(req, req.kind, "direct"),
+    to: target(req.to),
+    asAccountId: req.asAccountId,
+    ttlMs: req.expiry.case === "ttlMs" ? Number(req.expiry.value) : undefined,
+    expiresAt: req.expiry.case === "expiresAt" ? timestampDate(req.expiry.value) : undefined,
+    waitFor: req.waitFor === WaitFor.DELIVERED ? "delivered" : req.waitFor === WaitFor.PROCESSED ? "processed" : "accepted",
+    waitTimeoutMs: req.waitTimeoutMs === undefined ? undefined : Number(req.waitTimeoutMs),
+  };
+}
+
+function sendResponse(result: SendResult): MessageInitShape<typeof SendResponseSchema> {
+  const m = result.message;
+  return {
+    messageId: m.messageId,
+    threadId: m.threadId,
+    traceId: m.traceId,
+    status: statusToProto(m.status),
+    toAccountId: m.toAccountId,
+    expiresAt: timestampFromDate(m.expiresAt),
+    duplicate: result.duplicate,
+    waitTimedOut: result.waitTimedOut,
+    receipt: result.receipt && toReceipt(result.receipt),
   };
 }
 

@@ -16,7 +16,12 @@ export class GroupCommit<In, Out> {
   submit(item: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.flushing) void this.run();
+      if (!this.flushing) {
+        // Start on the next microtask, not now: items submitted in the same tick (a SendBatch, an Ack batch,
+        // concurrent calls resumed together) then share the first flush instead of waiting for a second one.
+        this.flushing = true;
+        queueMicrotask(() => void this.run());
+      }
     });
   }
 
@@ -26,7 +31,6 @@ export class GroupCommit<In, Out> {
   }
 
   private async run(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);

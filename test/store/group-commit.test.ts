@@ -17,19 +17,31 @@ function manualFlush<T>() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe("GroupCommit", () => {
-  it("flushes a lone item at once and hands each caller its own result", async () => {
+  it("flushes a lone item on the next microtask and hands each caller its own result", async () => {
     const f = manualFlush<number>();
     const gc = new GroupCommit(f.flush);
     const one = gc.submit(1);
+    await Promise.resolve();
     expect(f.calls).toEqual([[1]]);
     f.pending[0]!.resolve();
     expect(await one).toBe("done:1");
+  });
+
+  it("writes what is submitted in one tick together in the first flush", async () => {
+    const f = manualFlush<number>();
+    const gc = new GroupCommit(f.flush);
+    const results = [gc.submit(0), gc.submit(1), gc.submit(2)];
+    await Promise.resolve();
+    expect(f.calls).toEqual([[0, 1, 2]]);
+    f.pending[0]!.resolve();
+    expect(await Promise.all(results)).toEqual(["done:0", "done:1", "done:2"]);
   });
 
   it("writes what arrives during a flush together in the next one, in order, at most maxBatch at a time", async () => {
     const f = manualFlush<number>();
     const gc = new GroupCommit(f.flush, 3);
     const results = [gc.submit(0)];
+    await Promise.resolve();
     for (let i = 1; i <= 5; i++) results.push(gc.submit(i));
     expect(f.calls).toEqual([[0]]);
     expect(gc.pending).toBe(5);
@@ -48,6 +60,7 @@ describe("GroupCommit", () => {
     const f = manualFlush<string>();
     const gc = new GroupCommit(f.flush);
     const first = gc.submit("a");
+    await Promise.resolve();
     const second = gc.submit("b");
     const third = gc.submit("c");
     f.pending[0]!.reject(new Error("connection lost"));
@@ -58,6 +71,7 @@ describe("GroupCommit", () => {
     expect(await Promise.all([second, third])).toEqual(["done:b", "done:c"]);
     // And it keeps working afterwards.
     const fourth = gc.submit("d");
+    await Promise.resolve();
     f.pending[2]!.resolve();
     expect(await fourth).toBe("done:d");
   });

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file agentnet/v1/messaging.proto.
  */
 export const file_agentnet_v1_messaging: GenFile = /*@__PURE__*/
-  fileDesc("ChthZ2VudG5ldC92MS9tZXNzYWdpbmcucHJvdG8SC2FnZW50bmV0LnYxIlUKCVJlY2lwaWVudBIUCgphY2NvdW50X2lkGAEgASgJSAASEgoIdXNlcm5hbWUYAiABKAlIABIUCgpjYXBhYmlsaXR5GAMgASgJSABCCAoGdGFyZ2V0IkIKCVNpZ25hdHVyZRIOCgZzY2hlbWUYASABKAkSEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwirgEKCEJsb2JJbmZvEg8KB2Jsb2JfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAMSEQoJbWltZV90eXBlGAQgASgJEhAKCGZpbGVuYW1lGAUgASgJEhgKEG93bmVyX2FjY291bnRfaWQYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirgUKCEVudmVsb3BlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhkKEXBhcmVudF9tZXNzYWdlX2lkGAMgASgJEhAKCHRyYWNlX2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5hZ2VudG5ldC52MS5NZXNzYWdlS2luZBIXCg9mcm9tX2FjY291bnRfaWQYBiABKAkSFQoNZnJvbV91c2VybmFtZRgHIAEoCRIVCg1mcm9tX2FnZW50X2lkGAggASgJEhgKEGZyb21fc2Vzc2lvbl90YWcYCSABKAkSIgoCdG8YCiABKAsyFi5hZ2VudG5ldC52MS5SZWNpcGllbnQSFQoNdG9fYWNjb3VudF9pZBgLIAEoCRITCgt0b191c2VybmFtZRgMIAEoCRIoCgdwYXlsb2FkGA0gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIVCg1wYXlsb2FkX2J5dGVzGA4gASgDEisKB3NlbnRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnR0bF9tcxgQIAEoAxIuCgpleHBpcmVzX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgSIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYEyABKAkSKQoJc2lnbmF0dXJlGBQgASgLMhYuYWdlbnRuZXQudjEuU2lnbmF0dXJlEiQKBWJsb2JzGBUgAygLMhUuYWdlbnRuZXQudjEuQmxvYkluZm8SGAoQZGVsaXZlcnlfYXR0ZW1wdBgWIAEoBRIrCgZzdGF0dXMYFyABKA4yGy5hZ2VudG5ldC52MS5EZWxpdmVyeVN0YXR1cyKZBAoLU2VuZFJlcXVlc3QSIgoCdG8YASABKAsyFi5hZ2VudG5ldC52MS5SZWNpcGllbnQSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoEa2luZBgDIAEoDjIYLmFnZW50bmV0LnYxLk1lc3NhZ2VLaW5kEhEKCXRocmVhZF9pZBgEIAEoCRIZChFwYXJlbnRfbWVzc2FnZV9pZBgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYByABKAkSEAoGdHRsX21zGAggASgDSAASMAoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIWCg5zY2hlbWFfdmVyc2lvbhgKIAEoCRIpCglzaWduYXR1cmUYCyABKAsyFi5hZ2VudG5ldC52MS5TaWduYXR1cmUSEAoIYmxvYl9pZHMYDCADKAkSJgoId2FpdF9mb3IYDSABKA4yFC5hZ2VudG5ldC52MS5XYWl0Rm9yEhwKD3dhaXRfdGltZW91dF9tcxgOIAEoA0gBiAEBEhUKDWFzX2FjY291bnRfaWQYDyABKAkSEwoLc2Vzc2lvbl90YWcYECABKAkSEgoKbWVzc2FnZV9pZBgRIAEoCUIICgZleHBpcnlCEgoQX3dhaXRfdGltZW91dF9tcyKNAgoMU2VuZFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhAKCHRyYWNlX2lkGAMgASgJEisKBnN0YXR1cxgEIAEoDjIbLmFnZW50bmV0LnYxLkRlbGl2ZXJ5U3RhdHVzEhUKDXRvX2FjY291bnRfaWQYBSABKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZHVwbGljYXRlGAcgASgIEhYKDndhaXRfdGltZWRfb3V0GAggASgIEiUKB3JlY2VpcHQYCSABKAsyFC5hZ2VudG5ldC52MS5SZWNlaXB0IpQDCg5SZXF1ZXN0UmVxdWVzdBIiCgJ0bxgBIAEoCzIWLmFnZW50bmV0LnYxLlJlY2lwaWVudBIoCgdwYXlsb2FkGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIRCgl0aHJlYWRfaWQYAyABKAkSGQoRcGFyZW50X21lc3NhZ2VfaWQYBCABKAkSEAoIdHJhY2VfaWQYBSABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAYgASgJEhMKBnR0bF9tcxgHIAEoA0gAiAEBEhYKDnNjaGVtYV92ZXJzaW9uGAggASgJEikKCXNpZ25hdHVyZRgJIAEoCzIWLmFnZW50bmV0LnYxLlNpZ25hdHVyZRIQCghibG9iX2lkcxgKIAMoCRIXCgp0aW1lb3V0X21zGAsgASgDSAGIAQESFQoNYXNfYWNjb3VudF9pZBgMIAEoCRITCgtzZXNzaW9uX3RhZxgNIAEoCRISCgptZXNzYWdlX2lkGA4gASgJQgkKB190dGxfbXNCDQoLX3RpbWVvdXRfbXMiZgoPUmVxdWVzdFJlc3BvbnNlEhoKEnJlcXVlc3RfbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSJAoFcmVwbHkYAyABKAsyFS5hZ2VudG5ldC52MS5FbnZlbG9wZSKzAgoMUmVwbHlSZXF1ZXN0EhoKEnJlcXVlc3RfbWVzc2FnZV9pZBgBIAEoCRIoCgdwYXlsb2FkGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgRraW5kGAMgASgOMhguYWdlbnRuZXQudjEuTWVzc2FnZUtpbmQSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhMKBnR0bF9tcxgFIAEoA0gAiAEBEhYKDnNjaGVtYV92ZXJzaW9uGAYgASgJEikKCXNpZ25hdHVyZRgHIAEoCzIWLmFnZW50bmV0LnYxLlNpZ25hdHVyZRIQCghibG9iX2lkcxgIIAMoCRITCgtzZXNzaW9uX3RhZxgJIAEoCRISCgptZXNzYWdlX2lkGAogASgJQgkKB190dGxfbXMidQoNUmVwbHlSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRIQCgh0cmFjZV9pZBgDIAEoCRIrCgZzdGF0dXMYBCABKA4yGy5hZ2VudG5ldC52MS5EZWxpdmVyeVN0YXR1cyKrAQoQU3Vic2NyaWJlUmVxdWVzdBIVCg1hc19hY2NvdW50X2lkGAEgASgJEhMKC3Nlc3Npb25fdGFnGAIgASgJEigKBG1vZGUYAyABKA4yGi5hZ2VudG5ldC52MS5TdWJzY3JpYmVNb2RlEhMKC2FjY291bnRfaWRzGAQgAygJEhoKDW1heF9pbl9mbGlnaHQYBSABKAVIAIgBAUIQCg5fbWF4X2luX2ZsaWdodCKlAQoRU3Vic2NyaWJlUmVzcG9uc2USKAoHbWVzc2FnZRgBIAEoCzIVLmFnZW50bmV0LnYxLkVudmVsb3BlSAASMAoHc3RhcnRlZBgCIAEoCzIdLmFnZW50bmV0LnYxLlN1YnNjcmliZVN0YXJ0ZWRIABIrCglrZWVwYWxpdmUYAyABKAsyFi5hZ2VudG5ldC52MS5LZWVwYWxpdmVIAEIHCgVldmVudCJ8ChBTdWJzY3JpYmVTdGFydGVkEhIKCmFjY291bnRfaWQYASABKAkSEwoLc2Vzc2lvbl90YWcYAiABKAkSKAoEbW9kZRgDIAEoDjIaLmFnZW50bmV0LnYxLlN1YnNjcmliZU1vZGUSFQoNcGVuZGluZ19jb3VudBgEIAEoAyJFCgpBY2tSZXF1ZXN0EiIKBGFja3MYASADKAsyFC5hZ2VudG5ldC52MS5BY2tJdGVtEhMKC3Nlc3Npb25fdGFnGAIgASgJImUKB0Fja0l0ZW0SEgoKbWVzc2FnZV9pZBgBIAEoCRIoCgdvdXRjb21lGAIgASgOMhcuYWdlbnRuZXQudjEuQWNrT3V0Y29tZRIMCgRjb2RlGAMgASgJEg4KBmRldGFpbBgEIAEoCSI2CgtBY2tSZXNwb25zZRInCgdyZXN1bHRzGAEgAygLMhYuYWdlbnRuZXQudjEuQWNrUmVzdWx0ImcKCUFja1Jlc3VsdBISCgptZXNzYWdlX2lkGAEgASgJEgoKAm9rGAIgASgIEisKBnN0YXR1cxgDIAEoDjIbLmFnZW50bmV0LnYxLkRlbGl2ZXJ5U3RhdHVzEg0KBWVycm9yGAQgASgJIoEBChRXYXRjaFJlY2VpcHRzUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCRIUCgxhZnRlcl9jdXJzb3IYAiABKAkSKQoFc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21lc3NhZ2VfaWRzGAQgAygJIqUBChVXYXRjaFJlY2VpcHRzUmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIULmFnZW50bmV0LnYxLlJlY2VpcHRIABIrCglrZWVwYWxpdmUYAiABKAsyFi5hZ2VudG5ldC52MS5LZWVwYWxpdmVIABItCgZzeW5jZWQYAyABKAsyGy5hZ2VudG5ldC52MS5SZWNlaXB0c1N5bmNlZEgAQgcKBWV2ZW50IigKDlJlY2VpcHRzU3luY2VkEhYKDnJlcGxheWVkX2NvdW50GAEgASgDIr0CCgdSZWNlaXB0Eg4KBmN1cnNvchgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLmFnZW50bmV0LnYxLkRlbGl2ZXJ5U3RhdHVzEiwKCGV2ZW50X2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoCRIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgGIAEoCRIdChVyZWNpcGllbnRfc2Vzc2lvbl90YWcYByABKAkSEQoJdGhyZWFkX2lkGAggASgJEhAKCHRyYWNlX2lkGAkgASgJEgwKBGNvZGUYCiABKAkSDgoGZGV0YWlsGAsgASgJEhgKEGRlbGl2ZXJ5X2F0dGVtcHQYDCABKAUiiAEKEkxpc3RUaHJlYWRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIeChZwYXJ0aWNpcGFudF9hY2NvdW50X2lkGAMgASgJEhwKFHBhcnRpY2lwYW50X3VzZXJuYW1lGAQgASgJEg0KBXF1ZXJ5GAUgASgJIlsKE0xpc3RUaHJlYWRzUmVzcG9uc2USKwoHdGhyZWFkcxgBIAMoCzIaLmFnZW50bmV0LnYxLlRocmVhZFN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjMKC1BhcnRpY2lwYW50EhIKCmFjY291bnRfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkiqwIKDVRocmVhZFN1bW1hcnkSEQoJdGhyZWFkX2lkGAEgASgJEi4KDHBhcnRpY2lwYW50cxgCIAMoCzIYLmFnZW50bmV0LnYxLlBhcnRpY2lwYW50EhUKDW1lc3NhZ2VfY291bnQYAyABKAMSEgoKYnl0ZV9jb3VudBgEIAEoAxIVCg1hcHByb3hfdG9rZW5zGAUgASgDEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2xhc3RfbWVzc2FnZV9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPbGFzdF9tZXNzYWdlX2lkGAggASgJEhcKD2NoYXRfc2Vzc2lvbl9pZBgJIAEoCSJUChhHZXRUaHJlYWRNZXNzYWdlc1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl0KGUdldFRocmVhZE1lc3NhZ2VzUmVzcG9uc2USJwoIbWVzc2FnZXMYASADKAsyFS5hZ2VudG5ldC52MS5FbnZlbG9wZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkivQIKFVNlYXJjaE1lc3NhZ2VzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSFwoPZnJvbV9hY2NvdW50X2lkGAIgASgJEhUKDWZyb21fdXNlcm5hbWUYAyABKAkSFQoNdG9fYWNjb3VudF9pZBgEIAEoCRITCgt0b191c2VybmFtZRgFIAEoCRImCgRraW5kGAYgASgOMhguYWdlbnRuZXQudjEuTWVzc2FnZUtpbmQSKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh0cmFjZV9pZBgJIAEoCRIRCglwYWdlX3NpemUYCiABKAUSEgoKcGFnZV90b2tlbhgLIAEoCSJaChZTZWFyY2hNZXNzYWdlc1Jlc3BvbnNlEicKCG1lc3NhZ2VzGAEgAygLMhUuYWdlbnRuZXQudjEuRW52ZWxvcGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIisKFkdldFRocmVhZFN0YXR1c1JlcXVlc3QSEQoJdGhyZWFkX2lkGAEgASgJIswCChdHZXRUaHJlYWRTdGF0dXNSZXNwb25zZRIRCgl0aHJlYWRfaWQYASABKAkSFQoNbWVzc2FnZV9jb3VudBgCIAEoAxIYChBwZW5kaW5nX21lc3NhZ2VzGAMgASgDEhIKCmJ5dGVfY291bnQYBCABKAMSFQoNYXBwcm94X3Rva2VucxgFIAEoAxIdChVsYXRlc3RfY2hlY2twb2ludF9lbmQYBiABKAkSMwoPbGFzdF9tZXNzYWdlX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgxwYXJ0aWNpcGFudHMYCSADKAsyGC5hZ2VudG5ldC52MS5QYXJ0aWNpcGFudBIOCgZzdGF0dXMYCiABKAkiagoOUHV0QmxvYlJlcXVlc3QSDAoEZGF0YRgBIAEoDBIRCgltaW1lX3R5cGUYAiABKAkSEAoIZmlsZW5hbWUYAyABKAkSDgoGc2hhMjU2GAQgASgJEhUKDWFzX2FjY291bnRfaWQYBSABKAkiNgoPUHV0QmxvYlJlc3BvbnNlEiMKBGJsb2IYASABKAsyFS5hZ2VudG5ldC52MS5CbG9iSW5mbyIhCg5HZXRCbG9iUmVxdWVzdBIPCgdibG9iX2lkGAEgASgJIkQKD0dldEJsb2JSZXNwb25zZRIjCgRibG9iGAEgASgLMhUuYWdlbnRuZXQudjEuQmxvYkluZm8SDAoEZGF0YRgCIAEoDCIiCg9IZWFkQmxvYlJlcXVlc3QSDwoHYmxvYl9pZBgBIAEoCSI3ChBIZWFkQmxvYlJlc3BvbnNlEiMKBGJsb2IYASABKAsyFS5hZ2VudG5ldC52MS5CbG9iSW5mbyIkChFEZWxldGVCbG9iUmVxdWVzdBIPCgdibG9iX2lkGAEgASgJIiUKEkRlbGV0ZUJsb2JSZXNwb25zZRIPCgdkZWxldGVkGAEgASgIKsABCgtNZXNzYWdlS2luZBIcChhNRVNTQUdFX0tJTkRfVU5TUEVDSUZJRUQQABIXChNNRVNTQUdFX0tJTkRfRElSRUNUEAESGAoUTUVTU0FHRV9LSU5EX1JFUVVFU1QQAhIWChJNRVNTQUdFX0tJTkRfUkVQTFkQAxIWChJNRVNTQUdFX0tJTkRfRVJST1IQBBIXChNNRVNTQUdFX0tJTkRfU1lTVEVNEAUSFwoTTUVTU0FHRV9LSU5EX1NUUkVBTRAGKsgBCg5EZWxpdmVyeVN0YXR1cxIfChtERUxJVkVSWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhERUxJVkVSWV9TVEFUVVNfQUNDRVBURUQQARIdChlERUxJVkVSWV9TVEFUVVNfREVMSVZFUkVEEAISHQoZREVMSVZFUllfU1RBVFVTX1BST0NFU1NFRBADEhwKGERFTElWRVJZX1NUQVRVU19SRUpFQ1RFRBAEEhsKF0RFTElWRVJZX1NUQVRVU19FWFBJUkVEEAUqUwoHV2FpdEZvchIYChRXQUlUX0ZPUl9VTlNQRUNJRklFRBAAEhYKEldBSVRfRk9SX0RFTElWRVJFRBABEhYKEldBSVRfRk9SX1BST0NFU1NFRBACKmcKDVN1YnNjcmliZU1vZGUSHgoaU1VCU0NSSUJFX01PREVfVU5TUEVDSUZJRUQQABIaChZTVUJTQ1JJQkVfTU9ERV9DT05TVU1FEAESGgoWU1VCU0NSSUJFX01PREVfT0JTRVJWRRACKl4KCkFja091dGNvbWUSGwoXQUNLX09VVENPTUVfVU5TUEVDSUZJRUQQABIZChVBQ0tfT1VUQ09NRV9QUk9DRVNTRUQQARIYChRBQ0tfT1VUQ09NRV9SRUpFQ1RFRBACMvIIChBNZXNzYWdpbmdTZXJ2aWNlEjsKBFNlbmQSGC5hZ2VudG5ldC52MS5TZW5kUmVxdWVzdBoZLmFnZW50bmV0LnYxLlNlbmRSZXNwb25zZRJECgdSZXF1ZXN0EhsuYWdlbnRuZXQudjEuUmVxdWVzdFJlcXVlc3QaHC5hZ2VudG5ldC52MS5SZXF1ZXN0UmVzcG9uc2USPgoFUmVwbHkSGS5hZ2VudG5ldC52MS5SZXBseVJlcXVlc3QaGi5hZ2VudG5ldC52MS5SZXBseVJlc3BvbnNlEkwKCVN1YnNjcmliZRIdLmFnZW50bmV0LnYxLlN1YnNjcmliZVJlcXVlc3QaHi5hZ2VudG5ldC52MS5TdWJzY3JpYmVSZXNwb25zZTABEj0KA0FjaxIXLmFnZW50bmV0LnYxLkFja1JlcXVlc3QaGC5hZ2VudG5ldC52MS5BY2tSZXNwb25zZSIDkAICElgKDVdhdGNoUmVjZWlwdHMSIS5hZ2VudG5ldC52MS5XYXRjaFJlY2VpcHRzUmVxdWVzdBoiLmFnZW50bmV0LnYxLldhdGNoUmVjZWlwdHNSZXNwb25zZTABElUKC0xpc3RUaHJlYWRzEh8uYWdlbnRuZXQudjEuTGlzdFRocmVhZHNSZXF1ZXN0GiAuYWdlbnRuZXQudjEuTGlzdFRocmVhZHNSZXNwb25zZSIDkAIBEmcKEUdldFRocmVhZE1lc3NhZ2VzEiUuYWdlbnRuZXQudjEuR2V0VGhyZWFkTWVzc2FnZXNSZXF1ZXN0GiYuYWdlbnRuZXQudjEuR2V0VGhyZWFkTWVzc2FnZXNSZXNwb25zZSIDkAIBEl4KDlNlYXJjaE1lc3NhZ2VzEiIuYWdlbnRuZXQudjEuU2VhcmNoTWVzc2FnZXNSZXF1ZXN0GiMuYWdlbnRuZXQudjEuU2VhcmNoTWVzc2FnZXNSZXNwb25zZSIDkAIBEmEKD0dldFRocmVhZFN0YXR1cxIjLmFnZW50bmV0LnYxLkdldFRocmVhZFN0YXR1c1JlcXVlc3QaJC5hZ2VudG5ldC52MS5HZXRUaHJlYWRTdGF0dXNSZXNwb25zZSIDkAIBEkQKB1B1dEJsb2ISGy5hZ2VudG5ldC52MS5QdXRCbG9iUmVxdWVzdBocLmFnZW50bmV0LnYxLlB1dEJsb2JSZXNwb25zZRJJCgdHZXRCbG9iEhsuYWdlbnRuZXQudjEuR2V0QmxvYlJlcXVlc3QaHC5hZ2VudG5ldC52MS5HZXRCbG9iUmVzcG9uc2UiA5ACARJMCghIZWFkQmxvYhIcLmFnZW50bmV0LnYxLkhlYWRCbG9iUmVxdWVzdBodLmFnZW50bmV0LnYxLkhlYWRCbG9iUmVzcG9uc2UiA5ACARJSCgpEZWxldGVCbG9iEh4uYWdlbnRuZXQudjEuRGVsZXRlQmxvYlJlcXVlc3QaHy5hZ2VudG5ldC52MS5EZWxldGVCbG9iUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_agentnet_v1_common, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChthZ2VudG5ldC92MS9tZXNzYWdpbmcucHJvdG8SC2FnZW50bmV0LnYxIlUKCVJlY2lwaWVudBIUCgphY2NvdW50X2lkGAEgASgJSAASEgoIdXNlcm5hbWUYAiABKAlIABIUCgpjYXBhYmlsaXR5GAMgASgJSABCCAoGdGFyZ2V0IkIKCVNpZ25hdHVyZRIOCgZzY2hlbWUYASABKAkSEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwirgEKCEJsb2JJbmZvEg8KB2Jsb2JfaWQYASABKAkSDgoGc2hhMjU2GAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAMSEQoJbWltZV90eXBlGAQgASgJEhAKCGZpbGVuYW1lGAUgASgJEhgKEG93bmVyX2FjY291bnRfaWQYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirgUKCEVudmVsb3BlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhkKEXBhcmVudF9tZXNzYWdlX2lkGAMgASgJEhAKCHRyYWNlX2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5hZ2VudG5ldC52MS5NZXNzYWdlS2luZBIXCg9mcm9tX2FjY291bnRfaWQYBiABKAkSFQoNZnJvbV91c2VybmFtZRgHIAEoCRIVCg1mcm9tX2FnZW50X2lkGAggASgJEhgKEGZyb21fc2Vzc2lvbl90YWcYCSABKAkSIgoCdG8YCiABKAsyFi5hZ2VudG5ldC52MS5SZWNpcGllbnQSFQoNdG9fYWNjb3VudF9pZBgLIAEoCRITCgt0b191c2VybmFtZRgMIAEoCRIoCgdwYXlsb2FkGA0gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIVCg1wYXlsb2FkX2J5dGVzGA4gASgDEisKB3NlbnRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnR0bF9tcxgQIAEoAxIuCgpleHBpcmVzX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgSIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYEyABKAkSKQoJc2lnbmF0dXJlGBQgASgLMhYuYWdlbnRuZXQudjEuU2lnbmF0dXJlEiQKBWJsb2JzGBUgAygLMhUuYWdlbnRuZXQudjEuQmxvYkluZm8SGAoQZGVsaXZlcnlfYXR0ZW1wdBgWIAEoBRIrCgZzdGF0dXMYFyABKA4yGy5hZ2VudG5ldC52MS5EZWxpdmVyeVN0YXR1cyKZBAoLU2VuZFJlcXVlc3QSIgoCdG8YASABKAsyFi5hZ2VudG5ldC52MS5SZWNpcGllbnQSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoEa2luZBgDIAEoDjIYLmFnZW50bmV0LnYxLk1lc3NhZ2VLaW5kEhEKCXRocmVhZF9pZBgEIAEoCRIZChFwYXJlbnRfbWVzc2FnZV9pZBgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYByABKAkSEAoGdHRsX21zGAggASgDSAASMAoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIWCg5zY2hlbWFfdmVyc2lvbhgKIAEoCRIpCglzaWduYXR1cmUYCyABKAsyFi5hZ2VudG5ldC52MS5TaWduYXR1cmUSEAoIYmxvYl9pZHMYDCADKAkSJgoId2FpdF9mb3IYDSABKA4yFC5hZ2VudG5ldC52MS5XYWl0Rm9yEhwKD3dhaXRfdGltZW91dF9tcxgOIAEoA0gBiAEBEhUKDWFzX2FjY291bnRfaWQYDyABKAkSEwoLc2Vzc2lvbl90YWcYECABKAkSEgoKbWVzc2FnZV9pZBgRIAEoCUIICgZleHBpcnlCEgoQX3dhaXRfdGltZW91dF9tcyKNAgoMU2VuZFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhAKCHRyYWNlX2lkGAMgASgJEisKBnN0YXR1cxgEIAEoDjIbLmFnZW50bmV0LnYxLkRlbGl2ZXJ5U3RhdHVzEhUKDXRvX2FjY291bnRfaWQYBSABKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZHVwbGljYXRlGAcgASgIEhYKDndhaXRfdGltZWRfb3V0GAggASgIEiUKB3JlY2VpcHQYCSABKAsyFC5hZ2VudG5ldC52MS5SZWNlaXB0Ij4KEFNlbmRCYXRjaFJlcXVlc3QSKgoIbWVzc2FnZXMYASADKAsyGC5hZ2VudG5ldC52MS5TZW5kUmVxdWVzdCJCChFTZW5kQmF0Y2hSZXNwb25zZRItCgdyZXN1bHRzGAEgAygLMhwuYWdlbnRuZXQudjEuU2VuZEJhdGNoUmVzdWx0Im8KD1NlbmRCYXRjaFJlc3VsdBIpCgRzZW50GAEgASgLMhkuYWdlbnRuZXQudjEuU2VuZFJlc3BvbnNlSAASJwoFZXJyb3IYAiABKAsyFi5hZ2VudG5ldC52MS5TZW5kRXJyb3JIAEIICgZyZXN1bHQiYQoJU2VuZEVycm9yEgwKBGNvZGUYASABKAkSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDQoFZmllbGQYBCABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYBSABKAMilAMKDlJlcXVlc3RSZXF1ZXN0EiIKAnRvGAEgASgLMhYuYWdlbnRuZXQudjEuUmVjaXBpZW50EigKB3BheWxvYWQYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhEKCXRocmVhZF9pZBgDIAEoCRIZChFwYXJlbnRfbWVzc2FnZV9pZBgEIAEoCRIQCgh0cmFjZV9pZBgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSEwoGdHRsX21zGAcgASgDSACIAQESFgoOc2NoZW1hX3ZlcnNpb24YCCABKAkSKQoJc2lnbmF0dXJlGAkgASgLMhYuYWdlbnRuZXQudjEuU2lnbmF0dXJlEhAKCGJsb2JfaWRzGAogAygJEhcKCnRpbWVvdXRfbXMYCyABKANIAYgBARIVCg1hc19hY2NvdW50X2lkGAwgASgJEhMKC3Nlc3Npb25fdGFnGA0gASgJEhIKCm1lc3NhZ2VfaWQYDiABKAlCCQoHX3R0bF9tc0INCgtfdGltZW91dF9tcyJmCg9SZXF1ZXN0UmVzcG9uc2USGgoScmVxdWVzdF9tZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRIkCgVyZXBseRgDIAEoCzIVLmFnZW50bmV0LnYxLkVudmVsb3BlIrMCCgxSZXBseVJlcXVlc3QSGgoScmVxdWVzdF9tZXNzYWdlX2lkGAEgASgJEigKB3BheWxvYWQYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKBGtpbmQYAyABKA4yGC5hZ2VudG5ldC52MS5NZXNzYWdlS2luZBIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSEwoGdHRsX21zGAUgASgDSACIAQESFgoOc2NoZW1hX3ZlcnNpb24YBiABKAkSKQoJc2lnbmF0dXJlGAcgASgLMhYuYWdlbnRuZXQudjEuU2lnbmF0dXJlEhAKCGJsb2JfaWRzGAggAygJEhMKC3Nlc3Npb25fdGFnGAkgASgJEhIKCm1lc3NhZ2VfaWQYCiABKAlCCQoHX3R0bF9tcyJ1Cg1SZXBseVJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhAKCHRyYWNlX2lkGAMgASgJEisKBnN0YXR1cxgEIAEoDjIbLmFnZW50bmV0LnYxLkRlbGl2ZXJ5U3RhdHVzIqsBChBTdWJzY3JpYmVSZXF1ZXN0EhUKDWFzX2FjY291bnRfaWQYASABKAkSEwoLc2Vzc2lvbl90YWcYAiABKAkSKAoEbW9kZRgDIAEoDjIaLmFnZW50bmV0LnYxLlN1YnNjcmliZU1vZGUSEwoLYWNjb3VudF9pZHMYBCADKAkSGgoNbWF4X2luX2ZsaWdodBgFIAEoBUgAiAEBQhAKDl9tYXhfaW5fZmxpZ2h0IqUBChFTdWJzY3JpYmVSZXNwb25zZRIoCgdtZXNzYWdlGAEgASgLMhUuYWdlbnRuZXQudjEuRW52ZWxvcGVIABIwCgdzdGFydGVkGAIgASgLMh0uYWdlbnRuZXQudjEuU3Vic2NyaWJlU3RhcnRlZEgAEisKCWtlZXBhbGl2ZRgDIAEoCzIWLmFnZW50bmV0LnYxLktlZXBhbGl2ZUgAQgcKBWV2ZW50InwKEFN1YnNjcmliZVN0YXJ0ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRITCgtzZXNzaW9uX3RhZxgCIAEoCRIoCgRtb2RlGAMgASgOMhouYWdlbnRuZXQudjEuU3Vic2NyaWJlTW9kZRIVCg1wZW5kaW5nX2NvdW50GAQgASgDIkUKCkFja1JlcXVlc3QSIgoEYWNrcxgBIAMoCzIULmFnZW50bmV0LnYxLkFja0l0ZW0SEwoLc2Vzc2lvbl90YWcYAiABKAkiZQoHQWNrSXRlbRISCgptZXNzYWdlX2lkGAEgASgJEigKB291dGNvbWUYAiABKA4yFy5hZ2VudG5ldC52MS5BY2tPdXRjb21lEgwKBGNvZGUYAyABKAkSDgoGZGV0YWlsGAQgASgJIjYKC0Fja1Jlc3BvbnNlEicKB3Jlc3VsdHMYASADKAsyFi5hZ2VudG5ldC52MS5BY2tSZXN1bHQiZwoJQWNrUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAkSCgoCb2sYAiABKAgSKwoGc3RhdHVzGAMgASgOMhsuYWdlbnRuZXQudjEuRGVsaXZlcnlTdGF0dXMSDQoFZXJyb3IYBCABKAkigQEKFFdhdGNoUmVjZWlwdHNSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJEhQKDGFmdGVyX2N1cnNvchgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbWVzc2FnZV9pZHMYBCADKAkipQEKFVdhdGNoUmVjZWlwdHNSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhQuYWdlbnRuZXQudjEuUmVjZWlwdEgAEisKCWtlZXBhbGl2ZRgCIAEoCzIWLmFnZW50bmV0LnYxLktlZXBhbGl2ZUgAEi0KBnN5bmNlZBgDIAEoCzIbLmFnZW50bmV0LnYxLlJlY2VpcHRzU3luY2VkSABCBwoFZXZlbnQiKAoOUmVjZWlwdHNTeW5jZWQSFgoOcmVwbGF5ZWRfY291bnQYASABKAMivQIKB1JlY2VpcHQSDgoGY3Vyc29yGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSKwoGc3RhdHVzGAMgASgOMhsuYWdlbnRuZXQudjEuRGVsaXZlcnlTdGF0dXMSLAoIZXZlbnRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEXNlbmRlcl9hY2NvdW50X2lkGAUgASgJEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAYgASgJEh0KFXJlY2lwaWVudF9zZXNzaW9uX3RhZxgHIAEoCRIRCgl0aHJlYWRfaWQYCCABKAkSEAoIdHJhY2VfaWQYCSABKAkSDAoEY29kZRgKIAEoCRIOCgZkZXRhaWwYCyABKAkSGAoQZGVsaXZlcnlfYXR0ZW1wdBgMIAEoBSKIAQoSTGlzdFRocmVhZHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEh4KFnBhcnRpY2lwYW50X2FjY291bnRfaWQYAyABKAkSHAoUcGFydGljaXBhbnRfdXNlcm5hbWUYBCABKAkSDQoFcXVlcnkYBSABKAkiWwoTTGlzdFRocmVhZHNSZXNwb25zZRIrCgd0aHJlYWRzGAEgAygLMhouYWdlbnRuZXQudjEuVGhyZWFkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMwoLUGFydGljaXBhbnQSEgoKYWNjb3VudF9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCSKrAgoNVGhyZWFkU3VtbWFyeRIRCgl0aHJlYWRfaWQYASABKAkSLgoMcGFydGljaXBhbnRzGAIgAygLMhguYWdlbnRuZXQudjEuUGFydGljaXBhbnQSFQoNbWVzc2FnZV9jb3VudBgDIAEoAxISCgpieXRlX2NvdW50GAQgASgDEhUKDWFwcHJveF90b2tlbnMYBSABKAMSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbGFzdF9tZXNzYWdlX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9sYXN0X21lc3NhZ2VfaWQYCCABKAkSFwoPY2hhdF9zZXNzaW9uX2lkGAkgASgJIlQKGEdldFRocmVhZE1lc3NhZ2VzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXQoZR2V0VGhyZWFkTWVzc2FnZXNSZXNwb25zZRInCghtZXNzYWdlcxgBIAMoCzIVLmFnZW50bmV0LnYxLkVudmVsb3BlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK9AgoVU2VhcmNoTWVzc2FnZXNSZXF1ZXN0EhEKCXRocmVhZF9pZBgBIAEoCRIXCg9mcm9tX2FjY291bnRfaWQYAiABKAkSFQoNZnJvbV91c2VybmFtZRgDIAEoCRIVCg10b19hY2NvdW50X2lkGAQgASgJEhMKC3RvX3VzZXJuYW1lGAUgASgJEiYKBGtpbmQYBiABKA4yGC5hZ2VudG5ldC52MS5NZXNzYWdlS2luZBIpCgVzaW5jZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGAkgASgJEhEKCXBhZ2Vfc2l6ZRgKIAEoBRISCgpwYWdlX3Rva2VuGAsgASgJIloKFlNlYXJjaE1lc3NhZ2VzUmVzcG9uc2USJwoIbWVzc2FnZXMYASADKAsyFS5hZ2VudG5ldC52MS5FbnZlbG9wZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKwoWR2V0VGhyZWFkU3RhdHVzUmVxdWVzdBIRCgl0aHJlYWRfaWQYASABKAkizAIKF0dldFRocmVhZFN0YXR1c1Jlc3BvbnNlEhEKCXRocmVhZF9pZBgBIAEoCRIVCg1tZXNzYWdlX2NvdW50GAIgASgDEhgKEHBlbmRpbmdfbWVzc2FnZXMYAyABKAMSEgoKYnl0ZV9jb3VudBgEIAEoAxIVCg1hcHByb3hfdG9rZW5zGAUgASgDEh0KFWxhdGVzdF9jaGVja3BvaW50X2VuZBgGIAEoCRIzCg9sYXN0X21lc3NhZ2VfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KDHBhcnRpY2lwYW50cxgJIAMoCzIYLmFnZW50bmV0LnYxLlBhcnRpY2lwYW50Eg4KBnN0YXR1cxgKIAEoCSJqCg5QdXRCbG9iUmVxdWVzdBIMCgRkYXRhGAEgASgMEhEKCW1pbWVfdHlwZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIOCgZzaGEyNTYYBCABKAkSFQoNYXNfYWNjb3VudF9pZBgFIAEoCSI2Cg9QdXRCbG9iUmVzcG9uc2USIwoEYmxvYhgBIAEoCzIVLmFnZW50bmV0LnYxLkJsb2JJbmZvIiEKDkdldEJsb2JSZXF1ZXN0Eg8KB2Jsb2JfaWQYASABKAkiRAoPR2V0QmxvYlJlc3BvbnNlEiMKBGJsb2IYASABKAsyFS5hZ2VudG5ldC52MS5CbG9iSW5mbxIMCgRkYXRhGAIgASgMIiIKD0hlYWRCbG9iUmVxdWVzdBIPCgdibG9iX2lkGAEgASgJIjcKEEhlYWRCbG9iUmVzcG9uc2USIwoEYmxvYhgBIAEoCzIVLmFnZW50bmV0LnYxLkJsb2JJbmZvIiQKEURlbGV0ZUJsb2JSZXF1ZXN0Eg8KB2Jsb2JfaWQYASABKAkiJQoSRGVsZXRlQmxvYlJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAgqwAEKC01lc3NhZ2VLaW5kEhwKGE1FU1NBR0VfS0lORF9VTlNQRUNJRklFRBAAEhcKE01FU1NBR0VfS0lORF9ESVJFQ1QQARIYChRNRVNTQUdFX0tJTkRfUkVRVUVTVBACEhYKEk1FU1NBR0VfS0lORF9SRVBMWRADEhYKEk1FU1NBR0VfS0lORF9FUlJPUhAEEhcKE01FU1NBR0VfS0lORF9TWVNURU0QBRIXChNNRVNTQUdFX0tJTkRfU1RSRUFNEAYqyAEKDkRlbGl2ZXJ5U3RhdHVzEh8KG0RFTElWRVJZX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGERFTElWRVJZX1NUQVRVU19BQ0NFUFRFRBABEh0KGURFTElWRVJZX1NUQVRVU19ERUxJVkVSRUQQAhIdChlERUxJVkVSWV9TVEFUVVNfUFJPQ0VTU0VEEAMSHAoYREVMSVZFUllfU1RBVFVTX1JFSkVDVEVEEAQSGwoXREVMSVZFUllfU1RBVFVTX0VYUElSRUQQBSpTCgdXYWl0Rm9yEhgKFFdBSVRfRk9SX1VOU1BFQ0lGSUVEEAASFgoSV0FJVF9GT1JfREVMSVZFUkVEEAESFgoSV0FJVF9GT1JfUFJPQ0VTU0VEEAIqZwoNU3Vic2NyaWJlTW9kZRIeChpTVUJTQ1JJQkVfTU9ERV9VTlNQRUNJRklFRBAAEhoKFlNVQlNDUklCRV9NT0RFX0NPTlNVTUUQARIaChZTVUJTQ1JJQkVfTU9ERV9PQlNFUlZFEAIqXgoKQWNrT3V0Y29tZRIbChdBQ0tfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUFDS19PVVRDT01FX1BST0NFU1NFRBABEhgKFEFDS19PVVRDT01FX1JFSkVDVEVEEAIyvgkKEE1lc3NhZ2luZ1NlcnZpY2USOwoEU2VuZBIYLmFnZW50bmV0LnYxLlNlbmRSZXF1ZXN0GhkuYWdlbnRuZXQudjEuU2VuZFJlc3BvbnNlEkoKCVNlbmRCYXRjaBIdLmFnZW50bmV0LnYxLlNlbmRCYXRjaFJlcXVlc3QaHi5hZ2VudG5ldC52MS5TZW5kQmF0Y2hSZXNwb25zZRJECgdSZXF1ZXN0EhsuYWdlbnRuZXQudjEuUmVxdWVzdFJlcXVlc3QaHC5hZ2VudG5ldC52MS5SZXF1ZXN0UmVzcG9uc2USPgoFUmVwbHkSGS5hZ2VudG5ldC52MS5SZXBseVJlcXVlc3QaGi5hZ2VudG5ldC52MS5SZXBseVJlc3BvbnNlEkwKCVN1YnNjcmliZRIdLmFnZW50bmV0LnYxLlN1YnNjcmliZVJlcXVlc3QaHi5hZ2VudG5ldC52MS5TdWJzY3JpYmVSZXNwb25zZTABEj0KA0FjaxIXLmFnZW50bmV0LnYxLkFja1JlcXVlc3QaGC5hZ2VudG5ldC52MS5BY2tSZXNwb25zZSIDkAICElgKDVdhdGNoUmVjZWlwdHMSIS5hZ2VudG5ldC52MS5XYXRjaFJlY2VpcHRzUmVxdWVzdBoiLmFnZW50bmV0LnYxLldhdGNoUmVjZWlwdHNSZXNwb25zZTABElUKC0xpc3RUaHJlYWRzEh8uYWdlbnRuZXQudjEuTGlzdFRocmVhZHNSZXF1ZXN0GiAuYWdlbnRuZXQudjEuTGlzdFRocmVhZHNSZXNwb25zZSIDkAIBEmcKEUdldFRocmVhZE1lc3NhZ2VzEiUuYWdlbnRuZXQudjEuR2V0VGhyZWFkTWVzc2FnZXNSZXF1ZXN0GiYuYWdlbnRuZXQudjEuR2V0VGhyZWFkTWVzc2FnZXNSZXNwb25zZSIDkAIBEl4KDlNlYXJjaE1lc3NhZ2VzEiIuYWdlbnRuZXQudjEuU2VhcmNoTWVzc2FnZXNSZXF1ZXN0GiMuYWdlbnRuZXQudjEuU2VhcmNoTWVzc2FnZXNSZXNwb25zZSIDkAIBEmEKD0dldFRocmVhZFN0YXR1cxIjLmFnZW50bmV0LnYxLkdldFRocmVhZFN0YXR1c1JlcXVlc3QaJC5hZ2VudG5ldC52MS5HZXRUaHJlYWRTdGF0dXNSZXNwb25zZSIDkAIBEkQKB1B1dEJsb2ISGy5hZ2VudG5ldC52MS5QdXRCbG9iUmVxdWVzdBocLmFnZW50bmV0LnYxLlB1dEJsb2JSZXNwb25zZRJJCgdHZXRCbG9iEhsuYWdlbnRuZXQudjEuR2V0QmxvYlJlcXVlc3QaHC5hZ2VudG5ldC52MS5HZXRCbG9iUmVzcG9uc2UiA5ACARJMCghIZWFkQmxvYhIcLmFnZW50bmV0LnYxLkhlYWRCbG9iUmVxdWVzdBodLmFnZW50bmV0LnYxLkhlYWRCbG9iUmVzcG9uc2UiA5ACARJSCgpEZWxldGVCbG9iEh4uYWdlbnRuZXQudjEuRGVsZXRlQmxvYlJlcXVlc3QaHy5hZ2VudG5ldC52MS5EZWxldGVCbG9iUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_agentnet_v1_common, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * The address a message is sent to.
@@ -580,6 +580,134 @@ export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
   messageDesc(file_agentnet_v1_messaging, 5);
 
 /**
+ * Many messages to send in one call.
+ *
+ * @generated from message agentnet.v1.SendBatchRequest
+ */
+export type SendBatchRequest = Message<"agentnet.v1.SendBatchRequest"> & {
+  /**
+   * The messages, 1..1,000, each as in Send (`wait_for` must be unset or ACCEPTED).
+   *
+   * @generated from field: repeated agentnet.v1.SendRequest messages = 1;
+   */
+  messages: SendRequest[];
+};
+
+/**
+ * Describes the message agentnet.v1.SendBatchRequest.
+ * Use `create(SendBatchRequestSchema)` to create a new message.
+ */
+export const SendBatchRequestSchema: GenMessage<SendBatchRequest> = /*@__PURE__*/
+  messageDesc(file_agentnet_v1_messaging, 6);
+
+/**
+ * One result per message of a SendBatch call, in request order.
+ *
+ * @generated from message agentnet.v1.SendBatchResponse
+ */
+export type SendBatchResponse = Message<"agentnet.v1.SendBatchResponse"> & {
+  /**
+   * results[i] answers messages[i].
+   *
+   * @generated from field: repeated agentnet.v1.SendBatchResult results = 1;
+   */
+  results: SendBatchResult[];
+};
+
+/**
+ * Describes the message agentnet.v1.SendBatchResponse.
+ * Use `create(SendBatchResponseSchema)` to create a new message.
+ */
+export const SendBatchResponseSchema: GenMessage<SendBatchResponse> = /*@__PURE__*/
+  messageDesc(file_agentnet_v1_messaging, 7);
+
+/**
+ * What happened to one message of a batch: stored (`sent`) or refused (`error`).
+ *
+ * @generated from message agentnet.v1.SendBatchResult
+ */
+export type SendBatchResult = Message<"agentnet.v1.SendBatchResult"> & {
+  /**
+   * Exactly one is set.
+   *
+   * @generated from oneof agentnet.v1.SendBatchResult.result
+   */
+  result: {
+    /**
+     * The stored message, as Send answers it (ACCEPTED, or the current status of a duplicate).
+     *
+     * @generated from field: agentnet.v1.SendResponse sent = 1;
+     */
+    value: SendResponse;
+    case: "sent";
+  } | {
+    /**
+     * Why this message was refused; nothing of it was stored.
+     *
+     * @generated from field: agentnet.v1.SendError error = 2;
+     */
+    value: SendError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message agentnet.v1.SendBatchResult.
+ * Use `create(SendBatchResultSchema)` to create a new message.
+ */
+export const SendBatchResultSchema: GenMessage<SendBatchResult> = /*@__PURE__*/
+  messageDesc(file_agentnet_v1_messaging, 8);
+
+/**
+ * The error Send would have raised for one message.
+ *
+ * @generated from message agentnet.v1.SendError
+ */
+export type SendError = Message<"agentnet.v1.SendError"> & {
+  /**
+   * The gRPC status code name, e.g. "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED", "UNAVAILABLE".
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The machine-readable reason (as in the ErrorInfo of Send's errors), e.g. "recipient_not_found".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * Human-readable explanation.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * The SendRequest field at fault, for INVALID_ARGUMENT, e.g. "ttl_ms"; empty otherwise.
+   *
+   * @generated from field: string field = 4;
+   */
+  field: string;
+
+  /**
+   * For RESOURCE_EXHAUSTED and UNAVAILABLE: how long to wait before retrying this message, in milliseconds.
+   *
+   * @generated from field: int64 retry_after_ms = 5;
+   */
+  retryAfterMs: bigint;
+};
+
+/**
+ * Describes the message agentnet.v1.SendError.
+ * Use `create(SendErrorSchema)` to create a new message.
+ */
+export const SendErrorSchema: GenMessage<SendError> = /*@__PURE__*/
+  messageDesc(file_agentnet_v1_messaging, 9);
+
+/**
  * A request to send and wait on.
  *
  * @generated from message agentnet.v1.RequestRequest
@@ -694,7 +822,7 @@ export type RequestRequest = Message<"agentnet.v1.RequestRequest"> & {
  * Use `create(RequestRequestSchema)` to create a new message.
  */
 export const RequestRequestSchema: GenMessage<RequestRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 6);
+  messageDesc(file_agentnet_v1_messaging, 10);
 
 /**
  * The reply to a request.
@@ -729,7 +857,7 @@ export type RequestResponse = Message<"agentnet.v1.RequestResponse"> & {
  * Use `create(RequestResponseSchema)` to create a new message.
  */
 export const RequestResponseSchema: GenMessage<RequestResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 7);
+  messageDesc(file_agentnet_v1_messaging, 11);
 
 /**
  * A reply to a received request.
@@ -815,7 +943,7 @@ export type ReplyRequest = Message<"agentnet.v1.ReplyRequest"> & {
  * Use `create(ReplyRequestSchema)` to create a new message.
  */
 export const ReplyRequestSchema: GenMessage<ReplyRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 8);
+  messageDesc(file_agentnet_v1_messaging, 12);
 
 /**
  * The stored reply.
@@ -857,7 +985,7 @@ export type ReplyResponse = Message<"agentnet.v1.ReplyResponse"> & {
  * Use `create(ReplyResponseSchema)` to create a new message.
  */
 export const ReplyResponseSchema: GenMessage<ReplyResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 9);
+  messageDesc(file_agentnet_v1_messaging, 13);
 
 /**
  * Which inbox to stream, and how.
@@ -910,7 +1038,7 @@ export type SubscribeRequest = Message<"agentnet.v1.SubscribeRequest"> & {
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 10);
+  messageDesc(file_agentnet_v1_messaging, 14);
 
 /**
  * One item of the inbox stream.
@@ -955,7 +1083,7 @@ export type SubscribeResponse = Message<"agentnet.v1.SubscribeResponse"> & {
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 11);
+  messageDesc(file_agentnet_v1_messaging, 15);
 
 /**
  * Describes a newly opened Subscribe stream.
@@ -997,7 +1125,7 @@ export type SubscribeStarted = Message<"agentnet.v1.SubscribeStarted"> & {
  * Use `create(SubscribeStartedSchema)` to create a new message.
  */
 export const SubscribeStartedSchema: GenMessage<SubscribeStarted> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 12);
+  messageDesc(file_agentnet_v1_messaging, 16);
 
 /**
  * A batch of acknowledgements.
@@ -1025,7 +1153,7 @@ export type AckRequest = Message<"agentnet.v1.AckRequest"> & {
  * Use `create(AckRequestSchema)` to create a new message.
  */
 export const AckRequestSchema: GenMessage<AckRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 13);
+  messageDesc(file_agentnet_v1_messaging, 17);
 
 /**
  * The outcome of one received message.
@@ -1068,7 +1196,7 @@ export type AckItem = Message<"agentnet.v1.AckItem"> & {
  * Use `create(AckItemSchema)` to create a new message.
  */
 export const AckItemSchema: GenMessage<AckItem> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 14);
+  messageDesc(file_agentnet_v1_messaging, 18);
 
 /**
  * Per-item results of an Ack batch, in request order.
@@ -1089,7 +1217,7 @@ export type AckResponse = Message<"agentnet.v1.AckResponse"> & {
  * Use `create(AckResponseSchema)` to create a new message.
  */
 export const AckResponseSchema: GenMessage<AckResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 15);
+  messageDesc(file_agentnet_v1_messaging, 19);
 
 /**
  * The result of one acknowledgement.
@@ -1132,7 +1260,7 @@ export type AckResult = Message<"agentnet.v1.AckResult"> & {
  * Use `create(AckResultSchema)` to create a new message.
  */
 export const AckResultSchema: GenMessage<AckResult> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 16);
+  messageDesc(file_agentnet_v1_messaging, 20);
 
 /**
  * Which receipts to stream.
@@ -1176,7 +1304,7 @@ export type WatchReceiptsRequest = Message<"agentnet.v1.WatchReceiptsRequest"> &
  * Use `create(WatchReceiptsRequestSchema)` to create a new message.
  */
 export const WatchReceiptsRequestSchema: GenMessage<WatchReceiptsRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 17);
+  messageDesc(file_agentnet_v1_messaging, 21);
 
 /**
  * One item of the receipt stream.
@@ -1221,7 +1349,7 @@ export type WatchReceiptsResponse = Message<"agentnet.v1.WatchReceiptsResponse">
  * Use `create(WatchReceiptsResponseSchema)` to create a new message.
  */
 export const WatchReceiptsResponseSchema: GenMessage<WatchReceiptsResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 18);
+  messageDesc(file_agentnet_v1_messaging, 22);
 
 /**
  * Marker that a WatchReceipts stream is live.
@@ -1242,7 +1370,7 @@ export type ReceiptsSynced = Message<"agentnet.v1.ReceiptsSynced"> & {
  * Use `create(ReceiptsSyncedSchema)` to create a new message.
  */
 export const ReceiptsSyncedSchema: GenMessage<ReceiptsSynced> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 19);
+  messageDesc(file_agentnet_v1_messaging, 23);
 
 /**
  * A delivery receipt: one status change of a sent message (the seed's receipt JSON).
@@ -1340,7 +1468,7 @@ export type Receipt = Message<"agentnet.v1.Receipt"> & {
  * Use `create(ReceiptSchema)` to create a new message.
  */
 export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 20);
+  messageDesc(file_agentnet_v1_messaging, 24);
 
 /**
  * Which threads to list.
@@ -1390,7 +1518,7 @@ export type ListThreadsRequest = Message<"agentnet.v1.ListThreadsRequest"> & {
  * Use `create(ListThreadsRequestSchema)` to create a new message.
  */
 export const ListThreadsRequestSchema: GenMessage<ListThreadsRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 21);
+  messageDesc(file_agentnet_v1_messaging, 25);
 
 /**
  * One page of threads, most recent activity first.
@@ -1418,7 +1546,7 @@ export type ListThreadsResponse = Message<"agentnet.v1.ListThreadsResponse"> & {
  * Use `create(ListThreadsResponseSchema)` to create a new message.
  */
 export const ListThreadsResponseSchema: GenMessage<ListThreadsResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 22);
+  messageDesc(file_agentnet_v1_messaging, 26);
 
 /**
  * An account taking part in a thread.
@@ -1446,7 +1574,7 @@ export type Participant = Message<"agentnet.v1.Participant"> & {
  * Use `create(ParticipantSchema)` to create a new message.
  */
 export const ParticipantSchema: GenMessage<Participant> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 23);
+  messageDesc(file_agentnet_v1_messaging, 27);
 
 /**
  * A thread's identity, participants and counters.
@@ -1523,7 +1651,7 @@ export type ThreadSummary = Message<"agentnet.v1.ThreadSummary"> & {
  * Use `create(ThreadSummarySchema)` to create a new message.
  */
 export const ThreadSummarySchema: GenMessage<ThreadSummary> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 24);
+  messageDesc(file_agentnet_v1_messaging, 28);
 
 /**
  * Which thread to page through.
@@ -1559,7 +1687,7 @@ export type GetThreadMessagesRequest = Message<"agentnet.v1.GetThreadMessagesReq
  * Use `create(GetThreadMessagesRequestSchema)` to create a new message.
  */
 export const GetThreadMessagesRequestSchema: GenMessage<GetThreadMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 25);
+  messageDesc(file_agentnet_v1_messaging, 29);
 
 /**
  * One page of a thread's messages, newest first.
@@ -1587,7 +1715,7 @@ export type GetThreadMessagesResponse = Message<"agentnet.v1.GetThreadMessagesRe
  * Use `create(GetThreadMessagesResponseSchema)` to create a new message.
  */
 export const GetThreadMessagesResponseSchema: GenMessage<GetThreadMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 26);
+  messageDesc(file_agentnet_v1_messaging, 30);
 
 /**
  * Message search filters; all given filters must match.
@@ -1679,7 +1807,7 @@ export type SearchMessagesRequest = Message<"agentnet.v1.SearchMessagesRequest">
  * Use `create(SearchMessagesRequestSchema)` to create a new message.
  */
 export const SearchMessagesRequestSchema: GenMessage<SearchMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 27);
+  messageDesc(file_agentnet_v1_messaging, 31);
 
 /**
  * One page of matching messages, newest first.
@@ -1707,7 +1835,7 @@ export type SearchMessagesResponse = Message<"agentnet.v1.SearchMessagesResponse
  * Use `create(SearchMessagesResponseSchema)` to create a new message.
  */
 export const SearchMessagesResponseSchema: GenMessage<SearchMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 28);
+  messageDesc(file_agentnet_v1_messaging, 32);
 
 /**
  * Which thread to inspect.
@@ -1728,7 +1856,7 @@ export type GetThreadStatusRequest = Message<"agentnet.v1.GetThreadStatusRequest
  * Use `create(GetThreadStatusRequestSchema)` to create a new message.
  */
 export const GetThreadStatusRequestSchema: GenMessage<GetThreadStatusRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 29);
+  messageDesc(file_agentnet_v1_messaging, 33);
 
 /**
  * A thread's storage counters (the seed's thread_status output).
@@ -1813,7 +1941,7 @@ export type GetThreadStatusResponse = Message<"agentnet.v1.GetThreadStatusRespon
  * Use `create(GetThreadStatusResponseSchema)` to create a new message.
  */
 export const GetThreadStatusResponseSchema: GenMessage<GetThreadStatusResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 30);
+  messageDesc(file_agentnet_v1_messaging, 34);
 
 /**
  * A blob to store.
@@ -1863,7 +1991,7 @@ export type PutBlobRequest = Message<"agentnet.v1.PutBlobRequest"> & {
  * Use `create(PutBlobRequestSchema)` to create a new message.
  */
 export const PutBlobRequestSchema: GenMessage<PutBlobRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 31);
+  messageDesc(file_agentnet_v1_messaging, 35);
 
 /**
  * The stored blob.
@@ -1884,7 +2012,7 @@ export type PutBlobResponse = Message<"agentnet.v1.PutBlobResponse"> & {
  * Use `create(PutBlobResponseSchema)` to create a new message.
  */
 export const PutBlobResponseSchema: GenMessage<PutBlobResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 32);
+  messageDesc(file_agentnet_v1_messaging, 36);
 
 /**
  * Which blob to read.
@@ -1905,7 +2033,7 @@ export type GetBlobRequest = Message<"agentnet.v1.GetBlobRequest"> & {
  * Use `create(GetBlobRequestSchema)` to create a new message.
  */
 export const GetBlobRequestSchema: GenMessage<GetBlobRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 33);
+  messageDesc(file_agentnet_v1_messaging, 37);
 
 /**
  * A blob's content.
@@ -1933,7 +2061,7 @@ export type GetBlobResponse = Message<"agentnet.v1.GetBlobResponse"> & {
  * Use `create(GetBlobResponseSchema)` to create a new message.
  */
 export const GetBlobResponseSchema: GenMessage<GetBlobResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 34);
+  messageDesc(file_agentnet_v1_messaging, 38);
 
 /**
  * Which blob to describe.
@@ -1954,7 +2082,7 @@ export type HeadBlobRequest = Message<"agentnet.v1.HeadBlobRequest"> & {
  * Use `create(HeadBlobRequestSchema)` to create a new message.
  */
 export const HeadBlobRequestSchema: GenMessage<HeadBlobRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 35);
+  messageDesc(file_agentnet_v1_messaging, 39);
 
 /**
  * A blob's metadata.
@@ -1975,7 +2103,7 @@ export type HeadBlobResponse = Message<"agentnet.v1.HeadBlobResponse"> & {
  * Use `create(HeadBlobResponseSchema)` to create a new message.
  */
 export const HeadBlobResponseSchema: GenMessage<HeadBlobResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 36);
+  messageDesc(file_agentnet_v1_messaging, 40);
 
 /**
  * Which blob to delete.
@@ -1996,7 +2124,7 @@ export type DeleteBlobRequest = Message<"agentnet.v1.DeleteBlobRequest"> & {
  * Use `create(DeleteBlobRequestSchema)` to create a new message.
  */
 export const DeleteBlobRequestSchema: GenMessage<DeleteBlobRequest> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 37);
+  messageDesc(file_agentnet_v1_messaging, 41);
 
 /**
  * Acknowledges DeleteBlob.
@@ -2017,7 +2145,7 @@ export type DeleteBlobResponse = Message<"agentnet.v1.DeleteBlobResponse"> & {
  * Use `create(DeleteBlobResponseSchema)` to create a new message.
  */
 export const DeleteBlobResponseSchema: GenMessage<DeleteBlobResponse> = /*@__PURE__*/
-  messageDesc(file_agentnet_v1_messaging, 38);
+  messageDesc(file_agentnet_v1_messaging, 42);
 
 /**
  * The kind of a message (the seed's `kind`).
@@ -2289,6 +2417,28 @@ export const MessagingService: GenService<{
     methodKind: "unary";
     input: typeof SendRequestSchema;
     output: typeof SendResponseSchema;
+  },
+  /**
+   * Sends up to 1,000 messages in one call, each exactly as Send with `wait_for` ACCEPTED would, and answers once
+   * every one is stored or refused: one result per message, in request order, holding either what Send would
+   * have answered or the error it would have raised. Items are independent — a refused item stores nothing and
+   * does not stop the others — and each counts against the sender's rate limit like one Send. Messages of one
+   * call to the same recipient are stored, and delivered, in request order. Retrying a whole call is safe when
+   * every item carries a `message_id` or `idempotency_key`: stored items come back with `duplicate = true`.
+   * This is the fast path for many messages (one round trip and one database commit for the lot); the SDKs
+   * coalesce concurrent sends into it.
+   * Errors of the whole call (nothing stored): INVALID_ARGUMENT `empty_batch` (no messages), `too_many_items`
+   * (over 1,000), and the rules every request obeys (common.proto) naming the item, e.g. `messages[3].thread_id`.
+   * Per item, in its result: every error of Send — UNAVAILABLE `database_unavailable` included, with
+   * `retry_after_ms`; the item may or may not have been stored, so retry it with its id — plus INVALID_ARGUMENT
+   * `wait_not_supported` (`wait_for` other than ACCEPTED: a batch answers once stored; watch receipts instead).
+   *
+   * @generated from rpc agentnet.v1.MessagingService.SendBatch
+   */
+  sendBatch: {
+    methodKind: "unary";
+    input: typeof SendBatchRequestSchema;
+    output: typeof SendBatchResponseSchema;
   },
   /**
    * Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.

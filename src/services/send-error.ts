@@ -1,0 +1,29 @@
+import { Code } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import type { SendErrorSchema } from "../../gen/agentnet/v1/messaging_pb.js";
+import { toConnectError } from "../server/errors.js";
+
+/**
+ * One refused item of a SendBatch, as the error Send would have raised for it: the same code, reason, field and
+ * retry delay, flattened into the result so the other items' outcomes still arrive. An error that Send would
+ * answer with INTERNAL (a bug) is thrown instead, failing the call so that it is logged like any other.
+ */
+export function toSendError(err: unknown): MessageInitShape<typeof SendErrorSchema> {
+  const connectError = toConnectError(err);
+  if (connectError.code === Code.Internal) throw err;
+  const info = connectError.findDetails(ErrorInfoSchema)[0];
+  const retry = connectError.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  return {
+    code: codeName(connectError.code),
+    reason: info?.reason ?? "",
+    message: connectError.rawMessage,
+    field: info?.metadata.field ?? "",
+    retryAfterMs: retry ? retry.seconds * 1000n + BigInt(Math.round(retry.nanos / 1_000_000)) : 0n,
+  };
+}
+
+/** `Code.InvalidArgument` → "INVALID_ARGUMENT", the name gRPC documents. */
+function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
