@@ -6,15 +6,11 @@ export interface Profile {
   messaging: {
     senders: number;
     receivers: number;
-    /** Offered loads in msg/s for 128-byte payloads; `null` is the unthrottled step (flow-controlled maximum). */
-    smallSteps: Array<number | null>;
-    /** Offered loads for 4 KiB payloads. */
-    largeSteps: Array<number | null>;
+    /** The steps, in order (each its own window); see MessagingStep. */
+    steps: MessagingStep[];
     warmupMs: number;
     durationMs: number;
     drainTimeoutMs: number;
-    /** Sends in flight at once per load process (unthrottled steps and the cap of paced ones). */
-    maxOutstandingSends: number;
     /** Messages sent but not yet received, per load process, before the unthrottled step waits. */
     maxUndelivered: number;
     /** Subscribe max_in_flight per receiver stream. */
@@ -44,19 +40,45 @@ export interface Profile {
   ghz: { durationS: number; concurrency: number; connections: number };
 }
 
+/** One messaging step: what is offered, how many sends each sender keeps in flight, and through which RPC. */
+export interface MessagingStep {
+  payloadBytes: number;
+  /** Offered msg/s in total; `null`: unthrottled (as fast as the in-flight bound lets the senders go). */
+  rate: number | null;
+  /** Sends (messages) in flight at once per sender; paced steps use it as a cap. */
+  inFlightPerSender: number;
+  /**
+   * `batch`: each sender's due messages go out together in one SendBatch call, as the SDKs coalesce sends made
+   * within a millisecond; `unary`: one Send call per message.
+   */
+  call: "batch" | "unary";
+}
+
+const step = (payloadBytes: number, rate: number | null, inFlightPerSender: number, call: "batch" | "unary" = "batch"): MessagingStep => ({
+  payloadBytes,
+  rate,
+  inFlightPerSender,
+  call,
+});
+
 export const QUICK: Profile = {
   name: "quick",
   watchdogSeconds: 240,
   messaging: {
     senders: 8,
     receivers: 8,
-    smallSteps: [1000, 5000, null],
-    largeSteps: [null],
+    steps: [
+      step(128, null, 1),
+      step(128, 2000, 32),
+      step(128, 5000, 32),
+      step(128, null, 32),
+      step(128, null, 32, "unary"),
+      step(4096, null, 32),
+    ],
     warmupMs: 500,
     durationMs: 2000,
     drainTimeoutMs: 3000,
-    maxOutstandingSends: 256,
-    maxUndelivered: 1000,
+    maxUndelivered: 2000,
     maxInFlight: 1000,
   },
   requestReply: { rates: [20, 200], durationMs: 2000, setups: ["postgres+nats"] },
@@ -79,13 +101,24 @@ export const FULL: Profile = {
   messaging: {
     senders: 16,
     receivers: 16,
-    smallSteps: [1000, 2000, 5000, 10_000, 20_000, null],
-    largeSteps: [1000, 5000, null],
+    steps: [
+      step(128, null, 1),
+      step(128, null, 1, "unary"),
+      step(128, 1000, 32),
+      step(128, 2000, 32),
+      step(128, 5000, 32),
+      step(128, 10_000, 32),
+      step(128, 20_000, 32),
+      step(128, null, 32),
+      step(128, null, 32, "unary"),
+      step(4096, 1000, 32),
+      step(4096, 5000, 32),
+      step(4096, null, 32),
+    ],
     warmupMs: 1000,
     durationMs: 6000,
     drainTimeoutMs: 15_000,
-    maxOutstandingSends: 512,
-    maxUndelivered: 4000,
+    maxUndelivered: 8000,
     maxInFlight: 1000,
   },
   requestReply: { rates: [20, 100, 500, 1000], durationMs: 5000, setups: ["postgres+nats", "embedded"] },

@@ -4,7 +4,7 @@ import { clientOf, grpcTransport } from "../clients.js";
 import { createHistogram, encodeHistogram, type Histogram, recordMs } from "../histogram.js";
 import { makePayload, nowMs } from "../payload.js";
 
-// Messaging load of one load process: its senders send to its receivers through Send (durable; receipts
+// Messaging load of one load process: its senders send to its receivers through SendBatch or Send (durable; receipts
 // stored and streamed to a WatchReceipts stream), its receivers consume Subscribe streams and ack in batches.
 // Sending and receiving happen in the same process, so the send timestamp in the payload and the receive time
 // come from the same clock.
@@ -34,7 +34,10 @@ export interface StepSpec {
   warmupMs: number;
   durationMs: number;
   drainTimeoutMs: number;
-  maxOutstandingSends: number;
+  /** Messages in flight at once per sender. */
+  inFlightPerSender: number;
+  /** `batch`: a sender's due messages go out in one SendBatch call; `unary`: one Send per message. */
+  call: "batch" | "unary";
   maxUndelivered: number;
 }
 
@@ -136,35 +139,46 @@ export class MessagingLoad {
     let cpuAtWindowStart: NodeJS.CpuUsage | undefined;
     let cpuMs = 0;
 
-    const sendOne = () => {
-      const s = seq++;
-      const sender = senders[s % senders.length]!;
-      const receiver = receivers[Math.floor(s / senders.length) % receivers.length]!;
-      const t = nowMs();
-      const inWindow = t >= this.windowStart && t < this.windowEnd;
-      if (inWindow) sentInWindow++;
-      outstanding++;
-      this.send
-        .send({
-          to: { target: { case: "accountId", value: receiver.accountId } },
-          payload: makePayload(step.payloadBytes, step.stepId, s, t),
-          asAccountId: sender.accountId,
-          sessionTag: sender.sessionTag,
-        })
-        .then(
-          () => {
-            sentOk++;
-            if (inWindow) recordMs(sendRpc, nowMs() - t);
-          },
-          (err: unknown) => {
-            sendErrors++;
-            if (errorSamples.length < 5) errorSamples.push(String(err instanceof Error ? err.message : err));
-          },
-        )
-        .finally(() => {
-          outstanding--;
-          kick();
-        });
+    const inFlight = senders.map(() => 0);
+    type Pending = { s: number; t: number; inWindow: boolean; receiver: LoadAgent };
+    const settle = (sender: number, p: Pending, error: unknown) => {
+      if (error === undefined) {
+        sentOk++;
+        if (p.inWindow) recordMs(sendRpc, nowMs() - p.t);
+      } else {
+        sendErrors++;
+        if (errorSamples.length < 5) errorSamples.push(String(error instanceof Error ? error.message : error));
+      }
+      inFlight[sender]!--;
+      outstanding--;
+      kick();
+    };
+    const request = (sender: LoadAgent, p: Pending) => ({
+      to: { target: { case: "accountId" as const, value: p.receiver.accountId } },
+      payload: makePayload(step.payloadBytes, step.stepId, p.s, p.t),
+      asAccountId: sender.accountId,
+      sessionTag: sender.sessionTag,
+    });
+    const sendGroup = (i: number, group: Pending[]) => {
+      const sender = senders[i]!;
+      if (step.call === "unary") {
+        for (const p of group)
+          this.send.send(request(sender, p)).then(
+            () => settle(i, p, undefined),
+            (err: unknown) => settle(i, p, err),
+          );
+        return;
+      }
+      this.send.sendBatch({ messages: group.map((p) => request(sender, p)) }).then(
+        (res) =>
+          group.forEach((p, j) => {
+            const r = res.results[j]?.result;
+            settle(i, p, r?.case === "sent" ? undefined : `${r?.value?.code ?? "missing result"}: ${r?.value?.message ?? ""}`);
+          }),
+        (err: unknown) => {
+          for (const p of group) settle(i, p, err);
+        },
+      );
     };
 
     let done!: () => void;
@@ -193,7 +207,22 @@ export class MessagingLoad {
         return;
       }
       const due = step.ratePerSecond === null ? Infinity : Math.floor(((t - start) * step.ratePerSecond) / 1000);
-      while (seq < due && outstanding < step.maxOutstandingSends && seq - this.received.size < step.maxUndelivered) sendOne();
+      // What is due now, per sender: one SendBatch per sender and pump (at most a millisecond apart), as a
+      // coalescing SDK would send it.
+      const groups = new Map<number, Pending[]>();
+      while (seq < due && inFlight[seq % senders.length]! < step.inFlightPerSender && seq - this.received.size < step.maxUndelivered) {
+        const s = seq++;
+        const i = s % senders.length;
+        const receiver = receivers[Math.floor(s / senders.length) % receivers.length]!;
+        const inWindow = t >= this.windowStart && t < this.windowEnd;
+        if (inWindow) sentInWindow++;
+        inFlight[i]!++;
+        outstanding++;
+        let group = groups.get(i);
+        if (!group) groups.set(i, (group = []));
+        group.push({ s, t, inWindow, receiver });
+      }
+      for (const [i, group] of groups) sendGroup(i, group);
       clearTimeout(timer);
       timer = setTimeout(pump, 1);
     };

@@ -93,7 +93,6 @@ export class LoadPool {
     const share: StepSpec = {
       ...step,
       ratePerSecond: step.ratePerSecond === null ? null : step.ratePerSecond / n,
-      maxOutstandingSends: Math.ceil(step.maxOutstandingSends / n),
       maxUndelivered: Math.ceil(step.maxUndelivered / n),
     };
     return (await Promise.all(this.processes.map((p) => p.call({ type: "step", step: share })))) as StepResult[];

@@ -10,6 +10,10 @@ import { round1 } from "../usage.js";
 export interface MessagingRun {
   setup: SetupName;
   payloadBytes: number;
+  /** Messages in flight at once per sender. */
+  inFlightPerSender: number;
+  /** `batch`: SendBatch per sender and millisecond; `unary`: Send per message. */
+  call: "batch" | "unary";
   senders: number;
   receivers: number;
   /** Offered msg/s; null for the unthrottled (flow-controlled) step. */
@@ -36,9 +40,6 @@ export interface MessagingRun {
 export interface MessagingSection {
   runs: MessagingRun[];
 }
-
-const SMALL = 128;
-const LARGE = 4096;
 
 export async function runMessaging(ctx: RunContext): Promise<MessagingSection> {
   const runs: MessagingRun[] = [];
@@ -89,8 +90,7 @@ async function sweep(
     );
     const gateways = sendGw === receiveGw ? [sendGw] : [sendGw, receiveGw];
     let stepId = 0;
-    const plan = [...p.smallSteps.map((rate) => ({ bytes: SMALL, rate })), ...p.largeSteps.map((rate) => ({ bytes: LARGE, rate }))];
-    for (const { bytes, rate } of plan) {
+    for (const { payloadBytes: bytes, rate, inFlightPerSender, call } of p.steps) {
       stepId++;
       const meters = new WindowMeters(gateways, ctx.infra, { backend, loadPids: pool.pids });
       // The meters cover the measured window only, not the warm-up or the drain.
@@ -107,7 +107,8 @@ async function sweep(
         warmupMs: p.warmupMs,
         durationMs: p.durationMs,
         drainTimeoutMs: p.drainTimeoutMs,
-        maxOutstandingSends: p.maxOutstandingSends,
+        inFlightPerSender,
+        call,
         maxUndelivered: p.maxUndelivered,
       });
       const usage = await metered;
@@ -120,6 +121,8 @@ async function sweep(
       const run: MessagingRun = {
         setup,
         payloadBytes: bytes,
+        inFlightPerSender,
+        call,
         senders: senders.length,
         receivers: receivers.length,
         offeredPerSecond: rate,
@@ -139,7 +142,7 @@ async function sweep(
       };
       runs.push(run);
       ctx.progress(
-        `messaging · ${setup} · ${bytes} B · ${rate ?? "max"} msg/s offered: delivered ${deliveredPerSecond}/s, ` +
+        `messaging · ${setup} · ${bytes} B · ${rate ?? "max"} msg/s offered · ${inFlightPerSender} in flight per sender · ${call}: delivered ${deliveredPerSecond}/s, ` +
           `p50 ${run.latencyMs.p50} ms p99 ${run.latencyMs.p99} ms, gateway CPU ${usage.gateways.map((g) => `${g.cpuPercent}%`).join("+")}` +
           (run.sendErrors ? `, ${run.sendErrors} send errors (${run.errorSamples[0]})` : "") +
           (run.missing ? `, ${run.missing} not delivered within the drain time` : ""),
