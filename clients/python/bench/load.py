@@ -149,12 +149,14 @@ async def main() -> None:
     ap.add_argument("--drain", type=float, default=5.0)
     ap.add_argument("--rr-seconds", type=float, default=3.0, help="0 skips request/reply")
     ap.add_argument("--no-batch", action="store_true", help="every send a unary Send (batch_sends=False)")
+    ap.add_argument("--batch-linger", type=float, default=None, help="seconds a first send waits for others (client default 0.001)")
     ap.add_argument("--prefix", default="")
     a = ap.parse_args()
     prefix = a.prefix or f"py_{uuid.uuid4().hex[:6]}"
     batch = not a.no_batch
     # Senders and receivers on connections of their own, as the raw gRPC load does.
-    send_client = agentnet.connect(a.url, api_key=a.api_key, batch_sends=batch)
+    linger = {} if a.batch_linger is None else {"batch_linger": a.batch_linger}
+    send_client = agentnet.connect(a.url, api_key=a.api_key, batch_sends=batch, **linger)
     recv_client = agentnet.connect(a.url, api_key=a.api_key, batch_sends=batch)
     rr_client = agentnet.connect(a.url, api_key=a.api_key, batch_sends=batch)
     out: dict = {"batchSends": batch, "senders": a.senders, "receivers": a.receivers, "payloadBytes": a.payload_bytes,
