@@ -4,6 +4,8 @@ import type { Profile } from "./profile.js";
 import type { BaselinesSection } from "./sections/baselines.js";
 import type { GhzSection } from "./sections/ghz.js";
 import type { MessagingRun, MessagingSection } from "./sections/messaging.js";
+import type { PythonClientSection } from "./sections/python-client.js";
+import { pythonClientLines } from "./sections/python-client-report.js";
 import type { RegistrySection } from "./sections/registry.js";
 import type { RequestReplySection } from "./sections/request-reply.js";
 
@@ -11,6 +13,7 @@ export interface Sections {
   baselines?: BaselinesSection;
   messaging?: MessagingSection;
   requestReply?: RequestReplySection;
+  pythonClient?: PythonClientSection;
   ghz?: GhzSection;
   registry?: RegistrySection;
 }
@@ -321,6 +324,7 @@ export function printReport(r: Report): void {
     }
     out.push(table(["", "rate/s", "done/s", "p50 ms", "p99 ms", "gateway CPU %", "note"], rows, (c) => c >= 1 && c <= 5));
   }
+  out.push(...pythonClientLines(s, table));
   if (s.baselines) {
     out.push("");
     out.push(

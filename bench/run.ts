@@ -13,12 +13,13 @@ import { type Report, type Sections, evaluateTargets, printReport } from "./repo
 import { runBaselines } from "./sections/baselines.js";
 import { runGhz } from "./sections/ghz.js";
 import { runMessaging } from "./sections/messaging.js";
+import { runPythonClient } from "./sections/python-client.js";
 import { runRegistry } from "./sections/registry.js";
 import { runRequestReply } from "./sections/request-reply.js";
 import { printSoak, runSoak, type SoakSection } from "./sections/soak.js";
 import { Setups } from "./setups.js";
 
-const SECTIONS = ["baselines", "messaging", "request-reply", "ghz", "registry"] as const;
+const SECTIONS = ["baselines", "messaging", "request-reply", "python-client", "ghz", "registry"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -175,6 +176,7 @@ const runners: Record<SectionName, () => Promise<void>> = {
   baselines: async () => void (sections.baselines = await runBaselines(ctx)),
   messaging: async () => void (sections.messaging = await runMessaging(ctx)),
   "request-reply": async () => void (sections.requestReply = await runRequestReply(ctx)),
+  "python-client": async () => void (sections.pythonClient = await runPythonClient(ctx)),
   ghz: async () => void (sections.ghz = await runGhz(ctx)),
   registry: async () => void (sections.registry = await runRegistry(ctx)),
 };

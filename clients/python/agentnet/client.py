@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import grpc
 from google.protobuf import struct_pb2
 
+from .batch import DEFAULT_LINGER_SECONDS, SendBatcher
 from .errors import ErrorReply, UnavailableError, from_rpc_error, is_retryable
 from .message import KIND_VALUES, Message
 from .v1 import auth_pb2_grpc, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc
@@ -87,6 +88,10 @@ class Actor:
             req.ttl_ms = ttl_ms
         if wait_timeout_ms is not None:
             req.wait_timeout_ms = wait_timeout_ms
+        batcher = self._client._batcher
+        if batcher is not None and req.wait_for == 0:
+            # Answers once stored: coalesced with the client's other such sends into SendBatch calls (batch.py).
+            return await batcher.send(req, retries)
         return await self._client._call(self.messaging.Send, req, retries=retries)
 
     async def send_text(self, to: Target, text: str, **kw: Any) -> messaging_pb2.SendResponse:
@@ -257,8 +262,14 @@ class AccountActor(Actor):
 
 
 class Client(Actor):
+    """`batch_sends` (default on): sends that answer once stored are coalesced into SendBatch calls (batch.py), those
+    issued within `batch_linger` seconds or while a call is in flight going together; off, every send is one Send.
+    `interceptors`: grpc.aio client interceptors for the channel."""
+
     def __init__(self, url: str, *, token: Optional[str] = None, api_key: Optional[str] = None,
-                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = ()) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = (),
+                 batch_sends: bool = True, batch_linger: float = DEFAULT_LINGER_SECONDS,
+                 interceptors: Sequence[Any] = ()) -> None:
         super().__init__(self)
         parsed = urlparse(url if "://" in url else f"http://{url}")
         target = parsed.netloc
@@ -275,14 +286,22 @@ class Client(Actor):
             ("grpc.min_reconnect_backoff_ms", int(max(connect_timeout, 1.0) * 1000)),
             *channel_options,
         ]
-        self.channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
-                        if parsed.scheme == "https" else grpc.aio.insecure_channel(target, options=options))
+        self.channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(), options=options,
+                                                interceptors=list(interceptors) or None)
+                        if parsed.scheme == "https" else
+                        grpc.aio.insecure_channel(target, options=options, interceptors=list(interceptors) or None))
         credential = token or api_key
         self._metadata = (("authorization", f"Bearer {credential}"),) if credential else ()
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channel)
         self.registry = registry_pb2_grpc.RegistryServiceStub(self.channel)
         self._messaging = messaging_pb2_grpc.MessagingServiceStub(self.channel)
         self._agents: set = set()
+        self._batcher: Optional[SendBatcher] = SendBatcher(self, linger=batch_linger) if batch_sends else None
+
+    @property
+    def send_batcher(self) -> Optional[SendBatcher]:
+        """The coalescer of this client's sends (None with batch_sends=False); its counters say what went out."""
+        return self._batcher
 
     @property
     def messaging(self) -> messaging_pb2_grpc.MessagingServiceStub:
@@ -334,6 +353,8 @@ class Client(Actor):
     async def close(self) -> None:
         for agent in list(self._agents):
             await agent.close()
+        if self._batcher is not None:
+            await self._batcher.close()
         await self.channel.close()
 
     async def __aenter__(self) -> "Client":
@@ -344,8 +365,10 @@ class Client(Actor):
 
 
 def connect(url: str = "http://localhost:8000", *, token: Optional[str] = None, api_key: Optional[str] = None,
-            connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = ()) -> Client:
-    return Client(url, token=token, api_key=api_key, connect_timeout=connect_timeout, channel_options=channel_options)
+            connect_timeout: float = CONNECT_TIMEOUT_SECONDS, channel_options: Sequence[tuple[str, Any]] = (),
+            batch_sends: bool = True, batch_linger: float = DEFAULT_LINGER_SECONDS, interceptors: Sequence[Any] = ()) -> Client:
+    return Client(url, token=token, api_key=api_key, connect_timeout=connect_timeout, channel_options=channel_options,
+                  batch_sends=batch_sends, batch_linger=batch_linger, interceptors=interceptors)
 
 
 

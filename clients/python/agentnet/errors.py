@@ -4,6 +4,8 @@ from __future__ import annotations
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
+from .v1 import messaging_pb2
+
 
 class AgentnetError(Exception):
     """A failed call: `code` (grpc.StatusCode), `reason` (e.g. "rate_limited"), `info` (ErrorInfo metadata)."""
@@ -99,6 +101,17 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> AgentnetError:
     code = err.code()
     cls = _BY_REASON.get(reason) or _BY_CODE.get(code, AgentnetError)
     return cls(code, err.details() or code.name.lower(), reason, info, field or info.get("field"), retry)
+
+
+def from_send_error(err: messaging_pb2.SendError) -> AgentnetError:
+    """The error of one refused SendBatch item (agentnet.v1.SendError), as the same class with the same code, reason,
+    message, field and retry delay that from_rpc_error gives for the Send call it stands for. ErrorInfo metadata
+    beyond `field` is not carried by SendError, so `info` holds `field` only."""
+    code = grpc.StatusCode.__members__.get(err.code, grpc.StatusCode.UNKNOWN)
+    reason, field = err.reason, err.field or None
+    cls = _BY_REASON.get(reason) or _BY_CODE.get(code, AgentnetError)
+    return cls(code, err.message or code.name.lower(), reason, {"field": field} if field else {}, field,
+               err.retry_after_ms or None)
 
 
 def is_retryable(err: AgentnetError) -> bool:

@@ -24,9 +24,11 @@ ADMIN_PASSWORD = "admin-password-for-python-tests"
 
 
 class Server:
-    def __init__(self) -> None:
-        self.external = os.environ.get("AGENTNET_TEST_URL")
-        self.admin_password = os.environ.get("AGENTNET_TEST_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    def __init__(self, env: dict[str, str] | None = None, *, own: bool = False) -> None:
+        """`env`: settings added to the gateway's environment; `own`: always start one (ignore AGENTNET_TEST_URL)."""
+        self.extra_env = dict(env or {})
+        self.external = None if own else os.environ.get("AGENTNET_TEST_URL")
+        self.admin_password = ADMIN_PASSWORD if own else os.environ.get("AGENTNET_TEST_ADMIN_PASSWORD", ADMIN_PASSWORD)
         self.proc: subprocess.Popen | None = None
         self.data_dir = tempfile.mkdtemp(prefix="agentnet-py-")
         with socket.socket() as s:
@@ -43,6 +45,7 @@ class Server:
             "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             "HOST": "127.0.0.1", "PORT": str(self.port), "AGENTNET_DATA_DIR": self.data_dir,
             "AGENTNET_ADMIN_PASSWORD": ADMIN_PASSWORD, "LOG_LEVEL": "warn", "AGENTNET_SWEEP_INTERVAL_MS": "100",
+            **self.extra_env,
         }
         node = shutil.which("node", path=env["PATH"]) or "node"
         self.log = open(os.path.join(self.data_dir, "server.log"), "ab")

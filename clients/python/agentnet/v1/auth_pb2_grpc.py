@@ -108,8 +108,8 @@ class AuthServiceServicer:
 
     def CreateApiKey(self, request, context):
         """Creates an API key (an agent credential) owned by the caller. The secret is returned once, in this answer
-        only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters,
-        `expires_in` not positive).
+        only, and stored hashed: keep it. Errors: INVALID_ARGUMENT (`name` empty or over 100 characters),
+        `invalid_expiry` (`expires_in` outside 1..315,360,000).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -117,14 +117,15 @@ class AuthServiceServicer:
 
     def ListApiKeys(self, request, context):
         """Lists the caller's API keys (admins: every user's), newest first, without secrets.
-        Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RevokeApiKey(self, request, context):
-        """Revokes an API key at once; requests using it then answer UNAUTHENTICATED. Revoking an already revoked key
+        """Revokes an API key at once; requests using it then answer UNAUTHENTICATED on every
+        gateway, from the moment this call answers. Revoking an already revoked key
         succeeds and returns it unchanged. Only the key's owner and admins may revoke.
         Errors: NOT_FOUND `api_key_not_found` (also for another user's key, so ids cannot be probed).
         """
@@ -135,7 +136,8 @@ class AuthServiceServicer:
     def CreateUser(self, request, context):
         """Creates a user who can log in. Admins only.
         Errors: PERMISSION_DENIED `admin_required`; ALREADY_EXISTS `username_taken`; INVALID_ARGUMENT
-        `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters).
+        `invalid_username` (must be 1..32 characters of `a-z0-9._-`) or `weak_password` (fewer than 8 characters), or
+        `password_too_long` (over 1024 characters).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

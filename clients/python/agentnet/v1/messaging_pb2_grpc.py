@@ -40,6 +40,9 @@ class MessagingServiceStub:
 
     Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
     named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
+
+    Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+    (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
     """
 
     def __init__(self, channel):
@@ -52,6 +55,11 @@ class MessagingServiceStub:
                 '/agentnet.v1.MessagingService/Send',
                 request_serializer=agentnet_dot_v1_dot_messaging__pb2.SendRequest.SerializeToString,
                 response_deserializer=agentnet_dot_v1_dot_messaging__pb2.SendResponse.FromString,
+                _registered_method=True)
+        self.SendBatch = channel.unary_unary(
+                '/agentnet.v1.MessagingService/SendBatch',
+                request_serializer=agentnet_dot_v1_dot_messaging__pb2.SendBatchRequest.SerializeToString,
+                response_deserializer=agentnet_dot_v1_dot_messaging__pb2.SendBatchResponse.FromString,
                 _registered_method=True)
         self.Request = channel.unary_unary(
                 '/agentnet.v1.MessagingService/Request',
@@ -135,6 +143,9 @@ class MessagingServiceServicer:
 
     Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
     named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
+
+    Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+    (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
     """
 
     def Send(self, request, context):
@@ -144,12 +155,37 @@ class MessagingServiceServicer:
         current status (`duplicate = true`) instead of sending again.
         Errors: NOT_FOUND `recipient_not_found`; UNAVAILABLE `no_responders` (capability routing found no online
         agent); INVALID_ARGUMENT `payload_too_large` (payload over 256,000 bytes as JSON; configurable),
-        `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `unsupported_schema_version`
-        (major version is not 1), `invalid_message_id`, `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
+        `invalid_ttl` (ttl_ms not positive), `ttl_too_long` (above the server maximum), `invalid_wait_timeout`
+        (wait_timeout_ms negative), `unsupported_schema_version` (major version is not 1), `invalid_message_id`,
+        `blob_not_found`; FAILED_PRECONDITION `expired` (expires_at
         in the past); PERMISSION_DENIED `not_account_owner` (sending as an account the caller does not own),
         `invalid_signature` (signature does not verify against the account's key); ALREADY_EXISTS
         `message_id_conflict` (message_id used by another sender); RESOURCE_EXHAUSTED `rate_limited` (per sender
-        account 5/s, burst 10; with RetryInfo).
+        account 5/s, burst 10; with RetryInfo); UNAVAILABLE `database_unavailable` (with RetryInfo).
+        UNAVAILABLE does not mean the message was not stored: it may have been committed before the failure reached
+        the gateway. Retry with the same `message_id` (chosen by the client before the first attempt) or the same
+        `idempotency_key`: if it had been stored, the retry returns the original message's id and current status with
+        `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
+        exactly this.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendBatch(self, request, context):
+        """Sends up to 1,000 messages in one call, each exactly as Send with `wait_for` ACCEPTED would, and answers once
+        every one is stored or refused: one result per message, in request order, holding either what Send would
+        have answered or the error it would have raised. Items are independent — a refused item stores nothing and
+        does not stop the others — and each counts against the sender's rate limit like one Send. Messages of one
+        call to the same recipient are stored, and delivered, in request order. Retrying a whole call is safe when
+        every item carries a `message_id` or `idempotency_key`: stored items come back with `duplicate = true`.
+        This is the fast path for many messages (one round trip and one database commit for the lot); the SDKs
+        coalesce concurrent sends into it.
+        Errors of the whole call (nothing stored): INVALID_ARGUMENT `empty_batch` (no messages), `too_many_items`
+        (over 1,000), and the rules every request obeys (common.proto) naming the item, e.g. `messages[3].thread_id`.
+        Per item, in its result: every error of Send — UNAVAILABLE `database_unavailable` included, with
+        `retry_after_ms`; the item may or may not have been stored, so retry it with its id — plus INVALID_ARGUMENT
+        `wait_not_supported` (`wait_for` other than ACCEPTED: a batch answers once stored; watch receipts instead).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -158,7 +194,8 @@ class MessagingServiceServicer:
     def Request(self, request, context):
         """Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
         A reply of kind ERROR is returned normally, not as an RPC error.
-        Errors: as Send, plus UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
+        Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
+        UNAVAILABLE `no_responders` (the recipient has no live session: fails fast);
         DEADLINE_EXCEEDED `timeout` (no reply in time; a late reply goes to the caller's inbox); FAILED_PRECONDITION
         `rejected` (the recipient rejected the request; ErrorInfo metadata `code` and `detail` say why) or `expired`.
         """
@@ -172,7 +209,7 @@ class MessagingServiceServicer:
         waiting for it receives it directly; otherwise it is delivered to the requester's inbox.
         Errors: NOT_FOUND `message_not_found`; FAILED_PRECONDITION `not_a_request` (the message is not of kind
         REQUEST); PERMISSION_DENIED `not_recipient` (the caller does not own the request's recipient); plus Send's
-        payload, signature, schema and rate-limit errors.
+        payload, TTL (`invalid_ttl`, `ttl_too_long`), signature, schema and rate-limit errors.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,7 +223,7 @@ class MessagingServiceServicer:
         `watch`). The stream begins with a `started` item, sends keepalives after 30 s of silence, and ends only when
         the client cancels or the server shuts down (then reconnect: nothing acked is lost).
         Errors: PERMISSION_DENIED `not_account_owner`; NOT_FOUND `session_not_found`; INVALID_ARGUMENT when the
-        account cannot be determined (see `as_account_id`).
+        account cannot be determined (see `as_account_id`), `invalid_max_in_flight` (outside 1..1000).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -196,7 +233,8 @@ class MessagingServiceServicer:
         """Acknowledges messages received through Subscribe, in batches of up to 1000: each one processed, or
         rejected with a code and detail. Each outcome produces a receipt to the sender. Acking a message that already
         has a final outcome is a no-op that reports the existing status. Per-item failures are reported in the
-        answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items).
+        answer, not as an RPC error. Errors: INVALID_ARGUMENT (empty batch, over 1000 items); UNAVAILABLE
+        `database_unavailable` (with RetryInfo) — Ack is idempotent, so retry it unchanged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -214,7 +252,7 @@ class MessagingServiceServicer:
 
     def ListThreads(self, request, context):
         """Lists threads the caller may read, most recent activity first.
-        Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,7 +262,7 @@ class MessagingServiceServicer:
         """Pages through one thread's messages, newest first (the seed's thread_messages cursor).
         Default page size 50, maximum 500.
         Errors: NOT_FOUND `thread_not_found` (also when the caller may not read it); INVALID_ARGUMENT
-        `invalid_page_token`.
+        `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -233,7 +271,7 @@ class MessagingServiceServicer:
     def SearchMessages(self, request, context):
         """Searches messages the caller may read by thread, sender, recipient, kind and time range, newest first.
         Default page size 50, maximum 500.
-        Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_time_range` (since after until).
+        Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`, `invalid_time_range` (since after until).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -289,6 +327,11 @@ def add_MessagingServiceServicer_to_server(servicer, server):
                     servicer.Send,
                     request_deserializer=agentnet_dot_v1_dot_messaging__pb2.SendRequest.FromString,
                     response_serializer=agentnet_dot_v1_dot_messaging__pb2.SendResponse.SerializeToString,
+            ),
+            'SendBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendBatch,
+                    request_deserializer=agentnet_dot_v1_dot_messaging__pb2.SendBatchRequest.FromString,
+                    response_serializer=agentnet_dot_v1_dot_messaging__pb2.SendBatchResponse.SerializeToString,
             ),
             'Request': grpc.unary_unary_rpc_method_handler(
                     servicer.Request,
@@ -378,6 +421,9 @@ class MessagingService:
 
     Errors carry a google.rpc.ErrorInfo detail (domain "agentnet.dev") whose `reason` is the lower_snake_case word
     named with each RPC below; RESOURCE_EXHAUSTED also carries google.rpc.RetryInfo.
+
+    Any RPC may answer UNAVAILABLE `database_unavailable` when the database cannot be reached for the moment
+    (restarting, down, or out of connections), with google.rpc.RetryInfo (about 1 s). Such answers are retriable.
     """
 
     @staticmethod
@@ -397,6 +443,33 @@ class MessagingService:
             '/agentnet.v1.MessagingService/Send',
             agentnet_dot_v1_dot_messaging__pb2.SendRequest.SerializeToString,
             agentnet_dot_v1_dot_messaging__pb2.SendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentnet.v1.MessagingService/SendBatch',
+            agentnet_dot_v1_dot_messaging__pb2.SendBatchRequest.SerializeToString,
+            agentnet_dot_v1_dot_messaging__pb2.SendBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -149,7 +149,7 @@ class RegistryServiceServicer:
 
     def ListOnline(self, request, context):
         """Lists online accounts, one row per account with its session count, ordered by username.
-        Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        Default page size 100, maximum 1000. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,7 +157,8 @@ class RegistryServiceServicer:
 
     def SearchAgents(self, request, context):
         """Searches accounts by a substring of username or display name and/or an exact capability; online accounts
-        first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        first, then by username. Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`,
+        `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -199,7 +200,7 @@ class RegistryServiceServicer:
 
     def ListAgents(self, request, context):
         """Lists agents in AgentConnect's shape (GET /agents/list) with totals, ordered by username.
-        Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        Default page size 50, maximum 500. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

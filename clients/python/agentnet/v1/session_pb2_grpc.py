@@ -110,7 +110,9 @@ class SessionServiceServicer:
         """Creates a session and starts its agents. AGENT_AGENT sessions start conversing at once from the opening
         message. Errors: INVALID_ARGUMENT `invalid_agent_count` (HUMAN_AGENT needs exactly one agent, AGENT_AGENT
         exactly two), `invalid_session_type`, `unknown_provider`, `invalid_agent_name`, `unknown_agent`
-        (first_speaker is not one of the agents); FAILED_PRECONDITION `provider_not_configured` (no key for it);
+        (first_speaker is not one of the agents), `invalid_temperature`, `invalid_max_output_tokens`,
+        `invalid_max_turns`, `invalid_tokens_per_minute` (see each field's range); FAILED_PRECONDITION
+        `provider_not_configured` (no key for it);
         RESOURCE_EXHAUSTED `rate_limited`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -127,7 +129,7 @@ class SessionServiceServicer:
 
     def ListSessions(self, request, context):
         """Lists the caller's sessions (admins: everyone's with `all`), newest first.
-        Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`; RESOURCE_EXHAUSTED
+        Default page size 20, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`; RESOURCE_EXHAUSTED
         `rate_limited`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -167,7 +169,7 @@ class SessionServiceServicer:
 
     def ListProviders(self, request, context):
         """Lists the AI providers this server knows and whether each is configured (has its key / base URL).
-        Default page size 50, maximum 200.
+        Default page size 50, maximum 200. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

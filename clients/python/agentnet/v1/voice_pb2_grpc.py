@@ -103,7 +103,8 @@ class VoiceAgentServiceServicer:
         ElevenLabs), idle timeout 30 s, RTM enabled with data channel "rtm", error messages enabled.
         Starting again with the `name` of an agent the caller already runs returns that agent (Agora's 409 is
         handled idempotently); a name another user's running agent has → ALREADY_EXISTS `agent_name_taken`.
-        Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`; FAILED_PRECONDITION
+        Errors: INVALID_ARGUMENT `invalid_channel_name`, `invalid_uid`, `missing_remote_uids`, `invalid_idle_timeout`,
+        `invalid_max_duration`, `invalid_max_history`; FAILED_PRECONDITION
         `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
         chosen vendor); Agora's errors as described on the service.
         """
@@ -127,7 +128,7 @@ class VoiceAgentServiceServicer:
 
     def ListVoiceAgents(self, request, context):
         """Lists the caller's voice agents (admins: everyone's with `all`), newest first.
-        Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`.
+        Default page size 20, maximum 100. Errors: INVALID_ARGUMENT `invalid_page_token`, `invalid_page_size`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
