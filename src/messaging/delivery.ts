@@ -333,7 +333,7 @@ export class Delivery {
           consumer.inFlight.delete(message.messageId);
           return undefined;
         }
-        return stored;
+        return { ...message, ...stored };
       })
       .catch((err: unknown) => {
         // It stays in the store; the redelivery sweep offers it again. An unreachable database is an outage, not a bug.
