@@ -271,36 +271,47 @@ export class Messaging {
     return { message: stored.message, duplicate: stored.duplicate };
   }
 
-  /** Records outcomes of received messages; each item answers for itself. */
+  /**
+   * Records outcomes of received messages; each item answers for itself. The change is made only where the
+   * caller owns the message's recipient — checked inside the batched UPDATE, so an ack costs no read of its
+   * own; only items that changed nothing are looked at again, to tell "already final" from "not yours".
+   */
   async ack(principal: Principal, items: AckInput[], sessionTag: string): Promise<AckItemResult[]> {
     if (items.length === 0) throw invalidArgument("acks", "must not be empty");
     if (items.length > 1000) throw invalidArgument("acks", "at most 1000 per call");
-    const ids = [...new Set(items.map((i) => i.messageId))];
-    const rows = await this.deps.db
-      .selectFrom("messages")
-      .select(["message_id", "to_account_id", "status"])
-      .where("message_id", "in", ids)
-      .execute();
-    // Ownership of the recipients these messages name, through the account cache: not a read of every account
-    // the caller owns on each ack (a user with thousands of agents paid for all of them on every call).
-    const owned = new Set<string>();
-    if (!principal.admin) {
-      for (const accountId of new Set(rows.map((r) => r.to_account_id))) {
-        const account = await this.addressing.account(accountId);
-        if (account && mayActAs(principal, account)) owned.add(accountId);
-      }
-    }
-    const known = new Map(rows.filter((r) => principal.admin || owned.has(r.to_account_id)).map((r) => [r.message_id, r]));
+    const recipientOwner = principal.admin ? undefined : principal.userId;
+    const notFound = (messageId: string): AckItemResult => ({ messageId, ok: false, status: undefined, error: "message_not_found" });
     return Promise.all(
       items.map(async (item): Promise<AckItemResult> => {
-        if (!known.has(item.messageId)) return { messageId: item.messageId, ok: false, status: undefined, error: "message_not_found" };
         if (item.outcome === "rejected" && item.code.trim() === "") {
-          return { messageId: item.messageId, ok: false, status: known.get(item.messageId)!.status, error: "missing_code" };
+          const state = await this.status.state(item.messageId);
+          if (!state || !(await this.owns(principal, state.toAccountId))) return notFound(item.messageId);
+          return { messageId: item.messageId, ok: false, status: state.status, error: "missing_code" };
         }
-        const message = await this.transition(item.messageId, item.outcome, sessionTag, item.code.slice(0, 64), item.detail.slice(0, 1000));
-        return { messageId: item.messageId, ok: true, status: message?.status, error: "" };
+        const { message, receipt } = await this.status.apply({
+          messageId: item.messageId,
+          to: item.outcome,
+          sessionTag,
+          code: item.code.slice(0, 64),
+          detail: item.detail.slice(0, 1000),
+          recipientOwner,
+        });
+        if (receipt) {
+          this.receipts.publish(receipt);
+          return { messageId: item.messageId, ok: true, status: message?.status, error: "" };
+        }
+        // Nothing changed: already final (a no-op that reports the status), or unknown, or not the caller's.
+        if (!message || !(await this.owns(principal, message.toAccountId))) return notFound(item.messageId);
+        return { messageId: item.messageId, ok: true, status: message.status, error: "" };
       }),
     );
+  }
+
+  /** Whether the caller may act as an account (through the account cache). */
+  private async owns(principal: Principal, accountId: string): Promise<boolean> {
+    if (principal.admin) return true;
+    const account = await this.addressing.account(accountId);
+    return account !== undefined && mayActAs(principal, account);
   }
 
   /**

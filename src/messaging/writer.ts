@@ -284,11 +284,17 @@ export interface Transition {
   sessionTag: string;
   code: string;
   detail: string;
+  /**
+   * Make the change only if the message's recipient account belongs to this user (an Ack's caller); the
+   * ownership check rides in the UPDATE instead of a read before it. Undefined: no such condition.
+   */
+  recipientOwner?: string | undefined;
 }
 
 /** Where a message's delivery stands after a change: what its callers need, not the whole row. */
 export interface MessageState {
   messageId: string;
+  toAccountId: string;
   status: MessageStatus;
   deliveryAttempts: number;
   statusCode: string;
@@ -324,6 +330,12 @@ export class StatusWriter {
     return this.commit.submit(transition);
   }
 
+  /** A message's current state, or undefined when there is no such message. */
+  async state(messageId: string): Promise<MessageState | undefined> {
+    const row = await this.db.selectFrom("messages").select(STATE_COLUMNS).where("message_id", "=", messageId).executeTakeFirst();
+    return row && toState(row);
+  }
+
   private async flush(items: Transition[]): Promise<TransitionResult[]> {
     // Deliveries first, then final outcomes: an ack that shares a batch with its message's delivery record
     // must end the message, not be overtaken by it. Within a phase the first change of a message wins. Each
@@ -332,35 +344,42 @@ export class StatusWriter {
     const winners = new Set<Transition>();
     const latest = new Map<string, MessageState>();
     const receiptOf = new Map<Transition, ReceiptRecord>();
-    for (const phase of phases) {
-      const firsts = new Map<string, Transition>();
-      for (const t of phase) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
-      if (firsts.size === 0) continue;
-      for (const { state, receipt } of await updateStatuses(this.db, [...firsts.values()], this.leaseMs)) {
-        const t = firsts.get(state.messageId)!;
-        winners.add(t);
-        receiptOf.set(t, receipt);
-        latest.set(state.messageId, state);
+    for (let phase of phases) {
+      // Rounds: the first change of each message; a later one gets its own round only when the first changed
+      // nothing (e.g. it came from someone who does not own the recipient), so it cannot block the owner's.
+      while (phase.length > 0) {
+        const firsts = new Map<string, Transition>();
+        for (const t of phase) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
+        for (const { state, receipt } of await updateStatuses(this.db, [...firsts.values()], this.leaseMs)) {
+          const t = firsts.get(state.messageId)!;
+          winners.add(t);
+          receiptOf.set(t, receipt);
+          latest.set(state.messageId, state);
+        }
+        const tried = new Set(firsts.values());
+        phase = phase.filter((t) => !tried.has(t) && !latest.has(t.messageId));
       }
     }
     const unchangedIds = [...new Set(items.map((t) => t.messageId))].filter((id) => !latest.has(id));
     if (unchangedIds.length > 0) {
-      const rows = await this.db
-        .selectFrom("messages")
-        .select(["message_id", "status", "delivery_attempts", "status_code", "status_detail"])
-        .where("message_id", "in", unchangedIds)
-        .execute();
+      const rows = await this.db.selectFrom("messages").select(STATE_COLUMNS).where("message_id", "in", unchangedIds).execute();
       for (const row of rows) latest.set(row.message_id, toState(row));
     }
     return items.map((t) => ({ message: latest.get(t.messageId), receipt: winners.has(t) ? receiptOf.get(t) : undefined }));
   }
 }
 
-type StateRow = Pick<Selectable<MessagesTable>, "message_id" | "status" | "delivery_attempts" | "status_code" | "status_detail">;
+const STATE_COLUMNS = ["message_id", "to_account_id", "status", "delivery_attempts", "status_code", "status_detail"] as const;
+
+type StateRow = Pick<
+  Selectable<MessagesTable>,
+  "message_id" | "to_account_id" | "status" | "delivery_attempts" | "status_code" | "status_detail"
+>;
 
 function toState(row: StateRow): MessageState {
   return {
     messageId: row.message_id,
+    toAccountId: row.to_account_id,
     status: row.status,
     deliveryAttempts: row.delivery_attempts,
     statusCode: row.status_code,
@@ -380,11 +399,10 @@ async function updateStatuses(
   const values = sql.join(
     [...changes]
       .sort((a, b) => (a.messageId < b.messageId ? -1 : 1))
-      .map((t) => sql`(${t.messageId}, ${t.to}, ${t.sessionTag}, ${t.code}, ${t.detail})`),
+      .map((t) => sql`(${t.messageId}, ${t.to}, ${t.sessionTag}, ${t.code}, ${t.detail}, cast(${t.recipientOwner ?? null} as text))`),
   );
   type Row = StateRow & {
     from_account_id: string;
-    to_account_id: string;
     thread_id: string;
     trace_id: string;
     status_session_tag: string;
@@ -401,8 +419,9 @@ async function updateStatuses(
         delivery_attempts = case when v.status = 'delivered' then m.delivery_attempts + 1 else m.delivery_attempts end,
         lease_until = case when v.status = 'delivered' then now() + make_interval(secs => ${leaseMs / 1000}) else null end,
         updated_at = now()
-      from (values ${values}) as v(message_id, status, session_tag, code, detail)
+      from (values ${values}) as v(message_id, status, session_tag, code, detail, owner)
       where m.message_id = v.message_id and m.status in ('accepted', 'delivered')
+        and (v.owner is null or exists (select 1 from accounts a where a.account_id = m.to_account_id and a.owner_user_id = v.owner))
         -- A delivery claims the message only when nobody holds it: a live lease means another stream has it.
         and (v.status <> 'delivered' or m.status = 'accepted' or m.lease_until is null or m.lease_until <= now())
       returning m.message_id, m.status, m.delivery_attempts, m.status_code, m.status_detail, m.status_session_tag,

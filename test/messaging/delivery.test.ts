@@ -358,6 +358,32 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     expect(ack.results[0]).toMatchObject({ ok: false, error: "message_not_found" });
   });
 
+  it("lets nobody but the recipient's owner ack a message, even when both ack at the same moment", async () => {
+    const [s, r] = await pair();
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const sent = await s.user.messaging.send({
+        asAccountId: s.accountId,
+        to: { target: { case: "accountId", value: r.accountId } },
+        payload: text(`m${i}`),
+      });
+      ids.push(sent.messageId);
+    }
+    // The sender (alice) tries to mark them rejected while the recipient's owner (bob) acks them: sent together,
+    // they share the gateway's batched status writes, and the intruder's ack must neither win nor block.
+    const [intruder, owner] = await Promise.all([
+      s.user.messaging.ack({ acks: ids.map((messageId) => ({ messageId, outcome: AckOutcome.REJECTED, code: "spoof" })) }),
+      r.user.messaging.ack({ acks: ids.map((messageId) => ({ messageId })) }),
+    ]);
+    expect(intruder.results.map((x) => x.error)).toEqual(ids.map(() => "message_not_found"));
+    expect(owner.results.map((x) => [x.ok, x.status])).toEqual(ids.map(() => [true, DeliveryStatus.PROCESSED]));
+    // Repeating the owner's ack is a no-op that reports the final status; the intruder still learns nothing.
+    const again = await r.user.messaging.ack({ acks: [{ messageId: ids[0]! }] });
+    expect(again.results[0]).toMatchObject({ ok: true, status: DeliveryStatus.PROCESSED, error: "" });
+    const probe = await s.user.messaging.ack({ acks: [{ messageId: ids[0]! }] });
+    expect(probe.results[0]).toMatchObject({ ok: false, error: "message_not_found" });
+  });
+
   it("verifies signatures against the account's bound key and keeps them on the envelope", async () => {
     n += 1;
     const seed = randomBytes(32);
