@@ -6,6 +6,7 @@ import type { GhzSection } from "./sections/ghz.js";
 import type { MessagingRun, MessagingSection } from "./sections/messaging.js";
 import type { RegistrySection } from "./sections/registry.js";
 import type { RequestReplySection } from "./sections/request-reply.js";
+import { type SdkTsSection, sdkTsLines } from "./sections/sdk-ts.js";
 
 export interface Sections {
   baselines?: BaselinesSection;
@@ -13,6 +14,7 @@ export interface Sections {
   requestReply?: RequestReplySection;
   ghz?: GhzSection;
   registry?: RegistrySection;
+  sdkTs?: SdkTsSection;
 }
 
 /** One target of issue #4 (or an informational ratio) with what was measured. */
@@ -364,6 +366,7 @@ export function printReport(r: Report): void {
       );
     }
   }
+  if (s.sdkTs) out.push(...sdkTsLines(s.sdkTs, table));
   for (const [name, message] of Object.entries(r.failures)) out.push(`\n${name}: FAILED — ${message}`);
   if (r.notes.length > 0) {
     out.push("");

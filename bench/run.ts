@@ -15,10 +15,11 @@ import { runGhz } from "./sections/ghz.js";
 import { runMessaging } from "./sections/messaging.js";
 import { runRegistry } from "./sections/registry.js";
 import { runRequestReply } from "./sections/request-reply.js";
+import { runSdkTs } from "./sections/sdk-ts.js";
 import { printSoak, runSoak, type SoakSection } from "./sections/soak.js";
 import { Setups } from "./setups.js";
 
-const SECTIONS = ["baselines", "messaging", "request-reply", "ghz", "registry"] as const;
+const SECTIONS = ["baselines", "messaging", "request-reply", "ghz", "registry", "sdk-ts"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -177,6 +178,7 @@ const runners: Record<SectionName, () => Promise<void>> = {
   "request-reply": async () => void (sections.requestReply = await runRequestReply(ctx)),
   ghz: async () => void (sections.ghz = await runGhz(ctx)),
   registry: async () => void (sections.registry = await runRegistry(ctx)),
+  "sdk-ts": async () => void (sections.sdkTs = await runSdkTs(ctx)),
 };
 
 ctx.progress(`agentnet bench (${profile.name}): ${[...wanted].join(", ")}`);
