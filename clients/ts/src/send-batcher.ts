@@ -137,7 +137,7 @@ export class SendBatcher {
   private pump(): void {
     if (this.inFlight) return;
     if (this.unsupported) {
-      for (const item of this.queue.splice(0)) if (!item.settled) this.handOver(item);
+      for (const item of this.queue.splice(0)) if (!item.settled) void this.handOver(item);
       return;
     }
     const batch: Item[] = [];
