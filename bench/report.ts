@@ -8,6 +8,7 @@ import type { PythonClientSection } from "./sections/python-client.js";
 import { pythonClientLines } from "./sections/python-client-report.js";
 import type { RegistrySection } from "./sections/registry.js";
 import type { RequestReplySection } from "./sections/request-reply.js";
+import { type SdkTsSection, sdkTsLines } from "./sections/sdk-ts.js";
 
 export interface Sections {
   baselines?: BaselinesSection;
@@ -16,6 +17,7 @@ export interface Sections {
   pythonClient?: PythonClientSection;
   ghz?: GhzSection;
   registry?: RegistrySection;
+  sdkTs?: SdkTsSection;
 }
 
 /** One target of issue #4 (or an informational ratio) with what was measured. */
@@ -404,6 +406,7 @@ export function printReport(r: Report): void {
       );
     }
   }
+  if (s.sdkTs) out.push(...sdkTsLines(s.sdkTs, table));
   for (const [name, message] of Object.entries(r.failures)) out.push(`\n${name}: FAILED — ${message}`);
   if (r.notes.length > 0) {
     out.push("");

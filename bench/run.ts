@@ -16,10 +16,11 @@ import { runMessaging } from "./sections/messaging.js";
 import { runPythonClient } from "./sections/python-client.js";
 import { runRegistry } from "./sections/registry.js";
 import { runRequestReply } from "./sections/request-reply.js";
+import { runSdkTs } from "./sections/sdk-ts.js";
 import { printSoak, runSoak, type SoakSection } from "./sections/soak.js";
 import { Setups } from "./setups.js";
 
-const SECTIONS = ["baselines", "messaging", "request-reply", "python-client", "ghz", "registry"] as const;
+const SECTIONS = ["baselines", "messaging", "request-reply", "python-client", "sdk-ts", "ghz", "registry"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -179,6 +180,7 @@ const runners: Record<SectionName, () => Promise<void>> = {
   "python-client": async () => void (sections.pythonClient = await runPythonClient(ctx)),
   ghz: async () => void (sections.ghz = await runGhz(ctx)),
   registry: async () => void (sections.registry = await runRegistry(ctx)),
+  "sdk-ts": async () => void (sections.sdkTs = await runSdkTs(ctx)),
 };
 
 ctx.progress(`agentnet bench (${profile.name}): ${[...wanted].join(", ")}`);

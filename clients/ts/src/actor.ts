@@ -17,15 +17,17 @@ import {
   type Signature,
   SubscribeMode,
   type ThreadSummary,
+  WaitFor,
 } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { Backoff, sleep } from "./backoff.js";
 import { blobRefPayload } from "./blob-ref.js";
 import * as discovery from "./discovery.js";
-import { AgentnetError, isRetryable, isTransient, toAgentnetError } from "./errors.js";
+import { isRetryable, toAgentnetError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type KindName, type WaitForName, kindFromName, waitForValue } from "./kinds.js";
 import { MessageView } from "./message.js";
 import { type Target, toRecipient } from "./recipient.js";
+import { type RetryOptions, retrying } from "./retrying.js";
 import type { Services } from "./services.js";
 import { StreamWriter } from "./streaming.js";
 import { Thread } from "./thread.js";
@@ -140,6 +142,9 @@ export abstract class Actor {
     else if (o.expiresAt) req.expiry = { case: "expiresAt", value: timestampFromDate(o.expiresAt) };
     if (o.waitTimeoutMs !== undefined) req.waitTimeoutMs = BigInt(o.waitTimeoutMs);
     if (o.signature) req.signature = o.signature;
+    // Answered once stored: coalesced with other sends into SendBatch calls (unless turned off).
+    const batcher = this.services.sendBatcher;
+    if (batcher && req.waitFor === WaitFor.UNSPECIFIED) return batcher.send(req, o);
     return this.retrying(o, (call) => this.services.messaging.send(req, call));
   }
 
@@ -386,23 +391,7 @@ export abstract class Actor {
   }
 
   /** Runs a call, retrying transient failures with backoff; the request keeps its message id, so retries are safe. */
-  protected async retrying<T>(
-    o: { retries?: number; signal?: AbortSignal; timeoutMs?: number },
-    call: (options: CallOptions) => Promise<T>,
-  ): Promise<T> {
-    const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
-    const retries = o.retries ?? 2;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A retry first waits (bounded) for the connection to come back instead of failing at once again.
-        if (attempt > 0) await this.services.waitReady();
-        return await call({ signal: o.signal, timeoutMs: o.timeoutMs });
-      } catch (err) {
-        const e = err instanceof AgentnetError ? err : toAgentnetError(err);
-        // connect_timeout: the bounded wait for the connection already was the retry.
-        if (attempt >= retries || o.signal?.aborted || !isTransient(e, o.signal) || e.reason === "connect_timeout") throw e;
-        await sleep(backoff.next(), o.signal);
-      }
-    }
+  protected retrying<T>(o: RetryOptions, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    return retrying(this.services.waitReady, o, call);
   }
 }

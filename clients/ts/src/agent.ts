@@ -101,6 +101,8 @@ export class Agent extends Actor {
   private resolveFirstStart: () => void = () => undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Requests being handled that were answered with Reply (which marks them processed). */
+  private readonly answered = new Set<string>();
 
   /**
    * Registers the process (Register) and starts heartbeats. Use AgentnetClient.register. Waits (bounded) for the
@@ -172,7 +174,9 @@ export class Agent extends Actor {
       (view, signal) => handler(new IncomingMessage(this, view.envelope, signal)),
       this.guardrails,
       (event) => {
-        this.acks.add(event.message.messageId, event.outcome);
+        // A request the handler answered with Reply is already PROCESSED on the server: no Ack needed for it.
+        const answered = this.answered.delete(event.message.messageId);
+        if (!(answered && event.outcome.outcome === "processed")) this.acks.add(event.message.messageId, event.outcome);
         this.listeners.emit("outcome", event);
       },
     );
@@ -195,6 +199,17 @@ export class Agent extends Actor {
     });
     this.inbox.start();
     return this;
+  }
+
+  override async reply(
+    to: MessageView | string,
+    payload: JsonObject,
+    o: ReplyOptions = {},
+  ): Promise<{ messageId: string; threadId: string }> {
+    const res = await super.reply(to, payload, o);
+    const id = typeof to === "string" ? to : to.isRequest ? to.messageId : undefined;
+    if (id !== undefined && this.guard?.isHandling(id)) this.answered.add(id);
+    return res;
   }
 
   /** Resolves once the inbox stream has opened for the first time (after onMessage). */

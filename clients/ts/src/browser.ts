@@ -14,5 +14,5 @@ export function connect(options: ConnectOptions): AgentnetClient {
     options.transport === "grpc"
       ? createGrpcWebTransport({ baseUrl: options.url, interceptors })
       : createConnectTransport({ baseUrl: options.url, interceptors });
-  return new AgentnetClient(transport);
+  return new AgentnetClient(transport, undefined, undefined, { coalesceSends: options.coalesceSends });
 }

@@ -7,7 +7,7 @@ import type { AgentStatus } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { Actor } from "./actor.js";
 import { Agent, type AgentOptions, type RegisterOptions } from "./agent.js";
 import { ClosedError } from "./errors.js";
-import { type Services, createServices } from "./services.js";
+import { type Services, type ServicesOptions, createServices } from "./services.js";
 
 /** Acting as one chosen account, without a session of its own. */
 export class AccountActor extends Actor {
@@ -30,8 +30,9 @@ export class AgentnetClient extends Actor {
     private readonly transport: Transport,
     private readonly release: () => void | Promise<void> = () => undefined,
     waitReady?: (timeoutMs?: number) => Promise<void>,
+    options: ServicesOptions = {},
   ) {
-    super(createServices(transport, waitReady));
+    super(createServices(transport, waitReady, options));
   }
 
   /** Waits until the connection is up, at most `timeoutMs` (default the connect timeout, 20 s); throws UnavailableError `connect_timeout`. */

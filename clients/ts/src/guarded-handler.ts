@@ -53,6 +53,11 @@ export class GuardedHandler {
     return this.breaker.state;
   }
 
+  /** Whether the message is being handled (running or waiting its turn). */
+  isHandling(messageId: string): boolean {
+    return this.seen.get(messageId)?.state === "running";
+  }
+
   /** Takes one received message: runs it, queues it, or decides at once. */
   offer(message: MessageView): void {
     if (this.closed) return; // left unacked: the server pushes it again to the next stream

@@ -18,8 +18,10 @@ export function connect(options: ConnectOptions): AgentnetClient {
   const interceptors = [bearer(options.token ?? options.apiKey), typedErrors, ...(options.interceptors ?? [])];
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const limits = { readMaxBytes: maxBytes, writeMaxBytes: maxBytes };
+  const services = { coalesceSends: options.coalesceSends, maxMessageBytes: maxBytes };
   if (options.transport === "connect") {
-    return new AgentnetClient(createConnectTransport({ baseUrl: options.url, httpVersion: "1.1", interceptors, ...limits }));
+    const transport = createConnectTransport({ baseUrl: options.url, httpVersion: "1.1", interceptors, ...limits });
+    return new AgentnetClient(transport, undefined, undefined, services);
   }
   // Our own session manager, so close() can end the HTTP/2 connection instead of leaving it to an idle timeout.
   const sessionManager = new Http2SessionManager(options.url, { pingIntervalMs: 30_000, pingIdleConnection: false });
@@ -57,5 +59,6 @@ export function connect(options: ConnectOptions): AgentnetClient {
       sessionManager.abort();
     },
     waitReady,
+    services,
   );
 }

@@ -18,6 +18,14 @@ export interface ConnectOptions {
    * UnavailableError `connect_timeout`; default 20 s (gRPC's own), long enough for a gateway busy with handshakes.
    */
   connectTimeoutMs?: number;
+  /**
+   * Coalesce sends that answer once stored (`waitFor` unset or "accepted") into SendBatch calls: sends issued in the
+   * same turn of the event loop, or while the previous batch is on its way, go out together, up to 1,000 per call
+   * (one round trip and one database commit for the lot). Each caller still gets its own answer, or the error its
+   * own Send would have raised, with the same retries. Waiting sends (`waitFor` "delivered"/"processed") always use
+   * Send, and so does everything after a gateway answers UNIMPLEMENTED for SendBatch. Default true.
+   */
+  coalesceSends?: boolean;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;

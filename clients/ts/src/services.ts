@@ -5,6 +5,8 @@ import { AuthService } from "@agentnet/gen/agentnet/v1/auth_pb.js";
 import { MessagingService } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import { toAgentnetError } from "./errors.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./options.js";
+import { SendBatcher } from "./send-batcher.js";
 
 export interface Services {
   auth: Client<typeof AuthService>;
@@ -15,14 +17,29 @@ export interface Services {
    * transports without a connection of their own (Connect over HTTP/1.1 or fetch).
    */
   waitReady: (timeoutMs?: number) => Promise<void>;
+  /** Coalesces sends that answer once stored into SendBatch calls; undefined when `coalesceSends` is false. */
+  sendBatcher: SendBatcher | undefined;
 }
 
-export function createServices(transport: Transport, waitReady: Services["waitReady"] = async () => undefined): Services {
+export interface ServicesOptions {
+  /** Default true: see ConnectOptions.coalesceSends. */
+  coalesceSends?: boolean;
+  maxMessageBytes?: number;
+}
+
+export function createServices(
+  transport: Transport,
+  waitReady: Services["waitReady"] = async () => undefined,
+  o: ServicesOptions = {},
+): Services {
+  const messaging = createClient(MessagingService, transport);
   return {
     auth: createClient(AuthService, transport),
     registry: createClient(RegistryService, transport),
-    messaging: createClient(MessagingService, transport),
+    messaging,
     waitReady,
+    sendBatcher:
+      o.coalesceSends === false ? undefined : new SendBatcher(messaging, waitReady, o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
   };
 }
 

@@ -181,6 +181,33 @@ describe("TypeScript SDK", () => {
     await flaky.close();
   });
 
+  it("acks what the handler processed, but not a request it answered with Reply (Reply marks it processed)", async () => {
+    const acked: string[] = [];
+    const countAcks: Interceptor = (next) => async (req) => {
+      if (req.method.name === "Ack")
+        for (const a of (req.message as unknown as { acks: { messageId: string }[] }).acks) acked.push(a.messageId);
+      return next(req);
+    };
+    const { token } = await net.user("dave"); // a user of its own: bob's and alice's accounts stay as the other tests expect
+    const responderClient = connect({ url: net.url, token, interceptors: [countAcks] });
+    const responder = await responderClient.register({ username: "answerer" });
+    const requests: string[] = [];
+    responder.onMessage(async (m) => {
+      if (m.isRequest) {
+        requests.push(m.messageId);
+        await m.replyText("answered");
+      }
+    });
+    await responder.ready();
+    for (let i = 0; i < 3; i++) expect((await caller.askText("@answerer", `q${i}`)).text).toBe("answered");
+    const plain = await caller.sendText("@answerer", "just so you know");
+    await until(() => acked.includes(plain.messageId), 10_000, "the plain message's ack");
+    await new Promise((r) => setTimeout(r, 100)); // a late ack batch would have gone by now
+    expect(requests).toHaveLength(3);
+    for (const id of requests) expect(acked).not.toContain(id);
+    await responderClient.close();
+  });
+
   it("finds agents and says who is calling", async () => {
     expect((await bob.whoami()).user).toBe("bob");
     expect((await caller.listOnline()).map((p) => p.username)).toEqual(expect.arrayContaining(["caller", "echo"]));
