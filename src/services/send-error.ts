@@ -20,6 +20,7 @@ export function toSendError(err: unknown): MessageInitShape<typeof SendErrorSche
     message: connectError.rawMessage,
     field: info?.metadata.field ?? "",
     retryAfterMs: retry ? retry.seconds * 1000n + BigInt(Math.round(retry.nanos / 1_000_000)) : 0n,
+    metadata: info?.metadata ?? {},
   };
 }
 

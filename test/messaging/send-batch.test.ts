@@ -87,6 +87,7 @@ describe.each(MODES)("SendBatch (%s)", (mode) => {
       { asAccountId: notMine.accountId, to: to(r), payload: text("x") },
       { asAccountId: s.accountId, to: to(r), payload: text("x"), schemaVersion: "2.0" },
       { asAccountId: s.accountId, to: to(r), payload: text("x"), messageId: "not a valid id!" },
+      { asAccountId: s.accountId, to: to(r), payload: text("x".repeat(300_000)) },
       { asAccountId: stranger.accountId, to: to(r), payload: text("second") },
     ];
     const res = await s.user.messaging.sendBatch({ messages });
@@ -99,8 +100,12 @@ describe.each(MODES)("SendBatch (%s)", (mode) => {
     expect(refused(res, 5)).toMatchObject({ code: "PERMISSION_DENIED", reason: "not_account_owner" });
     expect(refused(res, 6)).toMatchObject({ code: "INVALID_ARGUMENT", reason: "unsupported_schema_version" });
     expect(refused(res, 7)).toMatchObject({ code: "INVALID_ARGUMENT", reason: "invalid_message_id" });
-    expect(sent(res, 8).status).toBe(DeliveryStatus.ACCEPTED);
-    for (let i = 1; i <= 7; i++) expect(refused(res, i).message).not.toBe("");
+    // The ErrorInfo metadata of Send's error comes along: how big, against which limit.
+    expect(refused(res, 8)).toMatchObject({ code: "INVALID_ARGUMENT", reason: "payload_too_large", field: "payload" });
+    expect(refused(res, 8).metadata).toMatchObject({ field: "payload", limit_bytes: "256000" });
+    expect(Number(refused(res, 8).metadata["size_bytes"])).toBeGreaterThan(300_000);
+    expect(sent(res, 9).status).toBe(DeliveryStatus.ACCEPTED);
+    for (let i = 1; i <= 8; i++) expect(refused(res, i).message).not.toBe("");
 
     // Only the two good ones were stored: nothing of a refused item reaches the recipient.
     const inbox = openInbox(r, { autoAck: true });

@@ -105,13 +105,15 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> AgentnetError:
 
 def from_send_error(err: messaging_pb2.SendError) -> AgentnetError:
     """The error of one refused SendBatch item (agentnet.v1.SendError), as the same class with the same code, reason,
-    message, field and retry delay that from_rpc_error gives for the Send call it stands for. ErrorInfo metadata
-    beyond `field` is not carried by SendError, so `info` holds `field` only."""
+    message, field, ErrorInfo metadata (`info`) and retry delay that from_rpc_error gives for the Send call it
+    stands for."""
     code = grpc.StatusCode.__members__.get(err.code, grpc.StatusCode.UNKNOWN)
     reason, field = err.reason, err.field or None
     cls = _BY_REASON.get(reason) or _BY_CODE.get(code, AgentnetError)
-    return cls(code, err.message or code.name.lower(), reason, {"field": field} if field else {}, field,
-               err.retry_after_ms or None)
+    info = dict(err.metadata)
+    if field:
+        info["field"] = field
+    return cls(code, err.message or code.name.lower(), reason, info, field, err.retry_after_ms or None)
 
 
 def is_retryable(err: AgentnetError) -> bool:

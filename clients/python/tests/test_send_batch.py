@@ -128,6 +128,7 @@ async def test_refused_items_raise_sends_own_errors_in_their_callers(fast_server
             "bad_id": lambda a: a.send_text(to, "x", message_id="not a valid id!"),
             "nul_in_thread": lambda a: a.send_text(to, "x", thread_id="nul\u0000inside"),  # refuses a whole batch
             "not_owner": lambda a: agentnet.AccountActor(a._client, not_mine).send_text(to, "x"),
+            "too_big": lambda a: a.send_text(to, "x" * 300_000),  # its error's metadata says by how much
             "ok_3": lambda a: a.send_text(to, "third"),
         }
         got = dict(zip(cases, await asyncio.gather(*(f(agent) for f in cases.values()), return_exceptions=True)))
@@ -148,6 +149,7 @@ async def test_refused_items_raise_sends_own_errors_in_their_callers(fast_server
         assert got["no_recipient"].reason == "recipient_not_found" and isinstance(got["no_recipient"], agentnet.NotFoundError)
         assert got["bad_ttl"].field == "ttl_ms" and isinstance(got["bad_ttl"], agentnet.InvalidArgumentError)
         assert isinstance(got["not_owner"], agentnet.PermissionDeniedError)
+        assert got["too_big"].reason == "payload_too_large" and "limit_bytes" in got["too_big"].info
         assert got["nul_in_thread"].field == "thread_id"  # Send's own answer, not the batch's messages[5].thread_id
         # Only the good ones reached the recipient (three from each client).
         await until(lambda: len(handled) == 6, 30, "the six good messages to be handled")

@@ -29,10 +29,15 @@ const ERROR_DOMAIN = "agentnet.dev";
 type SendInit = MessageInitShape<typeof SendRequestSchema>;
 
 /**
- * Refusals whose Send error carries ErrorInfo metadata beyond `field` (blob_id; size_bytes and limit_bytes), which
- * SendError cannot say: such an item is asked again by Send, which stores nothing and answers exactly that error.
+ * Refusals whose Send error carries ErrorInfo metadata beyond `field` (blob_id; size_bytes and limit_bytes). A
+ * gateway older than SendError's `metadata` cannot say it: such an item is then asked again by Send, which stores
+ * nothing and answers exactly that error.
  */
 const REASONS_WITH_METADATA: ReadonlySet<string> = new Set(["blob_not_found", "payload_too_large"]);
+
+function saysAll(e: SendError): boolean {
+  return !REASONS_WITH_METADATA.has(e.reason) || Object.keys(e.metadata).some((k) => k !== "field");
+}
 
 interface Flight {
   /** Aborts the call once every item in it has given up (its signal or deadline). */
@@ -218,7 +223,7 @@ export class SendBatcher {
         if (item.settled) continue;
         const result = results[k]?.result;
         if (result?.case === "sent") this.succeed(item, result.value);
-        else if (result?.case === "error" && !REASONS_WITH_METADATA.has(result.value.reason)) {
+        else if (result?.case === "error" && saysAll(result.value)) {
           this.refused(item, toAgentnetError(sendErrorToConnectError(result.value)));
         } else void this.handOver(item); // no answer for it, or one SendError cannot fully say: ask by itself
       }
@@ -315,14 +320,15 @@ const CODE_BY_NAME: ReadonlyMap<string, Code> = new Map(
 
 /**
  * The error a Send would have raised, rebuilt from a refused item of SendBatch as the server builds it: the code and
- * message, an ErrorInfo with the reason (and `field` in its metadata), a BadRequest naming the field, a RetryInfo
+ * message, an ErrorInfo with the reason and its metadata (`field` included), a BadRequest naming the field, a RetryInfo
  * with the delay — as details in the form they arrive over the wire.
  */
 export function sendErrorToConnectError(e: SendError): ConnectError {
   const code = CODE_BY_NAME.get(e.code) ?? (e.code === "CANCELLED" ? Code.Canceled : Code.Unknown);
   const details: { type: string; value: Uint8Array }[] = [];
   if (e.reason !== "") {
-    const info = create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata: e.field === "" ? {} : { field: e.field } });
+    const metadata = { ...e.metadata, ...(e.field !== "" && { field: e.field }) };
+    const info = create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata });
     details.push({ type: ErrorInfoSchema.typeName, value: toBinary(ErrorInfoSchema, info) });
   }
   if (e.field !== "") {

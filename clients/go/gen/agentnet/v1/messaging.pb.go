@@ -1199,6 +1199,277 @@ func (x *SendResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+// Many messages to send in one call.
+type SendBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The messages, 1..1,000, each as in Send (`wait_for` must be unset or ACCEPTED).
+	Messages      []*SendRequest `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendBatchRequest) Reset() {
+	*x = SendBatchRequest{}
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendBatchRequest) ProtoMessage() {}
+
+func (x *SendBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendBatchRequest.ProtoReflect.Descriptor instead.
+func (*SendBatchRequest) Descriptor() ([]byte, []int) {
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SendBatchRequest) GetMessages() []*SendRequest {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// One result per message of a SendBatch call, in request order.
+type SendBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results[i] answers messages[i].
+	Results       []*SendBatchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendBatchResponse) Reset() {
+	*x = SendBatchResponse{}
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendBatchResponse) ProtoMessage() {}
+
+func (x *SendBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendBatchResponse.ProtoReflect.Descriptor instead.
+func (*SendBatchResponse) Descriptor() ([]byte, []int) {
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SendBatchResponse) GetResults() []*SendBatchResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What happened to one message of a batch: stored (`sent`) or refused (`error`).
+type SendBatchResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one is set.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*SendBatchResult_Sent
+	//	*SendBatchResult_Error
+	Result        isSendBatchResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendBatchResult) Reset() {
+	*x = SendBatchResult{}
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendBatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendBatchResult) ProtoMessage() {}
+
+func (x *SendBatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendBatchResult.ProtoReflect.Descriptor instead.
+func (*SendBatchResult) Descriptor() ([]byte, []int) {
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SendBatchResult) GetResult() isSendBatchResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *SendBatchResult) GetSent() *SendResponse {
+	if x != nil {
+		if x, ok := x.Result.(*SendBatchResult_Sent); ok {
+			return x.Sent
+		}
+	}
+	return nil
+}
+
+func (x *SendBatchResult) GetError() *SendError {
+	if x != nil {
+		if x, ok := x.Result.(*SendBatchResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isSendBatchResult_Result interface {
+	isSendBatchResult_Result()
+}
+
+type SendBatchResult_Sent struct {
+	// The stored message, as Send answers it (ACCEPTED, or the current status of a duplicate).
+	Sent *SendResponse `protobuf:"bytes,1,opt,name=sent,proto3,oneof"`
+}
+
+type SendBatchResult_Error struct {
+	// Why this message was refused; nothing of it was stored.
+	Error *SendError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*SendBatchResult_Sent) isSendBatchResult_Result() {}
+
+func (*SendBatchResult_Error) isSendBatchResult_Result() {}
+
+// The error Send would have raised for one message.
+type SendError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gRPC status code name, e.g. "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED", "UNAVAILABLE".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The machine-readable reason (as in the ErrorInfo of Send's errors), e.g. "recipient_not_found".
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Human-readable explanation.
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// The SendRequest field at fault, for INVALID_ARGUMENT, e.g. "ttl_ms"; empty otherwise.
+	Field string `protobuf:"bytes,4,opt,name=field,proto3" json:"field,omitempty"`
+	// For RESOURCE_EXHAUSTED and UNAVAILABLE: how long to wait before retrying this message, in milliseconds.
+	RetryAfterMs int64 `protobuf:"varint,5,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	// The ErrorInfo metadata Send's error carries, `field` included when set: e.g. `size_bytes` and `limit_bytes`
+	// for `payload_too_large`, `blob_id` for `blob_not_found`, `rate_per_second` and `burst` for `rate_limited`.
+	Metadata      map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendError) Reset() {
+	*x = SendError{}
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendError) ProtoMessage() {}
+
+func (x *SendError) ProtoReflect() protoreflect.Message {
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendError.ProtoReflect.Descriptor instead.
+func (*SendError) Descriptor() ([]byte, []int) {
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SendError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *SendError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SendError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SendError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SendError) GetRetryAfterMs() int64 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
+}
+
+func (x *SendError) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 // A request to send and wait on.
 type RequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1241,7 +1512,7 @@ type RequestRequest struct {
 
 func (x *RequestRequest) Reset() {
 	*x = RequestRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[6]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1524,7 @@ func (x *RequestRequest) String() string {
 func (*RequestRequest) ProtoMessage() {}
 
 func (x *RequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[6]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1537,7 @@ func (x *RequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRequest.ProtoReflect.Descriptor instead.
 func (*RequestRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{6}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RequestRequest) GetTo() *Recipient {
@@ -1382,7 +1653,7 @@ type RequestResponse struct {
 
 func (x *RequestResponse) Reset() {
 	*x = RequestResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[7]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1665,7 @@ func (x *RequestResponse) String() string {
 func (*RequestResponse) ProtoMessage() {}
 
 func (x *RequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[7]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1678,7 @@ func (x *RequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestResponse.ProtoReflect.Descriptor instead.
 func (*RequestResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{7}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RequestResponse) GetRequestMessageId() string {
@@ -1462,7 +1733,7 @@ type ReplyRequest struct {
 
 func (x *ReplyRequest) Reset() {
 	*x = ReplyRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[8]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1745,7 @@ func (x *ReplyRequest) String() string {
 func (*ReplyRequest) ProtoMessage() {}
 
 func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[8]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1758,7 @@ func (x *ReplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyRequest.ProtoReflect.Descriptor instead.
 func (*ReplyRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{8}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReplyRequest) GetRequestMessageId() string {
@@ -1577,7 +1848,7 @@ type ReplyResponse struct {
 
 func (x *ReplyResponse) Reset() {
 	*x = ReplyResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[9]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1860,7 @@ func (x *ReplyResponse) String() string {
 func (*ReplyResponse) ProtoMessage() {}
 
 func (x *ReplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[9]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1873,7 @@ func (x *ReplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyResponse.ProtoReflect.Descriptor instead.
 func (*ReplyResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{9}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplyResponse) GetMessageId() string {
@@ -1656,7 +1927,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[10]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1939,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[10]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1952,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{10}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubscribeRequest) GetAsAccountId() string {
@@ -1736,7 +2007,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[11]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +2019,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[11]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +2032,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{11}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubscribeResponse) GetEvent() isSubscribeResponse_Event {
@@ -1840,7 +2111,7 @@ type SubscribeStarted struct {
 
 func (x *SubscribeStarted) Reset() {
 	*x = SubscribeStarted{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[12]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2123,7 @@ func (x *SubscribeStarted) String() string {
 func (*SubscribeStarted) ProtoMessage() {}
 
 func (x *SubscribeStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[12]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2136,7 @@ func (x *SubscribeStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeStarted.ProtoReflect.Descriptor instead.
 func (*SubscribeStarted) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{12}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubscribeStarted) GetAccountId() string {
@@ -1909,7 +2180,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[13]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2192,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[13]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2205,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{13}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AckRequest) GetAcks() []*AckItem {
@@ -1969,7 +2240,7 @@ type AckItem struct {
 
 func (x *AckItem) Reset() {
 	*x = AckItem{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[14]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2252,7 @@ func (x *AckItem) String() string {
 func (*AckItem) ProtoMessage() {}
 
 func (x *AckItem) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[14]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2265,7 @@ func (x *AckItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckItem.ProtoReflect.Descriptor instead.
 func (*AckItem) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{14}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AckItem) GetMessageId() string {
@@ -2036,7 +2307,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[15]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2319,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[15]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2332,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{15}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AckResponse) GetResults() []*AckResult {
@@ -2089,7 +2360,7 @@ type AckResult struct {
 
 func (x *AckResult) Reset() {
 	*x = AckResult{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[16]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2372,7 @@ func (x *AckResult) String() string {
 func (*AckResult) ProtoMessage() {}
 
 func (x *AckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[16]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2385,7 @@ func (x *AckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResult.ProtoReflect.Descriptor instead.
 func (*AckResult) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{16}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AckResult) GetMessageId() string {
@@ -2164,7 +2435,7 @@ type WatchReceiptsRequest struct {
 
 func (x *WatchReceiptsRequest) Reset() {
 	*x = WatchReceiptsRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[17]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2447,7 @@ func (x *WatchReceiptsRequest) String() string {
 func (*WatchReceiptsRequest) ProtoMessage() {}
 
 func (x *WatchReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[17]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2460,7 @@ func (x *WatchReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*WatchReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{17}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchReceiptsRequest) GetAccountIds() []string {
@@ -2237,7 +2508,7 @@ type WatchReceiptsResponse struct {
 
 func (x *WatchReceiptsResponse) Reset() {
 	*x = WatchReceiptsResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[18]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2520,7 @@ func (x *WatchReceiptsResponse) String() string {
 func (*WatchReceiptsResponse) ProtoMessage() {}
 
 func (x *WatchReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[18]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2533,7 @@ func (x *WatchReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*WatchReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{18}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchReceiptsResponse) GetEvent() isWatchReceiptsResponse_Event {
@@ -2335,7 +2606,7 @@ type ReceiptsSynced struct {
 
 func (x *ReceiptsSynced) Reset() {
 	*x = ReceiptsSynced{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[19]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2618,7 @@ func (x *ReceiptsSynced) String() string {
 func (*ReceiptsSynced) ProtoMessage() {}
 
 func (x *ReceiptsSynced) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[19]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2631,7 @@ func (x *ReceiptsSynced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptsSynced.ProtoReflect.Descriptor instead.
 func (*ReceiptsSynced) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{19}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReceiptsSynced) GetReplayedCount() int64 {
@@ -2403,7 +2674,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[20]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2686,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[20]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2699,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{20}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Receipt) GetCursor() string {
@@ -2535,7 +2806,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[21]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2818,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[21]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2831,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{21}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -2611,7 +2882,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[22]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2894,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[22]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2907,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{22}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*ThreadSummary {
@@ -2666,7 +2937,7 @@ type Participant struct {
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[23]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2949,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[23]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2962,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{23}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Participant) GetAccountId() string {
@@ -2735,7 +3006,7 @@ type ThreadSummary struct {
 
 func (x *ThreadSummary) Reset() {
 	*x = ThreadSummary{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[24]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +3018,7 @@ func (x *ThreadSummary) String() string {
 func (*ThreadSummary) ProtoMessage() {}
 
 func (x *ThreadSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[24]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +3031,7 @@ func (x *ThreadSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadSummary.ProtoReflect.Descriptor instead.
 func (*ThreadSummary) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{24}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ThreadSummary) GetThreadId() string {
@@ -2842,7 +3113,7 @@ type GetThreadMessagesRequest struct {
 
 func (x *GetThreadMessagesRequest) Reset() {
 	*x = GetThreadMessagesRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[25]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +3125,7 @@ func (x *GetThreadMessagesRequest) String() string {
 func (*GetThreadMessagesRequest) ProtoMessage() {}
 
 func (x *GetThreadMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[25]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +3138,7 @@ func (x *GetThreadMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadMessagesRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{25}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetThreadMessagesRequest) GetThreadId() string {
@@ -2904,7 +3175,7 @@ type GetThreadMessagesResponse struct {
 
 func (x *GetThreadMessagesResponse) Reset() {
 	*x = GetThreadMessagesResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[26]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2916,7 +3187,7 @@ func (x *GetThreadMessagesResponse) String() string {
 func (*GetThreadMessagesResponse) ProtoMessage() {}
 
 func (x *GetThreadMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[26]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2929,7 +3200,7 @@ func (x *GetThreadMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadMessagesResponse.ProtoReflect.Descriptor instead.
 func (*GetThreadMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{26}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetThreadMessagesResponse) GetMessages() []*Envelope {
@@ -2978,7 +3249,7 @@ type SearchMessagesRequest struct {
 
 func (x *SearchMessagesRequest) Reset() {
 	*x = SearchMessagesRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[27]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3261,7 @@ func (x *SearchMessagesRequest) String() string {
 func (*SearchMessagesRequest) ProtoMessage() {}
 
 func (x *SearchMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[27]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3274,7 @@ func (x *SearchMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchMessagesRequest.ProtoReflect.Descriptor instead.
 func (*SearchMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{27}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SearchMessagesRequest) GetThreadId() string {
@@ -3096,7 +3367,7 @@ type SearchMessagesResponse struct {
 
 func (x *SearchMessagesResponse) Reset() {
 	*x = SearchMessagesResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[28]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3379,7 @@ func (x *SearchMessagesResponse) String() string {
 func (*SearchMessagesResponse) ProtoMessage() {}
 
 func (x *SearchMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[28]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3392,7 @@ func (x *SearchMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchMessagesResponse.ProtoReflect.Descriptor instead.
 func (*SearchMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{28}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SearchMessagesResponse) GetMessages() []*Envelope {
@@ -3149,7 +3420,7 @@ type GetThreadStatusRequest struct {
 
 func (x *GetThreadStatusRequest) Reset() {
 	*x = GetThreadStatusRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[29]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3161,7 +3432,7 @@ func (x *GetThreadStatusRequest) String() string {
 func (*GetThreadStatusRequest) ProtoMessage() {}
 
 func (x *GetThreadStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[29]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3174,7 +3445,7 @@ func (x *GetThreadStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadStatusRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{29}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetThreadStatusRequest) GetThreadId() string {
@@ -3214,7 +3485,7 @@ type GetThreadStatusResponse struct {
 
 func (x *GetThreadStatusResponse) Reset() {
 	*x = GetThreadStatusResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[30]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3497,7 @@ func (x *GetThreadStatusResponse) String() string {
 func (*GetThreadStatusResponse) ProtoMessage() {}
 
 func (x *GetThreadStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[30]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3510,7 @@ func (x *GetThreadStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetThreadStatusResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{30}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetThreadStatusResponse) GetThreadId() string {
@@ -3332,7 +3603,7 @@ type PutBlobRequest struct {
 
 func (x *PutBlobRequest) Reset() {
 	*x = PutBlobRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[31]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3344,7 +3615,7 @@ func (x *PutBlobRequest) String() string {
 func (*PutBlobRequest) ProtoMessage() {}
 
 func (x *PutBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[31]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3357,7 +3628,7 @@ func (x *PutBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBlobRequest.ProtoReflect.Descriptor instead.
 func (*PutBlobRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{31}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutBlobRequest) GetData() []byte {
@@ -3406,7 +3677,7 @@ type PutBlobResponse struct {
 
 func (x *PutBlobResponse) Reset() {
 	*x = PutBlobResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[32]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3689,7 @@ func (x *PutBlobResponse) String() string {
 func (*PutBlobResponse) ProtoMessage() {}
 
 func (x *PutBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[32]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3702,7 @@ func (x *PutBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBlobResponse.ProtoReflect.Descriptor instead.
 func (*PutBlobResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{32}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutBlobResponse) GetBlob() *BlobInfo {
@@ -3452,7 +3723,7 @@ type GetBlobRequest struct {
 
 func (x *GetBlobRequest) Reset() {
 	*x = GetBlobRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[33]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3464,7 +3735,7 @@ func (x *GetBlobRequest) String() string {
 func (*GetBlobRequest) ProtoMessage() {}
 
 func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[33]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3477,7 +3748,7 @@ func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobRequest.ProtoReflect.Descriptor instead.
 func (*GetBlobRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{33}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetBlobRequest) GetBlobId() string {
@@ -3500,7 +3771,7 @@ type GetBlobResponse struct {
 
 func (x *GetBlobResponse) Reset() {
 	*x = GetBlobResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[34]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3512,7 +3783,7 @@ func (x *GetBlobResponse) String() string {
 func (*GetBlobResponse) ProtoMessage() {}
 
 func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[34]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3525,7 +3796,7 @@ func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobResponse.ProtoReflect.Descriptor instead.
 func (*GetBlobResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{34}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetBlobResponse) GetBlob() *BlobInfo {
@@ -3553,7 +3824,7 @@ type HeadBlobRequest struct {
 
 func (x *HeadBlobRequest) Reset() {
 	*x = HeadBlobRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[35]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3565,7 +3836,7 @@ func (x *HeadBlobRequest) String() string {
 func (*HeadBlobRequest) ProtoMessage() {}
 
 func (x *HeadBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[35]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3578,7 +3849,7 @@ func (x *HeadBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadBlobRequest.ProtoReflect.Descriptor instead.
 func (*HeadBlobRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{35}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *HeadBlobRequest) GetBlobId() string {
@@ -3599,7 +3870,7 @@ type HeadBlobResponse struct {
 
 func (x *HeadBlobResponse) Reset() {
 	*x = HeadBlobResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[36]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3882,7 @@ func (x *HeadBlobResponse) String() string {
 func (*HeadBlobResponse) ProtoMessage() {}
 
 func (x *HeadBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[36]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3895,7 @@ func (x *HeadBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadBlobResponse.ProtoReflect.Descriptor instead.
 func (*HeadBlobResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{36}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *HeadBlobResponse) GetBlob() *BlobInfo {
@@ -3645,7 +3916,7 @@ type DeleteBlobRequest struct {
 
 func (x *DeleteBlobRequest) Reset() {
 	*x = DeleteBlobRequest{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[37]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3657,7 +3928,7 @@ func (x *DeleteBlobRequest) String() string {
 func (*DeleteBlobRequest) ProtoMessage() {}
 
 func (x *DeleteBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[37]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3670,7 +3941,7 @@ func (x *DeleteBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBlobRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBlobRequest) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{37}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteBlobRequest) GetBlobId() string {
@@ -3691,7 +3962,7 @@ type DeleteBlobResponse struct {
 
 func (x *DeleteBlobResponse) Reset() {
 	*x = DeleteBlobResponse{}
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[38]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3703,7 +3974,7 @@ func (x *DeleteBlobResponse) String() string {
 func (*DeleteBlobResponse) ProtoMessage() {}
 
 func (x *DeleteBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentnet_v1_messaging_proto_msgTypes[38]
+	mi := &file_agentnet_v1_messaging_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3716,7 +3987,7 @@ func (x *DeleteBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBlobResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBlobResponse) Descriptor() ([]byte, []int) {
-	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{38}
+	return file_agentnet_v1_messaging_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteBlobResponse) GetDeleted() bool {
@@ -3817,7 +4088,25 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1c\n" +
 	"\tduplicate\x18\a \x01(\bR\tduplicate\x12$\n" +
 	"\x0ewait_timed_out\x18\b \x01(\bR\fwaitTimedOut\x12.\n" +
-	"\areceipt\x18\t \x01(\v2\x14.agentnet.v1.ReceiptR\areceipt\"\xae\x04\n" +
+	"\areceipt\x18\t \x01(\v2\x14.agentnet.v1.ReceiptR\areceipt\"H\n" +
+	"\x10SendBatchRequest\x124\n" +
+	"\bmessages\x18\x01 \x03(\v2\x18.agentnet.v1.SendRequestR\bmessages\"K\n" +
+	"\x11SendBatchResponse\x126\n" +
+	"\aresults\x18\x01 \x03(\v2\x1c.agentnet.v1.SendBatchResultR\aresults\"|\n" +
+	"\x0fSendBatchResult\x12/\n" +
+	"\x04sent\x18\x01 \x01(\v2\x19.agentnet.v1.SendResponseH\x00R\x04sent\x12.\n" +
+	"\x05error\x18\x02 \x01(\v2\x16.agentnet.v1.SendErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"\x8c\x02\n" +
+	"\tSendError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
+	"\x05field\x18\x04 \x01(\tR\x05field\x12$\n" +
+	"\x0eretry_after_ms\x18\x05 \x01(\x03R\fretryAfterMs\x12@\n" +
+	"\bmetadata\x18\x06 \x03(\v2$.agentnet.v1.SendError.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x04\n" +
 	"\x0eRequestRequest\x12&\n" +
 	"\x02to\x18\x01 \x01(\v2\x16.agentnet.v1.RecipientR\x02to\x121\n" +
 	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructR\apayload\x12\x1b\n" +
@@ -4049,9 +4338,10 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"AckOutcome\x12\x1b\n" +
 	"\x17ACK_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACK_OUTCOME_PROCESSED\x10\x01\x12\x18\n" +
-	"\x14ACK_OUTCOME_REJECTED\x10\x022\xf2\b\n" +
+	"\x14ACK_OUTCOME_REJECTED\x10\x022\xbe\t\n" +
 	"\x10MessagingService\x12;\n" +
-	"\x04Send\x12\x18.agentnet.v1.SendRequest\x1a\x19.agentnet.v1.SendResponse\x12D\n" +
+	"\x04Send\x12\x18.agentnet.v1.SendRequest\x1a\x19.agentnet.v1.SendResponse\x12J\n" +
+	"\tSendBatch\x12\x1d.agentnet.v1.SendBatchRequest\x1a\x1e.agentnet.v1.SendBatchResponse\x12D\n" +
 	"\aRequest\x12\x1b.agentnet.v1.RequestRequest\x1a\x1c.agentnet.v1.RequestResponse\x12>\n" +
 	"\x05Reply\x12\x19.agentnet.v1.ReplyRequest\x1a\x1a.agentnet.v1.ReplyResponse\x12L\n" +
 	"\tSubscribe\x12\x1d.agentnet.v1.SubscribeRequest\x1a\x1e.agentnet.v1.SubscribeResponse0\x01\x12=\n" +
@@ -4081,7 +4371,7 @@ func file_agentnet_v1_messaging_proto_rawDescGZIP() []byte {
 }
 
 var file_agentnet_v1_messaging_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_agentnet_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_agentnet_v1_messaging_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_agentnet_v1_messaging_proto_goTypes = []any{
 	(MessageKind)(0),                  // 0: agentnet.v1.MessageKind
 	(DeliveryStatus)(0),               // 1: agentnet.v1.DeliveryStatus
@@ -4094,133 +4384,145 @@ var file_agentnet_v1_messaging_proto_goTypes = []any{
 	(*Envelope)(nil),                  // 8: agentnet.v1.Envelope
 	(*SendRequest)(nil),               // 9: agentnet.v1.SendRequest
 	(*SendResponse)(nil),              // 10: agentnet.v1.SendResponse
-	(*RequestRequest)(nil),            // 11: agentnet.v1.RequestRequest
-	(*RequestResponse)(nil),           // 12: agentnet.v1.RequestResponse
-	(*ReplyRequest)(nil),              // 13: agentnet.v1.ReplyRequest
-	(*ReplyResponse)(nil),             // 14: agentnet.v1.ReplyResponse
-	(*SubscribeRequest)(nil),          // 15: agentnet.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),         // 16: agentnet.v1.SubscribeResponse
-	(*SubscribeStarted)(nil),          // 17: agentnet.v1.SubscribeStarted
-	(*AckRequest)(nil),                // 18: agentnet.v1.AckRequest
-	(*AckItem)(nil),                   // 19: agentnet.v1.AckItem
-	(*AckResponse)(nil),               // 20: agentnet.v1.AckResponse
-	(*AckResult)(nil),                 // 21: agentnet.v1.AckResult
-	(*WatchReceiptsRequest)(nil),      // 22: agentnet.v1.WatchReceiptsRequest
-	(*WatchReceiptsResponse)(nil),     // 23: agentnet.v1.WatchReceiptsResponse
-	(*ReceiptsSynced)(nil),            // 24: agentnet.v1.ReceiptsSynced
-	(*Receipt)(nil),                   // 25: agentnet.v1.Receipt
-	(*ListThreadsRequest)(nil),        // 26: agentnet.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),       // 27: agentnet.v1.ListThreadsResponse
-	(*Participant)(nil),               // 28: agentnet.v1.Participant
-	(*ThreadSummary)(nil),             // 29: agentnet.v1.ThreadSummary
-	(*GetThreadMessagesRequest)(nil),  // 30: agentnet.v1.GetThreadMessagesRequest
-	(*GetThreadMessagesResponse)(nil), // 31: agentnet.v1.GetThreadMessagesResponse
-	(*SearchMessagesRequest)(nil),     // 32: agentnet.v1.SearchMessagesRequest
-	(*SearchMessagesResponse)(nil),    // 33: agentnet.v1.SearchMessagesResponse
-	(*GetThreadStatusRequest)(nil),    // 34: agentnet.v1.GetThreadStatusRequest
-	(*GetThreadStatusResponse)(nil),   // 35: agentnet.v1.GetThreadStatusResponse
-	(*PutBlobRequest)(nil),            // 36: agentnet.v1.PutBlobRequest
-	(*PutBlobResponse)(nil),           // 37: agentnet.v1.PutBlobResponse
-	(*GetBlobRequest)(nil),            // 38: agentnet.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),           // 39: agentnet.v1.GetBlobResponse
-	(*HeadBlobRequest)(nil),           // 40: agentnet.v1.HeadBlobRequest
-	(*HeadBlobResponse)(nil),          // 41: agentnet.v1.HeadBlobResponse
-	(*DeleteBlobRequest)(nil),         // 42: agentnet.v1.DeleteBlobRequest
-	(*DeleteBlobResponse)(nil),        // 43: agentnet.v1.DeleteBlobResponse
-	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),           // 45: google.protobuf.Struct
-	(*Keepalive)(nil),                 // 46: agentnet.v1.Keepalive
+	(*SendBatchRequest)(nil),          // 11: agentnet.v1.SendBatchRequest
+	(*SendBatchResponse)(nil),         // 12: agentnet.v1.SendBatchResponse
+	(*SendBatchResult)(nil),           // 13: agentnet.v1.SendBatchResult
+	(*SendError)(nil),                 // 14: agentnet.v1.SendError
+	(*RequestRequest)(nil),            // 15: agentnet.v1.RequestRequest
+	(*RequestResponse)(nil),           // 16: agentnet.v1.RequestResponse
+	(*ReplyRequest)(nil),              // 17: agentnet.v1.ReplyRequest
+	(*ReplyResponse)(nil),             // 18: agentnet.v1.ReplyResponse
+	(*SubscribeRequest)(nil),          // 19: agentnet.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),         // 20: agentnet.v1.SubscribeResponse
+	(*SubscribeStarted)(nil),          // 21: agentnet.v1.SubscribeStarted
+	(*AckRequest)(nil),                // 22: agentnet.v1.AckRequest
+	(*AckItem)(nil),                   // 23: agentnet.v1.AckItem
+	(*AckResponse)(nil),               // 24: agentnet.v1.AckResponse
+	(*AckResult)(nil),                 // 25: agentnet.v1.AckResult
+	(*WatchReceiptsRequest)(nil),      // 26: agentnet.v1.WatchReceiptsRequest
+	(*WatchReceiptsResponse)(nil),     // 27: agentnet.v1.WatchReceiptsResponse
+	(*ReceiptsSynced)(nil),            // 28: agentnet.v1.ReceiptsSynced
+	(*Receipt)(nil),                   // 29: agentnet.v1.Receipt
+	(*ListThreadsRequest)(nil),        // 30: agentnet.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),       // 31: agentnet.v1.ListThreadsResponse
+	(*Participant)(nil),               // 32: agentnet.v1.Participant
+	(*ThreadSummary)(nil),             // 33: agentnet.v1.ThreadSummary
+	(*GetThreadMessagesRequest)(nil),  // 34: agentnet.v1.GetThreadMessagesRequest
+	(*GetThreadMessagesResponse)(nil), // 35: agentnet.v1.GetThreadMessagesResponse
+	(*SearchMessagesRequest)(nil),     // 36: agentnet.v1.SearchMessagesRequest
+	(*SearchMessagesResponse)(nil),    // 37: agentnet.v1.SearchMessagesResponse
+	(*GetThreadStatusRequest)(nil),    // 38: agentnet.v1.GetThreadStatusRequest
+	(*GetThreadStatusResponse)(nil),   // 39: agentnet.v1.GetThreadStatusResponse
+	(*PutBlobRequest)(nil),            // 40: agentnet.v1.PutBlobRequest
+	(*PutBlobResponse)(nil),           // 41: agentnet.v1.PutBlobResponse
+	(*GetBlobRequest)(nil),            // 42: agentnet.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),           // 43: agentnet.v1.GetBlobResponse
+	(*HeadBlobRequest)(nil),           // 44: agentnet.v1.HeadBlobRequest
+	(*HeadBlobResponse)(nil),          // 45: agentnet.v1.HeadBlobResponse
+	(*DeleteBlobRequest)(nil),         // 46: agentnet.v1.DeleteBlobRequest
+	(*DeleteBlobResponse)(nil),        // 47: agentnet.v1.DeleteBlobResponse
+	nil,                               // 48: agentnet.v1.SendError.MetadataEntry
+	(*timestamppb.Timestamp)(nil),     // 49: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),           // 50: google.protobuf.Struct
+	(*Keepalive)(nil),                 // 51: agentnet.v1.Keepalive
 }
 var file_agentnet_v1_messaging_proto_depIdxs = []int32{
-	44, // 0: agentnet.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
+	49, // 0: agentnet.v1.BlobInfo.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: agentnet.v1.Envelope.kind:type_name -> agentnet.v1.MessageKind
 	5,  // 2: agentnet.v1.Envelope.to:type_name -> agentnet.v1.Recipient
-	45, // 3: agentnet.v1.Envelope.payload:type_name -> google.protobuf.Struct
-	44, // 4: agentnet.v1.Envelope.sent_at:type_name -> google.protobuf.Timestamp
-	44, // 5: agentnet.v1.Envelope.expires_at:type_name -> google.protobuf.Timestamp
+	50, // 3: agentnet.v1.Envelope.payload:type_name -> google.protobuf.Struct
+	49, // 4: agentnet.v1.Envelope.sent_at:type_name -> google.protobuf.Timestamp
+	49, // 5: agentnet.v1.Envelope.expires_at:type_name -> google.protobuf.Timestamp
 	6,  // 6: agentnet.v1.Envelope.signature:type_name -> agentnet.v1.Signature
 	7,  // 7: agentnet.v1.Envelope.blobs:type_name -> agentnet.v1.BlobInfo
 	1,  // 8: agentnet.v1.Envelope.status:type_name -> agentnet.v1.DeliveryStatus
 	5,  // 9: agentnet.v1.SendRequest.to:type_name -> agentnet.v1.Recipient
-	45, // 10: agentnet.v1.SendRequest.payload:type_name -> google.protobuf.Struct
+	50, // 10: agentnet.v1.SendRequest.payload:type_name -> google.protobuf.Struct
 	0,  // 11: agentnet.v1.SendRequest.kind:type_name -> agentnet.v1.MessageKind
-	44, // 12: agentnet.v1.SendRequest.expires_at:type_name -> google.protobuf.Timestamp
+	49, // 12: agentnet.v1.SendRequest.expires_at:type_name -> google.protobuf.Timestamp
 	6,  // 13: agentnet.v1.SendRequest.signature:type_name -> agentnet.v1.Signature
 	2,  // 14: agentnet.v1.SendRequest.wait_for:type_name -> agentnet.v1.WaitFor
 	1,  // 15: agentnet.v1.SendResponse.status:type_name -> agentnet.v1.DeliveryStatus
-	44, // 16: agentnet.v1.SendResponse.expires_at:type_name -> google.protobuf.Timestamp
-	25, // 17: agentnet.v1.SendResponse.receipt:type_name -> agentnet.v1.Receipt
-	5,  // 18: agentnet.v1.RequestRequest.to:type_name -> agentnet.v1.Recipient
-	45, // 19: agentnet.v1.RequestRequest.payload:type_name -> google.protobuf.Struct
-	6,  // 20: agentnet.v1.RequestRequest.signature:type_name -> agentnet.v1.Signature
-	8,  // 21: agentnet.v1.RequestResponse.reply:type_name -> agentnet.v1.Envelope
-	45, // 22: agentnet.v1.ReplyRequest.payload:type_name -> google.protobuf.Struct
-	0,  // 23: agentnet.v1.ReplyRequest.kind:type_name -> agentnet.v1.MessageKind
-	6,  // 24: agentnet.v1.ReplyRequest.signature:type_name -> agentnet.v1.Signature
-	1,  // 25: agentnet.v1.ReplyResponse.status:type_name -> agentnet.v1.DeliveryStatus
-	3,  // 26: agentnet.v1.SubscribeRequest.mode:type_name -> agentnet.v1.SubscribeMode
-	8,  // 27: agentnet.v1.SubscribeResponse.message:type_name -> agentnet.v1.Envelope
-	17, // 28: agentnet.v1.SubscribeResponse.started:type_name -> agentnet.v1.SubscribeStarted
-	46, // 29: agentnet.v1.SubscribeResponse.keepalive:type_name -> agentnet.v1.Keepalive
-	3,  // 30: agentnet.v1.SubscribeStarted.mode:type_name -> agentnet.v1.SubscribeMode
-	19, // 31: agentnet.v1.AckRequest.acks:type_name -> agentnet.v1.AckItem
-	4,  // 32: agentnet.v1.AckItem.outcome:type_name -> agentnet.v1.AckOutcome
-	21, // 33: agentnet.v1.AckResponse.results:type_name -> agentnet.v1.AckResult
-	1,  // 34: agentnet.v1.AckResult.status:type_name -> agentnet.v1.DeliveryStatus
-	44, // 35: agentnet.v1.WatchReceiptsRequest.since:type_name -> google.protobuf.Timestamp
-	25, // 36: agentnet.v1.WatchReceiptsResponse.receipt:type_name -> agentnet.v1.Receipt
-	46, // 37: agentnet.v1.WatchReceiptsResponse.keepalive:type_name -> agentnet.v1.Keepalive
-	24, // 38: agentnet.v1.WatchReceiptsResponse.synced:type_name -> agentnet.v1.ReceiptsSynced
-	1,  // 39: agentnet.v1.Receipt.status:type_name -> agentnet.v1.DeliveryStatus
-	44, // 40: agentnet.v1.Receipt.event_at:type_name -> google.protobuf.Timestamp
-	29, // 41: agentnet.v1.ListThreadsResponse.threads:type_name -> agentnet.v1.ThreadSummary
-	28, // 42: agentnet.v1.ThreadSummary.participants:type_name -> agentnet.v1.Participant
-	44, // 43: agentnet.v1.ThreadSummary.created_at:type_name -> google.protobuf.Timestamp
-	44, // 44: agentnet.v1.ThreadSummary.last_message_at:type_name -> google.protobuf.Timestamp
-	8,  // 45: agentnet.v1.GetThreadMessagesResponse.messages:type_name -> agentnet.v1.Envelope
-	0,  // 46: agentnet.v1.SearchMessagesRequest.kind:type_name -> agentnet.v1.MessageKind
-	44, // 47: agentnet.v1.SearchMessagesRequest.since:type_name -> google.protobuf.Timestamp
-	44, // 48: agentnet.v1.SearchMessagesRequest.until:type_name -> google.protobuf.Timestamp
-	8,  // 49: agentnet.v1.SearchMessagesResponse.messages:type_name -> agentnet.v1.Envelope
-	44, // 50: agentnet.v1.GetThreadStatusResponse.last_message_at:type_name -> google.protobuf.Timestamp
-	44, // 51: agentnet.v1.GetThreadStatusResponse.created_at:type_name -> google.protobuf.Timestamp
-	28, // 52: agentnet.v1.GetThreadStatusResponse.participants:type_name -> agentnet.v1.Participant
-	7,  // 53: agentnet.v1.PutBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
-	7,  // 54: agentnet.v1.GetBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
-	7,  // 55: agentnet.v1.HeadBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
-	9,  // 56: agentnet.v1.MessagingService.Send:input_type -> agentnet.v1.SendRequest
-	11, // 57: agentnet.v1.MessagingService.Request:input_type -> agentnet.v1.RequestRequest
-	13, // 58: agentnet.v1.MessagingService.Reply:input_type -> agentnet.v1.ReplyRequest
-	15, // 59: agentnet.v1.MessagingService.Subscribe:input_type -> agentnet.v1.SubscribeRequest
-	18, // 60: agentnet.v1.MessagingService.Ack:input_type -> agentnet.v1.AckRequest
-	22, // 61: agentnet.v1.MessagingService.WatchReceipts:input_type -> agentnet.v1.WatchReceiptsRequest
-	26, // 62: agentnet.v1.MessagingService.ListThreads:input_type -> agentnet.v1.ListThreadsRequest
-	30, // 63: agentnet.v1.MessagingService.GetThreadMessages:input_type -> agentnet.v1.GetThreadMessagesRequest
-	32, // 64: agentnet.v1.MessagingService.SearchMessages:input_type -> agentnet.v1.SearchMessagesRequest
-	34, // 65: agentnet.v1.MessagingService.GetThreadStatus:input_type -> agentnet.v1.GetThreadStatusRequest
-	36, // 66: agentnet.v1.MessagingService.PutBlob:input_type -> agentnet.v1.PutBlobRequest
-	38, // 67: agentnet.v1.MessagingService.GetBlob:input_type -> agentnet.v1.GetBlobRequest
-	40, // 68: agentnet.v1.MessagingService.HeadBlob:input_type -> agentnet.v1.HeadBlobRequest
-	42, // 69: agentnet.v1.MessagingService.DeleteBlob:input_type -> agentnet.v1.DeleteBlobRequest
-	10, // 70: agentnet.v1.MessagingService.Send:output_type -> agentnet.v1.SendResponse
-	12, // 71: agentnet.v1.MessagingService.Request:output_type -> agentnet.v1.RequestResponse
-	14, // 72: agentnet.v1.MessagingService.Reply:output_type -> agentnet.v1.ReplyResponse
-	16, // 73: agentnet.v1.MessagingService.Subscribe:output_type -> agentnet.v1.SubscribeResponse
-	20, // 74: agentnet.v1.MessagingService.Ack:output_type -> agentnet.v1.AckResponse
-	23, // 75: agentnet.v1.MessagingService.WatchReceipts:output_type -> agentnet.v1.WatchReceiptsResponse
-	27, // 76: agentnet.v1.MessagingService.ListThreads:output_type -> agentnet.v1.ListThreadsResponse
-	31, // 77: agentnet.v1.MessagingService.GetThreadMessages:output_type -> agentnet.v1.GetThreadMessagesResponse
-	33, // 78: agentnet.v1.MessagingService.SearchMessages:output_type -> agentnet.v1.SearchMessagesResponse
-	35, // 79: agentnet.v1.MessagingService.GetThreadStatus:output_type -> agentnet.v1.GetThreadStatusResponse
-	37, // 80: agentnet.v1.MessagingService.PutBlob:output_type -> agentnet.v1.PutBlobResponse
-	39, // 81: agentnet.v1.MessagingService.GetBlob:output_type -> agentnet.v1.GetBlobResponse
-	41, // 82: agentnet.v1.MessagingService.HeadBlob:output_type -> agentnet.v1.HeadBlobResponse
-	43, // 83: agentnet.v1.MessagingService.DeleteBlob:output_type -> agentnet.v1.DeleteBlobResponse
-	70, // [70:84] is the sub-list for method output_type
-	56, // [56:70] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	49, // 16: agentnet.v1.SendResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 17: agentnet.v1.SendResponse.receipt:type_name -> agentnet.v1.Receipt
+	9,  // 18: agentnet.v1.SendBatchRequest.messages:type_name -> agentnet.v1.SendRequest
+	13, // 19: agentnet.v1.SendBatchResponse.results:type_name -> agentnet.v1.SendBatchResult
+	10, // 20: agentnet.v1.SendBatchResult.sent:type_name -> agentnet.v1.SendResponse
+	14, // 21: agentnet.v1.SendBatchResult.error:type_name -> agentnet.v1.SendError
+	48, // 22: agentnet.v1.SendError.metadata:type_name -> agentnet.v1.SendError.MetadataEntry
+	5,  // 23: agentnet.v1.RequestRequest.to:type_name -> agentnet.v1.Recipient
+	50, // 24: agentnet.v1.RequestRequest.payload:type_name -> google.protobuf.Struct
+	6,  // 25: agentnet.v1.RequestRequest.signature:type_name -> agentnet.v1.Signature
+	8,  // 26: agentnet.v1.RequestResponse.reply:type_name -> agentnet.v1.Envelope
+	50, // 27: agentnet.v1.ReplyRequest.payload:type_name -> google.protobuf.Struct
+	0,  // 28: agentnet.v1.ReplyRequest.kind:type_name -> agentnet.v1.MessageKind
+	6,  // 29: agentnet.v1.ReplyRequest.signature:type_name -> agentnet.v1.Signature
+	1,  // 30: agentnet.v1.ReplyResponse.status:type_name -> agentnet.v1.DeliveryStatus
+	3,  // 31: agentnet.v1.SubscribeRequest.mode:type_name -> agentnet.v1.SubscribeMode
+	8,  // 32: agentnet.v1.SubscribeResponse.message:type_name -> agentnet.v1.Envelope
+	21, // 33: agentnet.v1.SubscribeResponse.started:type_name -> agentnet.v1.SubscribeStarted
+	51, // 34: agentnet.v1.SubscribeResponse.keepalive:type_name -> agentnet.v1.Keepalive
+	3,  // 35: agentnet.v1.SubscribeStarted.mode:type_name -> agentnet.v1.SubscribeMode
+	23, // 36: agentnet.v1.AckRequest.acks:type_name -> agentnet.v1.AckItem
+	4,  // 37: agentnet.v1.AckItem.outcome:type_name -> agentnet.v1.AckOutcome
+	25, // 38: agentnet.v1.AckResponse.results:type_name -> agentnet.v1.AckResult
+	1,  // 39: agentnet.v1.AckResult.status:type_name -> agentnet.v1.DeliveryStatus
+	49, // 40: agentnet.v1.WatchReceiptsRequest.since:type_name -> google.protobuf.Timestamp
+	29, // 41: agentnet.v1.WatchReceiptsResponse.receipt:type_name -> agentnet.v1.Receipt
+	51, // 42: agentnet.v1.WatchReceiptsResponse.keepalive:type_name -> agentnet.v1.Keepalive
+	28, // 43: agentnet.v1.WatchReceiptsResponse.synced:type_name -> agentnet.v1.ReceiptsSynced
+	1,  // 44: agentnet.v1.Receipt.status:type_name -> agentnet.v1.DeliveryStatus
+	49, // 45: agentnet.v1.Receipt.event_at:type_name -> google.protobuf.Timestamp
+	33, // 46: agentnet.v1.ListThreadsResponse.threads:type_name -> agentnet.v1.ThreadSummary
+	32, // 47: agentnet.v1.ThreadSummary.participants:type_name -> agentnet.v1.Participant
+	49, // 48: agentnet.v1.ThreadSummary.created_at:type_name -> google.protobuf.Timestamp
+	49, // 49: agentnet.v1.ThreadSummary.last_message_at:type_name -> google.protobuf.Timestamp
+	8,  // 50: agentnet.v1.GetThreadMessagesResponse.messages:type_name -> agentnet.v1.Envelope
+	0,  // 51: agentnet.v1.SearchMessagesRequest.kind:type_name -> agentnet.v1.MessageKind
+	49, // 52: agentnet.v1.SearchMessagesRequest.since:type_name -> google.protobuf.Timestamp
+	49, // 53: agentnet.v1.SearchMessagesRequest.until:type_name -> google.protobuf.Timestamp
+	8,  // 54: agentnet.v1.SearchMessagesResponse.messages:type_name -> agentnet.v1.Envelope
+	49, // 55: agentnet.v1.GetThreadStatusResponse.last_message_at:type_name -> google.protobuf.Timestamp
+	49, // 56: agentnet.v1.GetThreadStatusResponse.created_at:type_name -> google.protobuf.Timestamp
+	32, // 57: agentnet.v1.GetThreadStatusResponse.participants:type_name -> agentnet.v1.Participant
+	7,  // 58: agentnet.v1.PutBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
+	7,  // 59: agentnet.v1.GetBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
+	7,  // 60: agentnet.v1.HeadBlobResponse.blob:type_name -> agentnet.v1.BlobInfo
+	9,  // 61: agentnet.v1.MessagingService.Send:input_type -> agentnet.v1.SendRequest
+	11, // 62: agentnet.v1.MessagingService.SendBatch:input_type -> agentnet.v1.SendBatchRequest
+	15, // 63: agentnet.v1.MessagingService.Request:input_type -> agentnet.v1.RequestRequest
+	17, // 64: agentnet.v1.MessagingService.Reply:input_type -> agentnet.v1.ReplyRequest
+	19, // 65: agentnet.v1.MessagingService.Subscribe:input_type -> agentnet.v1.SubscribeRequest
+	22, // 66: agentnet.v1.MessagingService.Ack:input_type -> agentnet.v1.AckRequest
+	26, // 67: agentnet.v1.MessagingService.WatchReceipts:input_type -> agentnet.v1.WatchReceiptsRequest
+	30, // 68: agentnet.v1.MessagingService.ListThreads:input_type -> agentnet.v1.ListThreadsRequest
+	34, // 69: agentnet.v1.MessagingService.GetThreadMessages:input_type -> agentnet.v1.GetThreadMessagesRequest
+	36, // 70: agentnet.v1.MessagingService.SearchMessages:input_type -> agentnet.v1.SearchMessagesRequest
+	38, // 71: agentnet.v1.MessagingService.GetThreadStatus:input_type -> agentnet.v1.GetThreadStatusRequest
+	40, // 72: agentnet.v1.MessagingService.PutBlob:input_type -> agentnet.v1.PutBlobRequest
+	42, // 73: agentnet.v1.MessagingService.GetBlob:input_type -> agentnet.v1.GetBlobRequest
+	44, // 74: agentnet.v1.MessagingService.HeadBlob:input_type -> agentnet.v1.HeadBlobRequest
+	46, // 75: agentnet.v1.MessagingService.DeleteBlob:input_type -> agentnet.v1.DeleteBlobRequest
+	10, // 76: agentnet.v1.MessagingService.Send:output_type -> agentnet.v1.SendResponse
+	12, // 77: agentnet.v1.MessagingService.SendBatch:output_type -> agentnet.v1.SendBatchResponse
+	16, // 78: agentnet.v1.MessagingService.Request:output_type -> agentnet.v1.RequestResponse
+	18, // 79: agentnet.v1.MessagingService.Reply:output_type -> agentnet.v1.ReplyResponse
+	20, // 80: agentnet.v1.MessagingService.Subscribe:output_type -> agentnet.v1.SubscribeResponse
+	24, // 81: agentnet.v1.MessagingService.Ack:output_type -> agentnet.v1.AckResponse
+	27, // 82: agentnet.v1.MessagingService.WatchReceipts:output_type -> agentnet.v1.WatchReceiptsResponse
+	31, // 83: agentnet.v1.MessagingService.ListThreads:output_type -> agentnet.v1.ListThreadsResponse
+	35, // 84: agentnet.v1.MessagingService.GetThreadMessages:output_type -> agentnet.v1.GetThreadMessagesResponse
+	37, // 85: agentnet.v1.MessagingService.SearchMessages:output_type -> agentnet.v1.SearchMessagesResponse
+	39, // 86: agentnet.v1.MessagingService.GetThreadStatus:output_type -> agentnet.v1.GetThreadStatusResponse
+	41, // 87: agentnet.v1.MessagingService.PutBlob:output_type -> agentnet.v1.PutBlobResponse
+	43, // 88: agentnet.v1.MessagingService.GetBlob:output_type -> agentnet.v1.GetBlobResponse
+	45, // 89: agentnet.v1.MessagingService.HeadBlob:output_type -> agentnet.v1.HeadBlobResponse
+	47, // 90: agentnet.v1.MessagingService.DeleteBlob:output_type -> agentnet.v1.DeleteBlobResponse
+	76, // [76:91] is the sub-list for method output_type
+	61, // [61:76] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_agentnet_v1_messaging_proto_init() }
@@ -4238,15 +4540,19 @@ func file_agentnet_v1_messaging_proto_init() {
 		(*SendRequest_TtlMs)(nil),
 		(*SendRequest_ExpiresAt)(nil),
 	}
-	file_agentnet_v1_messaging_proto_msgTypes[6].OneofWrappers = []any{}
-	file_agentnet_v1_messaging_proto_msgTypes[8].OneofWrappers = []any{}
+	file_agentnet_v1_messaging_proto_msgTypes[8].OneofWrappers = []any{
+		(*SendBatchResult_Sent)(nil),
+		(*SendBatchResult_Error)(nil),
+	}
 	file_agentnet_v1_messaging_proto_msgTypes[10].OneofWrappers = []any{}
-	file_agentnet_v1_messaging_proto_msgTypes[11].OneofWrappers = []any{
+	file_agentnet_v1_messaging_proto_msgTypes[12].OneofWrappers = []any{}
+	file_agentnet_v1_messaging_proto_msgTypes[14].OneofWrappers = []any{}
+	file_agentnet_v1_messaging_proto_msgTypes[15].OneofWrappers = []any{
 		(*SubscribeResponse_Message)(nil),
 		(*SubscribeResponse_Started)(nil),
 		(*SubscribeResponse_Keepalive)(nil),
 	}
-	file_agentnet_v1_messaging_proto_msgTypes[18].OneofWrappers = []any{
+	file_agentnet_v1_messaging_proto_msgTypes[22].OneofWrappers = []any{
 		(*WatchReceiptsResponse_Receipt)(nil),
 		(*WatchReceiptsResponse_Keepalive)(nil),
 		(*WatchReceiptsResponse_Synced)(nil),
@@ -4257,7 +4563,7 @@ func file_agentnet_v1_messaging_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agentnet_v1_messaging_proto_rawDesc), len(file_agentnet_v1_messaging_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   39,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

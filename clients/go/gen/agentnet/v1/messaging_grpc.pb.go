@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	MessagingService_Send_FullMethodName              = "/agentnet.v1.MessagingService/Send"
+	MessagingService_SendBatch_FullMethodName         = "/agentnet.v1.MessagingService/SendBatch"
 	MessagingService_Request_FullMethodName           = "/agentnet.v1.MessagingService/Request"
 	MessagingService_Reply_FullMethodName             = "/agentnet.v1.MessagingService/Reply"
 	MessagingService_Subscribe_FullMethodName         = "/agentnet.v1.MessagingService/Subscribe"
@@ -76,6 +77,20 @@ type MessagingServiceClient interface {
 	// `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
 	// exactly this.
 	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
+	// Sends up to 1,000 messages in one call, each exactly as Send with `wait_for` ACCEPTED would, and answers once
+	// every one is stored or refused: one result per message, in request order, holding either what Send would
+	// have answered or the error it would have raised. Items are independent — a refused item stores nothing and
+	// does not stop the others — and each counts against the sender's rate limit like one Send. Messages of one
+	// call to the same recipient are stored, and delivered, in request order. Retrying a whole call is safe when
+	// every item carries a `message_id` or `idempotency_key`: stored items come back with `duplicate = true`.
+	// This is the fast path for many messages (one round trip and one database commit for the lot); the SDKs
+	// coalesce concurrent sends into it.
+	// Errors of the whole call (nothing stored): INVALID_ARGUMENT `empty_batch` (no messages), `too_many_items`
+	// (over 1,000), and the rules every request obeys (common.proto) naming the item, e.g. `messages[3].thread_id`.
+	// Per item, in its result: every error of Send — UNAVAILABLE `database_unavailable` included, with
+	// `retry_after_ms`; the item may or may not have been stored, so retry it with its id — plus INVALID_ARGUMENT
+	// `wait_not_supported` (`wait_for` other than ACCEPTED: a batch answers once stored; watch receipts instead).
+	SendBatch(ctx context.Context, in *SendBatchRequest, opts ...grpc.CallOption) (*SendBatchResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
 	// Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
@@ -154,6 +169,16 @@ func (c *messagingServiceClient) Send(ctx context.Context, in *SendRequest, opts
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SendResponse)
 	err := c.cc.Invoke(ctx, MessagingService_Send_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *messagingServiceClient) SendBatch(ctx context.Context, in *SendBatchRequest, opts ...grpc.CallOption) (*SendBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendBatchResponse)
+	err := c.cc.Invoke(ctx, MessagingService_SendBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -349,6 +374,20 @@ type MessagingServiceServer interface {
 	// `duplicate = true`; if not, it is sent now. Either way the message is stored and delivered once. The SDKs do
 	// exactly this.
 	Send(context.Context, *SendRequest) (*SendResponse, error)
+	// Sends up to 1,000 messages in one call, each exactly as Send with `wait_for` ACCEPTED would, and answers once
+	// every one is stored or refused: one result per message, in request order, holding either what Send would
+	// have answered or the error it would have raised. Items are independent — a refused item stores nothing and
+	// does not stop the others — and each counts against the sender's rate limit like one Send. Messages of one
+	// call to the same recipient are stored, and delivered, in request order. Retrying a whole call is safe when
+	// every item carries a `message_id` or `idempotency_key`: stored items come back with `duplicate = true`.
+	// This is the fast path for many messages (one round trip and one database commit for the lot); the SDKs
+	// coalesce concurrent sends into it.
+	// Errors of the whole call (nothing stored): INVALID_ARGUMENT `empty_batch` (no messages), `too_many_items`
+	// (over 1,000), and the rules every request obeys (common.proto) naming the item, e.g. `messages[3].thread_id`.
+	// Per item, in its result: every error of Send — UNAVAILABLE `database_unavailable` included, with
+	// `retry_after_ms`; the item may or may not have been stored, so retry it with its id — plus INVALID_ARGUMENT
+	// `wait_not_supported` (`wait_for` other than ACCEPTED: a batch answers once stored; watch receipts instead).
+	SendBatch(context.Context, *SendBatchRequest) (*SendBatchResponse, error)
 	// Sends a request (kind REQUEST) and waits for the recipient's Reply, up to `timeout_ms` or the call deadline.
 	// A reply of kind ERROR is returned normally, not as an RPC error.
 	// Errors: as Send, plus INVALID_ARGUMENT `invalid_timeout` (timeout_ms outside its range, checked first);
@@ -426,6 +465,9 @@ type UnimplementedMessagingServiceServer struct{}
 func (UnimplementedMessagingServiceServer) Send(context.Context, *SendRequest) (*SendResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Send not implemented")
 }
+func (UnimplementedMessagingServiceServer) SendBatch(context.Context, *SendBatchRequest) (*SendBatchResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SendBatch not implemented")
+}
 func (UnimplementedMessagingServiceServer) Request(context.Context, *RequestRequest) (*RequestResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Request not implemented")
 }
@@ -500,6 +542,24 @@ func _MessagingService_Send_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MessagingServiceServer).Send(ctx, req.(*SendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MessagingService_SendBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessagingServiceServer).SendBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessagingService_SendBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessagingServiceServer).SendBatch(ctx, req.(*SendBatchRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -734,6 +794,10 @@ var MessagingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Send",
 			Handler:    _MessagingService_Send_Handler,
+		},
+		{
+			MethodName: "SendBatch",
+			Handler:    _MessagingService_SendBatch_Handler,
 		},
 		{
 			MethodName: "Request",
