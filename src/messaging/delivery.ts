@@ -162,6 +162,11 @@ export class Delivery {
   }
 
   /** Announces a stored message to the gateways holding streams of its recipient. */
+  /** Whether a CONSUME stream of the account is open on this gateway (someone is reading its inbox right now). */
+  hasLocalConsumer(accountId: string): boolean {
+    return (this.routes.get(accountId)?.consumers.length ?? 0) > 0;
+  }
+
   announce(message: StoredMessage): void {
     this.deps.bus.publish(inboxSubject(message.toAccountId), encodeMessage(message));
   }

@@ -137,12 +137,13 @@ export class Messaging {
 
     const waiting = input.waitFor === "accepted" ? undefined : this.waiters.watch(sender.accountId, recipient.accountId, input.waitFor);
     try {
+      const subscribedFirst = waiting ? await waiting.ready : false;
       const result = await this.store(draft);
       let receipt = result.receipt;
       let waitTimedOut = false;
       if (waiting) {
         const timeout = Math.min(input.waitTimeoutMs ?? result.message.ttlMs, result.message.ttlMs);
-        const reached = await waiting.until(result.message, timeout, signal);
+        const reached = await waiting.until(result.message, timeout, signal, subscribedFirst && !result.duplicate);
         if (reached) receipt = reached;
         else {
           waitTimedOut = true;
@@ -220,19 +221,22 @@ export class Messaging {
       messageId,
       ttlMs: input.ttlMs ?? input.timeoutMs,
     });
-    if (!(await isOnline(this.deps.db, recipient.accountId))) {
+    // A stream of the recipient open on this gateway answers "is anyone there" without a read of the sessions.
+    if (!this.delivery.hasLocalConsumer(recipient.accountId) && !(await isOnline(this.deps.db, recipient.accountId))) {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
 
     const wait = new ReplyWait(this.deps.bus, this.deps.db, this.waiters, sender.accountId, recipient.accountId, messageId);
     try {
+      const subscribedFirst = await wait.ready;
       const stored = await this.store(draft);
       if (stored.message.messageId !== messageId) {
         // A repeat of an earlier request (same idempotency key): wait for that one's reply.
         const earlier = await wait.follow(stored.message.messageId);
         if (earlier) return { request: stored.message, reply: earlier };
       }
-      return { request: stored.message, reply: await wait.outcome(stored.message, input.timeoutMs, signal) };
+      const fresh = subscribedFirst && !stored.duplicate;
+      return { request: stored.message, reply: await wait.outcome(stored.message, input.timeoutMs, signal, fresh) };
     } finally {
       wait.stop();
     }
@@ -263,10 +267,13 @@ export class Messaging {
     const draft = await checkDraft(this.deps.db, replier, composeDraft(replier, requester, to, answer, new Date(), this.deps.config));
     const stored = await this.store(draft, false);
     if (!stored.duplicate) {
-      if (await handReply(this.deps.bus, request.messageId, stored.message))
-        await this.transition(stored.message.messageId, "processed", input.sessionTag, "", "");
-      else this.delivery.announce(stored.message);
-      await this.transition(request.messageId, "processed", input.sessionTag, "", "");
+      const handed = await handReply(this.deps.bus, request.messageId, stored.message);
+      if (!handed) this.delivery.announce(stored.message);
+      // Both in one status write: the request answered, and the reply processed when the Request call took it.
+      await Promise.all([
+        this.transition(request.messageId, "processed", input.sessionTag, "", ""),
+        handed && this.transition(stored.message.messageId, "processed", input.sessionTag, "", ""),
+      ]);
     }
     return { message: stored.message, duplicate: stored.duplicate };
   }

@@ -34,6 +34,11 @@ export class ReplyWait {
     this.status = waiters.watch(senderAccountId, recipientAccountId, "processed");
   }
 
+  /** True once the bus confirmed the receipt subscription: store the request after awaiting it. */
+  get ready(): Promise<boolean> {
+    return this.status.ready;
+  }
+
   /** Waits for another request instead (an earlier one with the same idempotency key); its reply if stored. */
   async follow(messageId: string): Promise<StoredMessage | undefined> {
     this.subscription.unsubscribe();
@@ -42,7 +47,12 @@ export class ReplyWait {
   }
 
   /** The reply to `request`, or a DomainError saying why there is none (timeout, expiry, rejection, no reply). */
-  async outcome(request: StoredMessage, timeoutMs: number, signal: AbortSignal | undefined): Promise<StoredMessage> {
+  async outcome(
+    request: StoredMessage,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    subscribedFirst = false,
+  ): Promise<StoredMessage> {
     // The timer and abort listener go when the call ends, not when the timeout would have passed: a call answered
     // in milliseconds must not keep its closure (draft, reply, ...) for up to timeout_ms.
     let timer: NodeJS.Timeout | undefined;
@@ -55,7 +65,7 @@ export class ReplyWait {
       });
       const first = await Promise.race([
         this.replyArrived,
-        this.status.until(request, timeoutMs, signal).then((r) => r ?? ("timeout" as const)),
+        this.status.until(request, timeoutMs, signal, subscribedFirst).then((r) => r ?? ("timeout" as const)),
         timeout,
       ]);
       if (first === "timeout") {

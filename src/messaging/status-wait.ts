@@ -13,16 +13,29 @@ import { toReceiptRecord } from "./writer.js";
 const FINAL: ReadonlySet<MessageStatus> = new Set(["processed", "rejected", "expired"]);
 
 export interface StatusWatch {
-  /** The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). */
-  until(message: StoredMessage, timeoutMs: number, signal?: AbortSignal): Promise<ReceiptRecord | undefined>;
+  /**
+   * True once the bus has confirmed the watch's subscription (a receipt published anywhere after that reaches it);
+   * false when it could not say within a moment (bus away). Await it before storing the message.
+   */
+  readonly ready: Promise<boolean>;
+  /**
+   * The receipt that reached the target, or undefined after `timeoutMs` (or once stopped). `subscribedFirst`: the
+   * message was stored after `ready` said true, so no receipt of it can have gone by and the store need not be read
+   * before waiting (it still is, once a second, in case the bus loses one).
+   */
+  until(message: StoredMessage, timeoutMs: number, signal?: AbortSignal, subscribedFirst?: boolean): Promise<ReceiptRecord | undefined>;
   stop(): void;
 }
+
+/** How long a new receipt subscription waits for the bus to confirm it before callers fall back to reading the store. */
+const CONFIRM_MS = 200;
 
 /** How long a receipt subscription outlives its last waiting call: sequential calls between two accounts reuse it. */
 const LINGER_MS = 10_000;
 
 interface SharedSubscription {
   subscription: BusSubscription;
+  ready: Promise<boolean>;
   calls: number;
   linger: NodeJS.Timeout | undefined;
 }
@@ -52,7 +65,7 @@ export class ReceiptWaiters {
    */
   watch(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed"): StatusWatch {
     const subject = receiptSubject(senderAccountId, recipientAccountId);
-    this.hold(subject);
+    const { ready } = this.hold(subject);
     let wanted: string | undefined;
     let hit: ReceiptRecord | undefined;
     let stopped = false;
@@ -63,13 +76,16 @@ export class ReceiptWaiters {
       notify?.();
     };
     return {
-      until: async (message, timeoutMs, signal) => {
+      ready,
+      until: async (message, timeoutMs, signal, subscribedFirst = false) => {
         wanted = message.messageId;
         this.listen(wanted, listener);
         const deadline = Date.now() + timeoutMs;
+        let read = !subscribedFirst;
         for (;;) {
           // Listening before this read: a receipt stored before it is read here, one published after it arrives.
-          const found = hit ?? (await latestReceiptReaching(this.db, message, target));
+          const found = hit ?? (read ? await latestReceiptReaching(this.db, message, target) : undefined);
+          read = true;
           if (found) return found;
           const left = deadline - Date.now();
           if (left <= 0 || stopped || signal?.aborted) return undefined;
@@ -119,16 +135,27 @@ export class ReceiptWaiters {
     if (listeners?.size === 0) this.byMessage.delete(messageId);
   }
 
-  private hold(subject: string): void {
+  private hold(subject: string): SharedSubscription {
     const shared = this.subjects.get(subject);
     if (shared) {
       shared.calls += 1;
       clearTimeout(shared.linger);
       shared.linger = undefined;
-      return;
+      return shared;
     }
     const subscription = this.bus.subscribe(subject, (msg) => this.arrived(decodeReceipt(msg.data)));
-    this.subjects.set(subject, { subscription, calls: 1, linger: undefined });
+    // A flush answered means the server has the subscription (it handles a connection's commands in order).
+    let timer: NodeJS.Timeout | undefined;
+    const ready = Promise.race([
+      this.bus.flush().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONFIRM_MS))),
+    ]).finally(() => clearTimeout(timer));
+    const created = { subscription, ready, calls: 1, linger: undefined };
+    this.subjects.set(subject, created);
+    return created;
   }
 
   private release(subject: string): void {
