@@ -1,4 +1,4 @@
-/** How big and how long each section runs; `quick` must finish in under 2 minutes, `full` in under 15. */
+/** How big and how long each section runs; `quick` takes about 2 minutes (watchdog 4), `full` under 15. */
 export interface Profile {
   name: "quick" | "full";
   /** The whole run is stopped (and reported as failed) past this many seconds. */

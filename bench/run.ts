@@ -28,7 +28,7 @@ const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 const program = new Command()
   .name("npm run bench --")
   .description("Benchmarks agentnet end to end: durable messaging, request/reply, registry scale, against raw NATS and ghz.")
-  .addOption(new Option("--quick", "short run, under 2 minutes (default)").conflicts("full"))
+  .addOption(new Option("--quick", "short run, about 2 minutes (default)").conflicts("full"))
   .option("--full", "long run with larger sweeps and 10 000 agents, under 15 minutes")
   .option(
     "--only <section>",
