@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, type Transaction, sql } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
@@ -7,7 +7,8 @@ import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessagesTable, MessageStatus } from "./tables.js";
 
 // The durable side of messaging: inserting messages (with their `accepted` receipt and thread counters) and
-// moving them through their statuses (with a receipt per change), each through group commit.
+// moving them through their statuses (with a receipt per change), each through group commit and one statement
+// per batch.
 
 /** A message ready to store: everything but what storage assigns. */
 export type MessageDraft = Omit<StoredMessage, "seq" | "status" | "deliveryAttempts" | "statusCode" | "statusDetail"> & {
@@ -225,41 +226,6 @@ async function findOriginals(db: Kysely<Database>, repeats: MessageDraft[]): Pro
   return rows.map(toStoredMessage);
 }
 
-interface ReceiptDraft {
-  row: Selectable<MessagesTable>;
-  status: MessageStatus;
-  sessionTag: string;
-  code: string;
-  detail: string;
-  attempt: number;
-}
-
-/** Stores one receipt per status change; returns them with their ids (the resume cursors). */
-export async function insertReceipts(trx: Transaction<Database>, drafts: ReceiptDraft[]): Promise<ReceiptRecord[]> {
-  if (drafts.length === 0) return [];
-  const now = new Date();
-  const rows = await trx
-    .insertInto("receipts")
-    .values(
-      drafts.map((d) => ({
-        message_id: d.row.message_id,
-        sender_account_id: d.row.from_account_id,
-        recipient_account_id: d.row.to_account_id,
-        status: d.status,
-        event_at: d.status === "accepted" ? d.row.sent_at : now,
-        recipient_session_tag: d.sessionTag,
-        thread_id: d.row.thread_id,
-        trace_id: d.row.trace_id,
-        code: d.code,
-        detail: d.detail,
-        delivery_attempt: d.attempt,
-      })),
-    )
-    .returningAll()
-    .execute();
-  return rows.map(toReceiptRecord);
-}
-
 export function toReceiptRecord(r: Selectable<Database["receipts"]>): ReceiptRecord {
   return {
     receiptId: r.receipt_id,
@@ -312,8 +278,8 @@ export interface TransitionResult {
 export const DEFAULT_LEASE_MS = 30_000;
 
 /**
- * Moves messages to delivered (again), processed, rejected or expired, in batches: one UPDATE … FROM (VALUES …)
- * plus one receipts INSERT per batch. Final statuses never change again; `delivered` takes the lease (only when
+ * Moves messages to delivered (again), processed or rejected, in batches: one UPDATE … FROM (VALUES …) with the
+ * receipts' INSERT per phase of a batch. Final statuses never change again; `delivered` takes the lease (only when
  * no other stream holds one) and counts the attempt.
  */
 export class StatusWriter {
