@@ -67,8 +67,16 @@ export class MessageWriter {
     return drafts.map((d): WriteResult => {
       const stored = insertedDrafts.has(d) ? inserted.get(d.messageId) : undefined;
       if (stored) {
-        const message: StoredMessage = { ...d, seq: stored.seq, status: "accepted", deliveryAttempts: 0, statusCode: "", statusDetail: "" };
-        delete (message as { payloadJson?: string }).payloadJson;
+        // The draft without its payload JSON (not part of a stored message), plus what storage assigned.
+        const { payloadJson: _json, ...fields } = d;
+        const message: StoredMessage = {
+          ...fields,
+          seq: stored.seq,
+          status: "accepted",
+          deliveryAttempts: 0,
+          statusCode: "",
+          statusDetail: "",
+        };
         const receipt: ReceiptRecord = {
           receiptId: stored.receiptId,
           messageId: d.messageId,
