@@ -286,7 +286,7 @@ export interface TransitionResult {
 export const DEFAULT_LEASE_MS = 30_000;
 
 /**
- * Moves messages to delivered (again), processed or rejected, in batches: one UPDATE … FROM (VALUES …) with the
+ * Moves messages to delivered (again), processed or rejected, in batches: one UPDATE … FROM unnest(…) with the
  * receipts' INSERT per phase of a batch. Final statuses never change again; `delivered` takes the lease (only when
  * no other stream holds one) and counts the attempt.
  */
@@ -362,7 +362,7 @@ function toState(row: StateRow): MessageState {
 }
 
 /**
- * One statement for a set of changes, each to a different message: UPDATE … FROM (VALUES …) and the receipts of
+ * One statement for a set of changes, each to a different message: UPDATE … FROM unnest(…) and the receipts of
  * the rows it changed. Returns the changed messages' states with their receipts.
  */
 async function updateStatuses(
@@ -370,11 +370,10 @@ async function updateStatuses(
   changes: Transition[],
   leaseMs: number,
 ): Promise<Array<{ state: MessageState; receipt: ReceiptRecord }>> {
-  const values = sql.join(
-    [...changes]
-      .sort((a, b) => (a.messageId < b.messageId ? -1 : 1))
-      .map((t) => sql`(${t.messageId}, ${t.to}, ${t.sessionTag}, ${t.code}, ${t.detail}, cast(${t.recipientOwner ?? null} as text))`),
-  );
+  // Six array parameters, not six per row: the statement's text is the same for every batch size, so the pg
+  // client binds six values instead of thousands and PostgreSQL parses one short statement.
+  const sorted = [...changes].sort((a, b) => (a.messageId < b.messageId ? -1 : 1));
+  const column = (pick: (t: Transition) => string | null) => sorted.map(pick);
   type Row = StateRow & {
     from_account_id: string;
     thread_id: string;
@@ -393,7 +392,10 @@ async function updateStatuses(
         delivery_attempts = case when v.status = 'delivered' then m.delivery_attempts + 1 else m.delivery_attempts end,
         lease_until = case when v.status = 'delivered' then now() + make_interval(secs => ${leaseMs / 1000}) else null end,
         updated_at = now()
-      from (values ${values}) as v(message_id, status, session_tag, code, detail, owner)
+      from unnest(cast(${column((t) => t.messageId)} as text[]), cast(${column((t) => t.to)} as text[]),
+                  cast(${column((t) => t.sessionTag)} as text[]), cast(${column((t) => t.code)} as text[]),
+                  cast(${column((t) => t.detail)} as text[]), cast(${column((t) => t.recipientOwner ?? null)} as text[]))
+             as v(message_id, status, session_tag, code, detail, owner)
       where m.message_id = v.message_id and m.status in ('accepted', 'delivered')
         and (v.owner is null or exists (select 1 from accounts a where a.account_id = m.to_account_id and a.owner_user_id = v.owner))
         -- A delivery claims the message only when nobody holds it: a live lease means another stream has it.
