@@ -13,14 +13,15 @@ import { Addressing, type Target } from "./addressing.js";
 import { type MessageInput, checkDraft, composeDraft } from "./draft.js";
 import { type ConsumerItem, Delivery } from "./delivery.js";
 import { runExpirySweep } from "./expiry.js";
-import { type StoredMessage, toStoredMessage } from "./message.js";
+import type { StoredMessage } from "./message.js";
 import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
 import type { MessageStatus } from "./tables.js";
 import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
 import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
 import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
-import { ReplyWait, handReply } from "./request-reply.js";
+import { LocalReplies, ReplyWait, handReply } from "./request-reply.js";
+import { boundedCache } from "../bounded-cache.js";
 
 export type { Target } from "./addressing.js";
 export type { MessageInput, SignatureInput } from "./draft.js";
@@ -67,6 +68,8 @@ export interface AckItemResult {
   error: "" | "message_not_found" | "missing_code";
 }
 
+type PushedRequest = Pick<StoredMessage, "messageId" | "kind" | "fromAccountId" | "toAccountId" | "threadId" | "traceId">;
+
 /** Keeps an agent session alive while a CONSUME stream is open (the registry's presence). */
 export interface SessionHolder {
   holdSession(sessionTag: string): Promise<() => Promise<void>>;
@@ -97,6 +100,13 @@ export class Messaging {
   private readonly writer: MessageWriter;
   private readonly status: StatusWriter;
   private readonly sendLimit: TokenBucket;
+  /** Request calls waiting here, for replies stored here. */
+  private readonly localReplies = new LocalReplies();
+  /**
+   * What Reply needs of the requests this gateway pushed (small records, not the payloads): a reply through this
+   * gateway then reads nothing before storing its answer. A request not here is read from the store.
+   */
+  private readonly pushedRequests = boundedCache<string, PushedRequest>({ maxEntries: 10_000, ttlMs: 5 * 60_000 });
 
   constructor(private readonly deps: MessagingDeps) {
     this.addressing = new Addressing(deps.db, deps.bus);
@@ -226,7 +236,7 @@ export class Messaging {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
 
-    const wait = new ReplyWait(this.deps.bus, this.deps.db, this.waiters, sender.accountId, recipient.accountId, messageId);
+    const wait = new ReplyWait(this.deps.bus, this.deps.db, this.localReplies, this.waiters, sender.accountId, recipient.accountId, messageId);
     try {
       const subscribedFirst = await wait.ready;
       const stored = await this.store(draft);
@@ -248,9 +258,7 @@ export class Messaging {
     input: MessageInput & { requestMessageId: string },
   ): Promise<{ message: StoredMessage; duplicate: boolean }> {
     if (input.requestMessageId === "") throw invalidArgument("request_message_id", "must not be empty");
-    const row = await this.deps.db.selectFrom("messages").selectAll().where("message_id", "=", input.requestMessageId).executeTakeFirst();
-    if (!row) throw new DomainError("not_found", "message_not_found", `no message ${input.requestMessageId}`);
-    const request = toStoredMessage(row);
+    const request = this.pushedRequests.get(input.requestMessageId) ?? (await this.storedRequest(input.requestMessageId));
     if (request.kind !== "request") {
       throw new DomainError("failed_precondition", "not_a_request", `message ${request.messageId} is a ${request.kind}, not a request`);
     }
@@ -267,7 +275,9 @@ export class Messaging {
     const draft = await checkDraft(this.deps.db, replier, composeDraft(replier, requester, to, answer, new Date(), this.deps.config));
     const stored = await this.store(draft, false);
     if (!stored.duplicate) {
-      const handed = await handReply(this.deps.bus, request.messageId, stored.message);
+      this.pushedRequests.delete(request.messageId);
+      const handed =
+        this.localReplies.hand(request.messageId, stored.message) || (await handReply(this.deps.bus, request.messageId, stored.message));
       if (!handed) this.delivery.announce(stored.message);
       // Both in one status write: the request answered, and the reply processed when the Request call took it.
       await Promise.all([
@@ -336,7 +346,13 @@ export class Messaging {
     const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
     try {
       yield { type: "started", accountId: account.accountId, pendingCount: await this.delivery.pendingCount(account.accountId) };
-      yield* this.delivery.consume(account.accountId, input.sessionTag, input.maxInFlight, signal);
+      for await (const item of this.delivery.consume(account.accountId, input.sessionTag, input.maxInFlight, signal)) {
+        if (item.type === "message" && item.message.kind === "request") {
+          const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
+          this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });
+        }
+        yield item;
+      }
     } finally {
       await release?.();
     }
@@ -391,6 +407,23 @@ export class Messaging {
     if (announce) this.delivery.announce(result.message);
     this.deps.bus.publish(observeSubject(result.message.toAccountId), encodeMessage(result.message));
     return { message: result.message, duplicate: false, receipt: result.receipt };
+  }
+
+  private async storedRequest(messageId: string): Promise<PushedRequest> {
+    const row = await this.deps.db
+      .selectFrom("messages")
+      .select(["message_id", "kind", "from_account_id", "to_account_id", "thread_id", "trace_id"])
+      .where("message_id", "=", messageId)
+      .executeTakeFirst();
+    if (!row) throw new DomainError("not_found", "message_not_found", `no message ${messageId}`);
+    return {
+      messageId: row.message_id,
+      kind: row.kind,
+      fromAccountId: row.from_account_id,
+      toAccountId: row.to_account_id,
+      threadId: row.thread_id,
+      traceId: row.trace_id,
+    };
   }
 
   private async transition(messageId: string, to: "processed" | "rejected", sessionTag: string, code: string, detail: string) {

@@ -13,23 +13,51 @@ import { type ReceiptWaiters, type StatusWatch, storedReply, waitForStoredReply 
 const HAND_OVER_TIMEOUT_MS = 2000;
 
 /**
- * One Request call's wait for its answer: the reply on the bus, else the request's final receipt, else the
+ * The Request calls waiting on this gateway, by request message id: a reply stored here is handed to its call
+ * directly, without the bus round trip (most requests are answered through the gateway that asked).
+ */
+export class LocalReplies {
+  private readonly waiting = new Map<string, (reply: StoredMessage) => void>();
+
+  add(requestMessageId: string, take: (reply: StoredMessage) => void): void {
+    this.waiting.set(requestMessageId, take);
+  }
+
+  remove(requestMessageId: string, take: (reply: StoredMessage) => void): void {
+    if (this.waiting.get(requestMessageId) === take) this.waiting.delete(requestMessageId);
+  }
+
+  /** Gives the reply to the call waiting here for it; false when none does (it may wait on another gateway). */
+  hand(requestMessageId: string, reply: StoredMessage): boolean {
+    const take = this.waiting.get(requestMessageId);
+    if (!take) return false;
+    take(reply);
+    return true;
+  }
+}
+
+/**
+ * One Request call's wait for its answer: the reply (handed over here or on the bus), else the request's final receipt, else the
  * timeout. Listens from construction, before the request is stored, so no reply can pass unseen.
  */
 export class ReplyWait {
   private replied: (reply: StoredMessage) => void = () => undefined;
   private readonly replyArrived = new Promise<StoredMessage>((resolve) => (this.replied = resolve));
+  private readonly take = (reply: StoredMessage) => this.replied(reply);
   private subscription: BusSubscription;
+  private listeningFor: string;
   private readonly status: StatusWatch;
 
   constructor(
     private readonly bus: Bus,
     private readonly db: Kysely<Database>,
+    private readonly local: LocalReplies,
     waiters: ReceiptWaiters,
     senderAccountId: string,
     recipientAccountId: string,
     messageId: string,
   ) {
+    this.listeningFor = messageId;
     this.subscription = this.listen(messageId);
     this.status = waiters.watch(senderAccountId, recipientAccountId, "processed");
   }
@@ -41,7 +69,8 @@ export class ReplyWait {
 
   /** Waits for another request instead (an earlier one with the same idempotency key); its reply if stored. */
   async follow(messageId: string): Promise<StoredMessage | undefined> {
-    this.subscription.unsubscribe();
+    this.unlisten();
+    this.listeningFor = messageId;
     this.subscription = this.listen(messageId);
     return storedReply(this.db, messageId);
   }
@@ -89,15 +118,22 @@ export class ReplyWait {
   }
 
   stop(): void {
-    this.subscription.unsubscribe();
+    this.unlisten();
     this.status.stop();
   }
 
+  /** Hears the reply from a Reply on this gateway (directly) or on any other (over the bus). */
   private listen(messageId: string): BusSubscription {
+    this.local.add(messageId, this.take);
     return this.bus.subscribe(replySubject(messageId), (msg) => {
       msg.respond(new Uint8Array([1]));
       this.replied(decodeMessage(msg.data));
     });
+  }
+
+  private unlisten(): void {
+    this.local.remove(this.listeningFor, this.take);
+    this.subscription.unsubscribe();
   }
 }
 

@@ -83,8 +83,10 @@ export class ReceiptWaiters {
         const deadline = Date.now() + timeoutMs;
         let read = !subscribedFirst;
         for (;;) {
+          // A stopped wait (its Request answered by the reply) reads nothing more: the read would serve nobody.
+          if (hit || stopped || signal?.aborted) return hit;
           // Listening before this read: a receipt stored before it is read here, one published after it arrives.
-          const found = hit ?? (read ? await latestReceiptReaching(this.db, message, target) : undefined);
+          const found = read ? await latestReceiptReaching(this.db, message, target) : undefined;
           read = true;
           if (found) return found;
           const left = deadline - Date.now();
