@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from "kysely";
 import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
+import { PREPARED } from "../store/prepared-pool.js";
 import type { ReceiptRecord } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessagesTable, MessageStatus } from "./tables.js";
@@ -112,7 +113,7 @@ export class MessageWriter {
  */
 async function insertMessages(db: Kysely<Database>, drafts: MessageDraft[]): Promise<Map<string, { seq: number; receiptId: number }>> {
   if (drafts.length === 0) return new Map();
-  const { rows } = await sql<{ message_id: string; seq: number; receipt_id: number }>`
+  const { rows } = await sql<{ message_id: string; seq: number; receipt_id: number }>`${sql.raw(PREPARED)}
     with v as (
       select * from jsonb_populate_recordset(null::messages, cast(${rowsJson(drafts)} as jsonb)) with ordinality as v(ord)
     ),
@@ -382,7 +383,7 @@ async function updateStatuses(
     receipt_id: number;
     event_at: Date;
   };
-  const { rows } = await sql<Row>`
+  const { rows } = await sql<Row>`${sql.raw(PREPARED)}
     with upd as (
       update messages as m set
         status = v.status,

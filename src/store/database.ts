@@ -4,6 +4,7 @@ import { type EmbeddedServer, EmbeddedError, openEmbedded, shareUrl } from "./em
 import type { Database } from "./schema.js";
 import { isUnavailable } from "./errors.js";
 import { typeParsers } from "./types.js";
+import { preparingPool } from "./prepared-pool.js";
 
 export { FailureLog, isUnavailable } from "./errors.js";
 
@@ -129,7 +130,7 @@ async function openPostgres(target: Target, location: string, poolSize: number, 
   pool.on("connect", (client) => {
     client.on("error", lost);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {

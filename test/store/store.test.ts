@@ -7,6 +7,7 @@ import { createUser, findUserByName } from "../../src/auth/users.js";
 import { openStore, StoreUnavailableError, type Store } from "../../src/store/database.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { migrations } from "../../src/store/migrations/index.js";
+import { PREPARED } from "../../src/store/prepared-pool.js";
 import { createDatabase, dropDatabase } from "../harness/postgres.js";
 
 /** The run's embedded PostgreSQL (the server a gateway without DATABASE_URL starts) and Debian's PostgreSQL 15. */
@@ -32,6 +33,18 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     const { rows } = await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(store.db);
     const major = Math.floor(Number(rows[0]!.v) / 10000);
     expect(major).toBe(kind === "postgres" ? 15 : 17);
+  });
+
+  it("runs statements marked PREPARED as named prepared statements, parsed once per connection, and nothing else", async () => {
+    const marked = (n: number) => sql<{ n: number }>`${sql.raw(PREPARED)} select ${n}::int + 1 as n`;
+    await store.db.connection().execute(async (conn) => {
+      // Same text, new values: one prepared statement, bound again.
+      expect((await marked(1).execute(conn)).rows[0]!.n).toBe(2);
+      expect((await marked(41).execute(conn)).rows[0]!.n).toBe(42);
+      await sql`select ${"unmarked"}::text as t`.execute(conn);
+      const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(conn);
+      expect(rows.map((r) => r.statement)).toEqual([expect.stringContaining("select $1::int + 1 as n")]);
+    });
   });
 
   it("migrates once; a second run finds nothing to do", async () => {
