@@ -93,8 +93,7 @@ describe("request/reply across gateways (postgres+nats)", () => {
     for (const res of results) {
       await expect
         .poll(
-          async () =>
-            (await s.user.messaging.getThreadMessages({ threadId: res.threadId })).messages.map((m) => [m.kind, m.status]).sort(),
+          async () => (await s.user.messaging.getThreadMessages({ threadId: res.threadId })).messages.map((m) => [m.kind, m.status]).sort(),
           { timeout: 20_000 },
         )
         .toEqual(
@@ -114,7 +113,10 @@ describe("request/reply across gateways (postgres+nats)", () => {
     const abort = new AbortController();
     const pushed = new Promise<string>((resolve, reject) => {
       void (async () => {
-        for await (const item of bob.messaging.subscribe({ asAccountId: r.accountId, sessionTag: r.sessionTag }, { signal: abort.signal })) {
+        for await (const item of bob.messaging.subscribe(
+          { asAccountId: r.accountId, sessionTag: r.sessionTag },
+          { signal: abort.signal },
+        )) {
           if (item.event.case === "message") resolve(item.event.value.messageId);
         }
       })().catch(reject);
@@ -131,7 +133,11 @@ describe("request/reply across gateways (postgres+nats)", () => {
     const mallory = await createUser(gw1.url, admin, `mallory_${n}`);
     await registerAgent(mallory, `mallory_agent_${n}`);
     for (const intruder of [alice, mallory]) {
-      await expectError(intruder.messaging.reply({ requestMessageId: requestId, payload: { forged: true } }), Code.PermissionDenied, "not_recipient");
+      await expectError(
+        intruder.messaging.reply({ requestMessageId: requestId, payload: { forged: true } }),
+        Code.PermissionDenied,
+        "not_recipient",
+      );
     }
     await bob.messaging.reply({ requestMessageId: requestId, payload: { genuine: true }, sessionTag: r.sessionTag });
     const res = await asking;
