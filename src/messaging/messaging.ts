@@ -236,7 +236,15 @@ export class Messaging {
       throw new DomainError("unavailable", "no_responders", `${recipient.username} has no live session to answer a request`);
     }
 
-    const wait = new ReplyWait(this.deps.bus, this.deps.db, this.localReplies, this.waiters, sender.accountId, recipient.accountId, messageId);
+    const wait = new ReplyWait(
+      this.deps.bus,
+      this.deps.db,
+      this.localReplies,
+      this.waiters,
+      sender.accountId,
+      recipient.accountId,
+      messageId,
+    );
     try {
       const subscribedFirst = await wait.ready;
       const stored = await this.store(draft);
