@@ -17,11 +17,11 @@ function manualFlush<T>() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe("GroupCommit", () => {
-  it("flushes a lone item on the next microtask and hands each caller its own result", async () => {
+  it("flushes a lone item once the event loop turns and hands each caller its own result", async () => {
     const f = manualFlush<number>();
     const gc = new GroupCommit(f.flush);
     const one = gc.submit(1);
-    await Promise.resolve();
+    await tick();
     expect(f.calls).toEqual([[1]]);
     f.pending[0]!.resolve();
     expect(await one).toBe("done:1");
@@ -31,7 +31,22 @@ describe("GroupCommit", () => {
     const f = manualFlush<number>();
     const gc = new GroupCommit(f.flush);
     const results = [gc.submit(0), gc.submit(1), gc.submit(2)];
+    await tick();
+    expect(f.calls).toEqual([[0, 1, 2]]);
+    f.pending[0]!.resolve();
+    expect(await Promise.all(results)).toEqual(["done:0", "done:1", "done:2"]);
+  });
+
+  it("writes what callbacks of the same event-loop turn submit together, not one flush each", async () => {
+    const f = manualFlush<number>();
+    const gc = new GroupCommit(f.flush);
+    // As results of one read resuming several callers: each submits from its own microtask.
+    const results = [gc.submit(0)];
     await Promise.resolve();
+    results.push(gc.submit(1));
+    await Promise.resolve().then(() => results.push(gc.submit(2)));
+    expect(f.calls).toEqual([]);
+    await tick();
     expect(f.calls).toEqual([[0, 1, 2]]);
     f.pending[0]!.resolve();
     expect(await Promise.all(results)).toEqual(["done:0", "done:1", "done:2"]);
@@ -41,7 +56,7 @@ describe("GroupCommit", () => {
     const f = manualFlush<number>();
     const gc = new GroupCommit(f.flush, 3);
     const results = [gc.submit(0)];
-    await Promise.resolve();
+    await tick();
     for (let i = 1; i <= 5; i++) results.push(gc.submit(i));
     expect(f.calls).toEqual([[0]]);
     expect(gc.pending).toBe(5);
@@ -60,7 +75,7 @@ describe("GroupCommit", () => {
     const f = manualFlush<string>();
     const gc = new GroupCommit(f.flush);
     const first = gc.submit("a");
-    await Promise.resolve();
+    await tick();
     const second = gc.submit("b");
     const third = gc.submit("c");
     f.pending[0]!.reject(new Error("connection lost"));
@@ -71,7 +86,7 @@ describe("GroupCommit", () => {
     expect(await Promise.all([second, third])).toEqual(["done:b", "done:c"]);
     // And it keeps working afterwards.
     const fourth = gc.submit("d");
-    await Promise.resolve();
+    await tick();
     f.pending[2]!.resolve();
     expect(await fourth).toBe("done:d");
   });
