@@ -254,6 +254,27 @@ describe.each(implementations)("$kind bus contract", ({ kind, world }) => {
     expect(queued.texts()).toEqual(expected);
   });
 
+  it("keeps publishes in order with the connection's other commands: a subscription made after a publish misses it", async () => {
+    const bus = await connect();
+    bus.publish(`${p}.before`, enc("before"));
+    const late = collect(bus, `${p}.before`);
+    bus.publish(`${p}.before`, enc("after"));
+    // A request made after a publish reaches its responder after it, and the published message is seen first.
+    const seen: string[] = [];
+    bus.subscribe(`${p}.order`, (m) => {
+      seen.push(dec(m.data));
+      if (m.reply) m.respond(enc("pong"));
+    });
+    await bus.flush();
+    bus.publish(`${p}.order`, enc("first"));
+    const answer = await bus.request(`${p}.order`, enc("second"), { timeoutMs: 5_000 });
+    expect(dec(answer.data)).toBe("pong");
+    expect(seen).toEqual(["first", "second"]);
+    await until(() => late.texts().length >= 1);
+    await barrier(bus, bus, p);
+    expect(late.texts()).toEqual(["after"]);
+  });
+
   it("never runs a handler inside the publisher’s call stack", async () => {
     const bus = await connect();
     let inPublish = false;
