@@ -161,14 +161,17 @@ export class Delivery {
     if (rows.length > 0) consumer.wake();
   }
 
-  /** Announces a stored message to the gateways holding streams of its recipient. */
   /** Whether a CONSUME stream of the account is open on this gateway (someone is reading its inbox right now). */
   hasLocalConsumer(accountId: string): boolean {
     return (this.routes.get(accountId)?.consumers.length ?? 0) > 0;
   }
 
-  announce(message: StoredMessage): void {
-    this.deps.bus.publish(inboxSubject(message.toAccountId), encodeMessage(message));
+  /**
+   * Announces a stored message to the gateways holding streams of its recipient. `encoded`: the message's bus
+   * encoding when the caller already made it (to publish the same bytes elsewhere too).
+   */
+  announce(message: StoredMessage, encoded: Uint8Array = encodeMessage(message)): void {
+    this.deps.bus.publish(inboxSubject(message.toAccountId), encoded);
   }
 
   /** Pending backlog of an account (unacked, unexpired), for SubscribeStarted.pending_count. */

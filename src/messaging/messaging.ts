@@ -412,8 +412,10 @@ export class Messaging {
     }
     if (result.outcome === "duplicate") return { message: result.message, duplicate: true };
     this.receipts.publish(result.receipt);
-    if (announce) this.delivery.announce(result.message);
-    this.deps.bus.publish(observeSubject(result.message.toAccountId), encodeMessage(result.message));
+    // One encoding for the inbox and the observers (the bus copies what it is given).
+    const encoded = encodeMessage(result.message);
+    if (announce) this.delivery.announce(result.message, encoded);
+    this.deps.bus.publish(observeSubject(result.message.toAccountId), encoded);
     return { message: result.message, duplicate: false, receipt: result.receipt };
   }
 
