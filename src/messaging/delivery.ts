@@ -11,7 +11,7 @@ import {
   INBOX_QUEUE,
   inboxSubject,
   type ReceiptRecord,
-  receiptsOfRecipient,
+  finalReceiptsOfRecipient,
 } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { ReceiptPublisher } from "./receipts.js";
@@ -256,7 +256,7 @@ export class Delivery {
         next: 0,
         subscriptions: [
           this.deps.bus.subscribe(inboxSubject(accountId), (msg) => this.offer(accountId, decodeMessage(msg.data)), { queue: INBOX_QUEUE }),
-          this.deps.bus.subscribe(receiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data))),
+          this.deps.bus.subscribe(finalReceiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data))),
         ],
       };
       this.routes.set(accountId, route);

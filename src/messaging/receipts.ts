@@ -12,7 +12,7 @@ export class ReceiptPublisher {
   constructor(private readonly bus: Bus) {}
 
   publish(receipt: ReceiptRecord): void {
-    this.bus.publish(receiptSubject(receipt.senderAccountId, receipt.recipientAccountId), encodeReceipt(receipt));
+    this.bus.publish(receiptSubject(receipt.senderAccountId, receipt.recipientAccountId, receipt.status), encodeReceipt(receipt));
     for (const listener of this.local) listener(receipt);
   }
 

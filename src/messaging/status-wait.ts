@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
-import { decodeReceipt, type ReceiptRecord, receiptSubject } from "../wire/index.js";
+import { decodeReceipt, type ReceiptRecord, receiptsOfPair } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { MessageStatus } from "./tables.js";
 import type { ReceiptPublisher } from "./receipts.js";
@@ -64,7 +64,7 @@ export class ReceiptWaiters {
    * and any `until` still waiting (a Request answered by its reply leaves the race at once).
    */
   watch(senderAccountId: string, recipientAccountId: string, target: "delivered" | "processed"): StatusWatch {
-    const subject = receiptSubject(senderAccountId, recipientAccountId);
+    const subject = receiptsOfPair(senderAccountId, recipientAccountId);
     const { ready } = this.hold(subject);
     let wanted: string | undefined;
     let hit: ReceiptRecord | undefined;

@@ -1,6 +1,8 @@
 // Every bus subject gateways use, in one place: this is the wire between gateways. A subject's payload and codec
 // are named beside it (codecs.ts); nats-server users can follow the traffic with `nats sub 'agentnet.>'`.
 
+import type { ReceiptRecord } from "./records.js";
+
 /** A stored message for an account (StoredMessage): gateways holding CONSUME streams of it subscribe in one queue group. */
 export const inboxSubject = (accountId: string) => `agentnet.inbox.${accountId}`;
 export const INBOX_QUEUE = "agentnet-delivery";
@@ -9,15 +11,20 @@ export const INBOX_QUEUE = "agentnet-delivery";
 export const observeSubject = (accountId: string) => `agentnet.observe.${accountId}`;
 
 /**
- * A receipt (ReceiptRecord): watchers of the sender subscribe `agentnet.receipt.<sender>.*`, consumers of the
- * recipient `agentnet.receipt.*.<recipient>` (to learn of acks made through another gateway).
+ * A receipt (ReceiptRecord), by sender, recipient and whether the status is final (`final`: processed, rejected,
+ * expired; `moved`: accepted, delivered). Watchers of the sender subscribe `agentnet.receipt.<sender>.>`, waiting
+ * calls the pair, and consumers of the recipient only `agentnet.receipt.*.<recipient>.final` (to learn of acks made
+ * through another gateway): the server then sends them none of the receipts they would only decode and drop.
  */
-export const receiptSubject = (senderAccountId: string, recipientAccountId: string) =>
-  `agentnet.receipt.${senderAccountId}.${recipientAccountId}`;
-export const receiptsOfSender = (senderAccountId: string) => `agentnet.receipt.${senderAccountId}.*`;
-export const receiptsOfRecipient = (recipientAccountId: string) => `agentnet.receipt.*.${recipientAccountId}`;
+export const receiptSubject = (senderAccountId: string, recipientAccountId: string, status: ReceiptRecord["status"]) =>
+  `agentnet.receipt.${senderAccountId}.${recipientAccountId}.${FINAL_STATUSES.has(status) ? "final" : "moved"}`;
+export const receiptsOfSender = (senderAccountId: string) => `agentnet.receipt.${senderAccountId}.>`;
+export const receiptsOfPair = (senderAccountId: string, recipientAccountId: string) =>
+  `agentnet.receipt.${senderAccountId}.${recipientAccountId}.*`;
+export const finalReceiptsOfRecipient = (recipientAccountId: string) => `agentnet.receipt.*.${recipientAccountId}.final`;
 /** Every receipt: a receipt watcher not limited to some accounts. */
-export const ALL_RECEIPTS = "agentnet.receipt.*.*";
+export const ALL_RECEIPTS = "agentnet.receipt.>";
+const FINAL_STATUSES: ReadonlySet<ReceiptRecord["status"]> = new Set(["processed", "rejected", "expired"]);
 
 /** Where a Request call waits for the reply (StoredMessage) to one request message; answered with one byte. */
 export const replySubject = (requestMessageId: string) => `agentnet.reply.${requestMessageId}`;
