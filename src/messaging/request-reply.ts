@@ -37,8 +37,8 @@ export class LocalReplies {
 }
 
 /**
- * One Request call's wait for its answer: the reply (handed over here or on the bus), else the request's final receipt, else the
- * timeout. Listens from construction, before the request is stored, so no reply can pass unseen.
+ * One Request call's wait for its answer: the reply (handed over here or on the bus), else the request's final
+ * receipt, else the timeout. Listens from construction, before the request is stored, so no reply can pass unseen.
  */
 export class ReplyWait {
   private replied: (reply: StoredMessage) => void = () => undefined;
