@@ -53,6 +53,10 @@ interface Consumer {
   queued: Map<string, StoredMessage>;
   /** The backlog in the store still to be read, from this seq on; undefined once read through. */
   backlogAfter: number | undefined;
+  /** A backlog read is running. */
+  readingBacklog: boolean;
+  /** A live message was left to the store while the read ran (it may have begun before that message was stored). */
+  offeredDuringRead: boolean;
   /** Delivery records still being written; release waits for them so it is not overtaken by one. */
   marking: Set<Promise<void>>;
   wake: () => void;
@@ -206,6 +210,8 @@ export class Delivery {
       inFlight: new Map(),
       queued: new Map(),
       backlogAfter: 0,
+      readingBacklog: false,
+      offeredDuringRead: false,
       marking: new Set(),
       wake: () => doorbell.push("rung"),
     };
@@ -285,6 +291,14 @@ export class Delivery {
       pick.full.backlogAfter ??= 0;
       return;
     }
+    if (pick.to.backlogAfter !== undefined) {
+      // Older messages still wait in the store for this stream: pushed now, this one would overtake them. It is
+      // stored, so the backlog read takes it in its place; a read already running may have missed it (its
+      // snapshot can predate this message), so that read does not count as the end of the backlog.
+      if (pick.to.readingBacklog) pick.to.offeredDuringRead = true;
+      pick.to.wake();
+      return;
+    }
     pick.to.queued.set(message.messageId, message);
     pick.to.wake();
   }
@@ -292,6 +306,8 @@ export class Delivery {
   private async readBacklog(consumer: Consumer): Promise<void> {
     const after = consumer.backlogAfter ?? 0;
     const limit = Math.max(1, Math.min(BACKLOG_PAGE, room(consumer)));
+    consumer.readingBacklog = true;
+    consumer.offeredDuringRead = false;
     const rows = await this.deps.db
       .selectFrom("messages")
       .selectAll()
@@ -306,11 +322,13 @@ export class Delivery {
       .where("expires_at", ">", new Date())
       .orderBy("seq")
       .limit(limit)
-      .execute();
+      .execute()
+      .finally(() => (consumer.readingBacklog = false));
     for (const row of rows) {
       if (!consumer.inFlight.has(row.message_id)) consumer.queued.set(row.message_id, toStoredMessage(row));
     }
-    consumer.backlogAfter = rows.length < limit ? undefined : rows.at(-1)!.seq;
+    const readThrough = rows.length < limit && !consumer.offeredDuringRead;
+    consumer.backlogAfter = readThrough ? undefined : (rows.at(-1)?.seq ?? after);
   }
 
   /** Moves queued messages into flight, as many as there is room for; drops the ones already past their TTL. */
