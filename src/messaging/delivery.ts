@@ -33,6 +33,11 @@ import { runPeriodically } from "../lifecycle/index.js";
 // A claim succeeds only while nobody else holds the message's lease (StatusWriter), so re-reading never pushes
 // one message to two streams at once. A stream holds at most `maxInFlight` messages in memory; the rest wait in
 // the store until it has room.
+//
+// A message sent through the gateway where its recipient streams, while that stream is caught up and has room,
+// skips all of that: it is claimed for the stream in its own insert (`place`), stored already delivered, and
+// pushed once stored. Its delivery then costs no UPDATE, no second commit and no bus round trip; as nobody ever
+// sees it unclaimed, no other stream can take it meanwhile.
 
 const BACKLOG_PAGE = 500;
 const KEEPALIVE_MS = 30_000;
@@ -42,6 +47,19 @@ const ANNOUNCE_GRACE_MS = 1_000;
 const SWEEP_CHUNK = 500;
 
 export type ConsumerItem = { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
+
+/** How a new message will reach its recipient's streams, settled before it is stored (`Delivery.place`). */
+export interface Placement {
+  /**
+   * The session of the stream here that takes the message: store it claimed for that stream. Undefined: store it
+   * unclaimed, to be announced.
+   */
+  readonly claimedBy: string | undefined;
+  /** The message is stored (`delivered`: its delivered receipt, when stored claimed): push it, or announce it. */
+  stored(message: StoredMessage, delivered: ReceiptRecord | undefined, encoded?: Uint8Array): void;
+  /** Nothing was stored (a repeat, a conflict, an error). */
+  abandon(): void;
+}
 
 interface Consumer {
   accountId: string;
@@ -57,8 +75,12 @@ interface Consumer {
   readingBacklog: boolean;
   /** A live message was left to the store while the read ran (it may have begun before that message was stored). */
   offeredDuringRead: boolean;
-  /** Delivery records still being written; release waits for them so it is not overtaken by one. */
+  /** Delivery records still being written (and claims of messages being stored); release waits for them. */
   marking: Set<Promise<void>>;
+  /** Places claimed by messages being stored. */
+  reserved: number;
+  /** Stored as delivered to this stream (claimed), in flight, to push. */
+  ready: StoredMessage[];
   wake: () => void;
 }
 
@@ -66,6 +88,14 @@ interface AccountRoute {
   consumers: Consumer[];
   next: number;
   subscriptions: BusSubscription[];
+  /**
+   * Messages of the account this gateway announced and has not been offered back yet, with when to stop waiting
+   * (the queue group may hand them to another gateway). While one is on its way, a newer message is not claimed:
+   * pushed at once, it would overtake the older one.
+   */
+  announced: Map<string, number>;
+  /** Messages placed unclaimed and still being stored (to be announced): nothing is claimed past them either. */
+  unclaimed: number;
 }
 
 export class Delivery {
@@ -165,6 +195,88 @@ export class Delivery {
     if (rows.length > 0) consumer.wake();
   }
 
+  /**
+   * Where a new message of the account goes, decided before it is stored. When one of the account's streams here
+   * would push it at once — nothing of the account waits ahead of it (in the store, in memory, on the bus or being
+   * stored) and the stream has room — the message takes a place on that stream and is stored claimed for it;
+   * otherwise it is stored unclaimed and announced as usual.
+   */
+  place(accountId: string): Placement {
+    const route = this.routes.get(accountId);
+    const consumer = route && this.claimable(route);
+    if (!route || !consumer) {
+      if (route) route.unclaimed++;
+      let open = route !== undefined;
+      const close = () => {
+        if (open && route) route.unclaimed--;
+        open = false;
+      };
+      return {
+        claimedBy: undefined,
+        stored: (message, _delivered, encoded) => {
+          // Announced before the count drops, so a newer message cannot be claimed in between.
+          this.announce(message, encoded);
+          close();
+        },
+        abandon: close,
+      };
+    }
+    consumer.reserved++;
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    // A stream that closes meanwhile waits for this, then releases what it holds: this message too.
+    consumer.marking.add(settled);
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      consumer.reserved--;
+      consumer.marking.delete(settled);
+      settle();
+      return true;
+    };
+    return {
+      claimedBy: consumer.sessionTag,
+      stored: (message, delivered, encoded) => {
+        if (!close()) return;
+        if (!delivered) {
+          consumer.wake();
+          this.announce(message, encoded);
+          return;
+        }
+        this.deps.receipts.publish(delivered);
+        const pushed = { ...message, status: "delivered" as const, deliveryAttempts: delivered.deliveryAttempt };
+        // In flight from now on: an ack, an expiry or the stream's close (which releases it) may come next.
+        consumer.inFlight.set(pushed.messageId, pushed);
+        consumer.ready.push(pushed);
+        consumer.wake();
+      },
+      abandon: () => {
+        if (close()) consumer.wake();
+      },
+    };
+  }
+
+  /** The stream of the route that can take a new message at once, if the account has nothing waiting ahead of it. */
+  private claimable(route: AccountRoute): Consumer | undefined {
+    if (route.unclaimed > 0) return undefined;
+    if (route.announced.size > 0) {
+      const now = Date.now();
+      for (const [id, until] of route.announced) if (until <= now) route.announced.delete(id);
+      if (route.announced.size > 0) return undefined;
+    }
+    const n = route.consumers.length;
+    let to: Consumer | undefined;
+    for (let i = 0; i < n; i++) {
+      const c = route.consumers[(route.next + i) % n]!;
+      if (c.backlogAfter !== undefined || c.readingBacklog || c.queued.size > 0) return undefined;
+      if (!to || room(c) > room(to)) to = c;
+    }
+    if (!to || room(to) <= 0) return undefined;
+    route.next = (route.next + 1) % n;
+    return to;
+  }
+
   /** Whether a CONSUME stream of the account is open on this gateway (someone is reading its inbox right now). */
   hasLocalConsumer(accountId: string): boolean {
     return (this.routes.get(accountId)?.consumers.length ?? 0) > 0;
@@ -175,6 +287,7 @@ export class Delivery {
    * encoding when the caller already made it (to publish the same bytes elsewhere too).
    */
   announce(message: StoredMessage, encoded: Uint8Array = encodeMessage(message)): void {
+    this.routes.get(message.toAccountId)?.announced.set(message.messageId, Date.now() + ANNOUNCE_GRACE_MS);
     this.deps.bus.publish(inboxSubject(message.toAccountId), encoded);
   }
 
@@ -213,12 +326,21 @@ export class Delivery {
       readingBacklog: false,
       offeredDuringRead: false,
       marking: new Set(),
+      reserved: 0,
+      ready: [],
       wake: () => doorbell.push("rung"),
     };
     this.attach(consumer);
     try {
       while (!signal.aborted) {
-        if (consumer.queued.size === 0 && consumer.backlogAfter !== undefined && consumer.inFlight.size < maxInFlight) {
+        if (consumer.ready.length > 0) {
+          // Claimed in their insert: stored as delivered to this stream already.
+          for (const m of consumer.ready.splice(0)) {
+            if (consumer.inFlight.has(m.messageId)) yield { type: "message", message: m, attempt: m.deliveryAttempts };
+          }
+          continue;
+        }
+        if (consumer.queued.size === 0 && consumer.backlogAfter !== undefined && consumer.inFlight.size + consumer.reserved < maxInFlight) {
           await this.readBacklog(consumer);
           continue;
         }
@@ -260,6 +382,8 @@ export class Delivery {
       route = {
         consumers: [],
         next: 0,
+        announced: new Map(),
+        unclaimed: 0,
         subscriptions: [
           this.deps.bus.subscribe(inboxSubject(accountId), (msg) => this.offer(accountId, decodeMessage(msg.data)), { queue: INBOX_QUEUE }),
           this.deps.bus.subscribe(finalReceiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data))),
@@ -283,6 +407,7 @@ export class Delivery {
   /** A live message for an account: to the local stream with the most room, round robin among equals. */
   private offer(accountId: string, message: StoredMessage): void {
     const route = this.routes.get(accountId);
+    route?.announced.delete(message.messageId);
     const pick = route && pickStream(route.consumers, route.next, message.messageId);
     if (!route || !pick || "held" in pick) return; // no stream: it stays in the store for the next one
     route.next = (route.next + 1) % route.consumers.length;
@@ -336,7 +461,7 @@ export class Delivery {
     const batch: StoredMessage[] = [];
     const now = Date.now();
     for (const m of consumer.queued.values()) {
-      if (consumer.inFlight.size >= consumer.maxInFlight) break;
+      if (consumer.inFlight.size + consumer.reserved >= consumer.maxInFlight) break;
       consumer.queued.delete(m.messageId);
       if (m.expiresAt.getTime() <= now) continue; // the expiry sweep reports it
       consumer.inFlight.set(m.messageId, m);

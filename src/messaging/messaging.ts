@@ -17,7 +17,7 @@ import type { StoredMessage } from "./message.js";
 import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
 import type { MessageStatus } from "./tables.js";
 import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
-import { type MessageDraft, MessageWriter, StatusWriter } from "./writer.js";
+import { type MessageDraft, MessageWriter, StatusWriter, type WriteResult } from "./writer.js";
 import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
 import { LocalReplies, ReplyWait, handReply } from "./request-reply.js";
@@ -110,7 +110,7 @@ export class Messaging {
 
   constructor(private readonly deps: MessagingDeps) {
     this.addressing = new Addressing(deps.db, deps.bus);
-    this.writer = new MessageWriter(deps.db);
+    this.writer = new MessageWriter(deps.db, deps.config.deliveryLeaseMs);
     this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
     this.receipts = new ReceiptPublisher(deps.bus);
@@ -399,12 +399,25 @@ export class Messaging {
     return { sender, recipient, draft };
   }
 
-  /** Stores a draft; a new message is announced to its recipient's streams and observers. */
+  /**
+   * Stores a draft; a new message is announced to its recipient's streams and observers. When a stream of the
+   * recipient here would push it at once, the message is stored claimed for that stream and pushed once stored.
+   * `announce` false: the caller hands the message on itself.
+   */
   private async store(
     draft: MessageDraft,
     announce = true,
   ): Promise<{ message: StoredMessage; duplicate: boolean; receipt?: ReceiptRecord }> {
-    const result = await this.writer.write(draft);
+    const placement = announce ? this.delivery.place(draft.toAccountId) : undefined;
+    const claimedBy = placement?.claimedBy;
+    let result: WriteResult;
+    try {
+      result = await this.writer.write(claimedBy === undefined ? draft : { ...draft, claimedBy });
+    } catch (err) {
+      placement?.abandon();
+      throw err;
+    }
+    if (result.outcome !== "inserted") placement?.abandon();
     if (result.outcome === "conflict") {
       throw new DomainError("already_exists", "message_id_conflict", `message_id ${draft.messageId} is already used by another sender`, {
         field: "message_id",
@@ -414,7 +427,7 @@ export class Messaging {
     this.receipts.publish(result.receipt);
     // One encoding for the inbox and the observers (the bus copies what it is given).
     const encoded = encodeMessage(result.message);
-    if (announce) this.delivery.announce(result.message, encoded);
+    placement?.stored(result.message, result.delivered, encoded);
     this.deps.bus.publish(observeSubject(result.message.toAccountId), encoded);
     return { message: result.message, duplicate: false, receipt: result.receipt };
   }

@@ -5,11 +5,13 @@ export interface StreamLoad {
   inFlight: ReadonlyMap<string, unknown>;
   /** Waiting for room in flight. */
   queued: ReadonlyMap<string, unknown>;
+  /** Places claimed by messages being stored for it. */
+  reserved?: number;
 }
 
 /** How many more messages a stream may take now. */
 export function room(s: StreamLoad): number {
-  return s.maxInFlight - s.inFlight.size - s.queued.size;
+  return s.maxInFlight - s.inFlight.size - s.queued.size - (s.reserved ?? 0);
 }
 
 export type StreamPick<S> =

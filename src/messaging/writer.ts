@@ -15,10 +15,16 @@ import type { MessagesTable, MessageStatus } from "./tables.js";
 export type MessageDraft = Omit<StoredMessage, "seq" | "status" | "deliveryAttempts" | "statusCode" | "statusDetail"> & {
   /** The payload as compact JSON when the draft already made it (measuring it): stored as it is, not encoded again. */
   payloadJson?: string;
+  /**
+   * Stored already delivered to this stream session (its first attempt, the lease taken, the delivered receipt
+   * written beside the accepted one): a stream on this gateway that will push it as soon as it is stored.
+   */
+  claimedBy?: string;
 };
 
 export type WriteResult =
-  | { outcome: "inserted"; message: StoredMessage; receipt: ReceiptRecord }
+  /** `delivered`: the delivered receipt of a claimed draft. */
+  | { outcome: "inserted"; message: StoredMessage; receipt: ReceiptRecord; delivered?: ReceiptRecord }
   /** The same sender already stored this message id or idempotency key: the original. */
   | { outcome: "duplicate"; message: StoredMessage }
   /** The message id belongs to another sender's message. */
@@ -27,7 +33,10 @@ export type WriteResult =
 export class MessageWriter {
   private readonly commit: GroupCommit<MessageDraft, WriteResult>;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly leaseMs = DEFAULT_LEASE_MS,
+  ) {
     this.commit = new GroupCommit((drafts) => this.flush(drafts));
   }
 
@@ -50,9 +59,9 @@ export class MessageWriter {
     const withBlobs = firsts.filter((d) => d.blobIds.length > 0);
     const inserted =
       withBlobs.length === 0
-        ? await insertMessages(this.db, firsts)
+        ? await insertMessages(this.db, firsts, this.leaseMs)
         : await this.db.transaction().execute(async (trx) => {
-            const rows = await insertMessages(trx, firsts);
+            const rows = await insertMessages(trx, firsts, this.leaseMs);
             const grants = withBlobs
               .filter((d) => rows.has(d.messageId))
               .flatMap((d) => d.blobIds.map((blobId) => ({ blobId, accountId: d.toAccountId })));
@@ -68,8 +77,8 @@ export class MessageWriter {
     return drafts.map((d): WriteResult => {
       const stored = insertedDrafts.has(d) ? inserted.get(d.messageId) : undefined;
       if (stored) {
-        // The draft without its payload JSON (not part of a stored message), plus what storage assigned.
-        const { payloadJson: _json, ...fields } = d;
+        // The draft without its payload JSON and claim (not part of a stored message), plus what storage assigned.
+        const { payloadJson: _json, claimedBy: _claim, ...fields } = d;
         const message: StoredMessage = {
           ...fields,
           seq: stored.seq,
@@ -92,7 +101,16 @@ export class MessageWriter {
           detail: "",
           deliveryAttempt: 0,
         };
-        return { outcome: "inserted", message, receipt };
+        if (d.claimedBy === undefined || stored.delivered === undefined) return { outcome: "inserted", message, receipt };
+        const delivered: ReceiptRecord = {
+          ...receipt,
+          receiptId: stored.delivered.receiptId,
+          status: "delivered",
+          eventAt: stored.delivered.eventAt,
+          recipientSessionTag: d.claimedBy,
+          deliveryAttempt: 1,
+        };
+        return { outcome: "inserted", message, receipt, delivered };
       }
       const original = originals.find(
         (o) =>
@@ -108,12 +126,24 @@ export class MessageWriter {
  * Inserts a batch of messages in one statement, which is its own transaction: the messages (those whose id or
  * idempotency key is new), their `accepted` receipts, their threads' counters (creating threads as needed)
  * and the threads' participants. One round trip instead of a transaction of six: under load the gateway's CPU
- * went to writing and awaiting statements.
- * Returns, per inserted message id, its storage seq and its receipt's id.
+ * went to writing and awaiting statements. A claimed draft is stored delivered (first attempt, lease taken)
+ * with its `delivered` receipt after the accepted one: nobody else can claim it, and its delivery costs no
+ * UPDATE of its own.
+ * Returns, per inserted message id, its storage seq, its receipt's id and a claimed one's delivered receipt.
  */
-async function insertMessages(db: Kysely<Database>, drafts: MessageDraft[]): Promise<Map<string, { seq: number; receiptId: number }>> {
+async function insertMessages(
+  db: Kysely<Database>,
+  drafts: MessageDraft[],
+  leaseMs: number,
+): Promise<Map<string, { seq: number; receiptId: number; delivered?: { receiptId: number; eventAt: Date } }>> {
   if (drafts.length === 0) return new Map();
-  const { rows } = await sql<{ message_id: string; seq: number; receipt_id: number }>`${sql.raw(PREPARED)}
+  const { rows } = await sql<{
+    message_id: string;
+    seq: number;
+    receipt_id: number;
+    delivered_id: number | null;
+    delivered_at: Date | null;
+  }>`${sql.raw(PREPARED)}
     with v as (
       select * from jsonb_populate_recordset(null::messages, cast(${rowsJson(drafts)} as jsonb)) with ordinality as v(ord)
     ),
@@ -121,23 +151,30 @@ async function insertMessages(db: Kysely<Database>, drafts: MessageDraft[]): Pro
       insert into messages (message_id, thread_id, parent_message_id, trace_id, kind, from_account_id, from_username,
                             from_agent_id, from_session_tag, to_target, to_account_id, to_username, payload,
                             payload_bytes, payload_chars, sent_at, ttl_ms, expires_at, schema_version,
-                            idempotency_key, signature, blob_ids, status, updated_at)
+                            idempotency_key, signature, blob_ids, status, delivery_attempts, status_session_tag,
+                            lease_until, updated_at)
       select message_id, thread_id, parent_message_id, trace_id, kind, from_account_id, from_username,
              from_agent_id, from_session_tag, to_target, to_account_id, to_username, payload,
              payload_bytes, payload_chars, sent_at, ttl_ms, expires_at, schema_version,
-             idempotency_key, signature, blob_ids, 'accepted', sent_at
+             idempotency_key, signature, blob_ids, status, case when status = 'delivered' then 1 else 0 end,
+             status_session_tag,
+             case when status = 'delivered' then now() + make_interval(secs => ${leaseMs / 1000}) end, sent_at
         from v order by ord
       on conflict do nothing
       returning seq, message_id, thread_id, trace_id, from_account_id, to_account_id, sent_at, payload_bytes,
-                payload_chars, blob_ids,
+                payload_chars, blob_ids, status, status_session_tag,
                 case when payload->>'type' = 'checkpoint' then coalesce(payload->>'end', '') else '' end as checkpoint
     ),
     rec as (
+      -- The accepted receipt of every message, then the delivered one of a claimed message: ids in that order.
       insert into receipts (message_id, sender_account_id, recipient_account_id, status, event_at,
                             recipient_session_tag, thread_id, trace_id, code, detail, delivery_attempt)
-      select message_id, from_account_id, to_account_id, 'accepted', sent_at, '', thread_id, trace_id, '', '', 0
-        from ins order by seq
-      returning receipt_id, message_id
+      select message_id, from_account_id, to_account_id, r.status, case when r.n = 1 then sent_at else greatest(now(), sent_at) end,
+             case when r.n = 1 then '' else status_session_tag end, thread_id, trace_id, '', '', r.n - 1
+        from ins cross join lateral (values (1, 'accepted'), (2, 'delivered')) as r(n, status)
+       where r.n = 1 or ins.status = 'delivered'
+       order by seq, r.n
+      returning receipt_id, message_id, status, event_at
     ),
     thr as (
       -- One row per thread, in a fixed order: concurrent batches on several gateways take the same threads'
@@ -164,8 +201,20 @@ async function insertMessages(db: Kysely<Database>, drafts: MessageDraft[]): Pro
        order by 1, 2
       on conflict do nothing
     )
-    select ins.message_id, ins.seq, rec.receipt_id from ins join rec using (message_id)`.execute(db);
-  return new Map(rows.map((r) => [r.message_id, { seq: Number(r.seq), receiptId: Number(r.receipt_id) }]));
+    select ins.message_id, ins.seq, a.receipt_id, d.receipt_id as delivered_id, d.event_at as delivered_at
+      from ins join rec a on a.message_id = ins.message_id and a.status = 'accepted'
+      left join rec d on d.message_id = ins.message_id and d.status = 'delivered'`.execute(db);
+  return new Map(
+    rows.map((r) => [
+      r.message_id,
+      {
+        seq: Number(r.seq),
+        receiptId: Number(r.receipt_id),
+        ...(r.delivered_id !== null &&
+          r.delivered_at !== null && { delivered: { receiptId: Number(r.delivered_id), eventAt: r.delivered_at } }),
+      },
+    ]),
+  );
 }
 
 /** The drafts as a JSON array of messages rows; each payload's JSON is spliced in as the draft made it. */
@@ -193,6 +242,8 @@ function rowsJson(drafts: MessageDraft[]): string {
       idempotency_key: d.idempotencyKey === "" ? null : d.idempotencyKey,
       signature: signatureJson(d),
       blob_ids: d.blobIds,
+      status: d.claimedBy === undefined ? "accepted" : "delivered",
+      status_session_tag: d.claimedBy ?? "",
     });
     return `${row.slice(0, -1)},"payload":${d.payloadJson ?? JSON.stringify(d.payload)}}`;
   });

@@ -32,6 +32,14 @@ describe("pickStream (which of an account's live streams gets a message)", () =>
     expect(names).toEqual(["a", "b", "c", "a"]);
   });
 
+  it("counts places taken by messages being stored for a stream against its room", () => {
+    const a = { ...stream("a", 3, ["x"]), reserved: 2 };
+    const b = stream("b", 3, ["y"]);
+    expect(room(a)).toBe(0);
+    expect(pickStream([a, b], 0, "m1")).toEqual({ to: b });
+    expect(pickStream([a], 0, "m1")).toEqual({ full: a });
+  });
+
   it("does nothing with a message a stream already holds, in flight or queued", () => {
     const a = stream("a", 10, ["m1"]);
     const b = stream("b", 10, [], ["m2"]);
