@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createUser, findUserByName } from "../../src/auth/users.js";
 import { openStore, StoreUnavailableError, type Store } from "../../src/store/database.js";
+import { Migrator } from "kysely/migration";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { migrations } from "../../src/store/migrations/index.js";
 import { PREPARED } from "../../src/store/prepared-pool.js";
@@ -50,6 +51,24 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
   it("migrates once; a second run finds nothing to do", async () => {
     expect((await migrateToLatest(store)).applied).toContain("0001_auth");
     expect((await migrateToLatest(store)).applied).toEqual([]);
+  });
+
+  it("takes the participants' foreign key away (0007) and gives it back on the way down, dropping orphans first", async () => {
+    await migrateToLatest(store);
+    const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
+    // Without the key a participant row may name a thread that is not there (retention deletes both itself).
+    await sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db);
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => r.migrationName)).toEqual(["0007_participants_without_fk"]);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from thread_participants where thread_id = 'thread_orphan'`.execute(
+      store.db,
+    );
+    expect(rows[0]!.n).toBe(0);
+    await expect(
+      sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db),
+    ).rejects.toThrow(/foreign key/);
+    expect((await migrateToLatest(store)).applied).toEqual(["0007_participants_without_fk"]);
   });
 
   it("returns the same JavaScript types on both servers", async () => {

@@ -5,6 +5,7 @@ import * as m0003 from "./0003_messaging.js";
 import * as m0004 from "./0004_blobs.js";
 import * as m0005 from "./0005_voice.js";
 import * as m0006 from "./0006_sessions.js";
+import * as m0007 from "./0007_participants_without_fk.js";
 
 // Migrations are listed in code rather than read from a folder so the same list runs from src/ (tests) and
 // dist/ (the built server) without path tricks. Names sort in the order they apply; never rename or edit one
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   "0004_blobs": m0004,
   "0005_voice": m0005,
   "0006_sessions": m0006,
+  "0007_participants_without_fk": m0007,
 };
