@@ -363,28 +363,33 @@ export class StatusWriter {
   }
 
   private async flush(items: Transition[]): Promise<TransitionResult[]> {
-    // Deliveries first, then final outcomes: an ack that shares a batch with its message's delivery record
-    // must end the message, not be overtaken by it. Within a phase the first change of a message wins. Each
-    // phase is one statement (its own transaction): the changes and their receipts, in one round trip.
-    const phases = [items.filter((t) => t.to === "delivered"), items.filter((t) => t.to !== "delivered")];
+    // Rounds of one statement each (its own transaction: the changes and their receipts in one round trip), each
+    // changing a message at most once: its first delivery still to try, else its first final change. A delivery
+    // that shares a batch with its message's ack so goes first, and the ack ends the message instead of being
+    // overtaken by it. A change that changed nothing (e.g. from someone who does not own the recipient) gives the
+    // next change of its kind a round, so it cannot block the owner's; one that changed something settles its
+    // kind for that message. Usually one round: deliveries and acks of different messages share it.
+    const kind = (t: Transition) => (t.to === "delivered" ? "delivered" : "final");
     const winners = new Set<Transition>();
     const latest = new Map<string, MessageState>();
     const receiptOf = new Map<Transition, ReceiptRecord>();
-    for (let phase of phases) {
-      // Rounds: the first change of each message; a later one gets its own round only when the first changed
-      // nothing (e.g. it came from someone who does not own the recipient), so it cannot block the owner's.
-      while (phase.length > 0) {
-        const firsts = new Map<string, Transition>();
-        for (const t of phase) if (!firsts.has(t.messageId)) firsts.set(t.messageId, t);
-        for (const { state, receipt } of await updateStatuses(this.db, [...firsts.values()], this.leaseMs)) {
-          const t = firsts.get(state.messageId)!;
-          winners.add(t);
-          receiptOf.set(t, receipt);
-          latest.set(state.messageId, state);
-        }
-        const tried = new Set(firsts.values());
-        phase = phase.filter((t) => !tried.has(t) && !latest.has(t.messageId));
+    let rest = items;
+    while (rest.length > 0) {
+      const round = new Map<string, Transition>();
+      for (const t of rest) {
+        const first = round.get(t.messageId);
+        if (!first || (first.to !== "delivered" && t.to === "delivered")) round.set(t.messageId, t);
       }
+      const settled = new Set<string>();
+      for (const { state, receipt } of await updateStatuses(this.db, [...round.values()], this.leaseMs)) {
+        const t = round.get(state.messageId)!;
+        winners.add(t);
+        receiptOf.set(t, receipt);
+        latest.set(state.messageId, state);
+        settled.add(`${kind(t)}:${t.messageId}`);
+      }
+      const tried = new Set(round.values());
+      rest = rest.filter((t) => !tried.has(t) && !settled.has(`${kind(t)}:${t.messageId}`));
     }
     const unchangedIds = [...new Set(items.map((t) => t.messageId))].filter((id) => !latest.has(id));
     if (unchangedIds.length > 0) {
