@@ -8,7 +8,8 @@ import { type Page, listOnline, searchAgents } from "./discovery.js";
 import type { Presence, WatchFilter, WatchItem } from "./presence.js";
 import { type AccountRef, type ProfileRecord, findVisibleProfile, liveSessionsOf, loadProfile } from "./profiles.js";
 import { type RegisterInput, type RegisterResult, register } from "./register.js";
-import { type Ended, type Lease, deregister, heartbeat } from "./sessions.js";
+import { Heartbeats } from "./heartbeats.js";
+import { type Ended, type Lease, deregister } from "./sessions.js";
 import { type UpdateProfileInput, updateProfile } from "./update-profile.js";
 
 /**
@@ -20,6 +21,7 @@ export class Registry {
   private readonly presence: Presence;
   private readonly config: Pick<Config, "sessionTtlSeconds" | "heartbeatIntervalSeconds">;
   private readonly gatewayId: string;
+  private readonly heartbeats: Heartbeats;
 
   constructor(deps: {
     db: Kysely<Database>;
@@ -31,6 +33,7 @@ export class Registry {
     this.presence = deps.presence;
     this.config = deps.config;
     this.gatewayId = deps.gatewayId;
+    this.heartbeats = new Heartbeats(deps.db, { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId });
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -48,7 +51,7 @@ export class Registry {
   }
 
   heartbeat(caller: Principal, sessionTag: string): Promise<Lease> {
-    return heartbeat(this.db, caller, sessionTag, { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId });
+    return this.heartbeats.beat(caller, sessionTag);
   }
 
   async deregister(caller: Principal, sessionTag: string): Promise<Ended> {

@@ -43,29 +43,10 @@ export interface Lease {
 }
 
 /**
- * Renews a live session's lease to now + ttl. One statement on the common path (many agents heartbeat); the
- * reason for a refusal is only looked up when the renewal found nothing.
+ * Why a heartbeat renewed nothing (see Heartbeats): PERMISSION_DENIED for a session of an account the caller does
+ * not own, else NOT_FOUND `session_not_found`.
  */
-export async function heartbeat(
-  db: Kysely<Database>,
-  caller: Principal,
-  sessionTag: string,
-  opts: { ttlSeconds: number; gatewayId: string },
-): Promise<Lease> {
-  if (sessionTag.trim() === "") throw invalidArgument("session_tag", "must not be empty");
-  let update = db
-    .updateTable("agent_sessions")
-    .from("accounts")
-    .set({ last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(opts.ttlSeconds), gateway_id: opts.gatewayId })
-    .whereRef("accounts.account_id", "=", "agent_sessions.account_id")
-    .where("agent_sessions.session_tag", "=", sessionTag)
-    .where("agent_sessions.status", "=", "online")
-    // Past its lease it is evicted, whether or not a sweeper has marked it yet: late heartbeats do not revive it.
-    .where("agent_sessions.expires_at", ">", sql<Date>`now()`);
-  if (!caller.admin) update = update.where("accounts.owner_user_id", "=", caller.userId);
-  const row = await update.returning(["agent_sessions.account_id", "agent_sessions.expires_at"]).executeTakeFirst();
-  if (row) return { accountId: row.account_id, sessionTag, expiresAt: row.expires_at };
-
+export async function refusedHeartbeat(db: Kysely<Database>, caller: Principal, sessionTag: string): Promise<never> {
   const session = await sessionWithOwner(db, sessionTag);
   if (session && !mayActAs(caller, session)) throw notOwner(session.accountId);
   throw new DomainError(

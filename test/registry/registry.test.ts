@@ -142,6 +142,40 @@ describe.each(MODES)("registry (%s)", (mode) => {
     expect(rebound.profile?.publicKey).toEqual(keyA);
   });
 
+  it("answers heartbeats that arrive together each for itself, and a stranger's renews nothing", async () => {
+    const regs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => alice.registry.register({ agentId: "crowd", username: `crowd_${i}` })),
+    );
+    const bystander = await alice.registry.register({ agentId: "crowd", username: "crowd_bystander" });
+    const seenBefore = async () => {
+      const profile = await alice.registry.getProfile({ account: { case: "accountId", value: bystander.accountId } });
+      return timestampDate(profile.profile!.sessions[0]!.lastSeenAt!).getTime();
+    };
+    const lastSeen = await seenBefore();
+    // Issued in one tick on one connection, so the gateway writes them in the same flushes.
+    const calls = [
+      ...regs.map((r) => alice.registry.heartbeat({ sessionTag: r.sessionTag })),
+      ...regs.map((r) => alice.registry.heartbeat({ sessionTag: r.sessionTag })), // the same sessions again
+      bob.registry.heartbeat({ sessionTag: regs[0]!.sessionTag }), // a stranger on a session renewed beside it
+      bob.registry.heartbeat({ sessionTag: bystander.sessionTag }), // a stranger alone on a session
+      admin.registry.heartbeat({ sessionTag: regs[1]!.sessionTag }),
+      alice.registry.heartbeat({ sessionTag: "sess_unknown_in_a_crowd" }),
+    ];
+    const results = await Promise.allSettled(calls);
+    for (let i = 0; i < regs.length * 2; i++) {
+      const r = results[i]!;
+      expect(r.status).toBe("fulfilled");
+      if (r.status === "fulfilled") expect(r.value.sessionTag).toBe(regs[i % regs.length]!.sessionTag);
+    }
+    const [strangerBeside, strangerAlone, byAdmin, unknown] = results.slice(regs.length * 2);
+    await expectError(Promise.reject((strangerBeside as PromiseRejectedResult).reason), Code.PermissionDenied, "not_account_owner");
+    await expectError(Promise.reject((strangerAlone as PromiseRejectedResult).reason), Code.PermissionDenied, "not_account_owner");
+    expect(byAdmin!.status).toBe("fulfilled");
+    await expectError(Promise.reject((unknown as PromiseRejectedResult).reason), Code.NotFound, "session_not_found");
+    // The stranger's heartbeat did not touch the session it named.
+    expect(await seenBefore()).toBe(lastSeen);
+  });
+
   it("renews a session on Heartbeat and ends it on Deregister", async () => {
     const reg = await alice.registry.register({ agentId: "beat", username: "beat" });
     const before = Date.now();
