@@ -58,9 +58,9 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
     // Without the key a participant row may name a thread that is not there (retention deletes both itself).
     await sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db);
-    const down = await migrator.migrateDown();
+    const down = await migrator.migrateTo("0006_sessions");
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => r.migrationName)).toEqual(["0007_participants_without_fk"]);
+    expect(down.results?.map((r) => r.migrationName)).toEqual(["0008_sessions_hot_heartbeats", "0007_participants_without_fk"]);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from thread_participants where thread_id = 'thread_orphan'`.execute(
       store.db,
     );
@@ -68,7 +68,40 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     await expect(
       sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db),
     ).rejects.toThrow(/foreign key/);
-    expect((await migrateToLatest(store)).applied).toEqual(["0007_participants_without_fk"]);
+    expect((await migrateToLatest(store)).applied).toEqual(["0007_participants_without_fk", "0008_sessions_hot_heartbeats"]);
+  });
+
+  it("renews a session's lease in place (a HOT update) after 0008, and did not before it", async () => {
+    await migrateToLatest(store);
+    const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
+    await sql`insert into users (user_id, username, password_hash, admin) values ('usr_hot', 'hot', 'x', false)`.execute(store.db);
+    await sql`insert into accounts (account_id, username, owner_user_id, owner_username, agent_id, display_name, bio, capabilities,
+                                    metadata, visibility, updated_at)
+              values ('acc_hot', 'hot', 'usr_hot', 'hot', 'hot', 'hot', '', '{}', '{}', 'public', now())`.execute(store.db);
+    await sql`insert into agent_sessions (session_tag, account_id, agent_id, gateway_id, last_seen_at, expires_at, status)
+              values ('sess_hot', 'acc_hot', 'hot', 'gw', now(), now() + interval '40 seconds', 'online')`.execute(store.db);
+    // What a heartbeat changes, five times (clock_timestamp: now() is fixed within a transaction, and an unchanged
+    // value would not count); the backend's statistics before and after count the updates that were HOT.
+    const beats = () =>
+      store.db.transaction().execute(async (trx) => {
+        const stats = async () =>
+          (
+            await sql<{ upd: number; hot: number }>`
+              select n_tup_upd::int as upd, n_tup_hot_upd::int as hot from pg_stat_xact_user_tables where relname = 'agent_sessions'`.execute(trx)
+          ).rows[0]!;
+        const before = await stats();
+        for (let i = 0; i < 5; i++) {
+          await sql`update agent_sessions
+                       set last_seen_at = clock_timestamp(), expires_at = clock_timestamp() + interval '40 seconds', gateway_id = ${`gw_${i}`}
+                     where session_tag = 'sess_hot'`.execute(trx);
+        }
+        const after = await stats();
+        return { upd: after.upd - before.upd, hot: after.hot - before.hot };
+      });
+    expect(await beats()).toEqual({ upd: 5, hot: 5 });
+    expect((await migrator.migrateDown()).results?.map((r) => r.migrationName)).toEqual(["0008_sessions_hot_heartbeats"]);
+    expect(await beats()).toEqual({ upd: 5, hot: 0 });
+    expect((await migrateToLatest(store)).applied).toEqual(["0008_sessions_hot_heartbeats"]);
   });
 
   it("returns the same JavaScript types on both servers", async () => {

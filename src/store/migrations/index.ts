@@ -6,6 +6,7 @@ import * as m0004 from "./0004_blobs.js";
 import * as m0005 from "./0005_voice.js";
 import * as m0006 from "./0006_sessions.js";
 import * as m0007 from "./0007_participants_without_fk.js";
+import * as m0008 from "./0008_sessions_hot_heartbeats.js";
 
 // Migrations are listed in code rather than read from a folder so the same list runs from src/ (tests) and
 // dist/ (the built server) without path tricks. Names sort in the order they apply; never rename or edit one
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   "0005_voice": m0005,
   "0006_sessions": m0006,
   "0007_participants_without_fk": m0007,
+  "0008_sessions_hot_heartbeats": m0008,
 };
