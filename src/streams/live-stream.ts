@@ -4,9 +4,10 @@
 // presence watcher that falls behind must resync (end it), a receipt watcher re-reads the store (start over), a
 // health watcher only needs the newest status (keep the latest).
 //
-// Ownership: the stream owns at most one timer (the keepalive) and one abort listener, on a signal of its own
-// derived with AbortSignal.any, so nothing is ever attached to the caller's signal. Both go when the stream is
-// over: the reader reached the end, the caller's signal aborted, or the owner called close()/return().
+// Ownership: the stream owns at most one timer (the keepalive) and one abort listener on the caller's signal.
+// Both go when the stream is over: the reader reached the end, the caller's signal aborted, or the owner called
+// close()/return(). Its own signal is made only when someone asks for it: every open Subscribe holds a stream,
+// and each AbortSignal costs half a kilobyte or more (two Maps, a Set) — an AbortSignal.any, as this used, three.
 
 /** What `push` does when `limit` items are already waiting for the reader. */
 export type Overflow =
@@ -45,12 +46,11 @@ type Reader<T> = { resolve: (result: IteratorResult<T, undefined>) => void; reje
 const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
 
 export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
-  /** Aborted once the stream is over, whichever way; for work the reader does on the stream's behalf. */
-  readonly signal: AbortSignal;
   private readonly limit: number;
   private readonly overflow: Overflow;
   private readonly keepalive: Keepalive<T> | undefined;
-  private readonly over = new AbortController();
+  private readonly caller: AbortSignal | undefined;
+  private over: AbortController | undefined;
   // A queue with a moving head: shift() on a 10 000-item array copies it every time.
   private items: T[] = [];
   private head = 0;
@@ -66,9 +66,18 @@ export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
     this.limit = options.limit;
     this.overflow = options.overflow;
     this.keepalive = options.keepalive;
-    this.signal = options.signal ? AbortSignal.any([options.signal, this.over.signal]) : this.over.signal;
-    if (this.signal.aborted) this.close();
-    else this.signal.addEventListener("abort", this.onAbort, { once: true });
+    this.caller = options.signal;
+    if (this.caller?.aborted) this.close();
+    else this.caller?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  /** Aborted once the stream is over, whichever way; for work the reader does on the stream's behalf. */
+  get signal(): AbortSignal {
+    if (!this.over) {
+      this.over = new AbortController();
+      if (this.state === "closed") this.over.abort();
+    }
+    return this.over.signal;
   }
 
   /** Items waiting for the reader. */
@@ -149,8 +158,8 @@ export class LiveStream<T> implements AsyncIterableIterator<T, undefined> {
     this.head = 0;
     this.failure = undefined;
     this.clearTimer();
-    this.signal.removeEventListener("abort", this.onAbort);
-    this.over.abort();
+    this.caller?.removeEventListener("abort", this.onAbort);
+    this.over?.abort();
     const reader = this.reader;
     this.reader = undefined;
     reader?.resolve(DONE);

@@ -190,14 +190,24 @@ describe("LiveStream", () => {
       expectCleanedUp(s);
     });
 
-    it("attaches nothing to the caller's signal, which may outlive many streams", async () => {
+    it("holds one listener on the caller's signal while open and none after, so that signal may outlive many streams", async () => {
       const abort = new AbortController();
-      const s = stream({ signal: abort.signal });
-      expect(getEventListeners(abort.signal, "abort")).toHaveLength(0);
-      expect(getEventListeners(s.signal, "abort")).toHaveLength(1);
-      s.close();
-      expectCleanedUp(s, abort.signal);
+      const streams = Array.from({ length: 3 }, () => stream({ signal: abort.signal }));
+      expect(getEventListeners(abort.signal, "abort")).toHaveLength(3);
+      for (const s of streams) s.close();
+      for (const s of streams) expectCleanedUp(s, abort.signal);
       expect(abort.signal.aborted).toBe(false);
+    });
+
+    it("makes its own signal only when asked, already aborted when asked after the end", async () => {
+      const s = stream({});
+      s.close();
+      expect(s.signal.aborted).toBe(true);
+      const t = stream({});
+      const signal = t.signal;
+      expect(signal.aborted).toBe(false);
+      t.close();
+      expect(signal.aborted).toBe(true);
     });
   });
 
