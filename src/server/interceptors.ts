@@ -11,18 +11,17 @@ import { kClientAddress, kPrincipal } from "./context.js";
 export function loggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
-    const log = (err: unknown) => {
-      const code = err === undefined ? "ok" : Code[toConnectError(err).code].toLowerCase();
-      const fields = {
-        method: `${req.service.typeName}/${req.method.name}`,
-        code,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        principal: req.contextValues.get(kPrincipal)?.username,
-        client: req.contextValues.get(kClientAddress) || undefined,
-      };
-      if (err !== undefined && code === "internal") logger.error({ ...fields, err }, "rpc failed");
-      else logger.info(fields, "rpc");
-    };
+    const log = (err: unknown) =>
+      logRpc(
+        logger,
+        {
+          method: `${req.service.typeName}/${req.method.name}`,
+          started,
+          principal: req.contextValues.get(kPrincipal)?.username,
+          client: req.contextValues.get(kClientAddress),
+        },
+        err,
+      );
     try {
       const res = await next(req);
       if (!res.stream) {
@@ -35,6 +34,24 @@ export function loggingInterceptor(logger: Logger): Interceptor {
       throw err;
     }
   };
+}
+
+/** The log line of one finished call, whoever served it (connect, or GrpcCalls): INTERNAL ones as errors. */
+export function logRpc(
+  logger: Logger,
+  call: { method: string; started: number; principal: string | undefined; client: string },
+  err: unknown,
+): void {
+  const code = err === undefined ? "ok" : Code[toConnectError(err).code].toLowerCase();
+  const fields = {
+    method: call.method,
+    code,
+    ms: Math.round((performance.now() - call.started) * 10) / 10,
+    principal: call.principal,
+    client: call.client || undefined,
+  };
+  if (err !== undefined && code === "internal") logger.error({ ...fields, err }, "rpc failed");
+  else logger.info(fields, "rpc");
 }
 
 /** Domain and bus errors become ConnectErrors with a reason; unexpected ones become INTERNAL. */
@@ -85,10 +102,15 @@ async function* mapErrors<T>(messages: AsyncIterable<T>, signal: AbortSignal): A
   try {
     yield* messages;
   } catch (err) {
-    // A stream that fails because its client went away was cancelled, not broken.
-    if (signal.aborted && !(err instanceof ConnectError && err.code !== Code.Internal)) {
-      throw new ConnectError("the client cancelled the stream", Code.Canceled, undefined, undefined, err);
-    }
-    throw toConnectError(err);
+    throw streamError(err, signal);
   }
+}
+
+/** What a server stream that failed tells its client. */
+export function streamError(err: unknown, signal: AbortSignal): ConnectError {
+  // A stream that fails because its client went away was cancelled, not broken.
+  if (signal.aborted && !(err instanceof ConnectError && err.code !== Code.Internal)) {
+    return new ConnectError("the client cancelled the stream", Code.Canceled, undefined, undefined, err);
+  }
+  return toConnectError(err);
 }

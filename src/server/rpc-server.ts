@@ -1,3 +1,4 @@
+import { Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -13,6 +14,7 @@ import { fromDomainError } from "./errors.js";
 import { HealthStatusRegistry, healthRoutes } from "./health.js";
 import { type AddHttpRoute, HttpRoutes } from "./http-routes.js";
 import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
+import { GrpcCalls } from "./grpc-calls.js";
 import { authInterceptor, errorInterceptor, loggingInterceptor } from "./interceptors.js";
 import { type Listener, listen } from "./listener.js";
 import { notFound } from "./not-found.js";
@@ -54,10 +56,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const health = new HealthStatusRegistry(options.services.map((s) => s.typeName));
   // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
   const httpRoutes = new HttpRoutes(logger);
+  // The application's unary and server-streaming calls over gRPC are served by GrpcCalls; all else by connect.
+  const grpcCalls = new GrpcCalls({ logger, auth: options.auth, publicMethods: options.publicMethods, drain });
   const routes = (router: ConnectRouter) => {
     healthRoutes(health)(router);
     reflectionRoutes(descriptorSetRegistry(), options.services)(router);
-    options.register(router, httpRoutes.add);
+    options.register(grpcCalls.collecting(router), httpRoutes.add);
   };
   const connectHandler = connectNodeAdapter({
     routes,
@@ -91,6 +95,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
 
   const listener: Listener = await listen(options.host, options.port, (req, res) => {
     if (applyCors(options.corsOrigins, req, res)) return;
+    if (req instanceof Http2ServerRequest && grpcCalls.handle(req, res as Http2ServerResponse)) return;
     connectHandler(req, res);
   }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "EADDRINUSE") throw new Error(`PORT ${options.port} is already in use on ${options.host}`);

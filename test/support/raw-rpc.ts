@@ -108,7 +108,8 @@ export async function rawGrpc(baseUrl: string, path: string, message: Uint8Array
   }
 }
 
-function grpcAnswer(h: http2.IncomingHttpHeaders): RawAnswer {
+/** The status of a gRPC answer from its headers and trailers. */
+export function grpcAnswer(h: http2.IncomingHttpHeaders): RawAnswer {
   const status = Number(h["grpc-status"] ?? Code.Unknown) as Code | 0;
   const details = h["grpc-status-details-bin"];
   return {

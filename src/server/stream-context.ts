@@ -1,0 +1,92 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
+import type { IncomingHttpHeaders } from "node:http2";
+
+/**
+ * The HandlerContext of a call served by GrpcCalls: what connect's createHandlerContext gives, for
+ * a fraction of its memory. Held for the life of every open stream (10,000 per gateway), connect's costs about 4 KiB
+ * more per stream — three Headers built up front and a second AbortController. Here the headers and the signal
+ * are made when first asked for.
+ */
+export class StreamContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  readonly values: ContextValues = createContextValues();
+  // Made when the implementation first asks for the signal (a Heartbeat never does); `ended` keeps the reason of
+  // an abort that came first.
+  private controller: AbortController | undefined;
+  private ended: { reason: unknown } | undefined;
+  private requestHeaders: Headers | undefined;
+  private responseHeaders: Headers | undefined;
+  private responseTrailers: Headers | undefined;
+
+  constructor(
+    readonly service: DescService,
+    readonly method: DescMethod,
+    readonly url: string,
+    private readonly rawHeaders: IncomingHttpHeaders,
+    private readonly deadlineMs: number | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort(this.ended.reason);
+    }
+    return this.controller.signal;
+  }
+
+  readonly timeoutMs = (): number | undefined => (this.deadlineMs === undefined ? undefined : this.deadlineMs - Date.now());
+
+  get requestHeader(): Headers {
+    if (!this.requestHeaders) {
+      const h = new Headers();
+      for (const [name, value] of Object.entries(this.rawHeaders)) {
+        if (name.startsWith(":") || value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) h.append(name, v);
+      }
+      this.requestHeaders = h;
+    }
+    return this.requestHeaders;
+  }
+
+  get responseHeader(): Headers {
+    this.responseHeaders ??= new Headers();
+    return this.responseHeaders;
+  }
+
+  get responseTrailer(): Headers {
+    this.responseTrailers ??= new Headers();
+    return this.responseTrailers;
+  }
+
+  /** Headers the implementation set, if it set any (sent with the first message). */
+  get setResponseHeaders(): Headers | undefined {
+    return this.responseHeaders;
+  }
+
+  /** Trailers the implementation set, if it set any (sent with the status). */
+  get setResponseTrailers(): Headers | undefined {
+    return this.responseTrailers;
+  }
+
+  /**
+   * The call is over (with `failure`, or answered): a signal handed out is aborted, so work the implementation
+   * left running stops. No error is made when nobody holds the signal (making one costs a stack trace).
+   */
+  end(failure: unknown): void {
+    if (this.ended) return;
+    if (failure === undefined && !this.controller) {
+      this.ended = { reason: undefined };
+      return;
+    }
+    this.abort(failure ?? new ConnectError("the call ended", Code.Canceled));
+  }
+
+  /** Ends the call: the implementation sees its signal aborted with `reason`. Idempotent. */
+  abort(reason: unknown): void {
+    if (this.ended) return;
+    this.ended = { reason };
+    this.controller?.abort(reason);
+  }
+}
