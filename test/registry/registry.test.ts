@@ -68,6 +68,29 @@ describe.each(MODES)("registry (%s)", (mode) => {
     );
   });
 
+  it("answers a first Register with the profile and session GetProfile then reads", async () => {
+    const key = randomBytes(32);
+    const reg = await alice.registry.register({
+      agentId: "first",
+      username: "first_time",
+      displayName: "First Time",
+      bio: "new here",
+      capabilities: ["search", "summarise"],
+      metadata: { team: "x", n: 1 },
+      visibility: Visibility.PRIVATE,
+      publicKey: key,
+      sessionMetadata: { host: "h1" },
+    });
+    const { profile } = await alice.registry.getProfile({ account: { case: "accountId", value: reg.accountId } });
+    const { sessions, ...read } = profile!;
+    const { sessions: _none, ...answered } = reg.profile!;
+    expect(answered).toEqual(read);
+    expect(read).toMatchObject({ username: "first_time", online: true, sessionCount: 1, visibility: Visibility.PRIVATE });
+    expect(read.publicKey).toEqual(new Uint8Array(key));
+    expect(sessions.map((s) => s.sessionTag)).toEqual([reg.sessionTag]);
+    expect(sessions[0]!.metadata).toEqual({ host: "h1" });
+  });
+
   it("returns the same account when its owner registers the name again, updating it", async () => {
     const first = await alice.registry.register({ agentId: "echo", username: "echo_bot", capabilities: ["chat"], bio: "first" });
     const again = await alice.registry.register({
