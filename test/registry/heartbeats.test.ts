@@ -50,8 +50,15 @@ describe.each(MODES)("heartbeats in one flush (%s)", (mode) => {
   });
 
   const session = async (ttlSeconds = 40) =>
-    (await openSession(store.db, { accountId: account.accountId, agentId: `p${++n}`, gatewayId: "gw_other", ttlSeconds, metadataJson: "{}" }))
-      .sessionTag;
+    (
+      await openSession(store.db, {
+        accountId: account.accountId,
+        agentId: `p${++n}`,
+        gatewayId: "gw_other",
+        ttlSeconds,
+        metadataJson: "{}",
+      })
+    ).sessionTag;
   const row = (tag: string) =>
     store.db
       .selectFrom("agent_sessions")

@@ -87,7 +87,9 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
         const stats = async () =>
           (
             await sql<{ upd: number; hot: number }>`
-              select n_tup_upd::int as upd, n_tup_hot_upd::int as hot from pg_stat_xact_user_tables where relname = 'agent_sessions'`.execute(trx)
+              select n_tup_upd::int as upd, n_tup_hot_upd::int as hot from pg_stat_xact_user_tables where relname = 'agent_sessions'`.execute(
+              trx,
+            )
           ).rows[0]!;
         const before = await stats();
         for (let i = 0; i < 5; i++) {
