@@ -15,6 +15,7 @@ import {
 } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { ReceiptPublisher } from "./receipts.js";
+import { releaseLeases } from "./release.js";
 import type { StatusWriter } from "./writer.js";
 import { pickStream, room } from "./pick-stream.js";
 import { runPeriodically } from "../lifecycle/index.js";
@@ -508,19 +509,12 @@ export class Delivery {
     await Promise.all(consumer.marking);
     const unacked = [...consumer.inFlight.values(), ...consumer.queued.values()];
     if (unacked.length === 0) return;
-    const released = await this.deps.db
-      .updateTable("messages")
-      .set({ lease_until: null })
-      .where(
-        "message_id",
-        "in",
-        unacked.map((m) => m.messageId),
-      )
-      .where("status", "=", "delivered")
-      .returningAll()
-      .execute();
+    const released = await releaseLeases(
+      this.deps.db,
+      unacked.map((m) => m.messageId),
+    );
     // Announce the stored rows where there are some: they carry the attempts counted so far.
-    const fresh = new Map(released.map((r) => [r.message_id, toStoredMessage(r)]));
+    const fresh = new Map(released.map((m) => [m.messageId, m]));
     for (const m of unacked) this.announce(fresh.get(m.messageId) ?? m);
   }
 }
