@@ -349,6 +349,7 @@ export function printReport(r: Report): void {
           "pg CPU %",
           "pg PSS MiB",
           "RSS idle → connected",
+          "per agent: RSS · CPU per heartbeat (gateway / pg)",
           "SearchAgents p50/p99",
           "ListOnline p50/p99",
           "note",
@@ -364,6 +365,9 @@ export function printReport(r: Report): void {
           x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent, 1),
           pgMem(x.usage),
           `${num(x.rssIdleMiB)} → ${num(x.rssConnectedMiB)} MiB`,
+          `${num(x.perAgent.rssKiB, 1)} KiB · ${num(x.perAgent.gatewayCpuUsPerHeartbeat)} / ${
+            x.perAgent.postgresCpuUsPerHeartbeat === undefined ? "—" : num(x.perAgent.postgresCpuUsPerHeartbeat)
+          } µs`,
           `${ms(x.searchAgentsMs.p50)} / ${ms(x.searchAgentsMs.p99)} ms`,
           `${ms(x.listOnlineMs.p50)} / ${ms(x.listOnlineMs.p99)} ms`,
           [
@@ -375,7 +379,7 @@ export function printReport(r: Report): void {
             .filter(Boolean)
             .join(", "),
         ]),
-        (c) => c >= 1 && c <= 11,
+        (c) => c >= 1 && c <= 12,
       ),
     );
   }

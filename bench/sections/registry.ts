@@ -39,6 +39,12 @@ export interface RegistryRun {
   rssConnectedMiB: number;
   /** RSS extrapolated linearly to 10 000 agents when fewer ran. */
   rssAt10kMiB: number;
+  /**
+   * The figures to keep, per agent: what one more connected agent adds to the gateway's RSS (connected minus idle,
+   * over the agents), and the gateway's and PostgreSQL's CPU per heartbeat (all their work while the agents
+   * heartbeat with their streams open, over the heartbeats answered).
+   */
+  perAgent: { rssKiB: number; gatewayCpuUsPerHeartbeat: number; postgresCpuUsPerHeartbeat: number | undefined };
   searchAgentsMs: LatencySummary;
   listOnlineMs: LatencySummary;
   /** ListOnline first page size and the online count the registry reported. */
@@ -54,6 +60,11 @@ export interface RegistrySection {
 
 /** Heartbeats in flight before the bench skips more (the gateway is behind). */
 const MAX_OUTSTANDING_HEARTBEATS = 2000;
+
+/** Microseconds of CPU per heartbeat from a process's CPU (% of one core) over the heartbeats per second. */
+function cpuPerHeartbeatUs(cpuPercent: number, heartbeatsPerSecond: number): number {
+  return heartbeatsPerSecond > 0 ? round1((cpuPercent / 100 / heartbeatsPerSecond) * 1e6) : 0;
+}
 
 export async function runRegistry(ctx: RunContext): Promise<RegistrySection> {
   const runs: RegistryRun[] = [];
@@ -223,6 +234,12 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       rssIdleMiB,
       rssConnectedMiB,
       rssAt10kMiB: n >= TARGET_AGENTS ? rssConnectedMiB : round1(rssIdleMiB + ((rssConnectedMiB - rssIdleMiB) * TARGET_AGENTS) / n),
+      perAgent: {
+        rssKiB: round1(((rssConnectedMiB - rssIdleMiB) * 1024) / n),
+        gatewayCpuUsPerHeartbeat: cpuPerHeartbeatUs(usage.gateways[0]!.cpuPercent, hbCount / (windowMs / 1000)),
+        postgresCpuUsPerHeartbeat:
+          usage.postgresCpuPercent === undefined ? undefined : cpuPerHeartbeatUs(usage.postgresCpuPercent, hbCount / (windowMs / 1000)),
+      },
       searchAgentsMs: summarize(searchH),
       listOnlineMs: summarize(listH),
       listOnlinePageSize: pageSize,
