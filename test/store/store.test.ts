@@ -9,6 +9,7 @@ import { Migrator } from "kysely/migration";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { migrations } from "../../src/store/migrations/index.js";
 import { PREPARED } from "../../src/store/prepared-pool.js";
+import { searchAgents } from "../../src/registry/discovery.js";
 import { createDatabase, dropDatabase } from "../harness/postgres.js";
 
 /** The run's embedded PostgreSQL (the server a gateway without DATABASE_URL starts) and Debian's PostgreSQL 15. */
@@ -60,7 +61,11 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     await sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db);
     const down = await migrator.migrateTo("0006_sessions");
     expect(down.error).toBeUndefined();
-    expect(down.results?.map((r) => r.migrationName)).toEqual(["0008_sessions_hot_heartbeats", "0007_participants_without_fk"]);
+    expect(down.results?.map((r) => r.migrationName)).toEqual([
+      "0009_search_trigram_indexes",
+      "0008_sessions_hot_heartbeats",
+      "0007_participants_without_fk",
+    ]);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from thread_participants where thread_id = 'thread_orphan'`.execute(
       store.db,
     );
@@ -68,7 +73,11 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     await expect(
       sql`insert into thread_participants (thread_id, account_id) values ('thread_orphan', 'acc_x')`.execute(store.db),
     ).rejects.toThrow(/foreign key/);
-    expect((await migrateToLatest(store)).applied).toEqual(["0007_participants_without_fk", "0008_sessions_hot_heartbeats"]);
+    expect((await migrateToLatest(store)).applied).toEqual([
+      "0007_participants_without_fk",
+      "0008_sessions_hot_heartbeats",
+      "0009_search_trigram_indexes",
+    ]);
   });
 
   it("renews a session's lease in place (a HOT update) after 0008, and did not before it", async () => {
@@ -101,9 +110,25 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
         return { upd: after.upd - before.upd, hot: after.hot - before.hot };
       });
     expect(await beats()).toEqual({ upd: 5, hot: 5 });
-    expect((await migrator.migrateDown()).results?.map((r) => r.migrationName)).toEqual(["0008_sessions_hot_heartbeats"]);
+    expect((await migrator.migrateTo("0007_participants_without_fk")).results?.map((r) => r.migrationName)).toEqual([
+      "0009_search_trigram_indexes",
+      "0008_sessions_hot_heartbeats",
+    ]);
     expect(await beats()).toEqual({ upd: 5, hot: 0 });
-    expect((await migrateToLatest(store)).applied).toEqual(["0008_sessions_hot_heartbeats"]);
+    expect((await migrateToLatest(store)).applied).toEqual(["0008_sessions_hot_heartbeats", "0009_search_trigram_indexes"]);
+  });
+
+  it("serves substring searches of username and display name from trigram indexes (0009)", async () => {
+    await migrateToLatest(store);
+    // With seq scans off the plan shows whether an index can serve '%…%' at all (a small table is scanned anyway).
+    const plan = await store.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const { rows } = await sql<{ "QUERY PLAN": string }>`
+        explain select account_id from accounts where username ilike '%finder%' or display_name ilike '%finder%'`.execute(trx);
+      return rows.map((r) => r["QUERY PLAN"]).join("\n");
+    });
+    expect(plan).toContain("accounts_username_trgm_idx");
+    expect(plan).toContain("accounts_display_name_trgm_idx");
   });
 
   it("returns the same JavaScript types on both servers", async () => {
@@ -139,6 +164,47 @@ describe("store on postgres, several gateways", () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await dropDatabase(url);
+    }
+  });
+
+  it("migrates without the trigram indexes for a role that may not create extensions, and search still works", async () => {
+    const url = await createDatabase(inject("databaseUrl"));
+    const role = `agentnet_plain_${Date.now().toString(36)}`;
+    const admin = await openStore({ databaseUrl: url, dataDir: tmpdir() });
+    // Owns the schema it migrates, but has no CREATE on the database, which a trusted extension needs.
+    await sql`create role ${sql.id(role)} login password 'plain-password'`.execute(admin.db);
+    await sql`alter schema public owner to ${sql.id(role)}`.execute(admin.db);
+    const asRole = new URL(url);
+    asRole.username = role;
+    asRole.password = "plain-password";
+    const store = await openStore({ databaseUrl: asRole.toString(), dataDir: tmpdir() });
+    try {
+      expect((await migrateToLatest(store)).applied).toEqual(Object.keys(migrations));
+      const { rows } = await sql<{ indexname: string }>`
+        select indexname from pg_indexes where tablename = 'accounts' and indexname like '%trgm%'`.execute(store.db);
+      expect(rows).toEqual([]);
+      await sql`insert into users (user_id, username, password_hash, admin) values ('usr_plain', 'plain', 'x', false)`.execute(store.db);
+      await sql`insert into accounts (account_id, username, owner_user_id, owner_username, agent_id, display_name, bio, capabilities,
+                                      metadata, visibility, updated_at)
+                values ('acc_plain', 'plain_finder', 'usr_plain', 'plain', 'p', 'The Finder', '', '{}', '{}', 'public', now())`.execute(
+        store.db,
+      );
+      const viewer = { userId: "usr_other", username: "other", admin: false } as Parameters<typeof searchAgents>[1];
+      const found = await searchAgents(store.db, viewer, {
+        query: "FINDER",
+        capability: "",
+        onlineOnly: false,
+        pageSize: 0,
+        pageToken: "",
+      });
+      expect(found.items.map((p) => p.username)).toEqual(["plain_finder"]);
+    } finally {
+      await store.close();
+      await admin.close();
+      await dropDatabase(url);
+      const cleanup = await openStore({ databaseUrl: inject("databaseUrl"), dataDir: tmpdir() });
+      await sql`drop role if exists ${sql.id(role)}`.execute(cleanup.db);
+      await cleanup.close();
     }
   });
 
