@@ -32,6 +32,9 @@ export interface Profile {
     registerConcurrency: number;
     /** Subscribe streams per HTTP/2 connection (the server allows 1000 concurrent streams per connection). */
     streamsPerConnection: number;
+    /** WatchPresence streams open during the presence burst, and the new agents that join in it. */
+    presenceWatchers: number;
+    presenceJoins: number;
   };
   baselines: {
     pubSubMessages: number;
@@ -90,6 +93,8 @@ export const QUICK: Profile = {
     listQueries: 30,
     registerConcurrency: 64,
     streamsPerConnection: 500,
+    presenceWatchers: 100,
+    presenceJoins: 1000,
   },
   baselines: { pubSubMessages: 200_000, largePubSubMessages: 50_000 },
   ghz: { durationS: 2, concurrency: 50, connections: 1 },
@@ -130,6 +135,8 @@ export const FULL: Profile = {
     listQueries: 100,
     registerConcurrency: 64,
     streamsPerConnection: 500,
+    presenceWatchers: 100,
+    presenceJoins: 1000,
   },
   baselines: { pubSubMessages: 1_000_000, largePubSubMessages: 200_000 },
   ghz: { durationS: 10, concurrency: 50, connections: 1 },

@@ -196,6 +196,20 @@ export function evaluateTargets(report: Report): TargetResult[] {
     });
   }
 
+  for (const r of s.registry?.runs ?? []) {
+    const b = r.presenceBurst;
+    out.push({
+      id: `registry.presence-burst.${r.setup}`,
+      target: `WatchPresence: a burst of 1,000 joins to 100 watchers, none falling behind · ${r.setup}`,
+      measured: `${num(b.complete)} of ${num(b.watchers)} watchers saw all ${num(b.joins)} joins in ${b.seconds} s`,
+      value: b.complete,
+      pass: b.complete === b.watchers && b.joins >= 1000 && b.watchers >= 100,
+      ...((b.ended > 0 || b.errors.length > 0) && {
+        note: [b.ended > 0 ? `${b.ended} streams ended early` : "", b.errors[0] ?? ""].filter(Boolean).join(", "),
+      }),
+    });
+  }
+
   // Informational ratios against the raw NATS ceiling.
   const rawSmall = s.baselines?.pubSub.find((p) => p.payloadBytes === 128);
   const pgBest = best(small("postgres+nats"));
@@ -382,6 +396,14 @@ export function printReport(r: Report): void {
         (c) => c >= 1 && c <= 12,
       ),
     );
+    for (const x of s.registry.runs) {
+      const b = x.presenceBurst;
+      out.push(
+        `  WatchPresence burst (${x.setup}): ${num(b.joins)} joins at ${num(b.joinsPerSecond)}/s to ${num(b.watchers)} watchers — ` +
+          `${num(b.complete)} saw every join, ${num(b.ended)} ended early; done in ${b.seconds} s, ` +
+          `event lag after Register p50 ${ms(b.lagMs.p50)} / p99 ${ms(b.lagMs.p99)} ms`,
+      );
+    }
   }
   if (s.ghz) {
     out.push("");

@@ -6,6 +6,7 @@ import type { RunContext } from "../context.js";
 import { createHistogram, type LatencySummary, recordMs, summarize } from "../histogram.js";
 import { type WindowUsage, WindowMeters } from "../meters.js";
 import { TARGET_AGENTS } from "../profile.js";
+import { type PresenceBurst, presenceBurst } from "./presence-burst.js";
 import { rssMiB, round1 } from "../usage.js";
 
 // N agents register, each opens a Subscribe stream (a connected agent) and heartbeats at the interval Register
@@ -47,6 +48,8 @@ export interface RegistryRun {
   perAgent: { rssKiB: number; gatewayCpuUsPerHeartbeat: number; postgresCpuUsPerHeartbeat: number | undefined };
   searchAgentsMs: LatencySummary;
   listOnlineMs: LatencySummary;
+  /** WatchPresence: a burst of new agents joining while watchers stream presence (agents still connected). */
+  presenceBurst: PresenceBurst;
   /** ListOnline first page size and the online count the registry reported. */
   listOnlinePageSize: number;
   errors: string[];
@@ -217,6 +220,17 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       if (q === 0 && res) pageSize = res.agents.length;
     }
 
+    ctx.progress(`registry · ${setup}: WatchPresence burst, ${p.presenceJoins} joins to ${p.presenceWatchers} watchers`);
+    const burst = await presenceBurst({
+      url: gw.url,
+      apiKey: backend.apiKey,
+      watchers: p.presenceWatchers,
+      joins: p.presenceJoins,
+      concurrency: p.registerConcurrency,
+      prefix: "burst_",
+      timeoutMs: 60_000,
+    });
+
     const result: RegistryRun = {
       setup,
       agents: n,
@@ -243,6 +257,7 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       searchAgentsMs: summarize(searchH),
       listOnlineMs: summarize(listH),
       listOnlinePageSize: pageSize,
+      presenceBurst: burst,
       errors,
       gatewayErrors: gw.errors(),
     };
