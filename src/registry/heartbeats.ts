@@ -62,7 +62,11 @@ export class Heartbeats {
   }
 
   /** Renews the sessions (distinct tags) whose callers may; the leases renewed, by session tag. */
-  private async renew(beats: Beat[]): Promise<Map<string, Lease>> {
+  private async renew(unsorted: Beat[]): Promise<Map<string, Lease>> {
+    // In session_tag order: the plan walks the unnest in order and looks each session up by its key, so the rows
+    // are locked in that order, as the held-lease renewals lock them (held-leases.ts); crossing in different
+    // orders they deadlocked.
+    const beats = [...unsorted].sort((a, b) => (a.sessionTag < b.sessionTag ? -1 : 1));
     const { rows } = await sql<{ session_tag: string; account_id: string; expires_at: Date }>`${sql.raw(PREPARED)}
       update agent_sessions s
          set last_seen_at = now(),

@@ -11,6 +11,7 @@ import { LiveStream } from "../streams/index.js";
 import { listOnline } from "./discovery.js";
 import { ALL_PRESENCE, type PresenceEventRecord, decodePresenceEvent, encodePresenceEvent, presenceSubject } from "../wire/index.js";
 import { type SessionRecord, loadProfiles, mayDiscover, toSession } from "./profiles.js";
+import { renewHeldLeases, reviveHeldLeases } from "./held-leases.js";
 import { expiryAfter } from "./sessions.js";
 import { evictExpired, pruneOfflineSessions } from "./sweeper.js";
 
@@ -309,35 +310,16 @@ export class Presence {
    */
   private async renewHeld(): Promise<void> {
     const tags = [...this.held.keys()];
-    const ttl = this.config.sessionTtlSeconds;
+    const opts = { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId };
     for (let i = 0; i < tags.length; i += RENEW_CHUNK) {
       const chunk = tags.slice(i, i + RENEW_CHUNK);
-      const renewed = await this.db
-        .updateTable("agent_sessions")
-        .set({ last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(ttl), subscribed: true, gateway_id: this.gatewayId })
-        .where("session_tag", "in", chunk)
-        .where("status", "=", "online")
-        .returning("session_tag")
-        .execute();
-      if (renewed.length === chunk.length) continue;
-      const done = new Set(renewed.map((r) => r.session_tag));
-      const missing = chunk.filter((t) => !done.has(t));
-      const revived = await this.db
-        .updateTable("agent_sessions")
-        .set({
-          status: "online",
-          disconnected_at: null,
-          offline_reason: "",
-          last_seen_at: sql<Date>`now()`,
-          expires_at: expiryAfter(ttl),
-          subscribed: true,
-          gateway_id: this.gatewayId,
-        })
-        .where("session_tag", "in", missing)
-        .where("status", "=", "offline")
-        .where("offline_reason", "=", "ttl_expired")
-        .returningAll()
-        .execute();
+      const renewed = await renewHeldLeases(this.db, chunk, opts);
+      if (renewed.size === chunk.length) continue;
+      const revived = await reviveHeldLeases(
+        this.db,
+        chunk.filter((t) => !renewed.has(t)),
+        opts,
+      );
       if (revived.length > 0) await this.announceStarted(revived.map(toSession));
     }
   }

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "../../src/auth/users.js";
 import { releaseLeases } from "../../src/messaging/release.js";
@@ -6,6 +5,7 @@ import { StatusWriter } from "../../src/messaging/writer.js";
 import { type Store, openStore } from "../../src/store/database.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { MODES, type TestBackend, createBackend } from "../support/gateway.js";
+import { crossingTheMiddle } from "../support/lock-order.js";
 import { type TestAccount, insertAccount, insertMessage } from "../support/messages.js";
 
 // Statements that change many messages at once (an Ack batch, a closing stream's release of what it did not
@@ -33,40 +33,15 @@ describe.each(MODES)("multi-message changes lock in message_id order (%s)", (mod
     await backend?.dispose();
   });
 
-  /**
-   * 200 delivered messages stored in the reverse of their id order (a plan that visits rows as they lie on disk
-   * then meets the highest id first), listed to the statement in storage order. Runs `change` on all of them
-   * while another transaction holds the middle one, and returns what `change` returned once that commits.
-   */
+  /** 200 delivered messages stored in the reverse of their id order, changed while the middle one is held. */
   async function crossing<T>(change: (ids: string[]) => Promise<T>): Promise<{ ids: string[]; result: T }> {
     const prefix = `msg_lock_${++n}_`;
     const sorted = Array.from({ length: 200 }, (_, i) => `${prefix}${String(i).padStart(3, "0")}`);
-    const stored = [...sorted].reverse();
-    for (const messageId of stored) {
+    for (const messageId of [...sorted].reverse()) {
       await insertMessage(store.db, { from: a, to: b, threadId: `thread_lock_${n}`, messageId, status: "delivered" });
     }
-    await sql`analyze messages`.execute(store.db);
-    const middle = sorted[100]!;
-    const { pending } = await store.db.transaction().execute(async (trx) => {
-      await sql`select 1 from messages where message_id = ${middle} for update`.execute(trx);
-      const pending = change(stored);
-      const waiting = async () =>
-        (
-          await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-            where wait_event_type = 'Lock' and datname = current_database() and query ilike '%update%messages%'`.execute(store.db)
-        ).rows[0]!.n;
-      for (const deadline = Date.now() + 20_000; (await waiting()) === 0; ) {
-        if (Date.now() > deadline) throw new Error("the statement never waited for the locked message");
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      // NOWAIT fails at once (55P03) if the waiting statement already holds one of these.
-      for (const later of sorted.slice(101)) {
-        await sql`select 1 from messages where message_id = ${later} for update nowait`.execute(trx);
-      }
-      // Wrapped: returning the promise itself would make this transaction wait for the statement waiting for it.
-      return { pending };
-    });
-    return { ids: sorted, result: await pending };
+    const result = await crossingTheMiddle({ db: store.db, table: "messages", key: "message_id", sorted, change });
+    return { ids: sorted, result };
   }
 
   it("an Ack batch", async () => {
