@@ -230,25 +230,9 @@ async function pump(
   }
 }
 
-/**
- * Frames of server-streamed messages, by message: a service that sends one message object to many streams (a
- * presence event to every watcher) has it encoded once, and every stream writes the same read-only buffer.
- */
-const streamedFrames = new WeakMap<object, Buffer>();
-
 /** Writes one response message in its gRPC envelope; false when HTTP/2 asks to wait for `drain`. */
 function writeMessage(res: http2.Http2ServerResponse, method: DescMethodUnary | DescMethodServerStreaming, item: unknown): boolean {
   const message = isMessage(item, method.output) ? item : create(method.output, item as never);
-  if (method.methodKind === "unary") return res.write(frameOf(method, message));
-  let frame = streamedFrames.get(message);
-  if (frame === undefined) {
-    frame = frameOf(method, message);
-    streamedFrames.set(message, frame);
-  }
-  return res.write(frame);
-}
-
-function frameOf(method: DescMethodUnary | DescMethodServerStreaming, message: Parameters<typeof toBinary>[1]): Buffer {
   const bytes = toBinary(method.output, message);
   // Not from Node's shared 8 KiB pool: the HTTP/2 stream keeps its last frame, which would hold a whole slab
   // per open stream (3.6 KiB per agent measured).
@@ -256,7 +240,7 @@ function frameOf(method: DescMethodUnary | DescMethodServerStreaming, message: P
   frame[0] = 0;
   frame.writeUInt32BE(bytes.length, 1);
   frame.set(bytes, 5);
-  return frame;
+  return res.write(frame);
 }
 
 function drained(res: http2.Http2ServerResponse, signal: AbortSignal): Promise<void> {

@@ -20,15 +20,7 @@ import {
   WatchPresenceResponseSchema,
 } from "../../gen/agentnet/v1/registry_pb.js";
 import type { AgentStatus as AgentStatusReads, AgentState as DomainAgentState, AgentStatusRecord } from "../agent-status/index.js";
-import type {
-  AccountRef,
-  Visibility as DomainVisibility,
-  PresenceEventRecord,
-  ProfileRecord,
-  Registry,
-  SessionRecord,
-  WatchItem,
-} from "../registry/index.js";
+import type { AccountRef, Visibility as DomainVisibility, ProfileRecord, Registry, SessionRecord, WatchItem } from "../registry/index.js";
 import { principalOf } from "../server/context.js";
 import type { Limits } from "./limits.js";
 
@@ -263,40 +255,27 @@ function toAgentStatus(a: AgentStatusRecord): AgentStatus {
   });
 }
 
-/**
- * Responses by event: one presence event goes to every watcher of this gateway as the same object, so it is
- * converted once (and, over gRPC, encoded once) however many watch it. Never changed after it is made.
- */
-const watchResponses = new WeakMap<PresenceEventRecord, WatchPresenceResponse>();
-
 function toWatchResponse(item: WatchItem): WatchPresenceResponse {
   switch (item.kind) {
     case "presence": {
-      const cached = watchResponses.get(item.event);
-      if (cached !== undefined) return cached;
-      const response = presenceResponse(item.event);
-      watchResponses.set(item.event, response);
-      return response;
+      const e = item.event;
+      return create(WatchPresenceResponseSchema, {
+        event: {
+          case: "presence",
+          value: {
+            type: EVENT_TYPES[e.type],
+            account: toProfile(e.account),
+            session: e.session === null ? undefined : toSession(e.session),
+            eventAt: timestampFromDate(e.eventAt),
+            reason: e.reason,
+            snapshot: e.snapshot,
+          },
+        },
+      });
     }
     case "synced":
       return create(WatchPresenceResponseSchema, { event: { case: "synced", value: { onlineCount: item.onlineCount } } });
     case "keepalive":
       return create(WatchPresenceResponseSchema, { event: { case: "keepalive", value: { serverTime: timestampFromDate(item.at) } } });
   }
-}
-
-function presenceResponse(e: PresenceEventRecord): WatchPresenceResponse {
-  return create(WatchPresenceResponseSchema, {
-    event: {
-      case: "presence",
-      value: {
-        type: EVENT_TYPES[e.type],
-        account: toProfile(e.account),
-        session: e.session === null ? undefined : toSession(e.session),
-        eventAt: timestampFromDate(e.eventAt),
-        reason: e.reason,
-        snapshot: e.snapshot,
-      },
-    },
-  });
 }
