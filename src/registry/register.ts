@@ -64,18 +64,8 @@ export async function register(
   const sessionMetadataJson = validMetadata(input.sessionMetadata ?? {}, "session_metadata");
   const publicKey = input.publicKey === undefined ? undefined : validPublicKey(input.publicKey);
 
-  const fresh = await registerNew(db, owner, {
-    username,
-    agentId,
-    displayName,
-    bio,
-    capabilities,
-    metadataJson,
-    visibility: input.visibility,
-    publicKey,
-    sessionMetadataJson,
-    ...opts,
-  });
+  const fields = { agentId, displayName, bio, capabilities, metadataJson, visibility: input.visibility, publicKey };
+  const fresh = await registerNew(db, owner, { username, ...fields, sessionMetadataJson, ...opts });
   if (fresh) return fresh;
 
   const { accountId, created, wasOnline, session } = await db.transaction().execute(async (trx) => {
@@ -105,15 +95,7 @@ export async function register(
       const existing = await trx.selectFrom("accounts").selectAll().where("username", "=", username).forUpdate().executeTakeFirst();
       // The conflicting row vanished (its owner was deleted) between our insert and this read: the caller retries.
       if (!existing) throw new DomainError("unavailable", "registration_conflict", `@${username} changed while registering; retry`);
-      await rebind(trx, owner, existing, {
-        agentId,
-        displayName,
-        bio,
-        capabilities,
-        metadataJson,
-        visibility: input.visibility,
-        publicKey,
-      });
+      await rebind(trx, owner, existing, fields);
       accountId = existing.account_id;
     }
     const live = await trx
