@@ -11,6 +11,15 @@ import { type Lease, refusedHeartbeat } from "./sessions.js";
 // the heartbeat rate of 10,000 agents (856/s), one statement per heartbeat kept the gateway 96 % of a core busy,
 // most of it writing and awaiting statements.
 
+/**
+ * How long a heartbeat waits for others to share its statement. A lease runs for a TTL of tens of seconds, so
+ * milliseconds do not matter to it; flushed on each turn of the event loop, 833 heartbeats/s (10,000 agents) went
+ * out one or two per statement, and every statement costs the gateway about 0.3 ms of CPU and PostgreSQL a commit.
+ * 10,000 agents on PostgreSQL+NATS, gateway / PostgreSQL CPU: 27.7 / 12.2 % without, 24.8 / 6.8 % at 10 ms,
+ * 20.8 / 5.6 % at 25 ms (heartbeat p50 3.3 → 26 ms).
+ */
+const HEARTBEAT_LINGER_MS = 25;
+
 interface Beat {
   sessionTag: string;
   /** The user who must own the session's account; null for an admin, who may heartbeat any session. */
@@ -24,7 +33,7 @@ export class Heartbeats {
     private readonly db: Kysely<Database>,
     private readonly opts: { ttlSeconds: number; gatewayId: string },
   ) {
-    this.commit = new GroupCommit((beats) => this.flush(beats));
+    this.commit = new GroupCommit((beats) => this.flush(beats), 500, HEARTBEAT_LINGER_MS);
   }
 
   /**

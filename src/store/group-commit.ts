@@ -8,9 +8,15 @@ export class GroupCommit<In, Out> {
   private queue: Array<{ item: In; resolve: (out: Out) => void; reject: (err: unknown) => void }> = [];
   private flushing = false;
 
+  /**
+   * `lingerMs`: how long a lone item waits for company before its flush starts (0: only until the event loop has
+   * turned). For writes nobody waits on closely, such as heartbeats, whose every statement costs the gateway more
+   * CPU than the rows in it.
+   */
   constructor(
     private readonly flush: (items: In[]) => Promise<Out[]>,
     private readonly maxBatch = 500,
+    private readonly lingerMs = 0,
   ) {}
 
   submit(item: In): Promise<Out> {
@@ -23,7 +29,8 @@ export class GroupCommit<In, Out> {
         // second one. Each flush is a statement and a system call or two, which on these machines cost more than
         // the rows in them; at 1 send in flight per sender this gave +15-50 % msg/s and a lower p50.
         this.flushing = true;
-        setImmediate(() => void this.run());
+        if (this.lingerMs > 0) setTimeout(() => void this.run(), this.lingerMs);
+        else setImmediate(() => void this.run());
       }
     });
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GroupCommit } from "../../src/store/group-commit.js";
 
 /** A flush the test finishes by hand, recording what each call was given. */
@@ -89,5 +89,23 @@ describe("GroupCommit", () => {
     await tick();
     f.pending[2]!.resolve();
     expect(await fourth).toBe("done:d");
+  });
+
+  it("with a linger, holds a lone item that long so that items arriving meanwhile share its flush", async () => {
+    vi.useFakeTimers();
+    try {
+      const f = manualFlush<string>();
+      const gc = new GroupCommit(f.flush, 500, 25);
+      const early = gc.submit("a");
+      await vi.advanceTimersByTimeAsync(10);
+      expect(f.calls).toEqual([]);
+      const late = gc.submit("b");
+      await vi.advanceTimersByTimeAsync(15);
+      expect(f.calls).toEqual([["a", "b"]]);
+      f.pending[0]!.resolve();
+      expect(await Promise.all([early, late])).toEqual(["done:a", "done:b"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
