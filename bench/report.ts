@@ -397,6 +397,12 @@ export function printReport(r: Report): void {
       ),
     );
     for (const x of s.registry.runs) {
+      if (x.store) {
+        out.push(
+          `  In PostgreSQL (${x.setup}): ${num(x.store.accounts)} accounts, ${num(x.store.sessions)} sessions, ` +
+            `${num(x.store.bytes / 1024 / 1024, 1)} MiB with indexes — ${num(x.store.bytes / x.agents / 1024, 1)} KiB per agent`,
+        );
+      }
       const b = x.presenceBurst;
       out.push(
         `  WatchPresence burst (${x.setup}): ${num(b.joins)} joins at ${num(b.joinsPerSecond)}/s to ${num(b.watchers)} watchers — ` +

@@ -7,6 +7,7 @@ import { createHistogram, type LatencySummary, recordMs, summarize } from "../hi
 import { type WindowUsage, WindowMeters } from "../meters.js";
 import { TARGET_AGENTS } from "../profile.js";
 import { type PresenceBurst, presenceBurst } from "./presence-burst.js";
+import { type RegistryStore, registryStore } from "./registry-store.js";
 import { rssMiB, round1 } from "../usage.js";
 
 // N agents register, each opens a Subscribe stream (a connected agent) and heartbeats at the interval Register
@@ -48,6 +49,8 @@ export interface RegistryRun {
   perAgent: { rssKiB: number; gatewayCpuUsPerHeartbeat: number; postgresCpuUsPerHeartbeat: number | undefined };
   searchAgentsMs: LatencySummary;
   listOnlineMs: LatencySummary;
+  /** The agents' rows and bytes in PostgreSQL after the heartbeat window (undefined when it could not be read). */
+  store: RegistryStore | undefined;
   /** WatchPresence: a burst of new agents joining while watchers stream presence (agents still connected). */
   presenceBurst: PresenceBurst;
   /** ListOnline first page size and the online count the registry reported. */
@@ -220,6 +223,10 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       if (q === 0 && res) pageSize = res.agents.length;
     }
 
+    const store = await registryStore(backend).catch((err: unknown) => {
+      errors.push(`reading the store's size: ${String(err)}`);
+      return undefined;
+    });
     ctx.progress(`registry · ${setup}: WatchPresence burst, ${p.presenceJoins} joins to ${p.presenceWatchers} watchers`);
     const burst = await presenceBurst({
       url: gw.url,
@@ -257,6 +264,7 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
       searchAgentsMs: summarize(searchH),
       listOnlineMs: summarize(listH),
       listOnlinePageSize: pageSize,
+      store,
       presenceBurst: burst,
       errors,
       gatewayErrors: gw.errors(),
