@@ -48,38 +48,23 @@ describe.each(MODES)("multi-session changes lock in session_tag order (%s)", (mo
     return sorted;
   }
 
+  const crossing = <T>(sorted: string[], change: (tags: string[]) => Promise<T>) =>
+    crossingTheMiddle({ db: store.db, table: "agent_sessions", key: "session_tag", sorted, change });
+
   it("a heartbeat batch", async () => {
     const sorted = await sessions("online");
     const heartbeats = new Heartbeats(store.db, opts);
     const caller = { userId: owner.userId, username: owner.username, admin: false, credential: "access" } as Principal;
-    const leases = await crossingTheMiddle({
-      db: store.db,
-      table: "agent_sessions",
-      key: "session_tag",
-      sorted,
-      change: (tags) => Promise.all(tags.map((tag) => heartbeats.beat(caller, tag))),
-    });
+    const leases = await crossing(sorted, (tags) => Promise.all(tags.map((tag) => heartbeats.beat(caller, tag))));
     expect(leases.map((l) => l.sessionTag).sort()).toEqual(sorted);
   });
 
   it("the renewal of held leases, and the revival of held sessions evicted meanwhile", async () => {
     const online = await sessions("online");
-    const renewed = await crossingTheMiddle({
-      db: store.db,
-      table: "agent_sessions",
-      key: "session_tag",
-      sorted: online,
-      change: (tags) => renewHeldLeases(store.db, tags, opts),
-    });
+    const renewed = await crossing(online, (tags) => renewHeldLeases(store.db, tags, opts));
     expect([...renewed].sort()).toEqual(online);
     const evicted = await sessions("evicted");
-    const revived = await crossingTheMiddle({
-      db: store.db,
-      table: "agent_sessions",
-      key: "session_tag",
-      sorted: evicted,
-      change: (tags) => reviveHeldLeases(store.db, tags, opts),
-    });
+    const revived = await crossing(evicted, (tags) => reviveHeldLeases(store.db, tags, opts));
     expect(revived.map((s) => [s.session_tag, s.status, s.gateway_id]).sort()).toEqual(evicted.map((t) => [t, "online", "gw_test"]));
   });
 });
