@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { freePort } from "../harness/ports.js";
 import { client } from "../support/clients.js";
@@ -63,8 +63,12 @@ describe("agentnet command", () => {
       const password = (await readFile(file, "utf8")).trim();
       const login = await client(AuthService, `http://127.0.0.1:${port}`).login({ username: "admin", password });
       expect(login.accessToken).not.toBe("");
-      // One log line per RPC, without the password or token.
-      expect(server.output()).toMatch(/"method":"agentnet.v1.AuthService\/Login","code":"ok"/);
+      // One log line per RPC, without the password or token. The line is written once the answer is on its way,
+      // so it can reach this process's pipe after the answer itself: poll for it.
+      await vi.waitFor(() => expect(server.output()).toMatch(/"method":"agentnet.v1.AuthService\/Login","code":"ok"/), {
+        timeout: 20_000,
+        interval: 50,
+      });
       expect(server.output()).not.toContain(password);
       expect(server.output()).not.toContain(login.accessToken);
     } finally {
