@@ -9,6 +9,28 @@ import type { AgentSessionsTable } from "./tables.js";
 // them in session_tag order, so these lock in that order too: with `session_tag in (…)` a chunk was locked in
 // storage order, and a chunk crossing a heartbeat batch deadlocked (40P01, INTERNAL to the heartbeat's caller).
 
+/**
+ * Takes hold of the given sessions for Subscribe streams opening on `gatewayId`: the live ones (online and inside
+ * their lease) are marked held and renewed. Returns the tags taken. Streams open by the thousand when a fleet of
+ * agents (re)connects; one statement for all that open together costs the gateway and PostgreSQL far less than
+ * one each.
+ */
+export async function holdLeases(
+  db: Kysely<Database>,
+  sessionTags: readonly string[],
+  opts: { ttlSeconds: number; gatewayId: string },
+): Promise<Set<string>> {
+  const rows = await db
+    .updateTable("agent_sessions")
+    .set({ subscribed: true, last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(opts.ttlSeconds), gateway_id: opts.gatewayId })
+    .where("session_tag", "=", lockedInOrder("agent_sessions", "session_tag", sessionTags))
+    .where("status", "=", "online")
+    .where("expires_at", ">", sql<Date>`now()`)
+    .returning("session_tag")
+    .execute();
+  return new Set(rows.map((r) => r.session_tag));
+}
+
 /** Renews the live ones of the given sessions, marked held by `gatewayId`; returns the tags renewed. */
 export async function renewHeldLeases(
   db: Kysely<Database>,

@@ -6,12 +6,13 @@ import type { Config } from "../config.js";
 import { DomainError } from "../errors.js";
 import { runPeriodically } from "../lifecycle/index.js";
 import { FailureLog } from "../store/errors.js";
+import { GroupCommit } from "../store/group-commit.js";
 import type { Database } from "../store/schema.js";
 import { LiveStream } from "../streams/index.js";
 import { listOnline } from "./discovery.js";
 import { ALL_PRESENCE, type PresenceEventRecord, decodePresenceEvent, encodePresenceEvent, presenceSubject } from "../wire/index.js";
 import { type SessionRecord, loadProfiles, mayDiscover, toSession } from "./profiles.js";
-import { renewHeldLeases, reviveHeldLeases } from "./held-leases.js";
+import { holdLeases, renewHeldLeases, reviveHeldLeases } from "./held-leases.js";
 import { expiryAfter } from "./sessions.js";
 import { evictExpired, pruneOfflineSessions } from "./sweeper.js";
 
@@ -68,6 +69,8 @@ export class Presence {
   private readonly keepaliveMs: number;
   /** Leases this gateway holds for open Subscribe streams: session tag → number of streams. */
   private readonly held = new Map<string, number>();
+  /** Sessions being taken hold of by streams that open, one statement per flush. */
+  private readonly holds: GroupCommit<string, boolean>;
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private lastPruneAt = 0;
@@ -87,6 +90,11 @@ export class Presence {
     this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.sweepFailures = new FailureLog(this.logger, "presence sweep");
     this.renewFailures = new FailureLog(this.logger, "renewing held sessions");
+    this.holds = new GroupCommit(async (tags) => {
+      const opts = { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId };
+      const taken = await holdLeases(this.db, [...new Set(tags)], opts);
+      return tags.map((t) => taken.has(t));
+    });
   }
 
   /** How often held leases are renewed: well inside the TTL, and no more often than agents heartbeat. */
@@ -101,20 +109,7 @@ export class Presence {
    * session is unknown, deregistered or evicted.
    */
   async holdSession(sessionTag: string): Promise<() => Promise<void>> {
-    const row = await this.db
-      .updateTable("agent_sessions")
-      .set({
-        subscribed: true,
-        last_seen_at: sql<Date>`now()`,
-        expires_at: expiryAfter(this.config.sessionTtlSeconds),
-        gateway_id: this.gatewayId,
-      })
-      .where("session_tag", "=", sessionTag)
-      .where("status", "=", "online")
-      .where("expires_at", ">", sql<Date>`now()`)
-      .returning("account_id")
-      .executeTakeFirst();
-    if (!row) {
+    if (!(await this.holds.submit(sessionTag))) {
       throw new DomainError("not_found", "session_not_found", `no live session ${sessionTag}: call Register again`, {
         field: "session_tag",
       });

@@ -114,6 +114,36 @@ describe.each(MODES)("presence (%s)", (mode) => {
     await stopPresence(presence);
   });
 
+  it("holds the live sessions of streams that open together and refuses the unknown and ended ones beside them", async () => {
+    // Holds requested in one tick share one statement: each caller must still get its own answer.
+    const presence = presenceFor(gw);
+    const live = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => alice.registry.register({ agentId: "crowd", username: `held_crowd_${i}` })),
+    );
+    const ended = await alice.registry.register({ agentId: "crowd", username: "held_crowd_gone" });
+    await alice.registry.deregister({ sessionTag: ended.sessionTag });
+    const results = await Promise.allSettled([
+      ...live.map((r) => presence.holdSession(r.sessionTag)),
+      presence.holdSession(ended.sessionTag),
+      presence.holdSession("sess_unknown_in_a_crowd"),
+      presence.holdSession(live[0]!.sessionTag), // a second holder of a session in the same batch
+    ]);
+    expect(results.map((r) => (r.status === "fulfilled" ? "held" : (r.reason as DomainError).reason))).toEqual([
+      ...live.map(() => "held"),
+      "session_not_found",
+      "session_not_found",
+      "held",
+    ]);
+    for (const r of live) {
+      const { profile } = await alice.registry.getProfile({ account: { case: "accountId", value: r.accountId } });
+      expect(profile!.sessions[0]).toMatchObject({ sessionTag: r.sessionTag, subscribed: true, gatewayId: "gw_test" });
+    }
+    const { profile } = await alice.registry.getProfile({ account: { case: "accountId", value: ended.accountId } });
+    expect(profile).toMatchObject({ online: false });
+    for (const r of results) if (r.status === "fulfilled") await r.value();
+    await stopPresence(presence);
+  });
+
   it("counts several holders of one session on one gateway", async () => {
     const presence = presenceFor(gw);
     const reg = await alice.registry.register({ agentId: "twice", username: "twice_held" });
