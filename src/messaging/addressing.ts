@@ -39,10 +39,13 @@ export class Addressing {
   /** The account a caller acts as: `asAccountId`, else the session's account, else the caller's only account. */
   async sender(principal: Principal, asAccountId: string, sessionTag: string): Promise<Account> {
     if (asAccountId !== "") {
+      // The session's owner first: its lookup brings the account along, so the usual call (an agent naming its
+      // own account and session) reads one row, not two.
+      const sessionOwner = sessionTag === "" ? undefined : await this.directory.sessionOwner(sessionTag);
       const account = await this.directory.account(asAccountId);
       if (!account) throw new DomainError("not_found", "account_not_found", `no account ${asAccountId}`, { field: "as_account_id" });
       this.mustActAs(principal, account);
-      if (sessionTag !== "" && (await this.directory.sessionOwner(sessionTag)) !== account.accountId) {
+      if (sessionTag !== "" && sessionOwner !== account.accountId) {
         throw new DomainError("not_found", "session_not_found", `session ${sessionTag} is not a session of ${account.accountId}`, {
           field: "session_tag",
         });

@@ -72,6 +72,31 @@ export function mayActAs(principal: Principal, account: Pick<Account, "ownerUser
   return principal.admin || account.ownerUserId === principal.userId;
 }
 
+/** Accounts by id, for many at once (one statement); unknown ids are absent. */
+export async function getAccounts(db: Kysely<Database>, accountIds: readonly string[]): Promise<Map<string, Account>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await db.selectFrom("accounts").selectAll().where("account_id", "=", anyOf(accountIds)).execute();
+  return new Map(rows.map((r) => [r.account_id, toAccount(r)]));
+}
+
+/** The accounts of many sessions at once (one statement), by session tag; unknown sessions are absent. */
+export async function sessionAccounts(db: Kysely<Database>, sessionTags: readonly string[]): Promise<Map<string, Account>> {
+  if (sessionTags.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("agent_sessions")
+    .innerJoin("accounts", "accounts.account_id", "agent_sessions.account_id")
+    .selectAll("accounts")
+    .select("agent_sessions.session_tag")
+    .where("agent_sessions.session_tag", "=", anyOf(sessionTags))
+    .execute();
+  return new Map(rows.map((r) => [r.session_tag, toAccount(r)]));
+}
+
+/** `= any($1)` with one array parameter: the statement's text is the same for any number of keys. */
+function anyOf(keys: readonly string[]) {
+  return sql<string>`any(${[...keys]}::text[])`;
+}
+
 /** The account of a session, with the session's liveness. */
 export async function sessionAccount(db: Kysely<Database>, sessionTag: string): Promise<{ account: Account; online: boolean } | undefined> {
   const row = await db

@@ -3,6 +3,7 @@ export {
   type Account,
   accountsOwnedBy,
   getAccount,
+  getAccounts,
   getAccountByUsername,
   isOnline,
   mayActAs,
@@ -10,6 +11,7 @@ export {
   onlineAccountsWithCapability,
   resolveActingAccount,
   sessionAccount,
+  sessionAccounts,
 } from "./accounts.js";
 export { type HostedAccount, type HostedAgentInput, createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "./hosted.js";
 export { Presence, type PresenceOptions, type WatchFilter, type WatchItem } from "./presence.js";
