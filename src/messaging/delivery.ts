@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import { isUnavailable } from "../store/database.js";
@@ -17,6 +17,9 @@ import { type StoredMessage, toStoredMessage } from "./message.js";
 import type { ReceiptPublisher } from "./receipts.js";
 import { releaseLeases } from "./release.js";
 import type { StatusWriter } from "./writer.js";
+import type { MessagesTable } from "./tables.js";
+import { type FirstPage, type FirstRead, readFirstPages } from "./first-backlog.js";
+import { GroupCommit } from "../store/group-commit.js";
 import { pickStream, room } from "./pick-stream.js";
 import { runPeriodically } from "../lifecycle/index.js";
 
@@ -47,7 +50,9 @@ const ANNOUNCE_GRACE_MS = 1_000;
 /** Accounts asked about per sweep query. */
 const SWEEP_CHUNK = 500;
 
-export type ConsumerItem = { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
+export type ConsumerItem =
+  /** First, once the stream is attached: how many messages wait for the account (unacked, unexpired). */
+  { type: "started"; pendingCount: number } | { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
 
 /** How a new message will reach its recipient's streams, settled before it is stored (`Delivery.place`). */
 export interface Placement {
@@ -101,8 +106,11 @@ interface AccountRoute {
 
 export class Delivery {
   private readonly routes = new Map<string, AccountRoute>();
+  /** First reads of streams that open, one statement per flush. */
+  private readonly firstReads: GroupCommit<FirstRead, FirstPage>;
 
   constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter; receipts: ReceiptPublisher }) {
+    this.firstReads = new GroupCommit((reads) => readFirstPages(deps.db, reads, new Date()));
     // Streams on this gateway learn of its own receipts at once, not a bus round trip later.
     deps.receipts.onPublished((receipt) => this.settled(receipt));
   }
@@ -292,18 +300,6 @@ export class Delivery {
     this.deps.bus.publish(inboxSubject(message.toAccountId), encoded);
   }
 
-  /** Pending backlog of an account (unacked, unexpired), for SubscribeStarted.pending_count. */
-  async pendingCount(accountId: string): Promise<number> {
-    const row = await this.deps.db
-      .selectFrom("messages")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("to_account_id", "=", accountId)
-      .where("status", "in", ["accepted", "delivered"])
-      .where("expires_at", ">", new Date())
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
   /**
    * The messages of one CONSUME stream, until `signal` aborts. Backlog first, then live messages; at most
    * `maxInFlight` unacked at a time; a keepalive after 30 s of silence.
@@ -333,6 +329,8 @@ export class Delivery {
     };
     this.attach(consumer);
     try {
+      // Attached first: what is stored from now on is offered to the stream, and what was stored before is in this read.
+      yield { type: "started", pendingCount: (await this.readBacklog(consumer, true)) ?? 0 };
       while (!signal.aborted) {
         if (consumer.ready.length > 0) {
           // Claimed in their insert: stored as delivered to this stream already.
@@ -429,32 +427,47 @@ export class Delivery {
     pick.to.wake();
   }
 
-  private async readBacklog(consumer: Consumer): Promise<void> {
+  /**
+   * Reads the next page of the consumer's backlog into its queue. `first`: the stream's first read, which also
+   * counts what waits (SubscribeStarted.pending_count), shared with the other streams opening meanwhile.
+   */
+  private async readBacklog(consumer: Consumer, first = false): Promise<number | undefined> {
     const after = consumer.backlogAfter ?? 0;
     const limit = Math.max(1, Math.min(BACKLOG_PAGE, room(consumer)));
     consumer.readingBacklog = true;
     consumer.offeredDuringRead = false;
-    const rows = await this.deps.db
-      .selectFrom("messages")
-      .selectAll()
-      .where("to_account_id", "=", consumer.accountId)
-      .where("seq", ">", after)
-      .where((eb) =>
-        eb.or([
-          eb("status", "=", "accepted"),
-          eb.and([eb("status", "=", "delivered"), eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", new Date())])]),
-        ]),
-      )
-      .where("expires_at", ">", new Date())
-      .orderBy("seq")
-      .limit(limit)
-      .execute()
-      .finally(() => (consumer.readingBacklog = false));
+    let pending: number | undefined;
+    let rows: Array<Selectable<MessagesTable>>;
+    try {
+      if (first) {
+        ({ pending, rows } = await this.firstReads.submit({ accountId: consumer.accountId, limit }));
+      } else {
+        const now = new Date();
+        rows = await this.deps.db
+          .selectFrom("messages")
+          .selectAll()
+          .where("to_account_id", "=", consumer.accountId)
+          .where("seq", ">", after)
+          .where((eb) =>
+            eb.or([
+              eb("status", "=", "accepted"),
+              eb.and([eb("status", "=", "delivered"), eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", now)])]),
+            ]),
+          )
+          .where("expires_at", ">", now)
+          .orderBy("seq")
+          .limit(limit)
+          .execute();
+      }
+    } finally {
+      consumer.readingBacklog = false;
+    }
     for (const row of rows) {
       if (!consumer.inFlight.has(row.message_id)) consumer.queued.set(row.message_id, toStoredMessage(row));
     }
     const readThrough = rows.length < limit && !consumer.offeredDuringRead;
     consumer.backlogAfter = readThrough ? undefined : (rows.at(-1)?.seq ?? after);
+    return pending;
   }
 
   /** Moves queued messages into flight, as many as there is room for; drops the ones already past their TTL. */

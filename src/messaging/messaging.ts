@@ -348,13 +348,16 @@ export class Messaging {
     principal: Principal,
     input: { asAccountId: string; sessionTag: string; maxInFlight: number },
     signal: AbortSignal,
-  ): AsyncGenerator<{ type: "started"; accountId: string; pendingCount: number } | ConsumerItem> {
+  ): AsyncGenerator<{ type: "started"; accountId: string; pendingCount: number } | Exclude<ConsumerItem, { type: "started" }>> {
     checkMaxInFlight(input.maxInFlight);
     const account = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
     const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
     try {
-      yield { type: "started", accountId: account.accountId, pendingCount: await this.delivery.pendingCount(account.accountId) };
       for await (const item of this.delivery.consume(account.accountId, input.sessionTag, input.maxInFlight, signal)) {
+        if (item.type === "started") {
+          yield { type: "started", accountId: account.accountId, pendingCount: item.pendingCount };
+          continue;
+        }
         if (item.type === "message" && item.message.kind === "request") {
           const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
           this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });

@@ -109,6 +109,37 @@ describe.each(MODES)("delivery (%s)", (mode) => {
     await third.close();
   });
 
+  it("starts streams that open together each with its own pending count and backlog", async () => {
+    // Streams opening at once share their first read (one statement for all): each must still get its own.
+    const pairs: Array<readonly [TestAgent, TestAgent]> = [];
+    for (let i = 0; i < 8; i++) pairs.push(await pair());
+    const sent = await Promise.all(
+      pairs.map(async ([s, r], i) => {
+        const ids: string[] = [];
+        for (let k = 0; k < i % 4; k++) {
+          const res = await s.user.messaging.send({
+            asAccountId: s.accountId,
+            to: { target: { case: "accountId", value: r.accountId } },
+            payload: text(`to ${r.username} #${k}`),
+          });
+          ids.push(res.messageId);
+        }
+        return ids;
+      }),
+    );
+    // Two streams of one account among them: both count the same backlog.
+    const inboxes = [...pairs.map(([, r]) => openInbox(r)), openInbox(pairs[3]![1])];
+    const expected = [...sent, sent[3]!];
+    expect(await Promise.all(inboxes.map((i) => i.pendingAtStart))).toEqual(expected.map((ids) => BigInt(ids.length)));
+    for (const [i, ids] of sent.entries()) {
+      if (i === 3) continue; // its messages are shared out between its two streams
+      expect((await inboxes[i]!.waitFor(ids.length)).map((m) => m.messageId)).toEqual(ids);
+    }
+    const shared = () => [...inboxes[3]!.received, ...inboxes[8]!.received].map((m) => m.messageId);
+    await expect.poll(() => new Set(shared()), { timeout: 20_000 }).toEqual(new Set(sent[3]));
+    await Promise.all(inboxes.map((i) => i.close()));
+  });
+
   it("gives the sender an expired receipt for a message nobody took in time", async () => {
     const [s, r] = await pair();
     const since = timestampFromDate(new Date());
