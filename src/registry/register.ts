@@ -4,10 +4,11 @@ import type { Principal } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { normaliseUsername } from "./accounts.js";
-import { type ProfileRecord, type SessionRecord, type Visibility, loadProfile, toProfile, toSession } from "./profiles.js";
+import { type ProfileRecord, type SessionRecord, type Visibility, loadProfile } from "./profiles.js";
 import type { PresenceEventRecord } from "../wire/index.js";
 import { openSession } from "./sessions.js";
-import type { AccountsTable, AgentSessionsTable } from "./tables.js";
+import type { NewRegistrations } from "./register-new.js";
+import type { AccountsTable } from "./tables.js";
 import { sameKey, validAgentId, validBio, validCapabilities, validDisplayName, validMetadata, validPublicKey } from "./validation.js";
 
 export interface RegisterInput {
@@ -47,7 +48,7 @@ export async function register(
   db: Kysely<Database>,
   owner: Principal,
   input: RegisterInput,
-  opts: { ttlSeconds: number; gatewayId: string },
+  opts: { ttlSeconds: number; gatewayId: string; firstRegistrations: NewRegistrations },
 ): Promise<RegisterResult> {
   const agentId = validAgentId(input.agentId);
   const usernameField = input.username === undefined ? "agent_id" : "username";
@@ -65,8 +66,16 @@ export async function register(
   const publicKey = input.publicKey === undefined ? undefined : validPublicKey(input.publicKey);
 
   const fields = { agentId, displayName, bio, capabilities, metadataJson, visibility: input.visibility, publicKey };
-  const fresh = await registerNew(db, owner, { username, ...fields, sessionMetadataJson, ...opts });
-  if (fresh) return fresh;
+  const fresh = await opts.firstRegistrations.submit({ owner, username, ...fields, sessionMetadataJson });
+  if (fresh) {
+    const { profile, session } = fresh;
+    return {
+      profile,
+      session,
+      created: true,
+      event: { type: "online", account: profile, session, eventAt: session.connectedAt, reason: "", snapshot: false },
+    };
+  }
 
   const { accountId, created, wasOnline, session } = await db.transaction().execute(async (trx) => {
     const inserted = await trx
@@ -123,64 +132,6 @@ export async function register(
     session,
     created,
     event: { type: wasOnline ? "updated" : "online", account: profile, session, eventAt: session.connectedAt, reason: "", snapshot: false },
-  };
-}
-
-/**
- * The first registration of a username, in one statement: the account and its first session inserted together,
- * and the profile made from what was inserted. Undefined when the username exists (the caller takes the path that
- * rebinds it). Agents joining a gateway by the thousand register new names; as a transaction with a read before
- * and after, a registration was six round trips, each a write to PostgreSQL's socket that cost the gateway more
- * CPU than the rows.
- */
-async function registerNew(
-  db: Kysely<Database>,
-  owner: Principal,
-  input: {
-    username: string;
-    agentId: string;
-    displayName: string;
-    bio: string;
-    capabilities: string[];
-    metadataJson: string | undefined;
-    visibility: Visibility | undefined;
-    publicKey: Buffer | undefined;
-    sessionMetadataJson: string;
-    ttlSeconds: number;
-    gatewayId: string;
-  },
-): Promise<RegisterResult | undefined> {
-  const { rows } = await sql<Selectable<AccountsTable> & { s: Selectable<AgentSessionsTable> }>`
-    with acc as (
-      insert into accounts (account_id, username, owner_user_id, owner_username, agent_id, display_name, bio, capabilities,
-                            metadata, visibility, public_key, last_seen_at)
-      values (${`acct_${newUlid()}`}, ${input.username}, ${owner.userId}, ${owner.username}, ${input.agentId}, ${input.displayName},
-              ${input.bio}, ${input.capabilities}::text[], ${input.metadataJson ?? "{}"}::jsonb, ${input.visibility ?? "public"},
-              ${input.publicKey ?? null}::bytea, now())
-      on conflict (username) do nothing
-      returning *
-    ), sess as (
-      insert into agent_sessions (session_tag, account_id, agent_id, gateway_id, connected_at, last_seen_at, expires_at, status, metadata)
-      select ${`sess_${newUlid()}`}, account_id, ${input.agentId}, ${input.gatewayId}, now(), now(),
-             now() + ${input.ttlSeconds}::double precision * interval '1 second', 'online', ${input.sessionMetadataJson}::jsonb
-        from acc
-      returning *
-    )
-    select acc.*, (select to_jsonb(sess) from sess) as s from acc`.execute(db);
-  const row = rows[0];
-  if (!row) return undefined;
-  const session = toSession({
-    ...row.s,
-    connected_at: new Date(row.s.connected_at),
-    last_seen_at: new Date(row.s.last_seen_at),
-    expires_at: new Date(row.s.expires_at),
-  });
-  const profile = toProfile({ ...row, session_count: 1, live_seen_at: session.lastSeenAt });
-  return {
-    profile,
-    session,
-    created: true,
-    event: { type: "online", account: profile, session, eventAt: session.connectedAt, reason: "", snapshot: false },
   };
 }
 

@@ -9,6 +9,7 @@ import type { Presence, WatchFilter, WatchItem } from "./presence.js";
 import { type AccountRef, type ProfileRecord, findVisibleProfile, liveSessionsOf, loadProfile } from "./profiles.js";
 import { type RegisterInput, type RegisterResult, register } from "./register.js";
 import { Heartbeats } from "./heartbeats.js";
+import { NewRegistrations } from "./register-new.js";
 import { type Ended, type Lease, deregister } from "./sessions.js";
 import { type UpdateProfileInput, updateProfile } from "./update-profile.js";
 
@@ -22,6 +23,7 @@ export class Registry {
   private readonly config: Pick<Config, "sessionTtlSeconds" | "heartbeatIntervalSeconds">;
   private readonly gatewayId: string;
   private readonly heartbeats: Heartbeats;
+  private readonly firstRegistrations: NewRegistrations;
 
   constructor(deps: {
     db: Kysely<Database>;
@@ -34,6 +36,7 @@ export class Registry {
     this.config = deps.config;
     this.gatewayId = deps.gatewayId;
     this.heartbeats = new Heartbeats(deps.db, { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId });
+    this.firstRegistrations = new NewRegistrations(deps.db, { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId });
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -45,7 +48,11 @@ export class Registry {
   }
 
   async register(caller: Principal, input: RegisterInput): Promise<RegisterResult> {
-    const result = await register(this.db, caller, input, { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId });
+    const result = await register(this.db, caller, input, {
+      ttlSeconds: this.config.sessionTtlSeconds,
+      gatewayId: this.gatewayId,
+      firstRegistrations: this.firstRegistrations,
+    });
     this.presence.publish(result.event);
     return result;
   }

@@ -165,6 +165,29 @@ describe.each(MODES)("registry (%s)", (mode) => {
     expect(rebound.profile?.publicKey).toEqual(keyA);
   });
 
+  it("gives a new name registered by two owners at once to one of them, and refuses the other", async () => {
+    // Registrations that arrive together share one insert; a name in it twice is inserted once, for its first caller.
+    const calls = [
+      ...Array.from({ length: 3 }, () => alice.registry.register({ agentId: "race", username: "contested_name" })),
+      ...Array.from({ length: 3 }, () => bob.registry.register({ agentId: "race", username: "contested_name" })),
+    ];
+    const results = await Promise.allSettled(calls);
+    const won = results.flatMap((r, i) => (r.status === "fulfilled" ? [i < 3 ? "alice" : "bob"] : []));
+    expect(new Set(won).size).toBe(1);
+    const winner = won[0]!;
+    for (const [i, r] of results.entries()) {
+      if ((i < 3 ? "alice" : "bob") === winner) {
+        expect(r.status).toBe("fulfilled");
+      } else {
+        await expectError(Promise.reject((r as PromiseRejectedResult).reason), Code.AlreadyExists, "username_taken");
+      }
+    }
+    const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
+    expect(new Set(ok.map((r) => r.accountId)).size).toBe(1);
+    expect(new Set(ok.map((r) => r.sessionTag)).size).toBe(3);
+    expect(ok.filter((r) => r.created)).toHaveLength(1);
+  });
+
   it("answers heartbeats that arrive together each for itself, and a stranger's renews nothing", async () => {
     const regs = await Promise.all(
       Array.from({ length: 12 }, (_, i) => alice.registry.register({ agentId: "crowd", username: `crowd_${i}` })),
