@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/auth/index.js";
 import { createUser } from "../../src/auth/users.js";
@@ -121,5 +122,19 @@ describe.each(MODES)("first registrations in one flush (%s)", (mode) => {
       .orderBy("username")
       .execute();
     expect(rows.map((r) => r.username)).toEqual(["beside_ghost_1", "beside_ghost_2"]);
+  });
+
+  it("refreshes the planner's statistics once a fleet has registered, so discovery walks the username index", async () => {
+    const analyzed = async () => {
+      const { rows } = await sql<{ n: string }>`
+        select coalesce(sum(analyze_count), 0) as n from pg_stat_user_tables where relname in ('accounts', 'agent_sessions')`.execute(
+        store.db,
+      );
+      return Number(rows[0]!.n);
+    };
+    const before = await analyzed();
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => registrations.submit(item(`fleet_${String(i).padStart(4, "0")}`))));
+    // Both tables, by the gateway (a manual ANALYZE: autovacuum's count is another column).
+    await expect.poll(analyzed, { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(before + 2);
   });
 });
