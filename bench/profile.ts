@@ -32,6 +32,8 @@ export interface Profile {
     registerConcurrency: number;
     /** Subscribe streams per HTTP/2 connection (the server allows 1000 concurrent streams per connection). */
     streamsPerConnection: number;
+    /** Agents of a further run on PostgreSQL+NATS where each agent has its own connection (0: no such run). */
+    ownConnectionAgents: number;
     /** WatchPresence streams open during the presence burst, and the new agents that join in it. */
     presenceWatchers: number;
     presenceJoins: number;
@@ -93,6 +95,7 @@ export const QUICK: Profile = {
     listQueries: 30,
     registerConcurrency: 64,
     streamsPerConnection: 500,
+    ownConnectionAgents: 0,
     presenceWatchers: 100,
     presenceJoins: 1000,
   },
@@ -135,6 +138,7 @@ export const FULL: Profile = {
     listQueries: 100,
     registerConcurrency: 64,
     streamsPerConnection: 500,
+    ownConnectionAgents: 1000,
     presenceWatchers: 100,
     presenceJoins: 1000,
   },

@@ -20,6 +20,8 @@ import { rssMiB, round1 } from "../usage.js";
 export interface RegistryRun {
   setup: "embedded" | "postgres+nats";
   agents: number;
+  /** Every agent on its own HTTP/2 connection, as separate agent processes are (else many share one). */
+  ownConnections: boolean;
   /** Agents per second through Register followed by opening their Subscribe stream. */
   registerPerSecond: number;
   /** The Register call alone. */
@@ -74,14 +76,26 @@ function cpuPerHeartbeatUs(cpuPercent: number, heartbeatsPerSecond: number): num
 
 export async function runRegistry(ctx: RunContext): Promise<RegistrySection> {
   const runs: RegistryRun[] = [];
-  for (const setup of ctx.setupsFor(ctx.profile.registry.setups, ["embedded", "postgres+nats"])) runs.push(await registryRun(ctx, setup));
+  const setups = ctx.setupsFor(ctx.profile.registry.setups, ["embedded", "postgres+nats"]);
+  for (const setup of setups) runs.push(await registryRun(ctx, setup));
+  const own = ctx.profile.registry.ownConnectionAgents;
+  if (own > 0 && setups.includes("postgres+nats")) {
+    runs.push(await registryRun(ctx, "postgres+nats", { agents: own, streamsPerConnection: 1 }));
+  }
   return { runs };
 }
 
-async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats"): Promise<RegistryRun> {
-  const p = ctx.profile.registry;
+async function registryRun(
+  ctx: RunContext,
+  setup: "embedded" | "postgres+nats",
+  shape?: { agents: number; streamsPerConnection: number },
+): Promise<RegistryRun> {
+  const p = { ...ctx.profile.registry, ...shape };
   const n = p.agents;
-  const backend = await ctx.setups.fresh(setup, `registry-${setup === "embedded" ? "embedded" : "pg"}`);
+  const backend = await ctx.setups.fresh(
+    setup,
+    `registry-${setup === "embedded" ? "embedded" : "pg"}${p.streamsPerConnection === 1 ? "-own-connections" : ""}`,
+  );
   const gw = backend.gateways[0]!;
   const errors: string[] = [];
   const abort = new AbortController();
@@ -241,6 +255,7 @@ async function registryRun(ctx: RunContext, setup: "embedded" | "postgres+nats")
     const result: RegistryRun = {
       setup,
       agents: n,
+      ownConnections: p.streamsPerConnection === 1,
       registerPerSecond,
       registerMs: summarize(registerH),
       serverHeartbeatIntervalSeconds: serverInterval,
