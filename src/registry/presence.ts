@@ -69,6 +69,12 @@ export class Presence {
   private readonly keepaliveMs: number;
   /** Leases this gateway holds for open Subscribe streams: session tag → number of streams. */
   private readonly held = new Map<string, number>();
+  /**
+   * Held sessions whose lease a heartbeat through this gateway renewed since the last renewal round: that round
+   * leaves them out. Agents that keep a stream open and heartbeat too (the seed's clients do) otherwise had every
+   * lease written twice per interval.
+   */
+  private heartbeaten = new Set<string>();
   /** Sessions being taken hold of by streams that open, one statement per flush. */
   private readonly holds: GroupCommit<string, boolean>;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -95,6 +101,11 @@ export class Presence {
       const taken = await holdLeases(this.db, [...new Set(tags)], opts);
       return tags.map((t) => taken.has(t));
     });
+  }
+
+  /** A heartbeat through this gateway renewed this session's lease (see `heartbeaten`). */
+  renewedByHeartbeat(sessionTag: string): void {
+    if (this.held.has(sessionTag)) this.heartbeaten.add(sessionTag);
   }
 
   /** How often held leases are renewed: well inside the TTL, and no more often than agents heartbeat. */
@@ -304,7 +315,11 @@ export class Presence {
    * stays ended.
    */
   private async renewHeld(): Promise<void> {
-    const tags = [...this.held.keys()];
+    // A heartbeat renews to a full TTL and rounds come every TTL/3 at most, so a lease left out of one round has
+    // two thirds of its TTL left at the next.
+    const fresh = this.heartbeaten;
+    this.heartbeaten = new Set();
+    const tags = [...this.held.keys()].filter((t) => !fresh.has(t));
     const opts = { ttlSeconds: this.config.sessionTtlSeconds, gatewayId: this.gatewayId };
     for (let i = 0; i < tags.length; i += RENEW_CHUNK) {
       const chunk = tags.slice(i, i + RENEW_CHUNK);

@@ -57,8 +57,10 @@ export class Registry {
     return result;
   }
 
-  heartbeat(caller: Principal, sessionTag: string): Promise<Lease> {
-    return this.heartbeats.beat(caller, sessionTag);
+  async heartbeat(caller: Principal, sessionTag: string): Promise<Lease> {
+    const lease = await this.heartbeats.beat(caller, sessionTag);
+    this.presence.renewedByHeartbeat(sessionTag);
+    return lease;
   }
 
   async deregister(caller: Principal, sessionTag: string): Promise<Ended> {

@@ -2,9 +2,11 @@ import { Code } from "@connectrpc/connect";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Visibility } from "../../gen/agentnet/v1/common_pb.js";
+import { MessagingService, SubscribeMode } from "../../gen/agentnet/v1/messaging_pb.js";
 import { PresenceEventType } from "../../gen/agentnet/v1/registry_pb.js";
 import { DomainError } from "../../src/errors.js";
 import { Presence, type WatchItem } from "../../src/registry/presence.js";
+import { client } from "../support/clients.js";
 import { MODES, type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 import { type Caller, callers, on, sleep, watch } from "./helpers.js";
 
@@ -142,6 +144,53 @@ describe.each(MODES)("presence (%s)", (mode) => {
     expect(profile).toMatchObject({ online: false });
     for (const r of results) if (r.status === "fulfilled") await r.value();
     await stopPresence(presence);
+  });
+
+  it("leaves a held session that a heartbeat just renewed out of the next renewal round, renewing the others", async () => {
+    const presence = presenceFor(gw);
+    const beating = await alice.registry.register({ agentId: "skip", username: "held_and_beating" });
+    const quiet = await alice.registry.register({ agentId: "skip", username: "held_only" });
+    const releases = [await presence.holdSession(beating.sessionTag), await presence.holdSession(quiet.sessionTag)];
+    // Told of heartbeats that renewed nothing in truth: the rounds leave that lease alone, so it runs out.
+    const told = setInterval(() => presence.renewedByHeartbeat(beating.sessionTag), 50);
+    try {
+      await expect.poll(() => isOnline(alice, beating.accountId), { timeout: 20_000, interval: 100 }).toBe(false);
+      expect(await isOnline(alice, quiet.accountId)).toBe(true);
+    } finally {
+      clearInterval(told);
+      for (const release of releases) await release();
+      await stopPresence(presence);
+    }
+  });
+
+  it("keeps an agent that streams and heartbeats online through many TTLs, and after its heartbeats stop", async () => {
+    const reg = await alice.registry.register({ agentId: "both", username: "streams_and_beats" });
+    const messaging = client(MessagingService, gw.url, alice.token);
+    const abort = new AbortController();
+    let started = false;
+    const stream = (async () => {
+      for await (const item of messaging.subscribe(
+        { asAccountId: reg.accountId, sessionTag: reg.sessionTag, mode: SubscribeMode.CONSUME },
+        { signal: abort.signal },
+      )) {
+        if (item.event.case === "started") started = true;
+      }
+    })().catch(() => undefined);
+    try {
+      await expect.poll(() => started, { timeout: 20_000 }).toBe(true);
+      const beats = setInterval(() => void alice.registry.heartbeat({ sessionTag: reg.sessionTag }).catch(() => undefined), 300);
+      try {
+        await sleep(5000); // 2.5 TTLs
+        expect(await isOnline(alice, reg.accountId)).toBe(true);
+      } finally {
+        clearInterval(beats);
+      }
+      await sleep(5000); // the stream alone holds it again
+      expect(await isOnline(alice, reg.accountId)).toBe(true);
+    } finally {
+      abort.abort();
+      await stream;
+    }
   });
 
   it("counts several holders of one session on one gateway", async () => {
