@@ -34,6 +34,8 @@ export interface Profile {
     streamsPerConnection: number;
     /** Agents of a further run on PostgreSQL+NATS where each agent has its own connection (0: no such run). */
     ownConnectionAgents: number;
+    /** A further run with the agents spread over several gateways on one PostgreSQL+NATS (issue #15's 100,000). */
+    spread?: { gateways: number; agentsPerGateway: number };
     /** WatchPresence streams open during the presence burst, and the new agents that join in it. */
     presenceWatchers: number;
     presenceJoins: number;
@@ -139,6 +141,7 @@ export const FULL: Profile = {
     registerConcurrency: 64,
     streamsPerConnection: 500,
     ownConnectionAgents: 1000,
+    spread: { gateways: 2, agentsPerGateway: 20_000 },
     presenceWatchers: 100,
     presenceJoins: 1000,
   },

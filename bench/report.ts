@@ -167,6 +167,8 @@ export function evaluateTargets(report: Report): TargetResult[] {
   }
 
   for (const r of s.registry?.runs ?? []) {
+    // Agents spread over several gateways: per-agent figures for the extrapolation, no target of their own.
+    if (r.gateways > 1) continue;
     const scaled = r.agents < 10_000 ? ` (${num(r.agents)} agents at the heartbeat rate of 10,000)` : "";
     // The run where every agent has its own connection: its own rows, measured as they are (not extrapolated).
     const own = r.ownConnections ? ".own-connections" : "";
@@ -390,6 +392,7 @@ export function printReport(r: Report): void {
           "gateway CPU %",
           "pg CPU %",
           "pg PSS MiB",
+          "load CPU %",
           "RSS idle → connected",
           "per agent: RSS · CPU per heartbeat (gateway / pg)",
           "SearchAgents p50/p99",
@@ -397,17 +400,18 @@ export function printReport(r: Report): void {
           "note",
         ],
         s.registry.runs.map((x) => [
-          x.setup,
+          x.gateways > 1 ? `${x.setup}, ${x.gateways} gateways` : x.setup,
           num(x.agents),
           x.ownConnections ? `${num(x.connections)} (one each)` : num(x.connections),
           num(x.registerPerSecond),
           `${x.heartbeatIntervalSeconds} s`,
           num(x.heartbeatsPerSecond),
           `${ms(x.heartbeatMs.p50)} / ${ms(x.heartbeatMs.p99)} ms`,
-          num(x.usage.gateways[0]!.cpuPercent, 1),
+          x.usage.gateways.map((g) => num(g.cpuPercent, 1)).join(" + "),
           x.usage.postgresCpuPercent === undefined ? "—" : num(x.usage.postgresCpuPercent, 1),
           pgMem(x.usage),
-          `${num(x.rssIdleMiB)} → ${num(x.rssConnectedMiB)} MiB`,
+          x.usage.loadCpuPercent === undefined ? "—" : num(x.usage.loadCpuPercent, 1),
+          `${x.perGateway.map((g) => `${num(g.rssIdleMiB)} → ${num(g.rssConnectedMiB)}`).join(" + ")} MiB`,
           `${num(x.perAgent.rssKiB, 1)} KiB · ${num(x.perAgent.gatewayCpuUsPerHeartbeat)} / ${
             x.perAgent.postgresCpuUsPerHeartbeat === undefined ? "—" : num(x.perAgent.postgresCpuUsPerHeartbeat)
           } µs`,
@@ -422,7 +426,7 @@ export function printReport(r: Report): void {
             .filter(Boolean)
             .join(", "),
         ]),
-        (c) => c >= 1 && c <= 13,
+        (c) => c >= 1 && c <= 14,
       ),
     );
     for (const x of s.registry.runs) {
@@ -480,5 +484,6 @@ export function printReport(r: Report): void {
 
 /** A registry run's setup, and whether its agents had their own connections. */
 function runLabel(r: RegistryRun): string {
+  if (r.gateways > 1) return `${r.setup}, ${num(r.gateways)} gateways × ${num(r.agents / r.gateways)} agents`;
   return r.ownConnections ? `${r.setup}, ${num(r.agents)} agents on their own connections` : r.setup;
 }

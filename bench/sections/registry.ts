@@ -2,6 +2,7 @@ import type { Client, Transport } from "@connectrpc/connect";
 import { MessagingService, SubscribeMode } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { type BenchAgent, clientOf, grpcTransport } from "../clients.js";
+import { addGateway } from "../infra.js";
 import type { RunContext } from "../context.js";
 import { createHistogram, type LatencySummary, recordMs, summarize } from "../histogram.js";
 import { type WindowUsage, WindowMeters } from "../meters.js";
@@ -22,6 +23,10 @@ export interface RegistryRun {
   agents: number;
   /** Every agent on its own HTTP/2 connection, as separate agent processes are (else many share one). */
   ownConnections: boolean;
+  /** Gateways sharing the PostgreSQL and NATS, each with its share of the agents (round robin). */
+  gateways: number;
+  /** Each gateway's figures, in order (one entry with one gateway). */
+  perGateway: Array<{ cpuPercent: number; rssIdleMiB: number; rssConnectedMiB: number }>;
   /** Agents per second through Register followed by opening their Subscribe stream. */
   registerPerSecond: number;
   /** The Register call alone. */
@@ -39,6 +44,7 @@ export interface RegistryRun {
   connections: number;
   /** Gateway while the agents heartbeat with their streams open. */
   usage: WindowUsage;
+  /** The most of any gateway, idle and with its agents connected. */
   rssIdleMiB: number;
   rssConnectedMiB: number;
   /** RSS extrapolated linearly to 10 000 agents when fewer ran. */
@@ -78,9 +84,12 @@ export async function runRegistry(ctx: RunContext): Promise<RegistrySection> {
   const runs: RegistryRun[] = [];
   const setups = ctx.setupsFor(ctx.profile.registry.setups, ["embedded", "postgres+nats"]);
   for (const setup of setups) runs.push(await registryRun(ctx, setup));
-  const own = ctx.profile.registry.ownConnectionAgents;
+  const { ownConnectionAgents: own, spread } = ctx.profile.registry;
   if (own > 0 && setups.includes("postgres+nats")) {
-    runs.push(await registryRun(ctx, "postgres+nats", { agents: own, streamsPerConnection: 1 }));
+    runs.push(await registryRun(ctx, "postgres+nats", { agents: own, streamsPerConnection: 1, gateways: 1 }));
+  }
+  if (spread && setups.includes("postgres+nats")) {
+    runs.push(await registryRun(ctx, "postgres+nats", { agents: spread.gateways * spread.agentsPerGateway, gateways: spread.gateways }));
   }
   return { runs };
 }
@@ -88,15 +97,15 @@ export async function runRegistry(ctx: RunContext): Promise<RegistrySection> {
 async function registryRun(
   ctx: RunContext,
   setup: "embedded" | "postgres+nats",
-  shape?: { agents: number; streamsPerConnection: number },
+  shape?: { agents: number; streamsPerConnection?: number; gateways: number },
 ): Promise<RegistryRun> {
-  const p = { ...ctx.profile.registry, ...shape };
+  const p = { ...ctx.profile.registry, gateways: 1, ...shape };
   const n = p.agents;
-  const backend = await ctx.setups.fresh(
-    setup,
-    `registry-${setup === "embedded" ? "embedded" : "pg"}${p.streamsPerConnection === 1 ? "-own-connections" : ""}`,
-  );
-  const gw = backend.gateways[0]!;
+  const name = `registry-${setup === "embedded" ? "embedded" : "pg"}${p.streamsPerConnection === 1 ? "-own-connections" : ""}`;
+  const backend = await ctx.setups.fresh(setup, p.gateways > 1 ? `${name}-gw1` : name);
+  for (let g = 2; g <= p.gateways; g++) await addGateway(backend, `${name}-gw${g}`, ctx.setups.options);
+  const gws = backend.gateways;
+  const gw = gws[0]!;
   const errors: string[] = [];
   const abort = new AbortController();
   const streams: Array<Promise<void>> = [];
@@ -104,12 +113,17 @@ async function registryRun(
   const stopHeartbeats = new AbortController();
   try {
     await sleep(1000);
-    const rssIdleMiB = await rssMiB(gw.pid);
+    const rssIdle = await Promise.all(gws.map((g) => rssMiB(g.pid)));
 
-    // One HTTP/2 connection per `streamsPerConnection` agents (the server allows 1000 streams per connection).
-    const connections = Math.ceil(n / p.streamsPerConnection);
-    const transports: Transport[] = Array.from({ length: connections }, () => grpcTransport(gw.url, backend.apiKey));
-    const transportOf = (i: number) => transports[Math.floor(i / p.streamsPerConnection)]!;
+    // Agent i on gateway i mod G; one HTTP/2 connection per `streamsPerConnection` agents of a gateway (the server
+    // allows 1000 streams per connection).
+    const perGateway = Math.ceil(n / gws.length);
+    const connectionsPerGateway = Math.ceil(perGateway / p.streamsPerConnection);
+    const transports: Transport[][] = gws.map((g) =>
+      Array.from({ length: connectionsPerGateway }, () => grpcTransport(g.url, backend.apiKey)),
+    );
+    const connections = transports.length * connectionsPerGateway;
+    const transportOf = (i: number) => transports[i % gws.length]![Math.floor(Math.floor(i / gws.length) / p.streamsPerConnection)]!;
 
     // Each agent registers and then opens its Subscribe stream at once, as an agent process does: the stream
     // holds its session, which would otherwise be evicted after the TTL while the other agents register.
@@ -146,7 +160,7 @@ async function registryRun(
     };
     await Promise.all(Array.from({ length: Math.min(p.registerConcurrency, n) }, registerAndSubscribe));
     const registerPerSecond = Math.round((n / (performance.now() - r0)) * 1000);
-    const registry = clientOf(RegistryService, transports[0]!);
+    const registry = clientOf(RegistryService, transports[0]![0]!);
     const serverInterval = agents[0]!.heartbeatInterval;
 
     // Heartbeats, spread evenly over the interval, through the agents' own connections.
@@ -163,7 +177,7 @@ async function registryRun(
     let hbDone = 0;
     let hbSkipped = 0;
     let measuring = false;
-    const registries = transports.map((t) => clientOf(RegistryService, t));
+    const registries = transports.map((ts) => ts.map((t) => clientOf(RegistryService, t)));
     heartbeating = heartbeatLoop(n, interval, stopHeartbeats.signal, (k) => {
       const i = k % n;
       // A gateway that falls behind must not make the bench pile up unbounded calls: skip and count.
@@ -174,7 +188,9 @@ async function registryRun(
       hbIssued++;
       const t = performance.now();
       const counted = measuring;
-      registries[Math.floor(i / p.streamsPerConnection)]!.heartbeat({ sessionTag: agents[i]!.sessionTag })
+      registries[i % gws.length]![Math.floor(Math.floor(i / gws.length) / p.streamsPerConnection)]!.heartbeat({
+        sessionTag: agents[i]!.sessionTag,
+      })
         .finally(() => hbDone++)
         .then(
           () => {
@@ -193,7 +209,7 @@ async function registryRun(
       `registry · ${setup}: ${n} agents connected, heartbeating every ${round1(interval)} s; measuring ${p.intervals} intervals`,
     );
     await sleep(interval * 1000); // every agent has heartbeaten once
-    const meters = new WindowMeters([gw], ctx.infra, { backend, loadPids: [process.pid] });
+    const meters = new WindowMeters(gws, ctx.infra, { backend, loadPids: [process.pid] });
     measuring = true;
     await meters.start();
     const windowMs = interval * p.intervals * 1000;
@@ -203,7 +219,12 @@ async function registryRun(
     }
     const usage = await meters.stop();
     measuring = false;
-    const rssConnectedMiB = usage.gateways[0]!.rssMaxMiB;
+    const rssConnected = usage.gateways.map((g) => g.rssMaxMiB);
+    const rssIdleMiB = Math.max(...rssIdle);
+    const rssConnectedMiB = Math.max(...rssConnected);
+    const gatewaysCpu = usage.gateways.reduce((sum, g) => sum + g.cpuPercent, 0);
+    // What one more agent adds, over all gateways: their RSS growth and CPU together, over all agents.
+    const rssGrowthMiB = rssConnected.reduce((sum, r, g) => sum + r - rssIdle[g]!, 0);
 
     // Discovery with the agents still connected, heartbeats paused: the figure is the query's own cost, not
     // its wait behind a heartbeat backlog (reported above) on a gateway that cannot keep up.
@@ -256,6 +277,8 @@ async function registryRun(
       setup,
       agents: n,
       ownConnections: p.streamsPerConnection === 1,
+      gateways: gws.length,
+      perGateway: usage.gateways.map((g, k) => ({ cpuPercent: g.cpuPercent, rssIdleMiB: rssIdle[k]!, rssConnectedMiB: g.rssMaxMiB })),
       registerPerSecond,
       registerMs: summarize(registerH),
       serverHeartbeatIntervalSeconds: serverInterval,
@@ -271,8 +294,8 @@ async function registryRun(
       rssConnectedMiB,
       rssAt10kMiB: n >= TARGET_AGENTS ? rssConnectedMiB : round1(rssIdleMiB + ((rssConnectedMiB - rssIdleMiB) * TARGET_AGENTS) / n),
       perAgent: {
-        rssKiB: round1(((rssConnectedMiB - rssIdleMiB) * 1024) / n),
-        gatewayCpuUsPerHeartbeat: cpuPerHeartbeatUs(usage.gateways[0]!.cpuPercent, hbCount / (windowMs / 1000)),
+        rssKiB: round1((rssGrowthMiB * 1024) / n),
+        gatewayCpuUsPerHeartbeat: cpuPerHeartbeatUs(gatewaysCpu, hbCount / (windowMs / 1000)),
         postgresCpuUsPerHeartbeat:
           usage.postgresCpuPercent === undefined ? undefined : cpuPerHeartbeatUs(usage.postgresCpuPercent, hbCount / (windowMs / 1000)),
       },
@@ -282,7 +305,10 @@ async function registryRun(
       store,
       presenceBurst: burst,
       errors,
-      gatewayErrors: gw.errors(),
+      gatewayErrors: gws.reduce<Record<string, number>>((all, g) => {
+        for (const [line, count] of Object.entries(g.errors())) all[line] = (all[line] ?? 0) + count;
+        return all;
+      }, {}),
     };
     ctx.progress(
       `registry · ${setup}: ${n} agents, ${result.heartbeatsPerSecond} heartbeats/s → gateway CPU ${usage.gateways[0]!.cpuPercent}%, ` +
@@ -290,7 +316,7 @@ async function registryRun(
     );
     return result;
   } finally {
-    ctx.noteGatewayErrors(`registry (${setup})`, [gw]);
+    ctx.noteGatewayErrors(`registry (${setup})`, gws);
     stopHeartbeats.abort();
     await heartbeating;
     abort.abort();
