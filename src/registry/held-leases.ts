@@ -15,35 +15,37 @@ import type { AgentSessionsTable } from "./tables.js";
  * agents (re)connects; one statement for all that open together costs the gateway and PostgreSQL far less than
  * one each.
  */
-export async function holdLeases(
+export function holdLeases(
   db: Kysely<Database>,
   sessionTags: readonly string[],
   opts: { ttlSeconds: number; gatewayId: string },
 ): Promise<Set<string>> {
-  const rows = await db
-    .updateTable("agent_sessions")
-    .set({ subscribed: true, last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(opts.ttlSeconds), gateway_id: opts.gatewayId })
-    .where("session_tag", "=", lockedInOrder("agent_sessions", "session_tag", sessionTags))
-    .where("status", "=", "online")
-    .where("expires_at", ">", sql<Date>`now()`)
-    .returning("session_tag")
-    .execute();
-  return new Set(rows.map((r) => r.session_tag));
+  return markHeld(db, sessionTags, opts, true);
 }
 
 /** Renews the live ones of the given sessions, marked held by `gatewayId`; returns the tags renewed. */
-export async function renewHeldLeases(
+export function renewHeldLeases(
   db: Kysely<Database>,
   sessionTags: readonly string[],
   opts: { ttlSeconds: number; gatewayId: string },
 ): Promise<Set<string>> {
-  const rows = await db
+  // A held session past its lease that no sweeper has evicted yet is still this gateway's: renewed, not refused.
+  return markHeld(db, sessionTags, opts, false);
+}
+
+async function markHeld(
+  db: Kysely<Database>,
+  sessionTags: readonly string[],
+  opts: { ttlSeconds: number; gatewayId: string },
+  insideLease: boolean,
+): Promise<Set<string>> {
+  let update = db
     .updateTable("agent_sessions")
-    .set({ last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(opts.ttlSeconds), subscribed: true, gateway_id: opts.gatewayId })
+    .set({ subscribed: true, last_seen_at: sql<Date>`now()`, expires_at: expiryAfter(opts.ttlSeconds), gateway_id: opts.gatewayId })
     .where("session_tag", "=", lockedInOrder("agent_sessions", "session_tag", sessionTags))
-    .where("status", "=", "online")
-    .returning("session_tag")
-    .execute();
+    .where("status", "=", "online");
+  if (insideLease) update = update.where("expires_at", ">", sql<Date>`now()`);
+  const rows = await update.returning("session_tag").execute();
   return new Set(rows.map((r) => r.session_tag));
 }
 

@@ -11,9 +11,8 @@ import type { AccountsTable, AgentSessionsTable } from "./tables.js";
 // gateway registers new names by the thousand; one statement each cost the gateway and PostgreSQL more than the
 // rows (a statement is a socket write or two on each side and a commit).
 
-export interface NewRegistration {
-  owner: Principal;
-  username: string;
+/** What a registration says of its account (beside its owner, username and session). */
+export interface AccountFields {
   agentId: string;
   displayName: string;
   bio: string;
@@ -21,6 +20,11 @@ export interface NewRegistration {
   metadataJson: string | undefined;
   visibility: Visibility | undefined;
   publicKey: Buffer | undefined;
+}
+
+export interface NewRegistration extends AccountFields {
+  owner: Principal;
+  username: string;
   sessionMetadataJson: string;
 }
 

@@ -7,7 +7,7 @@ import { normaliseUsername } from "./accounts.js";
 import { type ProfileRecord, type SessionRecord, type Visibility, loadProfile } from "./profiles.js";
 import type { PresenceEventRecord } from "../wire/index.js";
 import { openSession } from "./sessions.js";
-import type { NewRegistrations } from "./register-new.js";
+import type { AccountFields, NewRegistrations } from "./register-new.js";
 import type { AccountsTable } from "./tables.js";
 import { sameKey, validAgentId, validBio, validCapabilities, validDisplayName, validMetadata, validPublicKey } from "./validation.js";
 
@@ -139,15 +139,7 @@ async function rebind(
   trx: Transaction<Database>,
   owner: Principal,
   existing: Selectable<AccountsTable>,
-  input: {
-    agentId: string;
-    displayName: string;
-    bio: string;
-    capabilities: string[];
-    metadataJson: string | undefined;
-    visibility: Visibility | undefined;
-    publicKey: Buffer | undefined;
-  },
+  input: AccountFields,
 ): Promise<void> {
   // Strictly the owner: an admin registering someone else's name would be exactly the takeover we refuse.
   if (existing.owner_user_id !== owner.userId) {
