@@ -10,7 +10,6 @@ export {
   normaliseUsername,
   onlineAccountsWithCapability,
   resolveActingAccount,
-  sessionAccount,
   sessionAccounts,
 } from "./accounts.js";
 export { type HostedAccount, type HostedAgentInput, createHostedAccounts, endHostedPresence, hostedOnlineEvents } from "./hosted.js";
