@@ -100,29 +100,35 @@ export class GrpcCalls {
     return collector;
   }
 
-  /** Serves the request when it is a gRPC call of a collected method; false leaves it to connect. */
-  handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
-    const route = this.routes.get(req.url);
-    if (!route || req.method !== "POST") return false;
-    const contentType = req.headers["content-type"];
+  /**
+   * Serves the HTTP/2 stream when it is a gRPC call of a collected method; false leaves it to connect. (Calls from
+   * a browser origin go to connect too, which adds the CORS headers.)
+   */
+  handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+    const path = headers[":path"];
+    const route = path === undefined ? undefined : this.routes.get(path);
+    if (!route || headers[":method"] !== "POST" || headers.origin !== undefined) return false;
+    const contentType = headers["content-type"];
     if (contentType === undefined || !CONTENT_TYPES.has(contentType)) return false;
-    const encoding = req.headers["grpc-encoding"];
+    const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
-    void this.serve(route, req, res);
+    // An HTTP/2 stream with no 'error' listener takes the process down when the client resets it badly.
+    stream.on("error", ignore);
+    void this.serve(route, stream, headers);
     return true;
   }
 
-  private async serve(route: Route, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+  private async serve(route: Route, res: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
     const started = performance.now();
-    const timeout = parseTimeout(firstHeader(req.headers["grpc-timeout"]), MAX_TIMEOUT_MS);
+    const timeout = parseTimeout(firstHeader(headers["grpc-timeout"]), MAX_TIMEOUT_MS);
     const ctx = new StreamContext(
       route.service,
       route.method,
-      req.url,
-      req.headers,
+      headers[":path"] ?? "",
+      headers,
       timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
     );
-    const client = req.socket?.remoteAddress ?? "";
+    const client = res.session?.socket?.remoteAddress ?? "";
     ctx.values.set(kClientAddress, client);
     let ended = false;
     const onClose = () => {
@@ -138,8 +144,8 @@ export class GrpcCalls {
     let failure: ConnectError | undefined;
     try {
       if (timeout.error) throw timeout.error;
-      if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(firstHeader(req.headers.authorization)));
-      const request = await readRequest(req, route.method);
+      if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(firstHeader(headers.authorization)));
+      const request = await readRequest(res, route.method);
       if (route.kind === "unary") {
         // As connect does, the answer is written when the implementation gives it (deadlines are the client's).
         const response = await route.impl(request as never, ctx);
@@ -167,7 +173,7 @@ export class GrpcCalls {
 }
 
 /** Reads the call's one request message: a gRPC envelope of protobuf, checked against the input rules. */
-async function readRequest(req: http2.Http2ServerRequest, method: DescMethodUnary | DescMethodServerStreaming): Promise<unknown> {
+async function readRequest(req: http2.ServerHttp2Stream, method: DescMethodUnary | DescMethodServerStreaming): Promise<unknown> {
   const body = await readBody(req);
   if (body.length < 5) throw new ConnectError("protocol error: missing input message", Code.InvalidArgument);
   const flags = body[0]!;
@@ -190,7 +196,9 @@ async function readRequest(req: http2.Http2ServerRequest, method: DescMethodUnar
 }
 
 /** The request body, whole. (Listeners rather than `for await`: an async iterator per call costs 2 KiB more.) */
-function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
+function readBody(req: http2.ServerHttp2Stream): Promise<Buffer> {
+  // An empty last DATA frame ends a stream nobody reads yet ('end' is then already past).
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -220,7 +228,7 @@ function readBody(req: http2.Http2ServerRequest): Promise<Buffer> {
 async function pump(
   out: AsyncIterable<unknown>,
   ctx: StreamContext,
-  res: http2.Http2ServerResponse,
+  res: http2.ServerHttp2Stream,
   method: DescMethodUnary | DescMethodServerStreaming,
 ) {
   for await (const item of out) {
@@ -231,7 +239,7 @@ async function pump(
 }
 
 /** Writes one response message in its gRPC envelope; false when HTTP/2 asks to wait for `drain`. */
-function writeMessage(res: http2.Http2ServerResponse, method: DescMethodUnary | DescMethodServerStreaming, item: unknown): boolean {
+function writeMessage(res: http2.ServerHttp2Stream, method: DescMethodUnary | DescMethodServerStreaming, item: unknown): boolean {
   const message = isMessage(item, method.output) ? item : create(method.output, item as never);
   const bytes = toBinary(method.output, message);
   // Not from Node's shared 8 KiB pool: the HTTP/2 stream keeps its last frame, which would hold a whole slab
@@ -243,7 +251,7 @@ function writeMessage(res: http2.Http2ServerResponse, method: DescMethodUnary | 
   return res.write(frame);
 }
 
-function drained(res: http2.Http2ServerResponse, signal: AbortSignal): Promise<void> {
+function drained(res: http2.ServerHttp2Stream, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
@@ -257,27 +265,37 @@ function drained(res: http2.Http2ServerResponse, signal: AbortSignal): Promise<v
   });
 }
 
-function writeHead(res: http2.Http2ServerResponse, ctx: StreamContext): void {
-  const headers: Record<string, string> = { "content-type": "application/grpc+proto", "grpc-accept-encoding": "gzip,br" };
+function writeHead(res: http2.ServerHttp2Stream, ctx: StreamContext): void {
+  const headers: http2.OutgoingHttpHeaders = {
+    ":status": 200,
+    "content-type": "application/grpc+proto",
+    "grpc-accept-encoding": "gzip,br",
+  };
   ctx.setResponseHeaders?.forEach((value, name) => {
     headers[name] = value;
   });
-  res.writeHead(200, headers);
+  // The status goes in trailers, sent when the stream asks for them after its last DATA frame.
+  res.respond(headers, { waitForTrailers: true });
 }
 
 /** Ends the response with the call's status in the trailers (OK, or the error with its details). */
-function finish(res: http2.Http2ServerResponse, ctx: StreamContext, failure: ConnectError | undefined): void {
+function finish(res: http2.ServerHttp2Stream, ctx: StreamContext, failure: ConnectError | undefined): void {
   if (res.closed || res.destroyed || res.writableEnded) return;
   if (!res.headersSent) writeHead(res, ctx);
   const trailer = new Headers(ctx.setResponseTrailers);
   setTrailerStatus(trailer, failure);
-  const trailers: Record<string, string> = {};
+  const trailers: http2.OutgoingHttpHeaders = {};
   trailer.forEach((value, name) => {
     trailers[name] = value;
   });
-  res.addTrailers(trailers);
+  res.once("wantTrailers", () => {
+    // The client may have reset the stream between the last DATA frame and now.
+    if (!res.destroyed) res.sendTrailers(trailers);
+  });
   res.end();
 }
+
+function ignore(): void {}
 
 function firstHeader(value: string | string[] | undefined): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;

@@ -7,6 +7,12 @@ export type RequestHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/**
+ * Takes an HTTP/2 stream as it arrives, before any request/response objects are made for it; false leaves it to
+ * the {@link RequestHandler}.
+ */
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
 export interface Listener {
   readonly port: number;
   /**
@@ -24,8 +30,15 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
  * Node's `allowHTTP1` only works with TLS, so we look at the first bytes of each connection and hand the socket
  * to the matching server; both servers share one request handler.
  */
-export async function listen(host: string, port: number, handler: RequestHandler): Promise<Listener> {
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+export async function listen(host: string, port: number, handler: RequestHandler, streams?: StreamHandler): Promise<Listener> {
+  // No 'request' listener: Node would then make an Http2ServerRequest and Http2ServerResponse for every stream
+  // (1.7 KiB per open Subscribe, and two more objects of garbage per Heartbeat). They are made below, only for
+  // the streams `streams` declines.
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+  h2.on("stream", (stream, headers, _flags, rawHeaders) => {
+    if (streams?.(stream, headers)) return;
+    serveCompat(h2, handler, stream, headers, rawHeaders as unknown as string[]);
+  });
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
@@ -93,4 +106,33 @@ export async function listen(host: string, port: number, handler: RequestHandler
       clearInterval(idle);
     },
   };
+}
+
+/** What Node's HTTP/2 compatibility layer does with a stream when the server has a 'request' listener. */
+function serveCompat(
+  server: http2.Http2Server,
+  handler: RequestHandler,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  rawHeaders: string[],
+): void {
+  const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+  const res = new http2.Http2ServerResponse(stream);
+  if (headers[":method"] === "CONNECT") {
+    if (!server.emit("connect", req, res)) {
+      res.statusCode = http2.constants.HTTP_STATUS_METHOD_NOT_ALLOWED;
+      res.end();
+    }
+    return;
+  }
+  const expect = headers.expect;
+  if (expect !== undefined) {
+    if (expect !== "100-continue") {
+      res.statusCode = http2.constants.HTTP_STATUS_EXPECTATION_FAILED;
+      res.end();
+      return;
+    }
+    res.writeContinue();
+  }
+  handler(req, res);
 }

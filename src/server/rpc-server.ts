@@ -1,4 +1,3 @@
-import { Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -12,6 +11,7 @@ import { applyCors } from "./cors.js";
 import { errorReasonGate } from "./error-reasons.js";
 import { fromDomainError } from "./errors.js";
 import { HealthStatusRegistry, healthRoutes } from "./health.js";
+import type { NodeRequest, NodeResponse } from "./http-types.js";
 import { type AddHttpRoute, HttpRoutes } from "./http-routes.js";
 import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
 import { GrpcCalls } from "./grpc-calls.js";
@@ -93,11 +93,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     requireConnectProtocolHeader: false,
   });
 
-  const listener: Listener = await listen(options.host, options.port, (req, res) => {
+  const handler = (req: NodeRequest, res: NodeResponse) => {
     if (applyCors(options.corsOrigins, req, res)) return;
-    if (req instanceof Http2ServerRequest && grpcCalls.handle(req, res as Http2ServerResponse)) return;
     connectHandler(req, res);
-  }).catch((err: NodeJS.ErrnoException) => {
+  };
+  const listener: Listener = await listen(options.host, options.port, handler, (stream, headers) =>
+    grpcCalls.handle(stream, headers),
+  ).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "EADDRINUSE") throw new Error(`PORT ${options.port} is already in use on ${options.host}`);
     if (err.code === "EACCES") throw new Error(`no permission to listen on ${options.host}:${options.port} (PORT)`);
     throw err;
