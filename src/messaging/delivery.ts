@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Bus, BusSubscription } from "../bus/index.js";
 import { isUnavailable } from "../store/database.js";
 import type { Database } from "../store/schema.js";
-import { LiveStream } from "../streams/index.js";
+import type { Outlet } from "../streams/index.js";
 import {
   decodeMessage,
   decodeReceipt,
@@ -49,6 +49,8 @@ const KEEPALIVE_MS = 30_000;
 const ANNOUNCE_GRACE_MS = 1_000;
 /** Accounts asked about per sweep query. */
 const SWEEP_CHUNK = 500;
+/** How long an account's final-receipt subscription outlives its last message in flight (no churn between messages). */
+const FINALS_IDLE_MS = 60_000;
 
 export type ConsumerItem =
   /** First, once the stream is attached: how many messages wait for the account (unacked, unexpired). */
@@ -93,7 +95,16 @@ interface Consumer {
 interface AccountRoute {
   consumers: Consumer[];
   next: number;
-  subscriptions: BusSubscription[];
+  /** The account's inbox subject, in the queue group of every gateway streaming it. */
+  inbox: BusSubscription;
+  /**
+   * Final receipts of the account's messages, for acks made through another gateway: subscribed only while a
+   * stream here has messages in flight, and dropped once none has for FINALS_IDLE_MS. Most connected agents are
+   * quiet most of the time, and a bus subscription costs about a kilobyte and a half of heap.
+   */
+  finals: BusSubscription | undefined;
+  /** Since when no stream of the route has had anything in flight (while `finals` is still subscribed). */
+  finalsIdleSince: number | undefined;
   /**
    * Messages of the account this gateway announced and has not been offered back yet, with when to stop waiting
    * (the queue group may hand them to another gateway). While one is on its way, a newer message is not claimed:
@@ -149,6 +160,7 @@ export class Delivery {
 
   /** Looks for claimable messages of the accounts streaming here and has their streams read them. */
   async sweep(): Promise<void> {
+    this.dropIdleFinals(Date.now());
     const accounts = [...this.routes.keys()];
     for (let i = 0; i < accounts.length; i += SWEEP_CHUNK) {
       const chunk = accounts.slice(i, i + SWEEP_CHUNK);
@@ -173,6 +185,33 @@ export class Delivery {
     await Promise.all(
       [...this.routes.values()].flatMap((r) => r.consumers.filter((c) => c.inFlight.size >= c.maxInFlight)).map((c) => this.reconcile(c)),
     );
+  }
+
+  /**
+   * Subscribes to the account's final receipts, if not yet: before a message goes in flight, so that an ack made
+   * through another gateway frees its room here.
+   */
+  private watchFinals(accountId: string): void {
+    const route = this.routes.get(accountId);
+    if (!route) return;
+    route.finalsIdleSince = undefined;
+    route.finals ??= this.deps.bus.subscribe(finalReceiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data)));
+  }
+
+  /** Drops the final-receipt subscriptions of accounts with nothing in flight here for FINALS_IDLE_MS. */
+  private dropIdleFinals(now: number): void {
+    for (const route of this.routes.values()) {
+      if (!route.finals) continue;
+      if (route.consumers.some((c) => c.inFlight.size > 0)) {
+        route.finalsIdleSince = undefined;
+        continue;
+      }
+      route.finalsIdleSince ??= now;
+      if (now - route.finalsIdleSince < FINALS_IDLE_MS) continue;
+      route.finals.unsubscribe();
+      route.finals = undefined;
+      route.finalsIdleSince = undefined;
+    }
   }
 
   /** After a bus outage: every stream re-reads its backlog and forgets messages settled meanwhile. */
@@ -256,6 +295,7 @@ export class Delivery {
         this.deps.receipts.publish(delivered);
         const pushed = { ...message, status: "delivered" as const, deliveryAttempts: delivered.deliveryAttempt };
         // In flight from now on: an ack, an expiry or the stream's close (which releases it) may come next.
+        this.watchFinals(consumer.accountId);
         consumer.inFlight.set(pushed.messageId, pushed);
         consumer.ready.push(pushed);
         consumer.wake();
@@ -301,67 +341,133 @@ export class Delivery {
   }
 
   /**
-   * The messages of one CONSUME stream, until `signal` aborts. Backlog first, then live messages; at most
-   * `maxInFlight` unacked at a time; a keepalive after 30 s of silence.
+   * Pushes the messages of one CONSUME stream into `outlet` until `signal` aborts (or the store fails: the returned
+   * promise rejects). Backlog first, then live messages; at most `maxInFlight` unacked at a time; a keepalive after
+   * 30 s of silence. Resolves once the stream's unacked messages are released.
+   *
+   * Pushed, not pulled: a quiet stream (most of 10,000 connected agents) holds no suspended frame and no pending
+   * promise, only its consumer and a timer. The work runs when something wakes it and returns when done.
    */
-  async *consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal): AsyncGenerator<ConsumerItem> {
-    // The messages themselves live in the consumer's maps (acks elsewhere take them out by id); the stream is only
-    // the doorbell: one pending ring is as good as many, and 30 s without one is a keepalive.
-    const doorbell = new LiveStream<"rung" | "idle">({
-      signal,
-      limit: 1,
-      overflow: { policy: "drop-oldest" },
-      keepalive: { ms: KEEPALIVE_MS, item: () => "idle" },
+  consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal, outlet: Outlet<ConsumerItem>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let running = false;
+      // Woken while running: look again before going idle.
+      let woken = false;
+      let started = false;
+      let keepaliveDue = false;
+      let stopping = false;
+      let over = false;
+      let failure: { error: unknown } | undefined;
+      const onKeepalive = () => {
+        keepaliveDue = true;
+        wake();
+      };
+      const keepalive = setTimeout(onKeepalive, KEEPALIVE_MS);
+      const consumer: Consumer = {
+        accountId,
+        sessionTag,
+        maxInFlight,
+        inFlight: new Map(),
+        queued: new Map(),
+        backlogAfter: 0,
+        readingBacklog: false,
+        offeredDuringRead: false,
+        marking: new Set(),
+        reserved: 0,
+        ready: [],
+        wake: () => wake(),
+      };
+      const wake = () => {
+        if (running) {
+          woken = true;
+          return;
+        }
+        running = true;
+        // Not on the waker's stack (a store flush, a bus callback): the stream's writes happen on their own turn.
+        queueMicrotask(run);
+      };
+      const onAbort = () => {
+        stopping = true;
+        wake();
+      };
+      const push = async (item: ConsumerItem) => {
+        const taken = outlet.push(item);
+        if (!(taken instanceof Promise ? await taken : taken)) await outlet.ready();
+      };
+      /** Hands out one pushed message if it is still in flight (an ack, expiry or release may have taken it). */
+      const deliver = async (message: StoredMessage) => {
+        if (!stopping && consumer.inFlight.has(message.messageId))
+          await push({ type: "message", message, attempt: message.deliveryAttempts });
+      };
+      const step = async () => {
+        for (;;) {
+          woken = false;
+          if (stopping) return;
+          if (!started) {
+            started = true;
+            // Attached first: what is stored from now on is offered to the stream, and what was stored before is in this read.
+            await push({ type: "started", pendingCount: (await this.readBacklog(consumer, true)) ?? 0 });
+            continue;
+          }
+          if (keepaliveDue) {
+            keepaliveDue = false;
+            await push({ type: "keepalive" });
+            continue;
+          }
+          if (consumer.ready.length > 0) {
+            // Claimed in their insert: stored as delivered to this stream already.
+            for (const m of consumer.ready.splice(0)) await deliver(m);
+            continue;
+          }
+          if (
+            consumer.queued.size === 0 &&
+            consumer.backlogAfter !== undefined &&
+            consumer.inFlight.size + consumer.reserved < maxInFlight
+          ) {
+            await this.readBacklog(consumer);
+            continue;
+          }
+          const batch = this.takeBatch(consumer);
+          if (batch.length > 0) {
+            // Record the deliveries before the client sees them (one batched write for the lot), so receipts
+            // always read accepted → delivered → processed and each push carries its true attempt number.
+            const marked = await Promise.all(batch.map((m) => this.markDelivered(consumer, m)));
+            for (const m of marked) if (m) await deliver(m);
+            continue;
+          }
+          if (!woken) return;
+        }
+      };
+      const run = () => {
+        void step().then(
+          () => {
+            running = false;
+            if (stopping) finish();
+            // Idle from now: 30 s without traffic is a keepalive.
+            else if (!keepaliveDue) keepalive.refresh();
+          },
+          (error: unknown) => {
+            running = false;
+            failure = { error };
+            finish();
+          },
+        );
+      };
+      const finish = () => {
+        if (over) return;
+        over = true;
+        clearTimeout(keepalive);
+        signal.removeEventListener("abort", onAbort);
+        this.detach(consumer);
+        void this.release(consumer)
+          .catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages"))
+          .then(() => (failure ? reject(failure.error) : resolve()));
+      };
+      this.attach(consumer);
+      if (signal.aborted) stopping = true;
+      else signal.addEventListener("abort", onAbort, { once: true });
+      wake();
     });
-    const consumer: Consumer = {
-      accountId,
-      sessionTag,
-      maxInFlight,
-      inFlight: new Map(),
-      queued: new Map(),
-      backlogAfter: 0,
-      readingBacklog: false,
-      offeredDuringRead: false,
-      marking: new Set(),
-      reserved: 0,
-      ready: [],
-      wake: () => doorbell.push("rung"),
-    };
-    this.attach(consumer);
-    try {
-      // Attached first: what is stored from now on is offered to the stream, and what was stored before is in this read.
-      yield { type: "started", pendingCount: (await this.readBacklog(consumer, true)) ?? 0 };
-      while (!signal.aborted) {
-        if (consumer.ready.length > 0) {
-          // Claimed in their insert: stored as delivered to this stream already.
-          for (const m of consumer.ready.splice(0)) {
-            if (consumer.inFlight.has(m.messageId)) yield { type: "message", message: m, attempt: m.deliveryAttempts };
-          }
-          continue;
-        }
-        if (consumer.queued.size === 0 && consumer.backlogAfter !== undefined && consumer.inFlight.size + consumer.reserved < maxInFlight) {
-          await this.readBacklog(consumer);
-          continue;
-        }
-        const batch = this.takeBatch(consumer);
-        if (batch.length > 0) {
-          // Record the deliveries before the client sees them (one batched write for the lot), so receipts
-          // always read accepted → delivered → processed and each push carries its true attempt number.
-          const marked = await Promise.all(batch.map((m) => this.markDelivered(consumer, m)));
-          for (const m of marked) {
-            if (m && consumer.inFlight.has(m.messageId)) yield { type: "message", message: m, attempt: m.deliveryAttempts };
-          }
-          continue;
-        }
-        const rung = await doorbell.next();
-        if (rung.done) break;
-        if (rung.value === "idle") yield { type: "keepalive" };
-      }
-    } finally {
-      doorbell.close();
-      this.detach(consumer);
-      await this.release(consumer).catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages"));
-    }
   }
 
   /** Frees room in flight when a message got a final status (ack here or elsewhere, or expiry). */
@@ -383,10 +489,11 @@ export class Delivery {
         next: 0,
         announced: new Map(),
         unclaimed: 0,
-        subscriptions: [
-          this.deps.bus.subscribe(inboxSubject(accountId), (msg) => this.offer(accountId, decodeMessage(msg.data)), { queue: INBOX_QUEUE }),
-          this.deps.bus.subscribe(finalReceiptsOfRecipient(accountId), (msg) => this.settled(decodeReceipt(msg.data))),
-        ],
+        inbox: this.deps.bus.subscribe(inboxSubject(accountId), (msg) => this.offer(accountId, decodeMessage(msg.data)), {
+          queue: INBOX_QUEUE,
+        }),
+        finals: undefined,
+        finalsIdleSince: undefined,
       };
       this.routes.set(accountId, route);
     }
@@ -398,7 +505,8 @@ export class Delivery {
     if (!route) return;
     route.consumers = route.consumers.filter((c) => c !== consumer);
     if (route.consumers.length === 0) {
-      for (const sub of route.subscriptions) sub.unsubscribe();
+      route.inbox.unsubscribe();
+      route.finals?.unsubscribe();
       this.routes.delete(consumer.accountId);
     }
   }
@@ -478,6 +586,7 @@ export class Delivery {
       if (consumer.inFlight.size + consumer.reserved >= consumer.maxInFlight) break;
       consumer.queued.delete(m.messageId);
       if (m.expiresAt.getTime() <= now) continue; // the expiry sweep reports it
+      if (batch.length === 0) this.watchFinals(consumer.accountId);
       consumer.inFlight.set(m.messageId, m);
       batch.push(m);
     }

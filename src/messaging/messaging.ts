@@ -22,6 +22,7 @@ import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
 import { LocalReplies, ReplyWait, handReply } from "./request-reply.js";
 import { boundedCache } from "../bounded-cache.js";
+import { type Outlet, mapOutlet } from "../streams/index.js";
 
 export type { Target } from "./addressing.js";
 export type { MessageInput, SignatureInput } from "./draft.js";
@@ -67,6 +68,9 @@ export interface AckItemResult {
   status: MessageStatus | undefined;
   error: "" | "message_not_found" | "missing_code";
 }
+
+/** An item of a CONSUME stream: first which account it reads and how much waits, then messages and keepalives. */
+export type ConsumeItem = { type: "started"; accountId: string; pendingCount: number } | Exclude<ConsumerItem, { type: "started" }>;
 
 type PushedRequest = Pick<StoredMessage, "messageId" | "kind" | "fromAccountId" | "toAccountId" | "threadId" | "traceId">;
 
@@ -344,29 +348,37 @@ export class Messaging {
    * once, with keepalives. The first item says which account and how many messages wait. While it runs, the
    * agent session named by `sessionTag` (if any) is held online without heartbeats.
    */
-  async *consume(
+  consume(
     principal: Principal,
     input: { asAccountId: string; sessionTag: string; maxInFlight: number },
     signal: AbortSignal,
-  ): AsyncGenerator<{ type: "started"; accountId: string; pendingCount: number } | Exclude<ConsumerItem, { type: "started" }>> {
-    checkMaxInFlight(input.maxInFlight);
-    const account = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
-    const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
-    try {
-      for await (const item of this.delivery.consume(account.accountId, input.sessionTag, input.maxInFlight, signal)) {
-        if (item.type === "started") {
-          yield { type: "started", accountId: account.accountId, pendingCount: item.pendingCount };
-          continue;
-        }
-        if (item.type === "message" && item.message.kind === "request") {
-          const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
-          this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });
-        }
-        yield item;
-      }
-    } finally {
-      await release?.();
-    }
+    outlet: Outlet<ConsumeItem>,
+  ): Promise<void> {
+    let release: (() => Promise<void>) | undefined;
+    // Chained, not awaited in an async function: its frame would stay suspended for the life of the stream.
+    return (async () => {
+      checkMaxInFlight(input.maxInFlight);
+      const { accountId } = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
+      release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
+      return accountId;
+    })().then((accountId) =>
+      this.delivery
+        .consume(
+          accountId,
+          input.sessionTag,
+          input.maxInFlight,
+          signal,
+          mapOutlet(outlet, (item: ConsumerItem): ConsumeItem => {
+            if (item.type === "started") return { type: "started", accountId, pendingCount: item.pendingCount };
+            if (item.type === "message" && item.message.kind === "request") {
+              const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
+              this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });
+            }
+            return item;
+          }),
+        )
+        .finally(() => release?.()),
+    );
   }
 
   /** An OBSERVE stream: copies of messages to or from `accountIds` (undefined: all) as they are accepted. */

@@ -18,6 +18,7 @@ import { giveReason } from "./error-reasons.js";
 import { toConnectError } from "./errors.js";
 import { MAX_JSON_DEPTH, checkMessage } from "./input-rules.js";
 import { logRpc, streamError } from "./interceptors.js";
+import { type Outlet, PushSource } from "../streams/index.js";
 import { StreamContext } from "./stream-context.js";
 
 // Unary and server-streaming calls over gRPC — what agents make all day (Heartbeat, SendBatch, Ack) and hold open
@@ -153,7 +154,9 @@ export class GrpcCalls {
         writeHead(res, ctx);
         writeMessage(res, route.method, response);
       } else {
-        await pump(route.impl(request as never, ctx), ctx, res, route.method);
+        const out = route.impl(request as never, ctx);
+        if (out instanceof PushSource) await out.pipe(outletOf(res, ctx, route.method));
+        else await pump(out, ctx, res, route.method);
         // Shutdown or the deadline ended a stream that then returned quietly: the client still hears why.
         if (ctx.signal.aborted) throw ctx.signal.reason;
       }
@@ -236,6 +239,19 @@ async function pump(
     if (!res.headersSent) writeHead(res, ctx);
     if (!writeMessage(res, method, item)) await drained(res, ctx.signal);
   }
+}
+
+/** Where a pushed stream writes: each item straight onto the HTTP/2 stream, waiting while flow control holds them. */
+function outletOf(res: http2.ServerHttp2Stream, ctx: StreamContext, method: DescMethodUnary | DescMethodServerStreaming): Outlet<unknown> {
+  return {
+    push: (item) => {
+      // Gone: the close listener has aborted the call's signal, which stops the producer.
+      if (res.closed || res.destroyed) return false;
+      if (!res.headersSent) writeHead(res, ctx);
+      return writeMessage(res, method, item);
+    },
+    ready: () => (res.closed || res.destroyed ? Promise.resolve() : drained(res, ctx.signal)),
+  };
 }
 
 /** Writes one response message in its gRPC envelope; false when HTTP/2 asks to wait for `drain`. */

@@ -8,6 +8,7 @@ import {
   type Recipient,
   type SendRequest,
   type SendResponseSchema,
+  type SubscribeResponseSchema,
   type Signature,
   SubscribeMode,
   WaitFor,
@@ -25,7 +26,9 @@ import type {
   StoredMessage,
   Target,
 } from "../messaging/index.js";
+import type { Principal } from "../auth/index.js";
 import { principalOf } from "../server/context.js";
+import { PushSource, mapOutlet } from "../streams/index.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
 import type { MessagingHandlers } from "./messaging-handlers.js";
@@ -93,35 +96,39 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
       return { messageId: message.messageId, threadId: message.threadId, traceId: message.traceId, status: statusToProto(message.status) };
     },
 
-    async *subscribe(req, ctx) {
+    subscribe(req, ctx) {
       const principal = principalOf(ctx);
-      if (req.mode === SubscribeMode.OBSERVE) {
-        const accounts = await messaging.watchableAccounts(principal, req.accountIds);
-        yield { event: { case: "started", value: { mode: SubscribeMode.OBSERVE } } };
-        for await (const item of messaging.observe(accounts, ctx.signal)) {
-          yield item === "keepalive"
-            ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
-            : { event: { case: "message", value: await envelopeFor(item) } };
-        }
-        return;
-      }
+      if (req.mode === SubscribeMode.OBSERVE) return observe(messaging, principal, req.accountIds, ctx.signal, envelopeFor);
       const maxInFlight = req.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : req.maxInFlight;
-      const stream = messaging.consume(principal, { asAccountId: req.asAccountId, sessionTag: req.sessionTag, maxInFlight }, ctx.signal);
-      for await (const item of stream) {
-        if (item.type === "started") {
-          const value = {
-            accountId: item.accountId,
-            sessionTag: req.sessionTag,
-            mode: SubscribeMode.CONSUME,
-            pendingCount: BigInt(item.pendingCount),
-          };
-          yield { event: { case: "started", value } };
-        } else if (item.type === "keepalive") {
-          yield { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
-        } else {
-          yield { event: { case: "message", value: await envelopeFor({ ...item.message, status: "delivered" }, item.attempt) } };
-        }
-      }
+      const input = { asAccountId: req.asAccountId, sessionTag: req.sessionTag, maxInFlight };
+      // Pushed, not re-yielded from a generator: each open stream is one agent connected, and a generator per stream
+      // per layer is what made them heavy.
+      return new PushSource<SubscribeEvent>(
+        (outlet, signal) =>
+          messaging.consume(
+            principal,
+            input,
+            signal,
+            mapOutlet(outlet, (item): SubscribeEvent | Promise<SubscribeEvent> => {
+              if (item.type === "started") {
+                const value = {
+                  accountId: item.accountId,
+                  sessionTag: req.sessionTag,
+                  mode: SubscribeMode.CONSUME,
+                  pendingCount: BigInt(item.pendingCount),
+                };
+                return { event: { case: "started", value } };
+              }
+              if (item.type === "keepalive") return { event: { case: "keepalive", value: { serverTime: timestampNow() } } };
+              const pushed = { ...item.message, status: "delivered" as const };
+              // Only a message with blobs waits for a lookup.
+              if (pushed.blobIds.length > 0)
+                return envelopeFor(pushed, item.attempt).then((value) => ({ event: { case: "message", value } }));
+              return { event: { case: "message", value: toEnvelope(pushed, item.attempt) } };
+            }),
+          ),
+        ctx.signal,
+      );
     },
 
     async ack(req, ctx) {
@@ -159,6 +166,25 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
       }
     },
   };
+}
+
+type SubscribeEvent = MessageInitShape<typeof SubscribeResponseSchema>;
+
+/** An OBSERVE stream: copies of the traffic of the accounts the caller may watch, as it is accepted. */
+async function* observe(
+  messaging: Messaging,
+  principal: Principal,
+  accountIds: string[],
+  signal: AbortSignal,
+  envelopeFor: (message: StoredMessage) => Promise<Envelope>,
+): AsyncGenerator<SubscribeEvent> {
+  const accounts = await messaging.watchableAccounts(principal, accountIds);
+  yield { event: { case: "started", value: { mode: SubscribeMode.OBSERVE } } };
+  for await (const item of messaging.observe(accounts, signal)) {
+    yield item === "keepalive"
+      ? { event: { case: "keepalive", value: { serverTime: timestampNow() } } }
+      : { event: { case: "message", value: await envelopeFor(item) } };
+  }
 }
 
 function sendInput(req: SendRequest): SendInput {

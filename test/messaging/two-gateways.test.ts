@@ -122,3 +122,53 @@ describe("two gateways on PostgreSQL + NATS", () => {
     10 * MINUTE,
   );
 });
+
+// A stream's room in flight comes back when its messages are acked through another gateway: that gateway's final
+// receipt reaches this one over the bus (the subscription to it is made when a message first goes in flight). The
+// sweeps are a minute apart here, so nothing else can free the room within the test's polls.
+describe("an ack through the other gateway", () => {
+  const slowSweeps = { AGENTNET_SWEEP_INTERVAL_MS: "60000", AGENTNET_REDELIVERY_INTERVAL_MS: "60000" };
+  let backend: TestBackend;
+  let gw1: TestGateway;
+  let gw2: TestGateway;
+  afterAll(async () => {
+    await gw1?.close();
+    await gw2?.close();
+    await backend?.dispose();
+  });
+
+  it("frees the stream's room at once, for every message in turn", async () => {
+    backend = await createBackend("postgres+nats");
+    gw1 = await startTestGateway(backend, slowSweeps);
+    gw2 = await startTestGateway(backend, slowSweeps);
+    const admin = await loginAdmin(gw1.url);
+    const alice = await createUser(gw1.url, admin, "alice");
+    const bob = await createUser(gw1.url, admin, "bob");
+    const a = await registerAgent(alice, "sender_a");
+    const b = await registerAgent(userClients(gw2.url, "bob", bob.token), "reader_b");
+    // B reads through gateway 2, one message in flight at a time, and acks through gateway 1.
+    const inbox = openInbox(b, { maxInFlight: 1 });
+    const ackOnGw1 = client(MessagingService, gw1.url, b.user.token);
+    try {
+      const sent: string[] = [];
+      for (let n = 0; n < 3; n++) {
+        const res = await a.user.messaging.send({
+          asAccountId: a.accountId,
+          to: { target: { case: "accountId", value: b.accountId } },
+          payload: { n },
+        });
+        sent.push(res.messageId);
+      }
+      for (let k = 0; k < sent.length; k++) {
+        await expect.poll(() => inbox.received.length, { timeout: 20_000 }).toBe(k + 1);
+        expect(inbox.received[k]!.messageId).toBe(sent[k]);
+        const [result] = (await ackOnGw1.ack({ acks: [{ messageId: sent[k]! }] })).results;
+        expect(result?.ok).toBe(true);
+      }
+      // Nothing more comes: each message was pushed once.
+      expect(inbox.received.map((e) => e.messageId)).toEqual(sent);
+    } finally {
+      await inbox.close();
+    }
+  }, 120_000);
+});
