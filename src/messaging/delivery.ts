@@ -22,6 +22,9 @@ import { type FirstPage, type FirstRead, readFirstPages } from "./first-backlog.
 import { GroupCommit } from "../store/group-commit.js";
 import { pickStream, room } from "./pick-stream.js";
 import { runPeriodically } from "../lifecycle/index.js";
+import { type Consumer, type ConsumerHost, type ConsumerItem, ConsumerStream } from "./consumer-stream.js";
+
+export type { ConsumerItem } from "./consumer-stream.js";
 
 // Pushing stored messages to live CONSUME streams, on this gateway, for messages accepted on any gateway.
 //
@@ -44,17 +47,12 @@ import { runPeriodically } from "../lifecycle/index.js";
 // sees it unclaimed, no other stream can take it meanwhile.
 
 const BACKLOG_PAGE = 500;
-const KEEPALIVE_MS = 30_000;
 /** Accepted messages younger than this are left to the live path (their announcement is on its way). */
 const ANNOUNCE_GRACE_MS = 1_000;
 /** Accounts asked about per sweep query. */
 const SWEEP_CHUNK = 500;
 /** How long an account's final-receipt subscription outlives its last message in flight (no churn between messages). */
 const FINALS_IDLE_MS = 60_000;
-
-export type ConsumerItem =
-  /** First, once the stream is attached: how many messages wait for the account (unacked, unexpired). */
-  { type: "started"; pendingCount: number } | { type: "message"; message: StoredMessage; attempt: number } | { type: "keepalive" };
 
 /** How a new message will reach its recipient's streams, settled before it is stored (`Delivery.place`). */
 export interface Placement {
@@ -67,29 +65,6 @@ export interface Placement {
   stored(message: StoredMessage, delivered: ReceiptRecord | undefined, encoded?: Uint8Array): void;
   /** Nothing was stored (a repeat, a conflict, an error). */
   abandon(): void;
-}
-
-interface Consumer {
-  accountId: string;
-  sessionTag: string;
-  maxInFlight: number;
-  /** Pushed and not yet acked. */
-  inFlight: Map<string, StoredMessage>;
-  /** Waiting for room in flight, in arrival order. */
-  queued: Map<string, StoredMessage>;
-  /** The backlog in the store still to be read, from this seq on; undefined once read through. */
-  backlogAfter: number | undefined;
-  /** A backlog read is running. */
-  readingBacklog: boolean;
-  /** A live message was left to the store while the read ran (it may have begun before that message was stored). */
-  offeredDuringRead: boolean;
-  /** Delivery records still being written (and claims of messages being stored); release waits for them. */
-  marking: Set<Promise<void>>;
-  /** Places claimed by messages being stored. */
-  reserved: number;
-  /** Stored as delivered to this stream (claimed), in flight, to push. */
-  ready: StoredMessage[];
-  wake: () => void;
 }
 
 interface AccountRoute {
@@ -117,6 +92,14 @@ interface AccountRoute {
 
 export class Delivery {
   private readonly routes = new Map<string, AccountRoute>();
+  /** What every stream's loop asks of this Delivery (one object for all of them). */
+  private readonly host: ConsumerHost = {
+    readBacklog: (c, first) => this.readBacklog(c, first),
+    takeBatch: (c) => this.takeBatch(c),
+    markDelivered: (c, m) => this.markDelivered(c, m),
+    detach: (c) => this.detach(c),
+    release: (c) => this.release(c).catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages")),
+  };
   /** First reads of streams that open, one statement per flush. */
   private readonly firstReads: GroupCommit<FirstRead, FirstPage>;
 
@@ -341,133 +324,23 @@ export class Delivery {
   }
 
   /**
-   * Pushes the messages of one CONSUME stream into `outlet` until `signal` aborts (or the store fails: the returned
-   * promise rejects). Backlog first, then live messages; at most `maxInFlight` unacked at a time; a keepalive after
-   * 30 s of silence. Resolves once the stream's unacked messages are released.
+   * Pushes the messages of one CONSUME stream into `outlet` until `signal` aborts or the store fails it. Backlog
+   * first, then live messages; at most `maxInFlight` unacked at a time; a keepalive after 30 s of silence. `onEnd`
+   * is called once the stream's unacked messages are released, with the failure that ended it, if any.
    *
-   * Pushed, not pulled: a quiet stream (most of 10,000 connected agents) holds no suspended frame and no pending
-   * promise, only its consumer and a timer. The work runs when something wakes it and returns when done.
+   * Pushed, not pulled (see ConsumerStream): a quiet stream holds no suspended frame and no pending promise.
    */
-  consume(accountId: string, sessionTag: string, maxInFlight: number, signal: AbortSignal, outlet: Outlet<ConsumerItem>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let running = false;
-      // Woken while running: look again before going idle.
-      let woken = false;
-      let started = false;
-      let keepaliveDue = false;
-      let stopping = false;
-      let over = false;
-      let failure: { error: unknown } | undefined;
-      const onKeepalive = () => {
-        keepaliveDue = true;
-        wake();
-      };
-      const keepalive = setTimeout(onKeepalive, KEEPALIVE_MS);
-      const consumer: Consumer = {
-        accountId,
-        sessionTag,
-        maxInFlight,
-        inFlight: new Map(),
-        queued: new Map(),
-        backlogAfter: 0,
-        readingBacklog: false,
-        offeredDuringRead: false,
-        marking: new Set(),
-        reserved: 0,
-        ready: [],
-        wake: () => wake(),
-      };
-      const wake = () => {
-        if (running) {
-          woken = true;
-          return;
-        }
-        running = true;
-        // Not on the waker's stack (a store flush, a bus callback): the stream's writes happen on their own turn.
-        queueMicrotask(run);
-      };
-      const onAbort = () => {
-        stopping = true;
-        wake();
-      };
-      const push = async (item: ConsumerItem) => {
-        const taken = outlet.push(item);
-        if (!(taken instanceof Promise ? await taken : taken)) await outlet.ready();
-      };
-      /** Hands out one pushed message if it is still in flight (an ack, expiry or release may have taken it). */
-      const deliver = async (message: StoredMessage) => {
-        if (!stopping && consumer.inFlight.has(message.messageId))
-          await push({ type: "message", message, attempt: message.deliveryAttempts });
-      };
-      const step = async () => {
-        for (;;) {
-          woken = false;
-          if (stopping) return;
-          if (!started) {
-            started = true;
-            // Attached first: what is stored from now on is offered to the stream, and what was stored before is in this read.
-            await push({ type: "started", pendingCount: (await this.readBacklog(consumer, true)) ?? 0 });
-            continue;
-          }
-          if (keepaliveDue) {
-            keepaliveDue = false;
-            await push({ type: "keepalive" });
-            continue;
-          }
-          if (consumer.ready.length > 0) {
-            // Claimed in their insert: stored as delivered to this stream already.
-            for (const m of consumer.ready.splice(0)) await deliver(m);
-            continue;
-          }
-          if (
-            consumer.queued.size === 0 &&
-            consumer.backlogAfter !== undefined &&
-            consumer.inFlight.size + consumer.reserved < maxInFlight
-          ) {
-            await this.readBacklog(consumer);
-            continue;
-          }
-          const batch = this.takeBatch(consumer);
-          if (batch.length > 0) {
-            // Record the deliveries before the client sees them (one batched write for the lot), so receipts
-            // always read accepted → delivered → processed and each push carries its true attempt number.
-            const marked = await Promise.all(batch.map((m) => this.markDelivered(consumer, m)));
-            for (const m of marked) if (m) await deliver(m);
-            continue;
-          }
-          if (!woken) return;
-        }
-      };
-      const run = () => {
-        void step().then(
-          () => {
-            running = false;
-            if (stopping) finish();
-            // Idle from now: 30 s without traffic is a keepalive.
-            else if (!keepaliveDue) keepalive.refresh();
-          },
-          (error: unknown) => {
-            running = false;
-            failure = { error };
-            finish();
-          },
-        );
-      };
-      const finish = () => {
-        if (over) return;
-        over = true;
-        clearTimeout(keepalive);
-        signal.removeEventListener("abort", onAbort);
-        this.detach(consumer);
-        void this.release(consumer)
-          .catch((err: unknown) => this.deps.logger.warn({ err }, "could not release unacked messages"))
-          .then(() => (failure ? reject(failure.error) : resolve()));
-      };
-      this.attach(consumer);
-      if (signal.aborted) stopping = true;
-      else signal.addEventListener("abort", onAbort, { once: true });
-      wake();
-    });
+  consume(
+    accountId: string,
+    sessionTag: string,
+    maxInFlight: number,
+    signal: AbortSignal,
+    outlet: Outlet<ConsumerItem>,
+    onEnd: (failure: { error: unknown } | undefined) => void,
+  ): void {
+    const stream = new ConsumerStream(this.host, accountId, sessionTag, maxInFlight, signal, outlet, onEnd);
+    this.attach(stream);
+    stream.start();
   }
 
   /** Frees room in flight when a message got a final status (ack here or elsewhere, or expiry). */

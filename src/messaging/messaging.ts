@@ -354,31 +354,29 @@ export class Messaging {
     signal: AbortSignal,
     outlet: Outlet<ConsumeItem>,
   ): Promise<void> {
-    let release: (() => Promise<void>) | undefined;
-    // Chained, not awaited in an async function: its frame would stay suspended for the life of the stream.
-    return (async () => {
-      checkMaxInFlight(input.maxInFlight);
-      const { accountId } = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
-      release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
-      return accountId;
-    })().then((accountId) =>
-      this.delivery
-        .consume(
-          accountId,
-          input.sessionTag,
-          input.maxInFlight,
-          signal,
-          mapOutlet(outlet, (item: ConsumerItem): ConsumeItem => {
-            if (item.type === "started") return { type: "started", accountId, pendingCount: item.pendingCount };
-            if (item.type === "message" && item.message.kind === "request") {
-              const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
-              this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });
-            }
-            return item;
-          }),
-        )
-        .finally(() => release?.()),
-    );
+    // One promise for the life of the stream, settled by the stream's end: a chain of then/finally would hold
+    // a promise, a reaction and their closures per link for as long as the agent stays connected.
+    return new Promise<void>((resolve, reject) => {
+      const setup = async () => {
+        checkMaxInFlight(input.maxInFlight);
+        const { accountId } = await this.addressing.sender(principal, input.asAccountId, input.sessionTag);
+        const release = input.sessionTag && this.deps.sessions ? await this.deps.sessions.holdSession(input.sessionTag) : undefined;
+        return { accountId, release };
+      };
+      setup().then(({ accountId, release }) => {
+        const items = mapOutlet(outlet, (item: ConsumerItem): ConsumeItem => {
+          if (item.type === "started") return { type: "started", accountId, pendingCount: item.pendingCount };
+          if (item.type === "message" && item.message.kind === "request") {
+            const { messageId, kind, fromAccountId, toAccountId, threadId, traceId } = item.message;
+            this.pushedRequests.set(messageId, { messageId, kind, fromAccountId, toAccountId, threadId, traceId });
+          }
+          return item;
+        });
+        this.delivery.consume(accountId, input.sessionTag, input.maxInFlight, signal, items, (failure) => {
+          Promise.resolve(release?.()).then(() => (failure ? reject(failure.error) : resolve()), reject);
+        });
+      }, reject);
+    });
   }
 
   /** An OBSERVE stream: copies of messages to or from `accountIds` (undefined: all) as they are accepted. */

@@ -155,7 +155,7 @@ export class GrpcCalls {
         writeMessage(res, route.method, response);
       } else {
         const out = route.impl(request as never, ctx);
-        if (out instanceof PushSource) await out.pipe(outletOf(res, ctx, route.method));
+        if (out instanceof PushSource) await out.pipe(new StreamOutlet(res, ctx, route.method));
         else await pump(out, ctx, res, route.method);
         // Shutdown or the deadline ended a stream that then returned quietly: the client still hears why.
         if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -242,16 +242,23 @@ async function pump(
 }
 
 /** Where a pushed stream writes: each item straight onto the HTTP/2 stream, waiting while flow control holds them. */
-function outletOf(res: http2.ServerHttp2Stream, ctx: StreamContext, method: DescMethodUnary | DescMethodServerStreaming): Outlet<unknown> {
-  return {
-    push: (item) => {
-      // Gone: the close listener has aborted the call's signal, which stops the producer.
-      if (res.closed || res.destroyed) return false;
-      if (!res.headersSent) writeHead(res, ctx);
-      return writeMessage(res, method, item);
-    },
-    ready: () => (res.closed || res.destroyed ? Promise.resolve() : drained(res, ctx.signal)),
-  };
+class StreamOutlet implements Outlet<unknown> {
+  constructor(
+    private readonly res: http2.ServerHttp2Stream,
+    private readonly ctx: StreamContext,
+    private readonly method: DescMethodUnary | DescMethodServerStreaming,
+  ) {}
+
+  push(item: unknown): boolean {
+    // Gone: the close listener has aborted the call's signal, which stops the producer.
+    if (this.res.closed || this.res.destroyed) return false;
+    if (!this.res.headersSent) writeHead(this.res, this.ctx);
+    return writeMessage(this.res, this.method, item);
+  }
+
+  ready(): Promise<void> {
+    return this.res.closed || this.res.destroyed ? Promise.resolve() : drained(this.res, this.ctx.signal);
+  }
 }
 
 /** Writes one response message in its gRPC envelope; false when HTTP/2 asks to wait for `drain`. */

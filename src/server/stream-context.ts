@@ -1,5 +1,5 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextKey, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http2";
 
 /**
@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 export class StreamContext implements HandlerContext {
   readonly requestMethod = "POST";
   readonly protocolName = "grpc";
-  readonly values: ContextValues = createContextValues();
+  readonly values: ContextValues = new CallValues();
   // Made when the implementation first asks for the signal (a Heartbeat never does); `ended` keeps the reason of
   // an abort that came first.
   private controller: AbortController | undefined;
@@ -88,5 +88,26 @@ export class StreamContext implements HandlerContext {
     if (this.ended) return;
     this.ended = { reason };
     this.controller?.abort(reason);
+  }
+}
+
+/**
+ * connect's ContextValues, with its methods on a prototype: createContextValues makes three closures per call, and
+ * every Heartbeat is a call. Values are kept under each key's symbol, as connect keeps them.
+ */
+class CallValues implements ContextValues {
+  get<T>(key: ContextKey<T>): T {
+    const own = this as unknown as Record<symbol, T>;
+    return key.id in own ? own[key.id]! : key.defaultValue;
+  }
+
+  set<T>(key: ContextKey<T>, value: T): this {
+    (this as unknown as Record<symbol, T>)[key.id] = value;
+    return this;
+  }
+
+  delete(key: ContextKey<unknown>): this {
+    delete (this as unknown as Record<symbol, unknown>)[key.id];
+    return this;
   }
 }

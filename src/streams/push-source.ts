@@ -42,13 +42,24 @@ export class PushSource<T> implements AsyncIterable<T> {
 
 /** Items pushed through `map` first, in order (`map` may be async: the producer waits for it). */
 export function mapOutlet<A, B>(outlet: Outlet<B>, map: (item: A) => B | Promise<B>): Outlet<A> {
-  return {
-    push: (item) => {
-      const mapped = map(item);
-      return mapped instanceof Promise ? mapped.then((value) => outlet.push(value)) : outlet.push(mapped);
-    },
-    ready: () => outlet.ready(),
-  };
+  return new MappedOutlet(outlet, map);
+}
+
+// A class, not an object of two arrow functions: one per layer per open stream.
+class MappedOutlet<A, B> implements Outlet<A> {
+  constructor(
+    private readonly outlet: Outlet<B>,
+    private readonly map: (item: A) => B | Promise<B>,
+  ) {}
+
+  push(item: A): boolean | Promise<boolean> {
+    const mapped = this.map(item);
+    return mapped instanceof Promise ? mapped.then((value) => this.outlet.push(value)) : this.outlet.push(mapped);
+  }
+
+  ready(): Promise<void> {
+    return this.outlet.ready();
+  }
 }
 
 type Waiting<T> = { resolve: (result: IteratorResult<T, undefined>) => void; reject: (error: unknown) => void };
