@@ -47,6 +47,8 @@ type Route = {
   service: DescService;
   method: DescMethodUnary | DescMethodServerStreaming;
   name: string;
+  /** `/service/method`: also the call's URL, one string for every call of the route. */
+  path: string;
   public: boolean;
 } & (
   | { kind: "unary"; impl: (request: never, context: HandlerContext) => Promise<unknown> | unknown }
@@ -85,6 +87,7 @@ export class GrpcCalls {
             service,
             method: method as DescMethodUnary | DescMethodServerStreaming,
             name,
+            path: `/${name}`,
             public: this.options.publicMethods.has(service.typeName) || this.options.publicMethods.has(name),
           };
           const bound = impl.bind(implementation);
@@ -115,20 +118,28 @@ export class GrpcCalls {
     if (encoding !== undefined && encoding !== "identity") return false;
     // An HTTP/2 stream with no 'error' listener takes the process down when the client resets it badly.
     stream.on("error", ignore);
-    void this.serve(route, stream, headers);
-    return true;
-  }
-
-  private async serve(route: Route, res: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
-    const started = performance.now();
     const timeout = parseTimeout(firstHeader(headers["grpc-timeout"]), MAX_TIMEOUT_MS);
     const ctx = new StreamContext(
       route.service,
       route.method,
-      headers[":path"] ?? "",
+      route.path,
       headers,
       timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
     );
+    // The header object itself stays out of serve(): its frame lives as long as the call, a stream's for as long as
+    // the agent is connected.
+    void this.serve(route, stream, ctx, timeout, firstHeader(headers.authorization));
+    return true;
+  }
+
+  private async serve(
+    route: Route,
+    res: http2.ServerHttp2Stream,
+    ctx: StreamContext,
+    timeout: ReturnType<typeof parseTimeout>,
+    credentials: string | null,
+  ): Promise<void> {
+    const started = performance.now();
     const client = res.session?.socket?.remoteAddress ?? "";
     ctx.values.set(kClientAddress, client);
     let ended = false;
@@ -145,7 +156,9 @@ export class GrpcCalls {
     let failure: ConnectError | undefined;
     try {
       if (timeout.error) throw timeout.error;
-      if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(firstHeader(headers.authorization)));
+      if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(credentials));
+      // Read once: not kept in this frame for the life of a stream.
+      credentials = null;
       const request = await readRequest(res, route.method);
       if (route.kind === "unary") {
         // As connect does, the answer is written when the implementation gives it (deadlines are the client's).
@@ -154,6 +167,7 @@ export class GrpcCalls {
         writeHead(res, ctx);
         writeMessage(res, route.method, response);
       } else {
+        ctx.compactHeaders();
         const out = route.impl(request as never, ctx);
         if (out instanceof PushSource) await out.pipe(new StreamOutlet(res, ctx, route.method));
         else await pump(out, ctx, res, route.method);

@@ -24,7 +24,7 @@ export class StreamContext implements HandlerContext {
     readonly service: DescService,
     readonly method: DescMethod,
     readonly url: string,
-    private readonly rawHeaders: IncomingHttpHeaders,
+    private rawHeaders: IncomingHttpHeaders,
     private readonly deadlineMs: number | undefined,
   ) {}
 
@@ -48,6 +48,22 @@ export class StreamContext implements HandlerContext {
       this.requestHeaders = h;
     }
     return this.requestHeaders;
+  }
+
+  /**
+   * For a call that stays open (a stream): keeps what its handler may still read of the request headers in little
+   * memory. The credentials go (they were read once, at authentication; the principal is in `values`), so do the
+   * pseudo-headers, and values every stream repeats (user agent, content type, authority) share one string. With
+   * 10,000 agents connected, Node's header object and its strings were 0.9 KiB per stream.
+   */
+  compactHeaders(): void {
+    if (this.requestHeaders) return;
+    const kept: IncomingHttpHeaders = {};
+    for (const [name, value] of Object.entries(this.rawHeaders)) {
+      if (name.startsWith(":") || name === "authorization" || value === undefined) continue;
+      kept[name] = typeof value === "string" ? shared(value) : value;
+    }
+    this.rawHeaders = kept;
   }
 
   get responseHeader(): Headers {
@@ -89,6 +105,17 @@ export class StreamContext implements HandlerContext {
     this.ended = { reason };
     this.controller?.abort(reason);
   }
+}
+
+const sharedValues = new Map<string, string>();
+const MAX_SHARED_VALUES = 1000;
+
+/** One string for a header value many streams send alike (while the table has room; past that, the value itself). */
+function shared(value: string): string {
+  const known = sharedValues.get(value);
+  if (known !== undefined) return known;
+  if (sharedValues.size < MAX_SHARED_VALUES && value.length <= 256) sharedValues.set(value, value);
+  return value;
 }
 
 /**
