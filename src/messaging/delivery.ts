@@ -166,7 +166,7 @@ export class Delivery {
     // A stream full of messages whose acks it never heard of (settled on another gateway while the bus was away)
     // would wait forever: drop what has a final status in the store.
     await Promise.all(
-      [...this.routes.values()].flatMap((r) => r.consumers.filter((c) => c.inFlight.size >= c.maxInFlight)).map((c) => this.reconcile(c)),
+      [...this.routes.values()].flatMap((r) => r.consumers.filter((c) => c.inFlightCount >= c.maxInFlight)).map((c) => this.reconcile(c)),
     );
   }
 
@@ -185,7 +185,7 @@ export class Delivery {
   private dropIdleFinals(now: number): void {
     for (const route of this.routes.values()) {
       if (!route.finals) continue;
-      if (route.consumers.some((c) => c.inFlight.size > 0)) {
+      if (route.consumers.some((c) => c.inFlightCount > 0)) {
         route.finalsIdleSince = undefined;
         continue;
       }
@@ -301,7 +301,7 @@ export class Delivery {
     let to: Consumer | undefined;
     for (let i = 0; i < n; i++) {
       const c = route.consumers[(route.next + i) % n]!;
-      if (c.backlogAfter !== undefined || c.readingBacklog || c.queued.size > 0) return undefined;
+      if (c.backlogAfter !== undefined || c.readingBacklog || c.queuedCount > 0) return undefined;
       if (!to || room(c) > room(to)) to = c;
     }
     if (!to || room(to) <= 0) return undefined;
@@ -454,6 +454,7 @@ export class Delivery {
   /** Moves queued messages into flight, as many as there is room for; drops the ones already past their TTL. */
   private takeBatch(consumer: Consumer): StoredMessage[] {
     const batch: StoredMessage[] = [];
+    if (consumer.queuedCount === 0) return batch;
     const now = Date.now();
     for (const m of consumer.queued.values()) {
       if (consumer.inFlight.size + consumer.reserved >= consumer.maxInFlight) break;
