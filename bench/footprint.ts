@@ -79,7 +79,7 @@ async function start(label: string): Promise<Started> {
     AGENTNET_ADMIN_PASSWORD: "footprint-admin-password",
   };
   const began = performance.now();
-  const child = spawn(process.execPath, [`--max-semi-space-size=${opts.semiSpace}`, MAIN, "serve"], {
+  const child = spawn(process.execPath, [`--max-semi-space-size=${opts.semiSpace}`, "--max-old-space-size=1024", MAIN, "serve"], {
     cwd: dataDir,
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -18,6 +18,8 @@ export const JWT_SECRET = "bench-jwt-secret-shared-by-every-gateway-of-a-run";
 
 /** --max-semi-space-size of the gateways the bench starts, MiB: keep it equal to `npm start` and the Dockerfile (--semi-space overrides it). */
 export const DEFAULT_SEMI_SPACE_MIB = 8;
+/** --max-old-space-size of the gateways, as `npm start` and the Dockerfile set it (see the Dockerfile for why). */
+const MAX_OLD_SPACE_MIB = 1024;
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 
@@ -87,7 +89,11 @@ async function launch(opts: GatewayOptions): Promise<GatewayProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), "agentnet-bench-")));
   const port = await freePort();
   // As `npm start` and the Dockerfile run it (a bounded young generation keeps RSS flat under load).
-  const nodeArgs: string[] = [`--max-semi-space-size=${opts.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB}`, ...(opts.nodeArgs ?? [])];
+  const nodeArgs: string[] = [
+    `--max-semi-space-size=${opts.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB}`,
+    `--max-old-space-size=${MAX_OLD_SPACE_MIB}`,
+    ...(opts.nodeArgs ?? []),
+  ];
   if (opts.cpuProfileDir) {
     await mkdir(opts.cpuProfileDir, { recursive: true });
     nodeArgs.push(
