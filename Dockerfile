@@ -39,5 +39,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
 # --max-old-space-size=1024: V8 lets the heap grow between major GCs by a factor it derives from the largest heap it
 # may have — up to 4x what is live on a machine with plenty of memory, about 1.6x with a 1 GiB cap. With 10,000 agents
 # connected (about 105 MiB live) the gateway's RSS peaked at 301-415 MiB uncapped, 278-283 MiB capped, at the same
-# CPU and throughput. 1 GiB holds about 90,000 connected agents; raise it (NODE_OPTIONS) for more on one gateway.
+# CPU and throughput. 1 GiB holds about 90,000 connected agents; raise it here for more on one gateway (a
+# command-line flag overrides NODE_OPTIONS, so set it in this command).
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "dist/src/main.js", "serve"]
