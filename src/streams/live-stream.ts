@@ -1,8 +1,9 @@
 // One primitive for the server's pulled live streams (OBSERVE subscriptions, WatchReceipts, WatchPresence, session
 // events, Health.Watch; a CONSUME Subscribe is pushed instead, see push-source.ts): producers push from bus
 // callbacks, one reader pulls with `for await`. Modelled on nats.js v3's QueuedIterator. Each use picks, explicitly,
-// what a full buffer does, because the right answer differs: a presence watcher that falls behind must resync (end it), a receipt watcher re-reads the store (start over), a
-// health watcher only needs the newest status (keep the latest).
+// what a full buffer does, because the right answer differs: a presence watcher that falls behind must resync (end
+// it), a receipt watcher re-reads the store (start over), a health watcher only needs the newest status (keep the
+// latest).
 //
 // Ownership: the stream owns at most one timer (the keepalive) and one abort listener on the caller's signal.
 // Both go when the stream is over: the reader reached the end, the caller's signal aborted, or the owner called
