@@ -78,6 +78,15 @@ export interface Config {
   voice: VoiceConfig;
   /** Chat sessions with hosted AI agents (SessionService) and their providers. */
   sessions: SessionsConfig;
+  /** Prometheus metrics at `GET /metrics` on the one port. */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** Serve `GET /metrics` (and collect Node's process metrics for it). */
+  enabled: boolean;
+  /** When set, a scrape must send `Authorization: Bearer <token>`. */
+  token: string | undefined;
 }
 
 /** Agora regions whose Conversational AI endpoint AGORA_REGION picks (`global` is api.agora.io). */
@@ -158,6 +167,7 @@ export function readConfig(env: Env = process.env): Config {
     blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
     voice: readVoiceConfig(env),
     sessions: readSessionsConfig(env),
+    metrics: { enabled: bool(env, "AGENTNET_METRICS", true), token: bearerToken(env, "AGENTNET_METRICS_TOKEN") },
   });
 }
 
@@ -311,6 +321,14 @@ function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   if (raw.length < 32) throw new ConfigError(name, "must be at least 32 characters long");
+  return raw;
+}
+
+function bearerToken(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < 16) throw new ConfigError(name, `must be at least 16 characters long (got ${raw.length})`);
+  if (!/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError(name, "must be printable ASCII without spaces (it travels in an HTTP header)");
   return raw;
 }
 

@@ -5,6 +5,7 @@ import { Blobs } from "../blobs/index.js";
 import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import type { Service } from "../lifecycle/index.js";
+import type { Metrics } from "../metrics/index.js";
 import { History, Messaging } from "../messaging/index.js";
 import { Presence, Registry } from "../registry/index.js";
 import { Retention } from "../retention/index.js";
@@ -23,6 +24,7 @@ export interface DomainDeps {
   gatewayId: string;
   /** Aborted when the gateway starts draining, before its services stop. */
   draining: AbortSignal;
+  metrics: Metrics;
 }
 
 /** The domains of one gateway, and their background services in the order they start (they stop in reverse). */
@@ -33,19 +35,20 @@ export interface BuiltDomains {
 
 /** Builds every domain of a gateway over its store and bus. Nothing runs until the services are started. */
 export function buildDomains(deps: DomainDeps): BuiltDomains {
-  const { config, logger, store, bus, auth, gatewayId } = deps;
+  const { config, logger, store, bus, auth, gatewayId, metrics } = deps;
   const db = store.db;
   // Presence is shared: the registry reads and announces it, CONSUME streams hold sessions with it, hosted agents
   // of chat sessions are announced through it.
-  const presence = new Presence({ db, bus, logger, config, gatewayId });
-  const registry = new Registry({ db, presence, config, gatewayId });
-  const messaging = new Messaging({ db, bus, logger, config, sessions: presence });
+  const presence = new Presence({ db, bus, logger, config, gatewayId, evictions: metrics.evictions });
+  const registry = new Registry({ db, presence, config, gatewayId, metrics });
+  const messaging = new Messaging({ db, bus, logger, config, metrics, sessions: presence });
   const sessions = new Sessions({
     db,
     bus,
     logger,
     config: config.sessions,
     gatewayId,
+    metrics,
     sweepIntervalMs: config.sweepIntervalMs,
     announce: (event) => presence.publish(event),
     draining: deps.draining,

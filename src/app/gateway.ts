@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { Auth, TokenSigner, ensureAdmin, ensureJwtSecret } from "../auth/index.js";
-import { type Bus, openBus } from "../bus/index.js";
+import { type Bus, countedBus, openBus } from "../bus/index.js";
+import { Metrics } from "../metrics/index.js";
 import type { Config } from "../config.js";
 import { Supervisor } from "../lifecycle/index.js";
 import { startRpcServer } from "../server/rpc-server.js";
@@ -9,6 +10,7 @@ import { PUBLIC_METHODS, registerServices, servedServices } from "../services/in
 import { type Store, openStore, shareableUrl } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
 import { buildDomains } from "./domains.js";
+import { registerGauges } from "./gauges.js";
 
 /** A running gateway: the one port plus what it stands on. */
 export interface Gateway {
@@ -16,6 +18,7 @@ export interface Gateway {
   readonly store: Store;
   readonly bus: Bus;
   readonly auth: Auth;
+  readonly metrics: Metrics;
   /**
    * Resolves if the gateway cannot go on (its embedded PostgreSQL exited by itself, a background service failed);
    * the caller should close and exit non-zero.
@@ -33,7 +36,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const cleanup: Array<() => Promise<unknown>> = [];
   const warn = (err: unknown) => logger.warn({ err }, "error during shutdown");
   try {
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, command: "serve", logger });
+    // Counted whether or not they are served: the counting is cheap, and the figures stay whole when read.
+    const metrics = new Metrics({ processMetrics: config.metrics.enabled });
+    const store = await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      command: "serve",
+      logger,
+      onQueryError: () => metrics.queryErrors.inc(),
+    });
     cleanup.unshift(() => store.close());
     const { applied } = await migrateToLatest(store);
     logger.info({ store: store.kind, location: store.location, applied, shareWith: shareableUrl(store) }, "store ready");
@@ -41,14 +52,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const secret = await ensureJwtSecret(store.db, config.jwtSecret);
     await ensureAdmin(store.db, { password: config.adminPassword, dataDir: config.dataDir, logger });
 
-    const bus = await openBus({ natsUrl: config.natsUrl, name: `agentnet-gateway@${hostname()}:${process.pid}`, logger });
-    cleanup.unshift(() => bus.close());
+    const rawBus = await openBus({ natsUrl: config.natsUrl, name: `agentnet-gateway@${hostname()}:${process.pid}`, logger });
+    cleanup.unshift(() => rawBus.close());
+    const bus = countedBus(rawBus, {
+      published: () => metrics.busPublished.inc(),
+      received: () => metrics.busReceived.inc(),
+      reconnected: () => metrics.busReconnects.inc(),
+    });
     logger.info({ bus: bus.kind }, "bus ready");
 
     const auth = new Auth(store.db, new TokenSigner(secret, config.jwtTtlSeconds), { bus, logger });
     const draining = new AbortController();
     const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
-    const { domains, services } = buildDomains({ config, logger, store, bus, auth, gatewayId, draining: draining.signal });
+    const { domains, services } = buildDomains({ config, logger, store, bus, auth, gatewayId, draining: draining.signal, metrics });
+    registerGauges(metrics, { store, bus, messaging: domains.messaging });
 
     const supervisor = new Supervisor(logger);
     cleanup.unshift(() => supervisor.stop());
@@ -60,6 +77,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       corsOrigins: config.corsOrigins,
       logger,
       auth,
+      metrics: { metrics, serve: config.metrics.enabled, token: config.metrics.token },
       publicMethods: PUBLIC_METHODS,
       services: servedServices(),
       register: (router, addHttpRoute) =>
@@ -73,6 +91,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       store,
       bus,
       auth,
+      metrics,
       failed,
       close() {
         closing ??= (async () => {

@@ -31,3 +31,4 @@ export async function openBus(opts: OpenBusOptions): Promise<Bus> {
   }
   return new MemoryBroker().connect({ name: opts.name, logger: opts.logger });
 }
+export { type BusCounters, countedBus } from "./counted.js";

@@ -103,7 +103,17 @@ export class Delivery {
   /** First reads of streams that open, one statement per flush. */
   private readonly firstReads: GroupCommit<FirstRead, FirstPage>;
 
-  constructor(private readonly deps: { db: Kysely<Database>; bus: Bus; logger: Logger; status: StatusWriter; receipts: ReceiptPublisher }) {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      bus: Bus;
+      logger: Logger;
+      status: StatusWriter;
+      receipts: ReceiptPublisher;
+      /** Told, in seconds, how long each message took from acceptance to its first push. */
+      deliveryLatency: { observe(seconds: number): void };
+    },
+  ) {
     this.firstReads = new GroupCommit((reads) => readFirstPages(deps.db, reads, new Date()));
     // Streams on this gateway learn of its own receipts at once, not a bus round trip later.
     deps.receipts.onPublished((receipt) => this.settled(receipt));
@@ -275,7 +285,7 @@ export class Delivery {
           this.announce(message, encoded);
           return;
         }
-        this.deps.receipts.publish(delivered);
+        this.deliveredNow(message, delivered);
         const pushed = { ...message, status: "delivered" as const, deliveryAttempts: delivered.deliveryAttempt };
         // In flight from now on: an ack, an expiry or the stream's close (which releases it) may come next.
         this.watchFinals(consumer.accountId);
@@ -307,6 +317,20 @@ export class Delivery {
     if (!to || room(to) <= 0) return undefined;
     route.next = (route.next + 1) % n;
     return to;
+  }
+
+  /** Publishes a delivery's receipt and, for a first delivery, how long the message waited for it. */
+  private deliveredNow(message: StoredMessage, receipt: ReceiptRecord): void {
+    this.deps.receipts.publish(receipt);
+    if (receipt.deliveryAttempt === 1)
+      this.deps.deliveryLatency.observe(Math.max(0, receipt.eventAt.getTime() - message.sentAt.getTime()) / 1000);
+  }
+
+  /** Messages pushed to this gateway's streams and not settled yet. */
+  inFlightCount(): number {
+    let n = 0;
+    for (const route of this.routes.values()) for (const c of route.consumers) n += c.inFlightCount;
+    return n;
   }
 
   /** Whether a CONSUME stream of the account is open on this gateway (someone is reading its inbox right now). */
@@ -475,7 +499,7 @@ export class Delivery {
     const marking = this.deps.status
       .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
       .then(({ message: stored, receipt }) => {
-        if (receipt) this.deps.receipts.publish(receipt);
+        if (receipt) this.deliveredNow(message, receipt);
         // No receipt: the claim did not happen (final meanwhile, or another stream holds the lease).
         if (!receipt || !stored || stored.status !== "delivered") {
           consumer.inFlight.delete(message.messageId);

@@ -24,5 +24,5 @@ export {
   type Target,
 } from "./messaging.js";
 export { type PrunedThreads, pruneStaleThreads } from "./prune.js";
-export { messageCountsFor } from "./stats.js";
+export { messageCountsFor, pendingMessageCount } from "./stats.js";
 export type { MessageKindName, MessageStatus } from "./tables.js";

@@ -8,6 +8,7 @@ import { DomainError, invalidArgument } from "../errors.js";
 import { TokenBucket } from "../rate-limit.js";
 import { type Account, isOnline, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
+import type { Metrics } from "../metrics/index.js";
 import { encodeMessage, observeSubject, type ReceiptRecord } from "../wire/index.js";
 import { Addressing, type Target } from "./addressing.js";
 import { type MessageInput, checkDraft, composeDraft } from "./draft.js";
@@ -84,6 +85,7 @@ export interface MessagingDeps {
   bus: Bus;
   logger: Logger;
   config: Config;
+  metrics: Metrics;
   /** Holds the sessions of open CONSUME streams; without it streams hold none (tests of delivery alone). */
   sessions?: SessionHolder | undefined;
 }
@@ -114,12 +116,19 @@ export class Messaging {
 
   constructor(private readonly deps: MessagingDeps) {
     this.addressing = new Addressing(deps.db, deps.bus);
-    this.writer = new MessageWriter(deps.db, deps.config.deliveryLeaseMs);
-    this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs);
+    this.writer = new MessageWriter(deps.db, deps.config.deliveryLeaseMs, deps.metrics.flushObserver("messages"));
+    this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs, deps.metrics.flushObserver("statuses"));
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
-    this.receipts = new ReceiptPublisher(deps.bus);
+    this.receipts = new ReceiptPublisher(deps.bus, deps.metrics);
     this.waiters = new ReceiptWaiters(deps.bus, deps.db, this.receipts);
-    this.delivery = new Delivery({ db: deps.db, bus: deps.bus, logger: deps.logger, status: this.status, receipts: this.receipts });
+    this.delivery = new Delivery({
+      db: deps.db,
+      bus: deps.bus,
+      logger: deps.logger,
+      status: this.status,
+      receipts: this.receipts,
+      deliveryLatency: deps.metrics.deliveryLatency,
+    });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
 
@@ -143,6 +152,11 @@ export class Messaging {
       }),
       this.delivery.run(this.deps.config.redeliveryIntervalMs, signal),
     ]);
+  }
+
+  /** Messages pushed to this gateway's streams and not acked or expired yet. */
+  inFlightCount(): number {
+    return this.delivery.inFlightCount();
   }
 
   async send(principal: Principal, input: SendInput, signal?: AbortSignal): Promise<SendResult> {
@@ -258,7 +272,10 @@ export class Messaging {
         if (earlier) return { request: stored.message, reply: earlier };
       }
       const fresh = subscribedFirst && !stored.duplicate;
-      return { request: stored.message, reply: await wait.outcome(stored.message, input.timeoutMs, signal, fresh) };
+      const storedAt = performance.now();
+      const reply = await wait.outcome(stored.message, input.timeoutMs, signal, fresh);
+      this.deps.metrics.requestReply.observe((performance.now() - storedAt) / 1000);
+      return { request: stored.message, reply };
     } finally {
       wait.stop();
     }

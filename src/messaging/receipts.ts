@@ -1,4 +1,5 @@
 import type { Bus } from "../bus/index.js";
+import type { Metrics } from "../metrics/index.js";
 import { type ReceiptRecord, encodeReceipt, receiptSubject } from "../wire/index.js";
 
 /**
@@ -8,10 +9,27 @@ import { type ReceiptRecord, encodeReceipt, receiptSubject } from "../wire/index
  */
 export class ReceiptPublisher {
   private readonly local = new Set<(receipt: ReceiptRecord) => void>();
+  private readonly counted: Record<ReceiptRecord["status"], { inc(): void }>;
 
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly metrics: Metrics,
+  ) {
+    const m = metrics.messages;
+    this.counted = {
+      accepted: m.labels("accepted"),
+      delivered: m.labels("delivered"),
+      processed: m.labels("processed"),
+      rejected: m.labels("rejected"),
+      expired: m.labels("expired"),
+    };
+  }
 
   publish(receipt: ReceiptRecord): void {
+    // Every status change of a message is one receipt, made once on the gateway that recorded it: the one place to
+    // count them.
+    this.counted[receipt.status].inc();
+    if (receipt.status === "delivered" && receipt.deliveryAttempt > 1) this.metrics.redeliveries.inc();
     this.bus.publish(receiptSubject(receipt.senderAccountId, receipt.recipientAccountId, receipt.status), encodeReceipt(receipt));
     for (const listener of this.local) listener(receipt);
   }

@@ -14,3 +14,17 @@ export async function messageCountsFor(db: Kysely<Database>, accountIds: string[
   for (const row of sent) counts.set(row.account_id, Number(row.n));
   return counts;
 }
+
+/**
+ * Messages waiting to be processed (accepted or delivered, not expired), in the whole network. Counted over the
+ * expiry index, which holds exactly those rows: the cost follows the backlog, not the table.
+ */
+export async function pendingMessageCount(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom("messages")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("status", "in", ["accepted", "delivered"])
+    .where("expires_at", ">", new Date())
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from "kysely";
+import type { FlushObserver } from "../metrics/index.js";
 import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
@@ -36,8 +37,9 @@ export class MessageWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly leaseMs = DEFAULT_LEASE_MS,
+    observe?: FlushObserver,
   ) {
-    this.commit = new GroupCommit((drafts) => this.flush(drafts));
+    this.commit = new GroupCommit((drafts) => this.flush(drafts), undefined, undefined, observe);
   }
 
   write(draft: MessageDraft): Promise<WriteResult> {
@@ -348,8 +350,9 @@ export class StatusWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly leaseMs = DEFAULT_LEASE_MS,
+    observe?: FlushObserver,
   ) {
-    this.commit = new GroupCommit((items) => this.flush(items), 1000);
+    this.commit = new GroupCommit((items) => this.flush(items), 1000, undefined, observe);
   }
 
   apply(transition: Transition): Promise<TransitionResult> {

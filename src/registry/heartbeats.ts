@@ -3,6 +3,7 @@ import type { Principal } from "../auth/index.js";
 import { invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import { GroupCommit } from "../store/group-commit.js";
+import type { FlushObserver } from "../metrics/index.js";
 import { PREPARED } from "../store/prepared-pool.js";
 import { type Lease, refusedHeartbeat } from "./sessions.js";
 
@@ -31,9 +32,9 @@ export class Heartbeats {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly opts: { ttlSeconds: number; gatewayId: string },
+    private readonly opts: { ttlSeconds: number; gatewayId: string; observe?: FlushObserver },
   ) {
-    this.commit = new GroupCommit((beats) => this.flush(beats), 500, HEARTBEAT_LINGER_MS);
+    this.commit = new GroupCommit((beats) => this.flush(beats), 500, HEARTBEAT_LINGER_MS, opts.observe);
   }
 
   /**

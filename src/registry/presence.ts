@@ -38,6 +38,8 @@ export interface PresenceOptions {
   logger: Logger;
   config: PresenceConfig;
   gatewayId: string;
+  /** Told of each session the sweeper evicts. */
+  evictions?: { inc(n: number): void };
   /** Idle time after which a WatchPresence stream gets a keepalive; default 30 s. */
   keepaliveMs?: number;
 }
@@ -66,6 +68,7 @@ export class Presence {
   private readonly logger: Logger;
   private readonly config: PresenceConfig;
   private readonly gatewayId: string;
+  private readonly evictions: { inc(n: number): void } | undefined;
   private readonly keepaliveMs: number;
   /** Leases this gateway holds for open Subscribe streams: session tag → number of streams. */
   private readonly held = new Map<string, number>();
@@ -93,6 +96,7 @@ export class Presence {
     this.logger = options.logger.child({ component: "presence" });
     this.config = options.config;
     this.gatewayId = options.gatewayId;
+    this.evictions = options.evictions;
     this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.sweepFailures = new FailureLog(this.logger, "presence sweep");
     this.renewFailures = new FailureLog(this.logger, "renewing held sessions");
@@ -181,6 +185,7 @@ export class Presence {
     for (let i = 0; i < MAX_EVICT_BATCHES_PER_SWEEP; i++) {
       const batch = await evictExpired(this.db, EVICT_BATCH);
       evicted += batch.length;
+      if (batch.length > 0) this.evictions?.inc(batch.length);
       if (batch.length > 0) await this.announceEnded(batch);
       if (batch.length < EVICT_BATCH) break;
     }

@@ -5,6 +5,7 @@ import { GroupCommit } from "../store/group-commit.js";
 import type { Database } from "../store/schema.js";
 import { type ProfileRecord, type SessionRecord, type Visibility, toProfile, toSession } from "./profiles.js";
 import type { AccountsTable, AgentSessionsTable } from "./tables.js";
+import type { FlushObserver } from "../metrics/index.js";
 
 // First registrations of usernames: the account and its first session inserted together, the profile made from
 // what was inserted, and the registrations that arrive together in one statement. A fleet of agents joining a
@@ -57,9 +58,9 @@ export class NewRegistrations {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly opts: { ttlSeconds: number; gatewayId: string },
+    private readonly opts: { ttlSeconds: number; gatewayId: string; observe?: FlushObserver },
   ) {
-    this.commit = new GroupCommit((items) => this.flush(items), 200);
+    this.commit = new GroupCommit((items) => this.flush(items), 200, undefined, opts.observe);
   }
 
   /** The account and session created, or undefined when the username is taken (the caller rebinds it). */

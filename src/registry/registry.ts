@@ -3,6 +3,7 @@ import type { Principal } from "../auth/index.js";
 import type { Config } from "../config.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { Database } from "../store/schema.js";
+import type { Metrics } from "../metrics/index.js";
 import { getAccountByUsername, normaliseUsername } from "./accounts.js";
 import { type Page, listOnline, searchAgents } from "./discovery.js";
 import type { Presence, WatchFilter, WatchItem } from "./presence.js";
@@ -24,19 +25,23 @@ export class Registry {
   private readonly gatewayId: string;
   private readonly heartbeats: Heartbeats;
   private readonly firstRegistrations: NewRegistrations;
+  private readonly heartbeatsCounted: { inc(): void };
 
   constructor(deps: {
     db: Kysely<Database>;
     presence: Presence;
     config: Pick<Config, "sessionTtlSeconds" | "heartbeatIntervalSeconds">;
     gatewayId: string;
+    metrics: Metrics;
   }) {
     this.db = deps.db;
     this.presence = deps.presence;
     this.config = deps.config;
     this.gatewayId = deps.gatewayId;
-    this.heartbeats = new Heartbeats(deps.db, { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId });
-    this.firstRegistrations = new NewRegistrations(deps.db, { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId });
+    const opts = { ttlSeconds: deps.config.sessionTtlSeconds, gatewayId: deps.gatewayId };
+    this.heartbeats = new Heartbeats(deps.db, { ...opts, observe: deps.metrics.flushObserver("heartbeats") });
+    this.firstRegistrations = new NewRegistrations(deps.db, { ...opts, observe: deps.metrics.flushObserver("registrations") });
+    this.heartbeatsCounted = deps.metrics.heartbeats;
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -59,6 +64,7 @@ export class Registry {
 
   async heartbeat(caller: Principal, sessionTag: string): Promise<Lease> {
     const lease = await this.heartbeats.beat(caller, sessionTag);
+    this.heartbeatsCounted.inc();
     this.presence.renewedByHeartbeat(sessionTag);
     return lease;
   }

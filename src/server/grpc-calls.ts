@@ -12,12 +12,13 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "pino";
 import type { Auth } from "../auth/index.js";
+import type { RpcMetrics } from "../metrics/index.js";
 import { kClientAddress, kPrincipal } from "./context.js";
 import type { DrainSignal } from "./drain-signal.js";
 import { giveReason } from "./error-reasons.js";
 import { toConnectError } from "./errors.js";
 import { MAX_JSON_DEPTH, checkMessage } from "./input-rules.js";
-import { logRpc, streamError } from "./interceptors.js";
+import { recordRpc, streamError } from "./interceptors.js";
 import { type Outlet, PushSource } from "../streams/index.js";
 import { StreamContext } from "./stream-context.js";
 
@@ -60,6 +61,7 @@ export interface GrpcCallsOptions {
   auth: Auth;
   publicMethods: ReadonlySet<string>;
   drain: DrainSignal;
+  metrics: RpcMetrics;
 }
 
 export class GrpcCalls {
@@ -154,6 +156,7 @@ export class GrpcCalls {
         ? undefined
         : setTimeout(() => ctx.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout.timeoutMs);
     let failure: ConnectError | undefined;
+    let streamClosed: (() => void) | undefined;
     try {
       if (timeout.error) throw timeout.error;
       if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(credentials));
@@ -167,6 +170,7 @@ export class GrpcCalls {
         writeHead(res, ctx);
         writeMessage(res, route.method, response);
       } else {
+        streamClosed = this.options.metrics.streamOpened(route.name);
         ctx.compactHeaders();
         const out = route.impl(request as never, ctx);
         if (out instanceof PushSource) await out.pipe(new StreamOutlet(res, ctx, route.method));
@@ -183,9 +187,15 @@ export class GrpcCalls {
       this.options.drain.removeEventListener("abort", onDrain);
       res.off("close", onClose);
       ctx.end(failure);
+      streamClosed?.();
     }
     finish(res, ctx, failure);
-    logRpc(this.options.logger, { method: route.name, started, principal: ctx.values.get(kPrincipal)?.username, client }, failure);
+    recordRpc(
+      this.options.logger,
+      this.options.metrics,
+      { method: route.name, started, streaming: route.kind !== "unary", principal: ctx.values.get(kPrincipal)?.username, client },
+      failure,
+    );
   }
 }
 

@@ -1,33 +1,45 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Auth } from "../auth/index.js";
+import type { RpcMetrics } from "../metrics/index.js";
 import { toConnectError } from "./errors.js";
 import { kClientAddress, kPrincipal } from "./context.js";
 
-// Three interceptors, outermost first: logging sees the final code of every call (including refusals by auth),
-// error mapping turns domain errors into ConnectErrors with reasons, auth resolves the caller.
+// Three interceptors, outermost first: observing (log line and metrics) sees the final code of every call
+// (including refusals by auth), error mapping turns domain errors into ConnectErrors with reasons, auth resolves
+// the caller.
 
-/** One log line per RPC: method, code, duration, principal, client. Never a credential or message body. */
-export function loggingInterceptor(logger: Logger): Interceptor {
+/**
+ * One log line per RPC (method, code, duration, principal, client; never a credential or message body) and its
+ * metrics.
+ */
+export function observingInterceptor(logger: Logger, metrics: RpcMetrics): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
-    const log = (err: unknown) =>
-      logRpc(
+    const method = `${req.service.typeName}/${req.method.name}`;
+    let streamClosed: (() => void) | undefined;
+    const log = (err: unknown) => {
+      streamClosed?.();
+      recordRpc(
         logger,
+        metrics,
         {
-          method: `${req.service.typeName}/${req.method.name}`,
+          method,
           started,
+          streaming: req.method.methodKind !== "unary",
           principal: req.contextValues.get(kPrincipal)?.username,
           client: req.contextValues.get(kClientAddress),
         },
         err,
       );
+    };
     try {
       const res = await next(req);
       if (!res.stream) {
         log(undefined);
         return res;
       }
+      streamClosed = metrics.streamOpened(method);
       return { ...res, message: observe(res.message, log) } as StreamResponse;
     } catch (err) {
       log(err);
@@ -36,17 +48,24 @@ export function loggingInterceptor(logger: Logger): Interceptor {
   };
 }
 
-/** The log line of one finished call, whoever served it (connect, or GrpcCalls): INTERNAL ones as errors. */
-export function logRpc(
+/**
+ * The log line and metrics of one finished call, whoever served it (connect, or GrpcCalls): INTERNAL ones are
+ * logged as errors.
+ */
+export function recordRpc(
   logger: Logger,
-  call: { method: string; started: number; principal: string | undefined; client: string },
+  metrics: RpcMetrics,
+  call: { method: string; started: number; streaming: boolean; principal: string | undefined; client: string },
   err: unknown,
 ): void {
-  const code = err === undefined ? "ok" : Code[toConnectError(err).code].toLowerCase();
+  const ms = performance.now() - call.started;
+  const status = err === undefined ? undefined : toConnectError(err).code;
+  metrics.finished(call.method, status, call.streaming ? undefined : ms / 1000);
+  const code = status === undefined ? "ok" : Code[status].toLowerCase();
   const fields = {
     method: call.method,
     code,
-    ms: Math.round((performance.now() - call.started) * 10) / 10,
+    ms: Math.round(ms * 10) / 10,
     principal: call.principal,
     client: call.client || undefined,
   };

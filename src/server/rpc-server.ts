@@ -15,7 +15,9 @@ import type { NodeRequest, NodeResponse } from "./http-types.js";
 import { type AddHttpRoute, HttpRoutes } from "./http-routes.js";
 import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
 import { GrpcCalls } from "./grpc-calls.js";
-import { authInterceptor, errorInterceptor, loggingInterceptor } from "./interceptors.js";
+import { authInterceptor, errorInterceptor, observingInterceptor } from "./interceptors.js";
+import type { Metrics } from "../metrics/index.js";
+import { metricsRoute } from "./metrics-route.js";
 import { type Listener, listen } from "./listener.js";
 import { notFound } from "./not-found.js";
 import { reflectionRoutes } from "./reflection.js";
@@ -33,6 +35,8 @@ export interface RpcServerOptions {
   auth: Auth;
   /** Methods (`service/method`) and whole services callable without credentials. */
   publicMethods: ReadonlySet<string>;
+  /** The gateway's metrics: calls are counted into them; `GET /metrics` serves them when `serve` is set. */
+  metrics: { metrics: Metrics; serve: boolean; token: string | undefined };
   /** Every service served, for health and reflection. */
   services: DescService[];
   /** Registers the application's services; `addHttpRoute` serves plain HTTP routes beside them. */
@@ -56,8 +60,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const health = new HealthStatusRegistry(options.services.map((s) => s.typeName));
   // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
   const httpRoutes = new HttpRoutes(logger);
+  const { metrics } = options.metrics;
+  if (options.metrics.serve) httpRoutes.add("GET", "/metrics", metricsRoute(metrics, options.metrics.token));
   // The application's unary and server-streaming calls over gRPC are served by GrpcCalls; all else by connect.
-  const grpcCalls = new GrpcCalls({ logger, auth: options.auth, publicMethods: options.publicMethods, drain });
+  const grpcCalls = new GrpcCalls({ logger, auth: options.auth, publicMethods: options.publicMethods, drain, metrics: metrics.rpc });
   const routes = (router: ConnectRouter) => {
     healthRoutes(health)(router);
     reflectionRoutes(descriptorSetRegistry(), options.services)(router);
@@ -66,7 +72,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const connectHandler = connectNodeAdapter({
     routes,
     interceptors: [
-      loggingInterceptor(logger),
+      observingInterceptor(logger, metrics.rpc),
       errorInterceptor(),
       authInterceptor({ auth: options.auth, publicMethods: options.publicMethods }),
       inputRulesInterceptor(),

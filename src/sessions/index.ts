@@ -5,3 +5,4 @@ export type { ChatProvider } from "./providers/types.js";
 export type { AgentStateName, SessionEventRecord, SessionRecord } from "./records.js";
 export { Sessions, type SessionsDeps } from "./sessions.js";
 export type { EventTypeName, RoleName, SessionStatusName, SessionTypeName } from "./tables.js";
+export { activeChatSessionCount } from "./stats.js";

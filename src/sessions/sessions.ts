@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, type Kysely, type Selectable, type Transaction, sql } from "kysely";
 import type { Logger } from "pino";
+import type { Metrics } from "../metrics/index.js";
 import { newUlid } from "../ids.js";
 import type { Principal } from "../auth/index.js";
 import type { Bus } from "../bus/index.js";
@@ -87,6 +88,7 @@ export interface SessionsDeps {
   logger: Logger;
   config: SessionsConfig;
   gatewayId: string;
+  metrics: Metrics;
   /** How often the expiry and turn sweeps run. */
   sweepIntervalMs: number;
   /** Announces hosted agents going online or offline (the registry's presence events). */
@@ -118,6 +120,7 @@ export class Sessions {
       config: deps.config,
       providers: this.providers,
       threads: this.threads,
+      metrics: deps.metrics,
       gatewayId: deps.gatewayId,
       ended: (_sessionId, accountIds) => this.agentsStopped(accountIds),
     });

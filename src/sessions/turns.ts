@@ -6,6 +6,7 @@ import type { SessionsConfig } from "../config.js";
 import type { ChatParty, ChatThreadWriter } from "../messaging/index.js";
 import { FailureLog, isUnavailable } from "../store/errors.js";
 import type { Database } from "../store/schema.js";
+import type { Metrics } from "../metrics/index.js";
 import {
   GOAL_REACHED_MARKER,
   type ThreadMessage,
@@ -55,6 +56,7 @@ export interface TurnDeps {
   config: SessionsConfig;
   providers: ProviderCatalog;
   threads: ChatThreadWriter;
+  metrics: Metrics;
   /** This gateway (answers say which gateway produced them). */
   gatewayId: string;
   /** Called once a session ended because of a turn (max_turns, stop word, goal). */
@@ -311,6 +313,7 @@ export class TurnQueue {
     let usage: Usage | undefined;
     let failure: unknown;
     let chars = 0;
+    const providerStarted = performance.now();
     try {
       const stream = provider.stream({
         model: agent.model,
@@ -337,6 +340,12 @@ export class TurnQueue {
       clearInterval(renewal);
       this.shutdown.signal.removeEventListener("abort", onShutdown);
     }
+    const providerSeconds = (performance.now() - providerStarted) / 1000;
+    const { metrics } = this.deps;
+    const failed = (reason: "provider_error" | "provider_timeout") => {
+      metrics.providerErrors.inc({ provider: agent.provider, reason });
+      metrics.chatTurns.inc({ provider: agent.provider, outcome: reason === "provider_timeout" ? "timeout" : "failed" });
+    };
     await sink.flush();
     if (sink.failed) interruption ??= "store";
 
@@ -347,6 +356,7 @@ export class TurnQueue {
       case "store":
         return this.release(session, token, true);
       case "deadline":
+        failed("provider_timeout");
         return this.fail(session, agents, agent, answers, token, {
           reason: "provider_timeout",
           message: `${agent.provider} did not finish answering within ${config.providerTimeoutMs} ms`,
@@ -355,6 +365,7 @@ export class TurnQueue {
         });
     }
     if (failure !== undefined) {
+      failed("provider_error");
       if (!(failure instanceof ProviderError)) logger.warn({ err: failure, provider: agent.provider }, "provider call failed unexpectedly");
       return this.fail(session, agents, agent, answers, token, {
         reason: "provider_error",
@@ -368,6 +379,7 @@ export class TurnQueue {
     const content = sink.parts.join("");
     // An empty answer is never stored as one: it would read as the agent having nothing to say.
     if (content.trim() === "") {
+      failed("provider_error");
       return this.fail(session, agents, agent, answers, token, {
         reason: "provider_error",
         message: `${agent.provider} returned an empty answer`,
@@ -377,6 +389,9 @@ export class TurnQueue {
     }
     const promptChars = conversation.system.length + conversation.messages.reduce((n, m) => n + m.content.length, 0);
     const tokens = usage ? usage.inputTokens + usage.outputTokens : estimateTokens(promptChars + content.length);
+    metrics.providerLatency.observe({ provider: agent.provider }, providerSeconds);
+    metrics.chatTokens.inc({ provider: agent.provider }, tokens);
+    metrics.chatTurns.inc({ provider: agent.provider, outcome: "answered" });
     const messageId = await this.deps.threads.write({
       threadId: session.thread_id,
       messageId: `msg_${newUlid()}`,

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, type LogEvent, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { type EmbeddedServer, EmbeddedError, openEmbedded, shareUrl } from "./embedded/index.js";
 import type { Database } from "./schema.js";
@@ -25,10 +25,18 @@ export interface Store {
   readonly location: string;
   /** The embedded server when kind is `embedded`. */
   readonly embedded?: EmbeddedServer | undefined;
+  /** The pg pool's connections now: open, idle, and queries waiting for one. */
+  readonly pool: PoolFigures;
   /** Called once if the database goes away for good (the embedded server exited by itself); never for DATABASE_URL. */
   onFatal(listener: (err: Error) => void): void;
   /** Closes the pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
+}
+
+export interface PoolFigures {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
 }
 
 export interface StoreOptions {
@@ -45,6 +53,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** Where the pool reports lost connections and the embedded server its start; silent when unset. */
   logger?: StoreLogger | undefined;
+  /** Told of every statement that failed (in PostgreSQL, or on the way to it). */
+  onQueryError?: (() => void) | undefined;
 }
 
 /**
@@ -63,7 +73,7 @@ export class StoreUnavailableError extends Error {
 export async function openStore(options: StoreOptions): Promise<Store> {
   const poolSize = options.poolSize ?? 10;
   if (options.databaseUrl) {
-    return openPostgres({ connectionString: options.databaseUrl }, redactUrl(options.databaseUrl), poolSize, options.logger);
+    return openPostgres({ connectionString: options.databaseUrl }, redactUrl(options.databaseUrl), poolSize, options);
   }
   const command = options.command ?? "serve";
   let server: EmbeddedServer;
@@ -78,7 +88,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const location = `embedded PostgreSQL ${server.version} in ${server.cluster}${server.owner ? ` (shared with agentnet ${server.owner.command}, pid ${server.owner.pid})` : ""}`;
   let store: Store;
   try {
-    store = await openPostgres(server.connection, location, poolSize, options.logger);
+    store = await openPostgres(server.connection, location, poolSize, options);
   } catch (err) {
     await server.stop();
     throw err;
@@ -106,7 +116,12 @@ export const CONNECT_TIMEOUT_MS = 5000;
 /** Where pg connects: a URL, or (embedded) the socket folder, role and database. */
 type Target = { connectionString: string } | { host: string; user: string; database: string };
 
-async function openPostgres(target: Target, location: string, poolSize: number, logger: StoreLogger | undefined): Promise<Store> {
+async function openPostgres(
+  target: Target,
+  location: string,
+  poolSize: number,
+  { logger, onQueryError }: Pick<StoreOptions, "logger" | "onQueryError">,
+): Promise<Store> {
   const pool = new pg.Pool({
     ...target,
     max: poolSize,
@@ -130,7 +145,14 @@ async function openPostgres(target: Target, location: string, poolSize: number, 
   pool.on("connect", (client) => {
     client.on("error", lost);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
+    ...(onQueryError && {
+      log: (event: LogEvent) => {
+        if (event.level === "error") onQueryError();
+      },
+    }),
+  });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
@@ -143,7 +165,18 @@ async function openPostgres(target: Target, location: string, poolSize: number, 
       },
     );
   }
-  return { db, kind: "postgres", location, onFatal: () => undefined, close: () => db.destroy() };
+  const figures: PoolFigures = {
+    get total() {
+      return pool.totalCount;
+    },
+    get idle() {
+      return pool.idleCount;
+    },
+    get waiting() {
+      return pool.waitingCount;
+    },
+  };
+  return { db, kind: "postgres", location, pool: figures, onFatal: () => undefined, close: () => db.destroy() };
 }
 
 /** A listener for lost connections that logs at warn once per burst (an outage drops every pooled connection). */

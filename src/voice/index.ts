@@ -13,6 +13,7 @@ export type { VoiceAgentRecord } from "./records.js";
 export type { VoiceAgentState } from "./tables.js";
 export { ANONYMOUS, type VoiceCaller } from "./voice-agents.js";
 export { VoiceWatchdog } from "./watchdog.js";
+export { liveVoiceAgentCount } from "./stats.js";
 
 /** The voice domain of one gateway: tokens, agents and the watchdog (a service to run) that stops forgotten agents. */
 export interface Voice {
