@@ -72,6 +72,7 @@ const program = new Command()
     "extra node options for the gateway processes, space-separated (e.g. --heapsnapshot-signal=SIGUSR2)",
   )
   .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
+  .option("--no-metrics", "run the gateways with AGENTNET_METRICS=false (to measure what metrics cost)")
   .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json")
   .option("--soak", "instead of the sections: a memory soak, two gateways under steady load; fails when RSS grows > 10 %", false)
   .option("--soak-minutes <n>", "length of the soak, minutes (default 10)", (v) => {
@@ -102,6 +103,7 @@ const opts = program.opts<{
   gatewayNodeArgs?: string;
   semiSpace: number;
   logLevel: string;
+  metrics: boolean;
   save: boolean;
   soak: boolean;
   soakMinutes?: number;
@@ -126,7 +128,9 @@ const setups = new Setups(infra, {
   cpuProfileDir: opts.cpuProf ? path.join(RESULTS, "profiles") : undefined,
   nodeArgs: opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean),
   semiSpaceMiB: opts.semiSpace,
+  env: opts.metrics ? {} : { AGENTNET_METRICS: "false" },
 });
+if (!opts.metrics) notes.push("gateways run with AGENTNET_METRICS=false");
 if (opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB)
   notes.push(`gateways run with --max-semi-space-size=${opts.semiSpace} (the bench default is ${DEFAULT_SEMI_SPACE_MIB})`);
 const ctx: RunContext = {

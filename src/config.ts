@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import dotenv from "dotenv";
+import { TRACES_SAMPLERS, type TracingConfig } from "./tracing/config.js";
 
 /** A configuration value that cannot be used; `message` names the variable and says why. */
 export class ConfigError extends Error {
@@ -33,6 +34,8 @@ export interface Config {
   /** Origins allowed by CORS; `["*"]` allows any. */
   corsOrigins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** `pretty` lines for people, `json` lines for log shippers; `auto`: pretty when stdout is a terminal. */
+  logFormat: "auto" | "json" | "pretty";
   /** Login attempts per minute per client address and username. */
   loginRatePerMinute: number;
   /** Verify calls per minute per client address. */
@@ -80,6 +83,8 @@ export interface Config {
   sessions: SessionsConfig;
   /** Prometheus metrics at `GET /metrics` on the one port. */
   metrics: MetricsConfig;
+  /** OpenTelemetry traces, exported over OTLP/HTTP from the standard OTEL_* variables; off without an endpoint. */
+  tracing: TracingConfig;
 }
 
 export interface MetricsConfig {
@@ -146,6 +151,7 @@ export function readConfig(env: Env = process.env): Config {
     adminPassword: password(env, "AGENTNET_ADMIN_PASSWORD"),
     corsOrigins: list(env, "AGENTNET_CORS_ORIGINS") ?? ["*"],
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
+    logFormat: oneOf(env, "AGENTNET_LOG_FORMAT", ["auto", "json", "pretty"], "auto"),
     loginRatePerMinute: int(env, "AGENTNET_LOGIN_RATE_PER_MINUTE", 10, { min: 1, max: 100000 }),
     verifyRatePerMinute: int(env, "AGENTNET_VERIFY_RATE_PER_MINUTE", 50, { min: 1, max: 100000 }),
     shutdownGraceSeconds: int(env, "AGENTNET_SHUTDOWN_GRACE_SECONDS", 5, { min: 0, max: 300 }),
@@ -168,6 +174,7 @@ export function readConfig(env: Env = process.env): Config {
     voice: readVoiceConfig(env),
     sessions: readSessionsConfig(env),
     metrics: { enabled: bool(env, "AGENTNET_METRICS", true), token: bearerToken(env, "AGENTNET_METRICS_TOKEN") },
+    tracing: readTracingConfig(env),
   });
 }
 
@@ -322,6 +329,58 @@ function secret(env: Env, name: string): string | undefined {
   if (raw === undefined || raw === "") return undefined;
   if (raw.length < 32) throw new ConfigError(name, "must be at least 32 characters long");
   return raw;
+}
+
+/**
+ * The OpenTelemetry SDK's own variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/),
+ * read here rather than by the SDK so that a bad value is refused at start like any other, naming the variable.
+ */
+function readTracingConfig(env: Env): TracingConfig {
+  const exporter = oneOf(env, "OTEL_TRACES_EXPORTER", ["otlp", "none"], "otlp");
+  const protocolVar = str(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  // Spans go out as OTLP/HTTP with JSON bodies, which collectors take on their HTTP port beside protobuf.
+  oneOf(env, protocolVar, ["http/json", "http/protobuf"], "http/protobuf");
+  const tracesUrl = url(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ["http:", "https:"]);
+  const baseUrl = url(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const endpoint = tracesUrl ?? (baseUrl === undefined ? undefined : `${baseUrl.replace(/\/+$/, "")}/v1/traces`);
+  const disabled = bool(env, "OTEL_SDK_DISABLED", false) || exporter === "none";
+  const headersVar = str(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS") ? "OTEL_EXPORTER_OTLP_TRACES_HEADERS" : "OTEL_EXPORTER_OTLP_HEADERS";
+  return {
+    endpoint: disabled ? undefined : endpoint,
+    headers: keyValues(env, headersVar),
+    serviceName: str(env, "OTEL_SERVICE_NAME") ?? "agentnet",
+    sampler: oneOf(env, "OTEL_TRACES_SAMPLER", TRACES_SAMPLERS, "parentbased_always_on"),
+    samplerRatio: ratio(env, "OTEL_TRACES_SAMPLER_ARG", 1),
+    scheduleDelayMs: int(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, { min: 1, max: 600_000 }),
+  };
+}
+
+/** `key1=value1,key2=value2` with URL-encoded values (the OTLP headers format). */
+function keyValues(env: Env, name: string): Record<string, string> {
+  const raw = str(env, name);
+  const out: Record<string, string> = {};
+  if (raw === undefined) return out;
+  for (const pair of raw.split(",")) {
+    if (pair.trim() === "") continue;
+    const eq = pair.indexOf("=");
+    const key = eq < 0 ? "" : pair.slice(0, eq).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key))
+      throw new ConfigError(name, `must be key=value pairs separated by commas, got "${pair.trim()}"`);
+    try {
+      out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(name, `has a value that is not URL-encoded properly (key ${key})`);
+    }
+  }
+  return out;
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || n < 0 || n > 1) throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
+  return n;
 }
 
 function bearerToken(env: Env, name: string): string | undefined {

@@ -6,6 +6,7 @@ import type { Bus } from "../bus/index.js";
 import type { Config } from "../config.js";
 import type { Service } from "../lifecycle/index.js";
 import type { Metrics } from "../metrics/index.js";
+import type { Tracing } from "../tracing/index.js";
 import { History, Messaging } from "../messaging/index.js";
 import { Presence, Registry } from "../registry/index.js";
 import { Retention } from "../retention/index.js";
@@ -25,6 +26,7 @@ export interface DomainDeps {
   /** Aborted when the gateway starts draining, before its services stop. */
   draining: AbortSignal;
   metrics: Metrics;
+  tracing: Tracing;
 }
 
 /** The domains of one gateway, and their background services in the order they start (they stop in reverse). */
@@ -35,13 +37,13 @@ export interface BuiltDomains {
 
 /** Builds every domain of a gateway over its store and bus. Nothing runs until the services are started. */
 export function buildDomains(deps: DomainDeps): BuiltDomains {
-  const { config, logger, store, bus, auth, gatewayId, metrics } = deps;
+  const { config, logger, store, bus, auth, gatewayId, metrics, tracing } = deps;
   const db = store.db;
   // Presence is shared: the registry reads and announces it, CONSUME streams hold sessions with it, hosted agents
   // of chat sessions are announced through it.
   const presence = new Presence({ db, bus, logger, config, gatewayId, evictions: metrics.evictions });
   const registry = new Registry({ db, presence, config, gatewayId, metrics });
-  const messaging = new Messaging({ db, bus, logger, config, metrics, sessions: presence });
+  const messaging = new Messaging({ db, bus, logger, config, metrics, tracing, sessions: presence });
   const sessions = new Sessions({
     db,
     bus,

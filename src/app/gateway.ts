@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import { Auth, TokenSigner, ensureAdmin, ensureJwtSecret } from "../auth/index.js";
 import { type Bus, countedBus, openBus } from "../bus/index.js";
 import { Metrics } from "../metrics/index.js";
+import { Tracing } from "../tracing/index.js";
+import { VERSION } from "../version.js";
 import type { Config } from "../config.js";
 import { Supervisor } from "../lifecycle/index.js";
 import { startRpcServer } from "../server/rpc-server.js";
@@ -36,8 +38,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const cleanup: Array<() => Promise<unknown>> = [];
   const warn = (err: unknown) => logger.warn({ err }, "error during shutdown");
   try {
+    const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
     // Counted whether or not they are served: the counting is cheap, and the figures stay whole when read.
     const metrics = new Metrics({ processMetrics: config.metrics.enabled });
+    const tracing = new Tracing(config.tracing, { gatewayId, version: VERSION });
+    // Last to stop: the spans of the shutdown itself are exported too.
+    cleanup.unshift(() => tracing.shutdown());
+    if (tracing.enabled)
+      logger.info({ endpoint: config.tracing.endpoint, sampler: config.tracing.sampler }, "exporting traces over OTLP/HTTP");
     const store = await openStore({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
@@ -63,8 +71,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
 
     const auth = new Auth(store.db, new TokenSigner(secret, config.jwtTtlSeconds), { bus, logger });
     const draining = new AbortController();
-    const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
-    const { domains, services } = buildDomains({ config, logger, store, bus, auth, gatewayId, draining: draining.signal, metrics });
+    const { domains, services } = buildDomains({
+      config,
+      logger,
+      store,
+      bus,
+      auth,
+      gatewayId,
+      draining: draining.signal,
+      metrics,
+      tracing,
+    });
     registerGauges(metrics, { store, bus, messaging: domains.messaging });
 
     const supervisor = new Supervisor(logger);
@@ -78,6 +95,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       logger,
       auth,
       metrics: { metrics, serve: config.metrics.enabled, token: config.metrics.token },
+      tracing,
       publicMethods: PUBLIC_METHODS,
       services: servedServices(),
       register: (router, addHttpRoute) =>

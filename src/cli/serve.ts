@@ -1,11 +1,11 @@
-import { pino } from "pino";
 import { readConfig } from "../config.js";
 import { type Gateway, startGateway } from "../app/index.js";
 import { retryWhileUnavailable } from "../store/startup.js";
+import { gatewayLogger } from "./logger.js";
 
 export async function runServe(): Promise<void> {
   const config = readConfig();
-  const logger = pino({ level: config.logLevel, base: { service: "agentnet" } });
+  const logger = gatewayLogger(config);
   // A signal while the gateway is still waiting for its database ends the wait; after that it stops the gateway.
   const starting = new AbortController();
   let gateway: Gateway | undefined;

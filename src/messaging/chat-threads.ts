@@ -83,6 +83,7 @@ export class ChatThreadWriter {
       threadId: input.threadId,
       parentMessageId: input.parentMessageId,
       traceId: input.chatSessionId,
+      traceparent: "",
       kind: "direct",
       fromAccountId: input.from.accountId,
       fromUsername: input.from.username,

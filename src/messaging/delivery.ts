@@ -22,6 +22,8 @@ import { type FirstPage, type FirstRead, readFirstPages } from "./first-backlog.
 import { GroupCommit } from "../store/group-commit.js";
 import { pickStream, room } from "./pick-stream.js";
 import { runPeriodically } from "../lifecycle/index.js";
+import { SpanKind, type Tracing } from "../tracing/index.js";
+import { messageAttributes } from "./span-attributes.js";
 import { type Consumer, type ConsumerHost, type ConsumerItem, ConsumerStream } from "./consumer-stream.js";
 
 export type { ConsumerItem } from "./consumer-stream.js";
@@ -112,6 +114,8 @@ export class Delivery {
       receipts: ReceiptPublisher;
       /** Told, in seconds, how long each message took from acceptance to its first push. */
       deliveryLatency: { observe(seconds: number): void };
+      /** Spans of deliveries and announcements, in the trace each message was sent in. */
+      tracing: Tracing;
     },
   ) {
     this.firstReads = new GroupCommit((reads) => readFirstPages(deps.db, reads, new Date()));
@@ -285,8 +289,12 @@ export class Delivery {
           this.announce(message, encoded);
           return;
         }
-        this.deliveredNow(message, delivered);
-        const pushed = { ...message, status: "delivered" as const, deliveryAttempts: delivered.deliveryAttempt };
+        const pushed = {
+          ...message,
+          status: "delivered" as const,
+          deliveryAttempts: delivered.deliveryAttempt,
+          traceparent: this.deliveredNow(message, delivered, consumer.sessionTag),
+        };
         // In flight from now on: an ack, an expiry or the stream's close (which releases it) may come next.
         this.watchFinals(consumer.accountId);
         consumer.inFlight.set(pushed.messageId, pushed);
@@ -319,11 +327,29 @@ export class Delivery {
     return to;
   }
 
-  /** Publishes a delivery's receipt and, for a first delivery, how long the message waited for it. */
-  private deliveredNow(message: StoredMessage, receipt: ReceiptRecord): void {
+  /**
+   * Publishes a delivery's receipt, times a first delivery, and makes the delivery's span (in the trace the message
+   * was sent in); returns the trace context the pushed envelope carries: that span's, or the message's own.
+   */
+  private deliveredNow(message: StoredMessage, receipt: ReceiptRecord, sessionTag: string): string {
     this.deps.receipts.publish(receipt);
-    if (receipt.deliveryAttempt === 1)
-      this.deps.deliveryLatency.observe(Math.max(0, receipt.eventAt.getTime() - message.sentAt.getTime()) / 1000);
+    const waitedMs = Math.max(0, receipt.eventAt.getTime() - message.sentAt.getTime());
+    if (receipt.deliveryAttempt === 1) this.deps.deliveryLatency.observe(waitedMs / 1000);
+    if (message.traceparent === "" || !this.deps.tracing.enabled) return message.traceparent;
+    const span = this.deps.tracing.start("agentnet.deliver", {
+      kind: SpanKind.PRODUCER,
+      parent: message.traceparent,
+      attributes: {
+        ...messageAttributes(message),
+        "messaging.operation.type": "send",
+        "messaging.destination.name": message.toAccountId,
+        "agentnet.session_tag": sessionTag,
+        "agentnet.delivery_attempt": receipt.deliveryAttempt,
+        "agentnet.waited_ms": waitedMs,
+      },
+    });
+    span?.end();
+    return span?.traceparent ?? message.traceparent;
   }
 
   /** Messages pushed to this gateway's streams and not settled yet. */
@@ -345,6 +371,15 @@ export class Delivery {
   announce(message: StoredMessage, encoded: Uint8Array = encodeMessage(message)): void {
     this.routes.get(message.toAccountId)?.announced.set(message.messageId, Date.now() + ANNOUNCE_GRACE_MS);
     this.deps.bus.publish(inboxSubject(message.toAccountId), encoded);
+    if (message.traceparent !== "" && this.deps.tracing.enabled) {
+      this.deps.tracing
+        .start("agentnet.bus.publish", {
+          kind: SpanKind.PRODUCER,
+          parent: message.traceparent,
+          attributes: { ...messageAttributes(message), "messaging.operation.type": "publish", "messaging.destination.name": "inbox" },
+        })
+        ?.end();
+    }
   }
 
   /**
@@ -497,15 +532,22 @@ export class Delivery {
    */
   private markDelivered(consumer: Consumer, message: StoredMessage): Promise<StoredMessage | undefined> {
     const marking = this.deps.status
-      .apply({ messageId: message.messageId, to: "delivered", sessionTag: consumer.sessionTag, code: "", detail: "" })
+      .apply({
+        messageId: message.messageId,
+        to: "delivered",
+        sessionTag: consumer.sessionTag,
+        code: "",
+        detail: "",
+        traceparent: message.traceparent,
+      })
       .then(({ message: stored, receipt }) => {
-        if (receipt) this.deliveredNow(message, receipt);
         // No receipt: the claim did not happen (final meanwhile, or another stream holds the lease).
         if (!receipt || !stored || stored.status !== "delivered") {
+          if (receipt) this.deps.receipts.publish(receipt);
           consumer.inFlight.delete(message.messageId);
           return undefined;
         }
-        return { ...message, ...stored };
+        return { ...message, ...stored, traceparent: this.deliveredNow(message, receipt, consumer.sessionTag) };
       })
       .catch((err: unknown) => {
         // It stays in the store; the redelivery sweep offers it again. An unreachable database is an outage, not a bug.

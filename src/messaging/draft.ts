@@ -32,6 +32,8 @@ export interface MessageInput {
   blobIds: string[];
   sessionTag: string;
   messageId: string;
+  /** W3C trace context of the call that sends it (from its `traceparent` metadata, or the gateway's span). */
+  traceparent?: string | undefined;
 }
 
 /** A message as its sender composed it, checked field by field (no store access): what the writer stores. */
@@ -59,6 +61,7 @@ export function composeDraft(
     threadId: input.threadId || `thread_${traceId}`,
     parentMessageId: input.parentMessageId,
     traceId,
+    traceparent: input.traceparent ?? "",
     kind: input.kind,
     fromAccountId: sender.accountId,
     fromUsername: sender.username,

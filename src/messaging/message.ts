@@ -12,6 +12,7 @@ export function toStoredMessage(row: Selectable<MessagesTable>): StoredMessage {
     threadId: row.thread_id,
     parentMessageId: row.parent_message_id,
     traceId: row.trace_id,
+    traceparent: row.traceparent,
     kind: row.kind,
     fromAccountId: row.from_account_id,
     fromUsername: row.from_username,

@@ -9,6 +9,8 @@ import { TokenBucket } from "../rate-limit.js";
 import { type Account, isOnline, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import type { Metrics } from "../metrics/index.js";
+import type { Tracing } from "../tracing/index.js";
+import { flushHooks } from "./flush-hooks.js";
 import { encodeMessage, observeSubject, type ReceiptRecord } from "../wire/index.js";
 import { Addressing, type Target } from "./addressing.js";
 import { type MessageInput, checkDraft, composeDraft } from "./draft.js";
@@ -18,7 +20,7 @@ import type { StoredMessage } from "./message.js";
 import { type ReceiptStreamItem, TrafficWatch } from "./watch.js";
 import type { MessageStatus } from "./tables.js";
 import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./validate.js";
-import { type MessageDraft, MessageWriter, StatusWriter, type WriteResult } from "./writer.js";
+import { type MessageDraft, MessageWriter, StatusWriter, type Transition, type WriteResult } from "./writer.js";
 import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
 import { LocalReplies, ReplyWait, handReply } from "./request-reply.js";
@@ -86,6 +88,7 @@ export interface MessagingDeps {
   logger: Logger;
   config: Config;
   metrics: Metrics;
+  tracing: Tracing;
   /** Holds the sessions of open CONSUME streams; without it streams hold none (tests of delivery alone). */
   sessions?: SessionHolder | undefined;
 }
@@ -116,8 +119,17 @@ export class Messaging {
 
   constructor(private readonly deps: MessagingDeps) {
     this.addressing = new Addressing(deps.db, deps.bus);
-    this.writer = new MessageWriter(deps.db, deps.config.deliveryLeaseMs, deps.metrics.flushObserver("messages"));
-    this.status = new StatusWriter(deps.db, deps.config.deliveryLeaseMs, deps.metrics.flushObserver("statuses"));
+    const { metrics, tracing } = deps;
+    this.writer = new MessageWriter(
+      deps.db,
+      deps.config.deliveryLeaseMs,
+      flushHooks(metrics, tracing, "messages", (d: MessageDraft) => d.traceparent),
+    );
+    this.status = new StatusWriter(
+      deps.db,
+      deps.config.deliveryLeaseMs,
+      flushHooks(metrics, tracing, "statuses", (t: Transition) => t.traceparent),
+    );
     this.watch = new TrafficWatch({ db: deps.db, bus: deps.bus });
     this.receipts = new ReceiptPublisher(deps.bus, deps.metrics);
     this.waiters = new ReceiptWaiters(deps.bus, deps.db, this.receipts);
@@ -128,6 +140,7 @@ export class Messaging {
       status: this.status,
       receipts: this.receipts,
       deliveryLatency: deps.metrics.deliveryLatency,
+      tracing: deps.tracing,
     });
     this.sendLimit = new TokenBucket("messages from this account", deps.config.sendRatePerSecond, deps.config.sendRateBurst);
   }
@@ -309,9 +322,10 @@ export class Messaging {
         this.localReplies.hand(request.messageId, stored.message) || (await handReply(this.deps.bus, request.messageId, stored.message));
       if (!handed) this.delivery.announce(stored.message);
       // Both in one status write: the request answered, and the reply processed when the Request call took it.
+      const tp = input.traceparent;
       await Promise.all([
-        this.transition(request.messageId, "processed", input.sessionTag, "", ""),
-        handed && this.transition(stored.message.messageId, "processed", input.sessionTag, "", ""),
+        this.transition(request.messageId, "processed", input.sessionTag, tp),
+        handed && this.transition(stored.message.messageId, "processed", input.sessionTag, tp),
       ]);
     }
     return { message: stored.message, duplicate: stored.duplicate };
@@ -322,7 +336,7 @@ export class Messaging {
    * caller owns the message's recipient — checked inside the batched UPDATE, so an ack costs no read of its
    * own; only items that changed nothing are looked at again, to tell "already final" from "not yours".
    */
-  async ack(principal: Principal, items: AckInput[], sessionTag: string): Promise<AckItemResult[]> {
+  async ack(principal: Principal, items: AckInput[], sessionTag: string, traceparent = ""): Promise<AckItemResult[]> {
     if (items.length === 0) throw invalidArgument("acks", "must not be empty");
     if (items.length > 1000) throw invalidArgument("acks", "at most 1000 per call");
     const recipientOwner = principal.admin ? undefined : principal.userId;
@@ -341,6 +355,7 @@ export class Messaging {
           code: item.code.slice(0, 64),
           detail: item.detail.slice(0, 1000),
           recipientOwner,
+          traceparent,
         });
         if (receipt) {
           this.receipts.publish(receipt);
@@ -479,8 +494,8 @@ export class Messaging {
     };
   }
 
-  private async transition(messageId: string, to: "processed" | "rejected", sessionTag: string, code: string, detail: string) {
-    const { message, receipt } = await this.status.apply({ messageId, to, sessionTag, code, detail });
+  private async transition(messageId: string, to: "processed", sessionTag: string, traceparent: string | undefined) {
+    const { message, receipt } = await this.status.apply({ messageId, to, sessionTag, code: "", detail: "", traceparent });
     if (receipt) this.receipts.publish(receipt);
     return message;
   }

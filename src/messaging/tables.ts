@@ -14,6 +14,8 @@ export interface MessagesTable {
   thread_id: string;
   parent_message_id: string;
   trace_id: string;
+  /** W3C trace context the message was sent in; "" when none. */
+  traceparent: Generated<string>;
   kind: MessageKindName;
   from_account_id: string;
   from_username: string;

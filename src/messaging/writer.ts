@@ -1,8 +1,7 @@
 import { type Kysely, type Selectable, sql } from "kysely";
-import type { FlushObserver } from "../metrics/index.js";
 import { grantBlobs } from "../blobs/index.js";
 import type { Database } from "../store/schema.js";
-import { GroupCommit } from "../store/group-commit.js";
+import { type FlushHooks, GroupCommit } from "../store/group-commit.js";
 import { PREPARED } from "../store/prepared-pool.js";
 import type { ReceiptRecord } from "../wire/index.js";
 import { type StoredMessage, toStoredMessage } from "./message.js";
@@ -37,9 +36,9 @@ export class MessageWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly leaseMs = DEFAULT_LEASE_MS,
-    observe?: FlushObserver,
+    hooks?: FlushHooks<MessageDraft>,
   ) {
-    this.commit = new GroupCommit((drafts) => this.flush(drafts), undefined, undefined, observe);
+    this.commit = new GroupCommit((drafts) => this.flush(drafts), undefined, undefined, hooks);
   }
 
   write(draft: MessageDraft): Promise<WriteResult> {
@@ -150,12 +149,12 @@ async function insertMessages(
       select * from jsonb_populate_recordset(null::messages, cast(${rowsJson(drafts)} as jsonb)) with ordinality as v(ord)
     ),
     ins as (
-      insert into messages (message_id, thread_id, parent_message_id, trace_id, kind, from_account_id, from_username,
+      insert into messages (message_id, thread_id, parent_message_id, trace_id, traceparent, kind, from_account_id, from_username,
                             from_agent_id, from_session_tag, to_target, to_account_id, to_username, payload,
                             payload_bytes, payload_chars, sent_at, ttl_ms, expires_at, schema_version,
                             idempotency_key, signature, blob_ids, status, delivery_attempts, status_session_tag,
                             lease_until, updated_at)
-      select message_id, thread_id, parent_message_id, trace_id, kind, from_account_id, from_username,
+      select message_id, thread_id, parent_message_id, trace_id, traceparent, kind, from_account_id, from_username,
              from_agent_id, from_session_tag, to_target, to_account_id, to_username, payload,
              payload_bytes, payload_chars, sent_at, ttl_ms, expires_at, schema_version,
              idempotency_key, signature, blob_ids, status, case when status = 'delivered' then 1 else 0 end,
@@ -227,6 +226,7 @@ function rowsJson(drafts: MessageDraft[]): string {
       thread_id: d.threadId,
       parent_message_id: d.parentMessageId,
       trace_id: d.traceId,
+      traceparent: d.traceparent,
       kind: d.kind,
       from_account_id: d.fromAccountId,
       from_username: d.fromUsername,
@@ -317,6 +317,8 @@ export interface Transition {
    * ownership check rides in the UPDATE instead of a read before it. Undefined: no such condition.
    */
   recipientOwner?: string | undefined;
+  /** The trace context of the change (the Ack's or Reply's call, the delivery's span), for the flush's span. */
+  traceparent?: string | undefined;
 }
 
 /** Where a message's delivery stands after a change: what its callers need, not the whole row. */
@@ -350,9 +352,9 @@ export class StatusWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly leaseMs = DEFAULT_LEASE_MS,
-    observe?: FlushObserver,
+    hooks?: FlushHooks<Transition>,
   ) {
-    this.commit = new GroupCommit((items) => this.flush(items), 1000, undefined, observe);
+    this.commit = new GroupCommit((items) => this.flush(items), 1000, undefined, hooks);
   }
 
   apply(transition: Transition): Promise<TransitionResult> {

@@ -34,7 +34,7 @@ export class Heartbeats {
     private readonly db: Kysely<Database>,
     private readonly opts: { ttlSeconds: number; gatewayId: string; observe?: FlushObserver },
   ) {
-    this.commit = new GroupCommit((beats) => this.flush(beats), 500, HEARTBEAT_LINGER_MS, opts.observe);
+    this.commit = new GroupCommit((beats) => this.flush(beats), 500, HEARTBEAT_LINGER_MS, { observe: opts.observe });
   }
 
   /**

@@ -60,7 +60,7 @@ export class NewRegistrations {
     private readonly db: Kysely<Database>,
     private readonly opts: { ttlSeconds: number; gatewayId: string; observe?: FlushObserver },
   ) {
-    this.commit = new GroupCommit((items) => this.flush(items), 200, undefined, opts.observe);
+    this.commit = new GroupCommit((items) => this.flush(items), 200, undefined, { observe: opts.observe });
   }
 
   /** The account and session created, or undefined when the username is taken (the caller rebinds it). */

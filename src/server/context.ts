@@ -18,3 +18,13 @@ export function principalOf(ctx: HandlerContext): Principal {
 export function clientAddressOf(ctx: HandlerContext): string {
   return ctx.values.get(kClientAddress);
 }
+
+/**
+ * The W3C trace context of the call: its server span when tracing is on, else the caller's `traceparent` as given
+ * (so that messages sent through a gateway without tracing still continue their sender's trace). "" for none.
+ */
+export const kTraceparent = createContextKey<string>("", { description: "traceparent" });
+
+export function traceparentOf(ctx: HandlerContext): string {
+  return ctx.values.get(kTraceparent);
+}

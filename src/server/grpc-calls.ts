@@ -13,7 +13,9 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import type { Logger } from "pino";
 import type { Auth } from "../auth/index.js";
 import type { RpcMetrics } from "../metrics/index.js";
-import { kClientAddress, kPrincipal } from "./context.js";
+import type { Tracing } from "../tracing/index.js";
+import { startCallSpan } from "./call-trace.js";
+import { kClientAddress, kPrincipal, kTraceparent } from "./context.js";
 import type { DrainSignal } from "./drain-signal.js";
 import { giveReason } from "./error-reasons.js";
 import { toConnectError } from "./errors.js";
@@ -62,6 +64,7 @@ export interface GrpcCallsOptions {
   publicMethods: ReadonlySet<string>;
   drain: DrainSignal;
   metrics: RpcMetrics;
+  tracing: Tracing;
 }
 
 export class GrpcCalls {
@@ -130,7 +133,7 @@ export class GrpcCalls {
     );
     // The header object itself stays out of serve(): its frame lives as long as the call, a stream's for as long as
     // the agent is connected.
-    void this.serve(route, stream, ctx, timeout, firstHeader(headers.authorization));
+    void this.serve(route, stream, ctx, timeout, firstHeader(headers.authorization), firstHeader(headers.traceparent));
     return true;
   }
 
@@ -140,10 +143,12 @@ export class GrpcCalls {
     ctx: StreamContext,
     timeout: ReturnType<typeof parseTimeout>,
     credentials: string | null,
+    traceparent: string | null,
   ): Promise<void> {
     const started = performance.now();
     const client = res.session?.socket?.remoteAddress ?? "";
     ctx.values.set(kClientAddress, client);
+    const span = startCallSpan(this.options.tracing, route.name, "grpc", traceparent, ctx.values);
     let ended = false;
     const onClose = () => {
       if (!ended) ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled));
@@ -193,7 +198,15 @@ export class GrpcCalls {
     recordRpc(
       this.options.logger,
       this.options.metrics,
-      { method: route.name, started, streaming: route.kind !== "unary", principal: ctx.values.get(kPrincipal)?.username, client },
+      {
+        method: route.name,
+        started,
+        streaming: route.kind !== "unary",
+        span,
+        traceparent: ctx.values.get(kTraceparent),
+        principal: ctx.values.get(kPrincipal)?.username,
+        client,
+      },
       failure,
     );
   }

@@ -2,21 +2,25 @@ import { Code, ConnectError, type Interceptor, type StreamResponse } from "@conn
 import type { Logger } from "pino";
 import type { Auth } from "../auth/index.js";
 import type { RpcMetrics } from "../metrics/index.js";
+import { type TraceSpan, type Tracing, traceIdOf } from "../tracing/index.js";
+import { endCallSpan, startCallSpan } from "./call-trace.js";
 import { toConnectError } from "./errors.js";
-import { kClientAddress, kPrincipal } from "./context.js";
+import { kClientAddress, kPrincipal, kTraceparent } from "./context.js";
 
 // Three interceptors, outermost first: observing (log line and metrics) sees the final code of every call
 // (including refusals by auth), error mapping turns domain errors into ConnectErrors with reasons, auth resolves
 // the caller.
 
 /**
- * One log line per RPC (method, code, duration, principal, client; never a credential or message body) and its
- * metrics.
+ * One log line per RPC (method, code, duration, principal, client, trace; never a credential or message body),
+ * its metrics and its server span.
  */
-export function observingInterceptor(logger: Logger, metrics: RpcMetrics): Interceptor {
+export function observingInterceptor(logger: Logger, metrics: RpcMetrics, tracing: Tracing): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
+    const protocol = req.header.get("content-type")?.startsWith("application/grpc") ? "grpc" : "connect";
+    const span = startCallSpan(tracing, method, protocol, req.header.get("traceparent"), req.contextValues);
     let streamClosed: (() => void) | undefined;
     const log = (err: unknown) => {
       streamClosed?.();
@@ -27,6 +31,8 @@ export function observingInterceptor(logger: Logger, metrics: RpcMetrics): Inter
           method,
           started,
           streaming: req.method.methodKind !== "unary",
+          span,
+          traceparent: req.contextValues.get(kTraceparent),
           principal: req.contextValues.get(kPrincipal)?.username,
           client: req.contextValues.get(kClientAddress),
         },
@@ -55,12 +61,23 @@ export function observingInterceptor(logger: Logger, metrics: RpcMetrics): Inter
 export function recordRpc(
   logger: Logger,
   metrics: RpcMetrics,
-  call: { method: string; started: number; streaming: boolean; principal: string | undefined; client: string },
+  call: {
+    method: string;
+    started: number;
+    streaming: boolean;
+    span: TraceSpan | undefined;
+    /** The call's trace context (its span's, or the caller's when not traced here). */
+    traceparent: string;
+    principal: string | undefined;
+    client: string;
+  },
   err: unknown,
 ): void {
   const ms = performance.now() - call.started;
-  const status = err === undefined ? undefined : toConnectError(err).code;
+  const failure = err === undefined ? undefined : toConnectError(err);
+  const status = failure?.code;
   metrics.finished(call.method, status, call.streaming ? undefined : ms / 1000);
+  if (call.span) endCallSpan(call.span, status, failure?.rawMessage);
   const code = status === undefined ? "ok" : Code[status].toLowerCase();
   const fields = {
     method: call.method,
@@ -68,6 +85,7 @@ export function recordRpc(
     ms: Math.round(ms * 10) / 10,
     principal: call.principal,
     client: call.client || undefined,
+    trace: call.span?.traceId ?? (call.traceparent === "" ? undefined : traceIdOf(call.traceparent)),
   };
   if (err !== undefined && code === "internal") logger.error({ ...fields, err }, "rpc failed");
   else logger.info(fields, "rpc");

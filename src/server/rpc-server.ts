@@ -17,6 +17,7 @@ import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
 import { GrpcCalls } from "./grpc-calls.js";
 import { authInterceptor, errorInterceptor, observingInterceptor } from "./interceptors.js";
 import type { Metrics } from "../metrics/index.js";
+import type { Tracing } from "../tracing/index.js";
 import { metricsRoute } from "./metrics-route.js";
 import { type Listener, listen } from "./listener.js";
 import { notFound } from "./not-found.js";
@@ -37,6 +38,8 @@ export interface RpcServerOptions {
   publicMethods: ReadonlySet<string>;
   /** The gateway's metrics: calls are counted into them; `GET /metrics` serves them when `serve` is set. */
   metrics: { metrics: Metrics; serve: boolean; token: string | undefined };
+  /** Every call gets a server span (continuing the caller's `traceparent`) when tracing is on. */
+  tracing: Tracing;
   /** Every service served, for health and reflection. */
   services: DescService[];
   /** Registers the application's services; `addHttpRoute` serves plain HTTP routes beside them. */
@@ -63,7 +66,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const { metrics } = options.metrics;
   if (options.metrics.serve) httpRoutes.add("GET", "/metrics", metricsRoute(metrics, options.metrics.token));
   // The application's unary and server-streaming calls over gRPC are served by GrpcCalls; all else by connect.
-  const grpcCalls = new GrpcCalls({ logger, auth: options.auth, publicMethods: options.publicMethods, drain, metrics: metrics.rpc });
+  const grpcCalls = new GrpcCalls({
+    logger,
+    auth: options.auth,
+    publicMethods: options.publicMethods,
+    drain,
+    metrics: metrics.rpc,
+    tracing: options.tracing,
+  });
   const routes = (router: ConnectRouter) => {
     healthRoutes(health)(router);
     reflectionRoutes(descriptorSetRegistry(), options.services)(router);
@@ -72,7 +82,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const connectHandler = connectNodeAdapter({
     routes,
     interceptors: [
-      observingInterceptor(logger, metrics.rpc),
+      observingInterceptor(logger, metrics.rpc, options.tracing),
       errorInterceptor(),
       authInterceptor({ auth: options.auth, publicMethods: options.publicMethods }),
       inputRulesInterceptor(),

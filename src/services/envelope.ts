@@ -54,6 +54,7 @@ export function toEnvelope(m: StoredMessage, deliveryAttempt = m.deliveryAttempt
     threadId: m.threadId,
     parentMessageId: m.parentMessageId,
     traceId: m.traceId,
+    traceparent: m.traceparent,
     kind: kindToProto(m.kind),
     fromAccountId: m.fromAccountId,
     fromUsername: m.fromUsername,

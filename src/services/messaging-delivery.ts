@@ -27,7 +27,7 @@ import type {
   Target,
 } from "../messaging/index.js";
 import type { Principal } from "../auth/index.js";
-import { principalOf } from "../server/context.js";
+import { principalOf, traceparentOf } from "../server/context.js";
 import { PushSource, mapOutlet } from "../streams/index.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
@@ -49,13 +49,14 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
   };
   return {
     async send(req, ctx) {
-      return sendResponse(await messaging.send(principalOf(ctx), sendInput(req), ctx.signal));
+      return sendResponse(await messaging.send(principalOf(ctx), sendInput(req, traceparentOf(ctx)), ctx.signal));
     },
 
     async sendBatch(req, ctx) {
+      const traceparent = traceparentOf(ctx);
       const inputs = req.messages.map((m) => {
         try {
-          return sendInput(m);
+          return sendInput(m, traceparent);
         } catch (refused) {
           return { refused };
         }
@@ -73,6 +74,7 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
         principalOf(ctx),
         {
           ...messageInput(req, undefined, "request"),
+          traceparent: traceparentOf(ctx),
           to: target(req.to),
           asAccountId: req.asAccountId,
           ttlMs: req.ttlMs === undefined ? undefined : Number(req.ttlMs),
@@ -87,6 +89,7 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
     async reply(req, ctx) {
       const { message } = await messaging.reply(principalOf(ctx), {
         ...messageInput(req, req.kind, "reply"),
+        traceparent: traceparentOf(ctx),
         threadId: "",
         parentMessageId: "",
         traceId: "",
@@ -141,6 +144,7 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
           detail: a.detail,
         })),
         req.sessionTag,
+        traceparentOf(ctx),
       );
       return {
         results: results.map((r) => ({
@@ -187,9 +191,10 @@ async function* observe(
   }
 }
 
-function sendInput(req: SendRequest): SendInput {
+function sendInput(req: SendRequest, traceparent: string): SendInput {
   return {
     ...messageInput(req, req.kind, "direct"),
+    traceparent,
     to: target(req.to),
     asAccountId: req.asAccountId,
     ttlMs: req.expiry.case === "ttlMs" ? Number(req.expiry.value) : undefined,

@@ -1,3 +1,11 @@
+/** What a group commit tells of its flushes (metrics, traces). */
+export interface FlushHooks<In> {
+  /** Told of each flush: items written, and seconds it took. */
+  observe?: ((items: number, seconds: number) => void) | undefined;
+  /** Starts the flush's span, given its items (undefined: none); ended, with the error if any, when it is done. */
+  span?: ((items: In[]) => { end(error?: string): void } | undefined) | undefined;
+}
+
 /**
  * Group commit: callers submit one item each and get their own result, while the items that arrive during a
  * flush are written together by the next flush (one transaction, one round trip). With no load an item is
@@ -17,8 +25,7 @@ export class GroupCommit<In, Out> {
     private readonly flush: (items: In[]) => Promise<Out[]>,
     private readonly maxBatch = 500,
     private readonly lingerMs = 0,
-    /** Told of each flush: items written, and seconds it took (the gateway's metrics). */
-    private readonly observe?: (items: number, seconds: number) => void,
+    private readonly hooks: FlushHooks<In> = {},
   ) {}
 
   submit(item: In): Promise<Out> {
@@ -46,12 +53,16 @@ export class GroupCommit<In, Out> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
+        const items = batch.map((b) => b.item);
         const started = performance.now();
+        const span = this.hooks.span?.(items);
         try {
-          const results = await this.flush(batch.map((b) => b.item));
-          this.observe?.(batch.length, (performance.now() - started) / 1000);
+          const results = await this.flush(items);
+          this.hooks.observe?.(batch.length, (performance.now() - started) / 1000);
+          span?.end();
           batch.forEach((b, i) => b.resolve(results[i] as Out));
         } catch (err) {
+          span?.end(err instanceof Error ? err.message : String(err));
           for (const b of batch) b.reject(err);
         }
       }

@@ -39,6 +39,8 @@ export function decodeMessage(data: Uint8Array): StoredMessage {
   };
   return {
     ...raw,
+    // From a gateway of an earlier version: no trace context.
+    traceparent: raw.traceparent ?? "",
     sentAt: new Date(raw.sentAt),
     expiresAt: new Date(raw.expiresAt),
     signature: raw.signature && {

@@ -12,6 +12,11 @@ export interface StoredMessage {
   threadId: string;
   parentMessageId: string;
   traceId: string;
+  /**
+   * W3C trace context (`traceparent`) the message travels in: as stored, the span that sent it; as pushed to a
+   * stream, its delivery's span. "" when it was sent outside any trace.
+   */
+  traceparent: string;
   kind: MessageKindName;
   fromAccountId: string;
   fromUsername: string;

@@ -60,6 +60,22 @@ describe("metrics at GET /metrics (postgres+nats)", () => {
     }
   });
 
+  it("the Grafana dashboard and the docs' queries use only metrics a gateway serves", async () => {
+    const declared = new Set(declaredNames((await scrape(gw.url)).text));
+    const used = (text: string) =>
+      [...text.matchAll(/\b((?:agentnet|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ""));
+    const dashboard = JSON.parse(await readFile(new URL("../../deploy/grafana-dashboard.json", import.meta.url), "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(20);
+    const docs = await readFile(new URL("../../docs/operations.md", import.meta.url), "utf8");
+    const queries = [...docs.matchAll(/\| `([^`]*\([^`]*)` \|/g)].map((m) => m[1]!);
+    expect(queries.length).toBeGreaterThan(3);
+    const unknown = [...exprs, ...queries].flatMap(used).filter((name) => !declared.has(name));
+    expect([...new Set(unknown)]).toEqual([]);
+  });
+
   it("counts calls by service, method and code over gRPC and Connect, and times unary ones", async () => {
     const admin = await loginAdmin(gw.url);
     const user = await createUser(gw.url, admin, "counted");

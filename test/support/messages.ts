@@ -85,6 +85,7 @@ export async function insertMessage(db: Kysely<Database>, m: MessageFixture): Pr
     threadId: m.threadId,
     parentMessageId: m.parentMessageId ?? "",
     traceId,
+    traceparent: "",
     kind: m.kind ?? "direct",
     fromAccountId: m.from.accountId,
     fromUsername: m.from.username,

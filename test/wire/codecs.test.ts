@@ -25,6 +25,7 @@ const message: fc.Arbitrary<StoredMessage> = fc.record({
   threadId: fc.string(),
   parentMessageId: fc.string(),
   traceId: fc.string(),
+  traceparent: fc.string(),
   kind: fc.constantFrom("direct", "request", "reply", "error", "system", "stream"),
   fromAccountId: fc.string(),
   fromUsername: fc.string(),

@@ -110,7 +110,7 @@ class BlobInfo(_message.Message):
     def __init__(self, blob_id: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ..., mime_type: _Optional[str] = ..., filename: _Optional[str] = ..., owner_account_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Envelope(_message.Message):
-    __slots__ = ("message_id", "thread_id", "parent_message_id", "trace_id", "kind", "from_account_id", "from_username", "from_agent_id", "from_session_tag", "to", "to_account_id", "to_username", "payload", "payload_bytes", "sent_at", "ttl_ms", "expires_at", "schema_version", "idempotency_key", "signature", "blobs", "delivery_attempt", "status")
+    __slots__ = ("message_id", "thread_id", "parent_message_id", "trace_id", "kind", "from_account_id", "from_username", "from_agent_id", "from_session_tag", "to", "to_account_id", "to_username", "payload", "payload_bytes", "sent_at", "ttl_ms", "expires_at", "schema_version", "idempotency_key", "signature", "blobs", "delivery_attempt", "status", "traceparent")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     THREAD_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,7 @@ class Envelope(_message.Message):
     BLOBS_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     thread_id: str
     parent_message_id: str
@@ -157,7 +158,8 @@ class Envelope(_message.Message):
     blobs: _containers.RepeatedCompositeFieldContainer[BlobInfo]
     delivery_attempt: int
     status: DeliveryStatus
-    def __init__(self, message_id: _Optional[str] = ..., thread_id: _Optional[str] = ..., parent_message_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., from_account_id: _Optional[str] = ..., from_username: _Optional[str] = ..., from_agent_id: _Optional[str] = ..., from_session_tag: _Optional[str] = ..., to: _Optional[_Union[Recipient, _Mapping]] = ..., to_account_id: _Optional[str] = ..., to_username: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., payload_bytes: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl_ms: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schema_version: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., blobs: _Optional[_Iterable[_Union[BlobInfo, _Mapping]]] = ..., delivery_attempt: _Optional[int] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, message_id: _Optional[str] = ..., thread_id: _Optional[str] = ..., parent_message_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., from_account_id: _Optional[str] = ..., from_username: _Optional[str] = ..., from_agent_id: _Optional[str] = ..., from_session_tag: _Optional[str] = ..., to: _Optional[_Union[Recipient, _Mapping]] = ..., to_account_id: _Optional[str] = ..., to_username: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., payload_bytes: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl_ms: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schema_version: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., blobs: _Optional[_Iterable[_Union[BlobInfo, _Mapping]]] = ..., delivery_attempt: _Optional[int] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class SendRequest(_message.Message):
     __slots__ = ("to", "payload", "kind", "thread_id", "parent_message_id", "trace_id", "idempotency_key", "ttl_ms", "expires_at", "schema_version", "signature", "blob_ids", "wait_for", "wait_timeout_ms", "as_account_id", "session_tag", "message_id")

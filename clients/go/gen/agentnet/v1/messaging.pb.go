@@ -650,7 +650,14 @@ type Envelope struct {
 	// 0 in history reads of messages never delivered.
 	DeliveryAttempt int32 `protobuf:"varint,22,opt,name=delivery_attempt,json=deliveryAttempt,proto3" json:"delivery_attempt,omitempty"`
 	// Latest delivery status (filled in history and search results; DELIVERED on Subscribe).
-	Status        DeliveryStatus `protobuf:"varint,23,opt,name=status,proto3,enum=agentnet.v1.DeliveryStatus" json:"status,omitempty"`
+	Status DeliveryStatus `protobuf:"varint,23,opt,name=status,proto3,enum=agentnet.v1.DeliveryStatus" json:"status,omitempty"`
+	// W3C Trace Context of the message ("00-<32 hex trace id>-<16 hex span id>-<2 hex flags>"), for OpenTelemetry:
+	// on Subscribe, the span of this delivery (a child of the span that sent it); in history, the span that sent
+	// it. A handler continues the trace from it and sends it as `traceparent` metadata on its Ack and Reply, so a
+	// request, its delivery and its reply are one trace across agents and gateways. Empty when the message was
+	// sent outside any trace (no `traceparent` metadata and tracing off on the gateway). Unrelated to `trace_id`,
+	// agentnet's own correlation id, which spans attributes carry as `agentnet.trace_id`.
+	Traceparent   string `protobuf:"bytes,24,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -844,6 +851,13 @@ func (x *Envelope) GetStatus() DeliveryStatus {
 		return x.Status
 	}
 	return DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED
+}
+
+func (x *Envelope) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
 }
 
 // A message to send.
@@ -4024,7 +4038,7 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"\bfilename\x18\x05 \x01(\tR\bfilename\x12(\n" +
 	"\x10owner_account_id\x18\x06 \x01(\tR\x0eownerAccountId\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xb5\a\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd7\a\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -4052,7 +4066,8 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"\tsignature\x18\x14 \x01(\v2\x16.agentnet.v1.SignatureR\tsignature\x12+\n" +
 	"\x05blobs\x18\x15 \x03(\v2\x15.agentnet.v1.BlobInfoR\x05blobs\x12)\n" +
 	"\x10delivery_attempt\x18\x16 \x01(\x05R\x0fdeliveryAttempt\x123\n" +
-	"\x06status\x18\x17 \x01(\x0e2\x1b.agentnet.v1.DeliveryStatusR\x06status\"\xd1\x05\n" +
+	"\x06status\x18\x17 \x01(\x0e2\x1b.agentnet.v1.DeliveryStatusR\x06status\x12 \n" +
+	"\vtraceparent\x18\x18 \x01(\tR\vtraceparent\"\xd1\x05\n" +
 	"\vSendRequest\x12&\n" +
 	"\x02to\x18\x01 \x01(\v2\x16.agentnet.v1.RecipientR\x02to\x121\n" +
 	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructR\apayload\x12,\n" +

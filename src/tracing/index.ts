@@ -1,0 +1,10 @@
+export {
+  type SpanOptions,
+  SpanKind,
+  type TraceSpan,
+  Tracing,
+  spanContextOf,
+  traceIdOf,
+  validTraceparent,
+} from "./tracing.js";
+export { TRACES_SAMPLERS, type TracesSampler, type TracingConfig } from "./config.js";
