@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,17 @@ func newMessage(e *pb.Envelope) *Message {
 func (m *Message) Text() string {
 	t, _ := m.Payload["text"].(string)
 	return t
+}
+
+// Kind is the message kind's lower-case name ("direct", "request", …).
+func (m *Message) Kind() string {
+	return strings.ToLower(strings.TrimPrefix(m.Envelope.GetKind().String(), "MESSAGE_KIND_"))
+}
+
+// Traceparent is the W3C trace context the message arrived in (its delivery's span); "" when sent outside any trace.
+// A handler's ctx already carries it (as the parent of the handler's span).
+func (m *Message) Traceparent() string {
+	return m.Envelope.GetTraceparent()
 }
 
 func (m *Message) IsRequest() bool {
@@ -324,6 +336,9 @@ func (a *Agent) startLocked(m *Message) {
 	go func() {
 		defer a.wg.Done()
 		ctx, cancel := context.WithTimeout(a.ctx, a.limits.WorkTimeout)
+		// The handler runs in a span continuing the message's trace; its calls and its ack carry that span.
+		ctx, span := startHandling(ctx, m)
+		handling := TraceparentFrom(ctx)
 		done := make(chan error, 1)
 		go func() { done <- h(ctx, m) }()
 		var outcome *pb.AckItem
@@ -343,6 +358,12 @@ func (a *Agent) startLocked(m *Message) {
 			outcome, failed = reject("timeout", fmt.Sprintf("handler did not finish within %s", a.limits.WorkTimeout)), true
 		}
 		cancel()
+		outcome.Traceparent = handling
+		if outcome.Outcome == pb.AckOutcome_ACK_OUTCOME_REJECTED {
+			endHandling(span, outcome.Code)
+		} else {
+			endHandling(span, "")
+		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		a.running--

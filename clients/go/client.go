@@ -126,7 +126,7 @@ func Dial(rawURL string, creds Credentials, opts ...Option) (*Client, error) {
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(bearer{value: secret}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
-		grpc.WithChainUnaryInterceptor(waitForReady),
+		grpc.WithChainUnaryInterceptor(waitForReady, propagateTrace),
 		// Reconnect quickly after a gateway restart (grpc-go's first wait is a full second), but give every attempt
 		// the whole connect timeout to finish its handshake.
 		grpc.WithConnectParams(grpc.ConnectParams{

@@ -32,6 +32,8 @@ type server struct {
 	url, dataDir, password string
 	port                   int
 	cmd                    *exec.Cmd
+	// Extra environment of the gateway ("KEY=value").
+	env []string
 }
 
 func (s *server) start(t *testing.T) {
@@ -58,6 +60,7 @@ func (s *server) start(t *testing.T) {
 	s.cmd.Dir = s.dataDir
 	s.cmd.Env = []string{"PATH=" + path, "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", s.port), "AGENTNET_DATA_DIR=" + s.dataDir,
 		"AGENTNET_ADMIN_PASSWORD=" + adminPassword, "LOG_LEVEL=warn", "AGENTNET_SWEEP_INTERVAL_MS=100"}
+	s.cmd.Env = append(s.cmd.Env, s.env...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,9 +94,9 @@ func (s *server) stop() {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-func newServer(t *testing.T) *server {
-	s := &server{password: adminPassword}
-	if u := os.Getenv("AGENTNET_TEST_URL"); u != "" {
+func newServer(t *testing.T, env ...string) *server {
+	s := &server{password: adminPassword, env: env}
+	if u := os.Getenv("AGENTNET_TEST_URL"); u != "" && len(env) == 0 {
 		s.url, s.password = u, os.Getenv("AGENTNET_TEST_ADMIN_PASSWORD")
 		return s
 	}

@@ -9,7 +9,7 @@ import { TokenBucket } from "../rate-limit.js";
 import { type Account, isOnline, mayActAs } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import type { Metrics } from "../metrics/index.js";
-import type { Tracing } from "../tracing/index.js";
+import { SpanKind, type Tracing, validTraceparent } from "../tracing/index.js";
 import { flushHooks } from "./flush-hooks.js";
 import { encodeMessage, observeSubject, type ReceiptRecord } from "../wire/index.js";
 import { Addressing, type Target } from "./addressing.js";
@@ -63,6 +63,8 @@ export interface AckInput {
   outcome: "processed" | "rejected";
   code: string;
   detail: string;
+  /** The trace context of the message's handling, when the SDK sends one. */
+  traceparent?: string | undefined;
 }
 
 export interface AckItemResult {
@@ -348,6 +350,7 @@ export class Messaging {
           if (!state || !(await this.owns(principal, state.toAccountId))) return notFound(item.messageId);
           return { messageId: item.messageId, ok: false, status: state.status, error: "missing_code" };
         }
+        const handling = validTraceparent(item.traceparent);
         const { message, receipt } = await this.status.apply({
           messageId: item.messageId,
           to: item.outcome,
@@ -355,10 +358,11 @@ export class Messaging {
           code: item.code.slice(0, 64),
           detail: item.detail.slice(0, 1000),
           recipientOwner,
-          traceparent,
+          traceparent: handling ?? traceparent,
         });
         if (receipt) {
           this.receipts.publish(receipt);
+          if (handling) this.settledSpan(handling, receipt, traceparent);
           return { messageId: item.messageId, ok: true, status: message?.status, error: "" };
         }
         // Nothing changed: already final (a no-op that reports the status), or unknown, or not the caller's.
@@ -366,6 +370,28 @@ export class Messaging {
         return { messageId: item.messageId, ok: true, status: message.status, error: "" };
       }),
     );
+  }
+
+  /**
+   * The span of an outcome in the trace of the message's handling (acks of many traces share one Ack call, whose
+   * own span is linked).
+   */
+  private settledSpan(handling: string, receipt: ReceiptRecord, call: string): void {
+    this.deps.tracing
+      .start("agentnet.settle", {
+        kind: SpanKind.CONSUMER,
+        parent: handling,
+        links: call === "" ? [] : [call],
+        attributes: {
+          "messaging.system": "agentnet",
+          "messaging.operation.type": "settle",
+          "messaging.message.id": receipt.messageId,
+          "agentnet.trace_id": receipt.traceId,
+          "agentnet.status": receipt.status,
+          ...(receipt.code !== "" && { "agentnet.code": receipt.code }),
+        },
+      })
+      ?.end();
   }
 
   /** Whether the caller may act as an account (through the account cache). */

@@ -28,6 +28,7 @@ import type {
 } from "../messaging/index.js";
 import type { Principal } from "../auth/index.js";
 import { principalOf, traceparentOf } from "../server/context.js";
+import { validTraceparent } from "../tracing/index.js";
 import { PushSource, mapOutlet } from "../streams/index.js";
 import { envelopeBlobs } from "./blobs.js";
 import { kindFromProto, statusToProto, toEnvelope } from "./envelope.js";
@@ -142,6 +143,7 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
           outcome: a.outcome === AckOutcome.REJECTED ? "rejected" : "processed",
           code: a.code,
           detail: a.detail,
+          traceparent: a.traceparent,
         })),
         req.sessionTag,
         traceparentOf(ctx),
@@ -194,7 +196,8 @@ async function* observe(
 function sendInput(req: SendRequest, traceparent: string): SendInput {
   return {
     ...messageInput(req, req.kind, "direct"),
-    traceparent,
+    // The message's own trace context (a batching client's), else the call's.
+    traceparent: validTraceparent(req.traceparent) ?? traceparent,
     to: target(req.to),
     asAccountId: req.asAccountId,
     ttlMs: req.expiry.case === "ttlMs" ? Number(req.expiry.value) : undefined,

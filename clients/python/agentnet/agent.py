@@ -127,7 +127,7 @@ class Agent(Actor):
         self._acks.append(messaging_pb2.AckItem(
             message_id=message.message_id,
             outcome=messaging_pb2.ACK_OUTCOME_PROCESSED if outcome.processed else messaging_pb2.ACK_OUTCOME_REJECTED,
-            code=outcome.code, detail=outcome.detail))
+            code=outcome.code, detail=outcome.detail, traceparent=getattr(message, "trace_context", "")))
         self._ack_wakeup.set()
 
     async def _ack_loop(self) -> None:

@@ -15,6 +15,7 @@ from google.protobuf import struct_pb2
 from .batch import DEFAULT_LINGER_SECONDS, SendBatcher
 from .errors import ErrorReply, UnavailableError, from_rpc_error, is_retryable
 from .message import KIND_VALUES, Message
+from .tracing import current_traceparent, with_traceparent
 from .v1 import auth_pb2_grpc, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -83,7 +84,9 @@ class Actor:
             to=to_recipient(to), payload=struct(payload), kind=KIND_VALUES[kind], thread_id=thread_id,
             parent_message_id=parent_message_id, trace_id=trace_id, idempotency_key=idempotency_key,
             blob_ids=list(blob_ids), wait_for=WAIT_FOR[wait_for], as_account_id=self.account_id,
-            session_tag=self.session_tag, message_id=message_id or new_message_id())
+            session_tag=self.session_tag, message_id=message_id or new_message_id(),
+            # In the message itself too: a batched send goes out later, from another task.
+            traceparent=current_traceparent())
         if ttl_ms is not None:
             req.ttl_ms = ttl_ms
         if wait_timeout_ms is not None:
@@ -338,9 +341,10 @@ class Client(Actor):
         for attempt in range(retries + 1):
             try:
                 await self.wait_ready(self.connect_timeout if timeout is None else min(timeout, self.connect_timeout))
+                metadata = with_traceparent(self._metadata)
                 if attempt == 0:
-                    return await method(request, metadata=self._metadata, timeout=timeout)
-                return await method(request, metadata=self._metadata, timeout=timeout or RECONNECT_WAIT_SECONDS, wait_for_ready=True)
+                    return await method(request, metadata=metadata, timeout=timeout)
+                return await method(request, metadata=metadata, timeout=timeout or RECONNECT_WAIT_SECONDS, wait_for_ready=True)
             except grpc.aio.AioRpcError as e:
                 err = from_rpc_error(e)
             except UnavailableError as e:

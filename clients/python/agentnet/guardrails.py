@@ -9,6 +9,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
+from .tracing import handling
+
 
 @dataclass
 class Guardrails:
@@ -182,6 +184,19 @@ class GuardedHandler:
         task.add_done_callback(self.tasks.discard)
 
     async def _run(self, message: Any) -> None:
+        # The handler runs in a span continuing the message's trace; its answers and its ack carry that span.
+        with handling(message) as span:
+            message.trace_context = span.traceparent
+            outcome = await self._outcome(message)
+            if not outcome.processed:
+                span.fail(outcome.code)
+        self.running -= 1
+        self.seen.set(message.message_id, outcome)
+        self.on_outcome(message, outcome, False)
+        while not self.closed and self.running < self.limits.max_concurrency and self.queue:
+            self._start(self.queue.popleft())
+
+    async def _outcome(self, message: Any) -> Outcome:
         try:
             await asyncio.wait_for(self.handler(message), timeout=self.limits.work_timeout_seconds)
             self.breaker.success()
@@ -195,8 +210,4 @@ class GuardedHandler:
         except Exception as e:  # noqa: BLE001 - any handler failure is reported, not raised
             self.breaker.failure()
             outcome = Outcome.rejected("handler_error", str(e) or type(e).__name__)
-        self.running -= 1
-        self.seen.set(message.message_id, outcome)
-        self.on_outcome(message, outcome, False)
-        while not self.closed and self.running < self.limits.max_concurrency and self.queue:
-            self._start(self.queue.popleft())
+        return outcome

@@ -39,10 +39,14 @@ class Message:
         self.envelope = envelope
         self._agent = agent
         self.payload: dict[str, Any] = json_format.MessageToDict(envelope.payload) if envelope.HasField("payload") else {}
+        # The trace context answers and the ack continue: the handler's span while one runs, else the envelope's.
+        self.trace_context: str = envelope.traceparent
 
     message_id = property(lambda self: self.envelope.message_id)
     thread_id = property(lambda self: self.envelope.thread_id)
     trace_id = property(lambda self: self.envelope.trace_id)
+    # W3C trace context the message arrived in (its delivery's span); "" when sent outside any trace.
+    traceparent = property(lambda self: self.envelope.traceparent)
     parent_message_id = property(lambda self: self.envelope.parent_message_id)
     from_account_id = property(lambda self: self.envelope.from_account_id)
     from_username = property(lambda self: self.envelope.from_username)

@@ -10,7 +10,7 @@ const MAX_BATCH = 1000;
 const FLUSH_DELAY_MS = 10;
 const MAX_ATTEMPTS = 5;
 
-type AckInit = Pick<AckItem, "messageId" | "outcome" | "code" | "detail">;
+type AckInit = Pick<AckItem, "messageId" | "outcome" | "code" | "detail" | "traceparent">;
 
 export class AckBatcher {
   private queue: AckInit[] = [];
@@ -23,11 +23,12 @@ export class AckBatcher {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  add(messageId: string, o: Outcome): void {
+  /** `traceparent`: the trace context of the message's handling; its outcome's span joins that trace. */
+  add(messageId: string, o: Outcome, traceparent = ""): void {
     this.queue.push(
       o.outcome === "processed"
-        ? { messageId, outcome: AckOutcome.PROCESSED, code: "", detail: "" }
-        : { messageId, outcome: AckOutcome.REJECTED, code: o.code, detail: o.detail },
+        ? { messageId, outcome: AckOutcome.PROCESSED, code: "", detail: "", traceparent }
+        : { messageId, outcome: AckOutcome.REJECTED, code: o.code, detail: o.detail, traceparent },
     );
     if (this.queue.length >= MAX_BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);

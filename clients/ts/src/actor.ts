@@ -28,6 +28,7 @@ import { type KindName, type WaitForName, kindFromName, waitForValue } from "./k
 import { MessageView } from "./message.js";
 import { type Target, toRecipient } from "./recipient.js";
 import { type RetryOptions, retrying } from "./retrying.js";
+import { activeTraceparent } from "./trace-context.js";
 import type { Services } from "./services.js";
 import { StreamWriter } from "./streaming.js";
 import { Thread } from "./thread.js";
@@ -56,6 +57,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Deadline of the whole call in ms. */
   timeoutMs?: number;
+  /** W3C trace context to send the message in; default the active OpenTelemetry span's, if any. */
+  traceparent?: string;
 }
 
 export interface RequestOptions extends Omit<SendOptions, "kind" | "waitFor" | "waitTimeoutMs" | "expiresAt"> {
@@ -64,6 +67,8 @@ export interface RequestOptions extends Omit<SendOptions, "kind" | "waitFor" | "
 }
 
 export interface ReplyOptions {
+  /** W3C trace context of the answer; default the answered message's handling (or its delivery's). */
+  traceparent?: string;
   /** "reply" (default) or "error". */
   kind?: "reply" | "error";
   idempotencyKey?: string;
@@ -137,6 +142,8 @@ export abstract class Actor {
       asAccountId: this.accountId,
       sessionTag: this.sessionTag,
       messageId: o.messageId ?? newMessageId(),
+      // In the message itself too: a batched send goes out later, with other traces' messages.
+      traceparent: o.traceparent ?? activeTraceparent() ?? "",
     };
     if (o.ttlMs !== undefined) req.expiry = { case: "ttlMs", value: BigInt(o.ttlMs) };
     else if (o.expiresAt) req.expiry = { case: "expiresAt", value: timestampFromDate(o.expiresAt) };
@@ -189,8 +196,11 @@ export abstract class Actor {
    * message back to its sender in the same thread, naming it as parent.
    */
   async reply(to: MessageView | string, payload: JsonObject, o: ReplyOptions = {}): Promise<{ messageId: string; threadId: string }> {
+    // An answer continues the trace of the message it answers (its handler's span while one runs it).
+    const traceparent = typeof to === "string" ? o.traceparent : (o.traceparent ?? (to.traceContext || undefined));
     if (typeof to !== "string" && !to.isRequest) {
       const sent = await this.send({ accountId: to.from.accountId }, payload, {
+        traceparent,
         kind: o.kind === "error" ? "error" : "direct",
         threadId: to.threadId,
         parentMessageId: to.messageId,
@@ -204,7 +214,7 @@ export abstract class Actor {
       return { messageId: sent.messageId, threadId: sent.threadId };
     }
     const requestMessageId = typeof to === "string" ? to : to.messageId;
-    const res: ReplyResponse = await this.retrying(o, (call) =>
+    const res: ReplyResponse = await this.retrying({ ...o, traceparent }, (call) =>
       this.services.messaging.reply(
         {
           requestMessageId,

@@ -171,12 +171,17 @@ export class Agent extends Actor {
     if (this.closed) throw new ClosedError("agent is closed");
     if (this.guard) throw new Error("onMessage was already called: one handler per agent");
     this.guard = new GuardedHandler(
-      (view, signal) => handler(new IncomingMessage(this, view.envelope, signal)),
+      (view, signal) => {
+        const incoming = new IncomingMessage(this, view.envelope, signal);
+        incoming.traceContext = view.traceContext;
+        return handler(incoming);
+      },
       this.guardrails,
       (event) => {
         // A request the handler answered with Reply is already PROCESSED on the server: no Ack needed for it.
         const answered = this.answered.delete(event.message.messageId);
-        if (!(answered && event.outcome.outcome === "processed")) this.acks.add(event.message.messageId, event.outcome);
+        if (!(answered && event.outcome.outcome === "processed"))
+          this.acks.add(event.message.messageId, event.outcome, event.message.traceContext);
         this.listeners.emit("outcome", event);
       },
     );

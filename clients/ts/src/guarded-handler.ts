@@ -6,6 +6,8 @@ import { CircuitBreaker } from "./circuit-breaker.js";
 import { DedupeCache } from "./dedupe-cache.js";
 import { type Guardrails, REJECTION, Reject } from "./guardrails.js";
 import type { MessageView } from "./message.js";
+import { context } from "@opentelemetry/api";
+import { startHandling } from "./trace-context.js";
 
 export type Outcome = { outcome: "processed" } | { outcome: "rejected"; code: string; detail: string };
 
@@ -118,13 +120,22 @@ export class GuardedHandler {
   }
 
   private async run(message: MessageView): Promise<Outcome> {
+    // The handler runs in a span continuing the message's trace; its answers and its ack carry that span.
+    const handling = startHandling({ ...message.envelope, kind: message.kind });
+    message.traceContext = handling.traceparent;
+    const outcome = await this.runTimed((signal) => context.with(handling.context, () => this.fn(message, signal)));
+    handling.end(outcome.outcome === "rejected" ? outcome.code : undefined);
+    return outcome;
+  }
+
+  private async runTimed(fn: (signal: AbortSignal) => unknown): Promise<Outcome> {
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.limits.workTimeoutMs);
     });
     try {
-      const result = await Promise.race([Promise.resolve().then(() => this.fn(message, abort.signal)), timedOut]);
+      const result = await Promise.race([Promise.resolve().then(() => fn(abort.signal)), timedOut]);
       if (result === "timeout") {
         // JavaScript cannot stop the handler: it is told through the signal, and its slot is given to the next message.
         abort.abort(new Error("work timeout"));

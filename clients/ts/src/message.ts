@@ -12,7 +12,20 @@ export interface From {
 }
 
 export class MessageView {
-  constructor(readonly envelope: Envelope) {}
+  /**
+   * The trace context answers to this message continue: the handler's span while a handler runs it (set by the
+   * agent), else the envelope's `traceparent`.
+   */
+  traceContext: string;
+
+  constructor(readonly envelope: Envelope) {
+    this.traceContext = envelope.traceparent;
+  }
+
+  /** W3C trace context the message arrived in (its delivery's span); "" when it was sent outside any trace. */
+  get traceparent(): string {
+    return this.envelope.traceparent;
+  }
 
   get messageId(): string {
     return this.envelope.messageId;

@@ -4,6 +4,7 @@
 import type { CallOptions } from "@connectrpc/connect";
 import { Backoff, sleep } from "./backoff.js";
 import { AgentnetError, isTransient, toAgentnetError } from "./errors.js";
+import { withTraceparent } from "./trace-context.js";
 
 export interface RetryOptions {
   /** Extra attempts after a transient failure; default 2 (the seed's). */
@@ -11,6 +12,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Deadline of each attempt in ms. */
   timeoutMs?: number;
+  /** W3C trace context to send (a handler's); default: the active OpenTelemetry span's, if any. */
+  traceparent?: string | undefined;
 }
 
 export const DEFAULT_RETRIES = 2;
@@ -27,7 +30,7 @@ export async function retrying<T>(
     try {
       // A retry first waits (bounded) for the connection to come back instead of failing at once again.
       if (attempt > 0) await waitReady();
-      return await call({ signal: o.signal, timeoutMs: o.timeoutMs });
+      return await call(withTraceparent({ signal: o.signal, timeoutMs: o.timeoutMs }, o.traceparent));
     } catch (err) {
       const e = err instanceof AgentnetError ? err : toAgentnetError(err);
       // connect_timeout: the bounded wait for the connection already was the retry.

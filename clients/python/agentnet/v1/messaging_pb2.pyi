@@ -162,7 +162,7 @@ class Envelope(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., thread_id: _Optional[str] = ..., parent_message_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., from_account_id: _Optional[str] = ..., from_username: _Optional[str] = ..., from_agent_id: _Optional[str] = ..., from_session_tag: _Optional[str] = ..., to: _Optional[_Union[Recipient, _Mapping]] = ..., to_account_id: _Optional[str] = ..., to_username: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., payload_bytes: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl_ms: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schema_version: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., blobs: _Optional[_Iterable[_Union[BlobInfo, _Mapping]]] = ..., delivery_attempt: _Optional[int] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("to", "payload", "kind", "thread_id", "parent_message_id", "trace_id", "idempotency_key", "ttl_ms", "expires_at", "schema_version", "signature", "blob_ids", "wait_for", "wait_timeout_ms", "as_account_id", "session_tag", "message_id")
+    __slots__ = ("to", "payload", "kind", "thread_id", "parent_message_id", "trace_id", "idempotency_key", "ttl_ms", "expires_at", "schema_version", "signature", "blob_ids", "wait_for", "wait_timeout_ms", "as_account_id", "session_tag", "message_id", "traceparent")
     TO_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +180,7 @@ class SendRequest(_message.Message):
     AS_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_TAG_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     to: Recipient
     payload: _struct_pb2.Struct
     kind: MessageKind
@@ -197,7 +198,8 @@ class SendRequest(_message.Message):
     as_account_id: str
     session_tag: str
     message_id: str
-    def __init__(self, to: _Optional[_Union[Recipient, _Mapping]] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., thread_id: _Optional[str] = ..., parent_message_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., ttl_ms: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schema_version: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., blob_ids: _Optional[_Iterable[str]] = ..., wait_for: _Optional[_Union[WaitFor, str]] = ..., wait_timeout_ms: _Optional[int] = ..., as_account_id: _Optional[str] = ..., session_tag: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, to: _Optional[_Union[Recipient, _Mapping]] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., kind: _Optional[_Union[MessageKind, str]] = ..., thread_id: _Optional[str] = ..., parent_message_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., ttl_ms: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., schema_version: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., blob_ids: _Optional[_Iterable[str]] = ..., wait_for: _Optional[_Union[WaitFor, str]] = ..., wait_timeout_ms: _Optional[int] = ..., as_account_id: _Optional[str] = ..., session_tag: _Optional[str] = ..., message_id: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class SendResponse(_message.Message):
     __slots__ = ("message_id", "thread_id", "trace_id", "status", "to_account_id", "expires_at", "duplicate", "wait_timed_out", "receipt")
@@ -387,16 +389,18 @@ class AckRequest(_message.Message):
     def __init__(self, acks: _Optional[_Iterable[_Union[AckItem, _Mapping]]] = ..., session_tag: _Optional[str] = ...) -> None: ...
 
 class AckItem(_message.Message):
-    __slots__ = ("message_id", "outcome", "code", "detail")
+    __slots__ = ("message_id", "outcome", "code", "detail", "traceparent")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     outcome: AckOutcome
     code: str
     detail: str
-    def __init__(self, message_id: _Optional[str] = ..., outcome: _Optional[_Union[AckOutcome, str]] = ..., code: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, message_id: _Optional[str] = ..., outcome: _Optional[_Union[AckOutcome, str]] = ..., code: _Optional[str] = ..., detail: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class AckResponse(_message.Message):
     __slots__ = ("results",)

@@ -909,7 +909,10 @@ type SendRequest struct {
 	SessionTag string `protobuf:"bytes,16,opt,name=session_tag,json=sessionTag,proto3" json:"session_tag,omitempty"`
 	// Client-chosen message id (1..128 characters of `A-Za-z0-9._:-`, e.g. a UUID), making retries safe.
 	// Empty: the server assigns `msg_<ULID>`.
-	MessageId     string `protobuf:"bytes,17,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	MessageId string `protobuf:"bytes,17,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// W3C Trace Context to send this message in, over the call's `traceparent` metadata: for clients that batch
+	// sends of different traces into one SendBatch. Optional; an invalid value is ignored.
+	Traceparent   string `protobuf:"bytes,18,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1070,6 +1073,13 @@ func (x *SendRequest) GetSessionTag() string {
 func (x *SendRequest) GetMessageId() string {
 	if x != nil {
 		return x.MessageId
+	}
+	return ""
+}
+
+func (x *SendRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
 	}
 	return ""
 }
@@ -2247,7 +2257,11 @@ type AckItem struct {
 	// "timeout", "duplicate", "expired", "circuit_open", "handler_error", "invalid_payload". At most 64 characters.
 	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
 	// Rejections: human-readable explanation. At most 1,000 characters.
-	Detail        string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// W3C Trace Context of the handling of this message (the handler's span, or the envelope's `traceparent`): the
+	// outcome's span joins the message's trace even when acks of many traces share one call. Optional; an invalid
+	// value is ignored.
+	Traceparent   string `protobuf:"bytes,5,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2306,6 +2320,13 @@ func (x *AckItem) GetCode() string {
 func (x *AckItem) GetDetail() string {
 	if x != nil {
 		return x.Detail
+	}
+	return ""
+}
+
+func (x *AckItem) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
 	}
 	return ""
 }
@@ -4067,7 +4088,7 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"\x05blobs\x18\x15 \x03(\v2\x15.agentnet.v1.BlobInfoR\x05blobs\x12)\n" +
 	"\x10delivery_attempt\x18\x16 \x01(\x05R\x0fdeliveryAttempt\x123\n" +
 	"\x06status\x18\x17 \x01(\x0e2\x1b.agentnet.v1.DeliveryStatusR\x06status\x12 \n" +
-	"\vtraceparent\x18\x18 \x01(\tR\vtraceparent\"\xd1\x05\n" +
+	"\vtraceparent\x18\x18 \x01(\tR\vtraceparent\"\xf3\x05\n" +
 	"\vSendRequest\x12&\n" +
 	"\x02to\x18\x01 \x01(\v2\x16.agentnet.v1.RecipientR\x02to\x121\n" +
 	"\apayload\x18\x02 \x01(\v2\x17.google.protobuf.StructR\apayload\x12,\n" +
@@ -4089,7 +4110,8 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"\vsession_tag\x18\x10 \x01(\tR\n" +
 	"sessionTag\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x11 \x01(\tR\tmessageIdB\b\n" +
+	"message_id\x18\x11 \x01(\tR\tmessageId\x12 \n" +
+	"\vtraceparent\x18\x12 \x01(\tR\vtraceparentB\b\n" +
 	"\x06expiryB\x12\n" +
 	"\x10_wait_timeout_ms\"\xed\x02\n" +
 	"\fSendResponse\x12\x1d\n" +
@@ -4193,13 +4215,14 @@ const file_agentnet_v1_messaging_proto_rawDesc = "" +
 	"AckRequest\x12(\n" +
 	"\x04acks\x18\x01 \x03(\v2\x14.agentnet.v1.AckItemR\x04acks\x12\x1f\n" +
 	"\vsession_tag\x18\x02 \x01(\tR\n" +
-	"sessionTag\"\x87\x01\n" +
+	"sessionTag\"\xa9\x01\n" +
 	"\aAckItem\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x121\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x17.agentnet.v1.AckOutcomeR\aoutcome\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\tR\x04code\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"?\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12 \n" +
+	"\vtraceparent\x18\x05 \x01(\tR\vtraceparent\"?\n" +
 	"\vAckResponse\x120\n" +
 	"\aresults\x18\x01 \x03(\v2\x16.agentnet.v1.AckResultR\aresults\"\x85\x01\n" +
 	"\tAckResult\x12\x1d\n" +
