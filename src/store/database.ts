@@ -146,7 +146,7 @@ async function openPostgres(
     client.on("error", lost);
   });
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
+    dialect: new PostgresDialect({ pool: preparingPool(pool, onQueryError) }),
     ...(onQueryError && {
       log: (event: LogEvent) => {
         if (event.level === "error") onQueryError();

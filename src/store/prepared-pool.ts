@@ -12,8 +12,11 @@ import pg from "pg";
 /** Put first in a statement's text to run it as a named prepared statement. */
 export const PREPARED = "/* prepared */";
 
-/** The pool Kysely sees: pg's, with statements that start with PREPARED sent as named ones. */
-export function preparingPool(pool: pg.Pool): PostgresPool {
+/**
+ * The pool Kysely sees: pg's, with statements that start with PREPARED sent as named ones. `onConnectError` hears of
+ * checkouts that failed (the server down or unreachable): Kysely's log sees only statements that got a connection.
+ */
+export function preparingPool(pool: pg.Pool, onConnectError?: () => void): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const names = new Map<string, string>();
   const nameOf = (text: string): string => {
@@ -51,7 +54,13 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     Client: pg.Client as unknown as PostgresPool["Client"],
     options: pool.options,
     connect: async () => {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        onConnectError?.();
+        throw err;
+      }
       let w = wrapped.get(client);
       if (w === undefined) {
         w = wrap(client);

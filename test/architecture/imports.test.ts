@@ -22,10 +22,13 @@ const BELOW_DOMAINS = new Set([
   "config",
   "bounded-cache",
   "rate-limit",
+  "metrics",
+  "tracing",
+  "version",
 ]);
 const DOMAINS = new Set(["auth", "blobs", "messaging", "registry", "sessions", "voice", "retention", "agent-status"]);
 /** Rooms whose index.ts is their only surface. */
-const SURFACED = new Set([...DOMAINS, "wire", "lifecycle", "streams", "paging", "bus"]);
+const SURFACED = new Set([...DOMAINS, "wire", "lifecycle", "streams", "paging", "bus", "metrics"]);
 
 interface Edge {
   file: string;

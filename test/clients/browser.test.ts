@@ -39,7 +39,14 @@ function resolveTarget(target: Exports): string | undefined {
 /** Bare specifiers the SDK and its dependencies import, mapped to their ESM files under node_modules. */
 function importMap(): Record<string, string> {
   const imports: Record<string, string> = {};
-  for (const pkg of ["@agentnet/client", "@agentnet/gen", "@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-web"]) {
+  for (const pkg of [
+    "@agentnet/client",
+    "@agentnet/gen",
+    "@bufbuild/protobuf",
+    "@connectrpc/connect",
+    "@connectrpc/connect-web",
+    "@opentelemetry/api",
+  ]) {
     const exports = JSON.parse(readFileSync(path.join(root, "node_modules", pkg, "package.json"), "utf8")).exports as Record<
       string,
       Exports

@@ -13,6 +13,7 @@ import { type TestAgent, type TestUser, createUser, loginAdmin, registerAgent, u
 import { client } from "../support/clients.js";
 import { type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 import { retryDelayMs } from "../support/errors.js";
+import { sampleValue, scrape } from "../support/metrics.js";
 
 // A PostgreSQL restart (fast: clients are told 57P01 and disconnected; immediate: a crash) under a steady stream
 // of sends between two gateways. The gateways must ride it out: calls in the gap answer UNAVAILABLE with a
@@ -312,6 +313,33 @@ describe("a gateway started while its PostgreSQL is down", () => {
       gateway = await starting;
       const url = `http://127.0.0.1:${gateway.port}`;
       expect((await client(Health, url).check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      const admin = await loginAdmin(url);
+      expect(admin.token).not.toBe("");
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    "answers /metrics while PostgreSQL is down: store figures keep their last values, failed statements are counted",
+    async () => {
+      const url = `http://127.0.0.1:${gateway!.port}`;
+      const before = (await scrape(url)).samples;
+      const pending = sampleValue(before, "agentnet_messages_pending");
+      expect(Number.isFinite(pending)).toBe(true);
+      await server.halt("fast");
+      try {
+        // The sweeps keep trying the store every second; each failure is counted, and scrapes keep answering.
+        await expect
+          .poll(async () => sampleValue((await scrape(url)).samples, "agentnet_store_query_errors_total"), { timeout: MINUTE })
+          .toBeGreaterThan(sampleValue(before, "agentnet_store_query_errors_total"));
+        // Past the 5 s the figures are cached for, a read fails: the last figures stay.
+        await new Promise((r) => setTimeout(r, 5_500));
+        const during = (await scrape(url)).samples;
+        expect(sampleValue(during, "agentnet_messages_pending")).toBe(pending);
+        expect(sampleValue(during, "agentnet_registry_accounts")).toBe(sampleValue(before, "agentnet_registry_accounts"));
+      } finally {
+        await server.resume();
+      }
       const admin = await loginAdmin(url);
       expect(admin.token).not.toBe("");
     },

@@ -62,6 +62,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     const down = await migrator.migrateTo("0006_sessions");
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([
+      "0010_message_traceparent",
       "0009_search_trigram_indexes",
       "0008_sessions_hot_heartbeats",
       "0007_participants_without_fk",
@@ -77,6 +78,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       "0007_participants_without_fk",
       "0008_sessions_hot_heartbeats",
       "0009_search_trigram_indexes",
+      "0010_message_traceparent",
     ]);
   });
 
@@ -111,11 +113,34 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       });
     expect(await beats()).toEqual({ upd: 5, hot: 5 });
     expect((await migrator.migrateTo("0007_participants_without_fk")).results?.map((r) => r.migrationName)).toEqual([
+      "0010_message_traceparent",
       "0009_search_trigram_indexes",
       "0008_sessions_hot_heartbeats",
     ]);
     expect(await beats()).toEqual({ upd: 5, hot: 0 });
-    expect((await migrateToLatest(store)).applied).toEqual(["0008_sessions_hot_heartbeats", "0009_search_trigram_indexes"]);
+    expect((await migrateToLatest(store)).applied).toEqual([
+      "0008_sessions_hot_heartbeats",
+      "0009_search_trigram_indexes",
+      "0010_message_traceparent",
+    ]);
+  });
+
+  it("gives messages a traceparent column, empty for the rows already there (0010), and takes it away on the way down", async () => {
+    await migrateToLatest(store);
+    const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
+    const column = async () =>
+      (
+        await sql<{ column_default: string | null; is_nullable: string }>`
+          select column_default, is_nullable from information_schema.columns
+           where table_name = 'messages' and column_name = 'traceparent'`.execute(store.db)
+      ).rows;
+    expect(await column()).toEqual([{ column_default: "''::text", is_nullable: "NO" }]);
+    expect((await migrator.migrateTo("0009_search_trigram_indexes")).results?.map((r) => r.migrationName)).toEqual([
+      "0010_message_traceparent",
+    ]);
+    expect(await column()).toEqual([]);
+    expect((await migrateToLatest(store)).applied).toEqual(["0010_message_traceparent"]);
+    expect(await column()).toHaveLength(1);
   });
 
   it("serves substring searches of username and display name from trigram indexes (0009)", async () => {
