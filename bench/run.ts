@@ -73,6 +73,19 @@ const program = new Command()
   )
   .option("--log-level <level>", "LOG_LEVEL of the gateways", "warn")
   .option("--no-metrics", "run the gateways with AGENTNET_METRICS=false (to measure what metrics cost)")
+  .option(
+    "--gateway-env <pairs>",
+    "extra environment of the gateways, KEY=VALUE pairs separated by commas (e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)",
+    (v: string) => {
+      const env: Record<string, string> = {};
+      for (const pair of v.split(",")) {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new InvalidArgumentError(`"${pair}" is not KEY=VALUE`);
+        env[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      return env;
+    },
+  )
   .option("--no-save", "do not write bench/results/<timestamp>.json and latest.json")
   .option("--soak", "instead of the sections: a memory soak, two gateways under steady load; fails when RSS grows > 10 %", false)
   .option("--soak-minutes <n>", "length of the soak, minutes (default 10)", (v) => {
@@ -104,6 +117,7 @@ const opts = program.opts<{
   semiSpace: number;
   logLevel: string;
   metrics: boolean;
+  gatewayEnv?: Record<string, string>;
   save: boolean;
   soak: boolean;
   soakMinutes?: number;
@@ -128,9 +142,10 @@ const setups = new Setups(infra, {
   cpuProfileDir: opts.cpuProf ? path.join(RESULTS, "profiles") : undefined,
   nodeArgs: opts.gatewayNodeArgs?.split(/\s+/).filter(Boolean),
   semiSpaceMiB: opts.semiSpace,
-  env: opts.metrics ? {} : { AGENTNET_METRICS: "false" },
+  env: { ...(opts.metrics ? {} : { AGENTNET_METRICS: "false" }), ...opts.gatewayEnv },
 });
 if (!opts.metrics) notes.push("gateways run with AGENTNET_METRICS=false");
+if (opts.gatewayEnv) notes.push(`gateways run with ${Object.keys(opts.gatewayEnv).join(", ")} set`);
 if (opts.semiSpace !== DEFAULT_SEMI_SPACE_MIB)
   notes.push(`gateways run with --max-semi-space-size=${opts.semiSpace} (the bench default is ${DEFAULT_SEMI_SPACE_MIB})`);
 const ctx: RunContext = {

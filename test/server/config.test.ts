@@ -1,18 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, readConfig } from "../../src/config.js";
+import { readConfig } from "../../src/config.js";
+import { refusal } from "../support/config.js";
 
 // Settings that are each within their range but contradict each other are refused at start, naming the variable.
 
 describe("configuration cross-checks", () => {
-  const refused = (env: Record<string, string>) => {
-    try {
-      readConfig(env);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).variable;
-    }
-    return undefined;
-  };
+  const refused = (env: Record<string, string>) => refusal(env)?.variable;
 
   it("refuses a default TTL above the maximum TTL, and takes one equal to it", () => {
     expect(refused({ AGENTNET_DEFAULT_TTL_MS: "60001", AGENTNET_MAX_TTL_MS: "60000" })).toBe("AGENTNET_DEFAULT_TTL_MS");

@@ -3,7 +3,8 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageKind } from "../../gen/agentnet/v1/messaging_pb.js";
 import { SessionEventType, SessionType } from "../../gen/agentnet/v1/session_pb.js";
-import { ConfigError, readConfig } from "../../src/config.js";
+import { readConfig } from "../../src/config.js";
+import { refusal } from "../support/config.js";
 import { createUser, loginAdmin, openInbox, registerAgent, text, userClients } from "../support/agents.js";
 import { expectError } from "../support/errors.js";
 import { type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
@@ -275,15 +276,7 @@ describe("metrics turned off or behind a token (postgres+nats)", () => {
 });
 
 describe("metrics configuration", () => {
-  const refused = (env: Record<string, string>) => {
-    try {
-      readConfig(env);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).message;
-    }
-    return undefined;
-  };
+  const refused = (env: Record<string, string>) => refusal(env)?.message;
 
   it("takes AGENTNET_METRICS as a boolean, on by default", () => {
     expect(readConfig({}).metrics).toEqual({ enabled: true, token: undefined });

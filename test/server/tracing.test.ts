@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Envelope, MessageKind, type MessagingService, SubscribeMode } from "../../gen/agentnet/v1/messaging_pb.js";
-import { ConfigError, readConfig } from "../../src/config.js";
+import { readConfig } from "../../src/config.js";
+import { refusal } from "../support/config.js";
 import { type TestAgent, createUser, loginAdmin, registerAgent, text, userClients } from "../support/agents.js";
 import { type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
@@ -220,15 +221,7 @@ describe("trace context through a gateway with tracing off (postgres+nats)", () 
 });
 
 describe("tracing configuration", () => {
-  const refused = (env: Record<string, string>) => {
-    try {
-      readConfig(env);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).message;
-    }
-    return undefined;
-  };
+  const refused = (env: Record<string, string>) => refusal(env)?.message;
 
   it("reads the standard OTEL_* variables: endpoint, headers, service name, sampler, batch delay", () => {
     expect(readConfig({}).tracing.endpoint).toBeUndefined();
