@@ -41,7 +41,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     const gatewayId = `gw_${hostname()}_${process.pid}_${Date.now().toString(36)}`;
     // Counted whether or not they are served: the counting is cheap, and the figures stay whole when read.
     const metrics = new Metrics({ processMetrics: config.metrics.enabled });
-    const tracing = new Tracing(config.tracing, { gatewayId, version: VERSION });
+    const tracing = await Tracing.create(config.tracing, { gatewayId, version: VERSION });
     // Last to stop: the spans of the shutdown itself are exported too.
     cleanup.unshift(() => tracing.shutdown());
     if (tracing.enabled)

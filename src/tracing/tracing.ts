@@ -6,22 +6,10 @@ import {
   type SpanContext,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { parseTraceParent } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from "@opentelemetry/sdk-trace";
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { TracingConfig } from "./config.js";
 
 // Spans of one gateway, exported over OTLP/HTTP when an endpoint is configured, none otherwise. One provider per
@@ -54,26 +42,22 @@ export interface SpanOptions {
 }
 
 export class Tracing {
-  private readonly provider: TracerProvider | undefined;
-  private readonly tracer: Tracer | undefined;
+  private constructor(
+    private readonly tracer: Tracer | undefined,
+    private readonly stop: () => Promise<void> = async () => undefined,
+  ) {}
 
-  constructor(config: TracingConfig | undefined, resource: { gatewayId: string; version: string }) {
-    if (!config?.endpoint) return;
-    const exporter = new OTLPTraceExporter({ url: config.endpoint, headers: config.headers });
-    this.provider = new TracerProvider({
-      resource: resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: config.serviceName,
-        [ATTR_SERVICE_VERSION]: resource.version,
-        "service.instance.id": resource.gatewayId,
-      }),
-      sampler: sampler(config),
-      spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: config.scheduleDelayMs })],
-    });
-    this.tracer = this.provider.getTracer("agentnet", resource.version);
+  /** The tracing of a gateway: exporting over OTLP/HTTP when `config` has an endpoint (the SDK is loaded then). */
+  static async create(config: TracingConfig | undefined, resource: { gatewayId: string; version: string }): Promise<Tracing> {
+    const endpoint = config?.endpoint;
+    if (!config || endpoint === undefined) return Tracing.off;
+    const { otlpTracer } = await import("./otlp-provider.js");
+    const { tracer, shutdown } = otlpTracer({ ...config, endpoint }, resource);
+    return new Tracing(tracer, shutdown);
   }
 
   /** A gateway that exports nothing (spans are not made; `traceparent`s still pass through). */
-  static readonly off = new Tracing(undefined, { gatewayId: "", version: "" });
+  static readonly off = new Tracing(undefined);
 
   get enabled(): boolean {
     return this.tracer !== undefined;
@@ -101,8 +85,8 @@ export class Tracing {
   }
 
   /** Exports what is still buffered and stops. */
-  async shutdown(): Promise<void> {
-    await this.provider?.shutdown();
+  shutdown(): Promise<void> {
+    return this.stop();
   }
 }
 
@@ -126,10 +110,14 @@ class StartedSpan implements TraceSpan {
   }
 }
 
-/** The span context of a W3C `traceparent`, or undefined when it is not a valid one. */
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The span context of a W3C `traceparent` (version 00), or undefined when it is not a valid one. */
 export function spanContextOf(traceparent: string): SpanContext | undefined {
-  const ctx = parseTraceParent(traceparent);
-  return ctx && trace.isSpanContextValid(ctx) ? { ...ctx, isRemote: true } : undefined;
+  const m = TRACEPARENT.exec(traceparent);
+  if (!m) return undefined;
+  const ctx: SpanContext = { traceId: m[1]!, spanId: m[2]!, traceFlags: Number.parseInt(m[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+  return trace.isSpanContextValid(ctx) ? ctx : undefined;
 }
 
 /** A `traceparent` as given by a caller, if valid (version 00 form); anything else is dropped, not refused. */
@@ -146,22 +134,4 @@ export function traceIdOf(traceparent: string): string {
 
 function formatTraceparent(ctx: SpanContext): string {
   return `00-${ctx.traceId}-${ctx.spanId}-${(ctx.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
-}
-
-function sampler(config: TracingConfig): Sampler {
-  const ratio = new TraceIdRatioBasedSampler(config.samplerRatio);
-  switch (config.sampler) {
-    case "always_on":
-      return new AlwaysOnSampler();
-    case "always_off":
-      return new AlwaysOffSampler();
-    case "traceidratio":
-      return ratio;
-    case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: ratio });
-    case "parentbased_always_on":
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
 }
