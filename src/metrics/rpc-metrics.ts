@@ -16,6 +16,7 @@ export class RpcMetrics {
   private readonly duration: Histogram<"service" | "method" | "code">;
   private readonly streams: Gauge<"service" | "method">;
   private readonly bound = new Map<string, Bound>();
+  private readonly streamGauges = new Map<string, { inc(): void; dec(): void }>();
 
   constructor(registry: Registry, buckets: number[]) {
     this.requests = new Counter({
@@ -55,15 +56,17 @@ export class RpcMetrics {
     if (seconds !== undefined) bound.duration.observe(seconds);
   }
 
-  /** A server stream opened; call the returned function once when it ends. */
-  streamOpened(method: string): () => void {
-    const gauge = this.streams.labels(split(method));
-    gauge.inc();
-    let open = true;
-    return () => {
-      if (open) gauge.dec();
-      open = false;
-    };
+  /**
+   * The open-streams gauge of a method: `inc()` when a stream opens, `dec()` once when it ends. One child per method,
+   * kept (nothing is allocated per stream: a stream lives as long as its agent is connected).
+   */
+  openStreams(method: string): { inc(): void; dec(): void } {
+    let gauge = this.streamGauges.get(method);
+    if (gauge === undefined) {
+      gauge = this.streams.labels(split(method));
+      this.streamGauges.set(method, gauge);
+    }
+    return gauge;
   }
 }
 

@@ -149,6 +149,8 @@ export class GrpcCalls {
     const client = res.session?.socket?.remoteAddress ?? "";
     ctx.values.set(kClientAddress, client);
     const span = startCallSpan(this.options.tracing, route.name, "grpc", traceparent, ctx.values);
+    // Kept in ctx.values when it matters; not in this frame, which lives as long as a stream.
+    traceparent = null;
     let ended = false;
     const onClose = () => {
       if (!ended) ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled));
@@ -161,7 +163,7 @@ export class GrpcCalls {
         ? undefined
         : setTimeout(() => ctx.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout.timeoutMs);
     let failure: ConnectError | undefined;
-    let streamClosed: (() => void) | undefined;
+    let openStreams: { inc(): void; dec(): void } | undefined;
     try {
       if (timeout.error) throw timeout.error;
       if (!route.public) ctx.values.set(kPrincipal, await this.options.auth.authenticate(credentials));
@@ -175,7 +177,8 @@ export class GrpcCalls {
         writeHead(res, ctx);
         writeMessage(res, route.method, response);
       } else {
-        streamClosed = this.options.metrics.streamOpened(route.name);
+        openStreams = this.options.metrics.openStreams(route.name);
+        openStreams.inc();
         ctx.compactHeaders();
         const out = route.impl(request as never, ctx);
         if (out instanceof PushSource) await out.pipe(new StreamOutlet(res, ctx, route.method));
@@ -192,7 +195,7 @@ export class GrpcCalls {
       this.options.drain.removeEventListener("abort", onDrain);
       res.off("close", onClose);
       ctx.end(failure);
-      streamClosed?.();
+      openStreams?.dec();
     }
     finish(res, ctx, failure);
     recordRpc(

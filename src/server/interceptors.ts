@@ -21,9 +21,10 @@ export function observingInterceptor(logger: Logger, metrics: RpcMetrics, tracin
     const method = `${req.service.typeName}/${req.method.name}`;
     const protocol = req.header.get("content-type")?.startsWith("application/grpc") ? "grpc" : "connect";
     const span = startCallSpan(tracing, method, protocol, req.header.get("traceparent"), req.contextValues);
-    let streamClosed: (() => void) | undefined;
+    let openStreams: { inc(): void; dec(): void } | undefined;
     const log = (err: unknown) => {
-      streamClosed?.();
+      openStreams?.dec();
+      openStreams = undefined;
       recordRpc(
         logger,
         metrics,
@@ -45,7 +46,8 @@ export function observingInterceptor(logger: Logger, metrics: RpcMetrics, tracin
         log(undefined);
         return res;
       }
-      streamClosed = metrics.streamOpened(method);
+      openStreams = metrics.openStreams(method);
+      openStreams.inc();
       return { ...res, message: observe(res.message, log) } as StreamResponse;
     } catch (err) {
       log(err);
