@@ -150,6 +150,16 @@ class Actor:
     async def get_blob_text(self, blob_id: str) -> str:
         return (await self.get_blob(blob_id))[1].decode()
 
+    async def head_blob(self, blob_id: str) -> messaging_pb2.BlobInfo:
+        """A blob's metadata without its bytes (same access rules and errors as get_blob)."""
+        res = await self._client._call(self.messaging.HeadBlob, messaging_pb2.HeadBlobRequest(blob_id=blob_id))
+        return res.blob
+
+    async def delete_blob(self, blob_id: str) -> bool:
+        """Deletes a blob the account owns; False when it was unknown or already deleted."""
+        res = await self._client._call(self.messaging.DeleteBlob, messaging_pb2.DeleteBlobRequest(blob_id=blob_id))
+        return res.deleted
+
     async def send_blob_ref(self, to: Target, blob: messaging_pb2.BlobInfo, **kw: Any) -> messaging_pb2.SendResponse:
         payload = {"type": "blob_ref", "blob_id": blob.blob_id, "sha256": blob.sha256, "size_bytes": blob.size_bytes,
                    "mime_type": blob.mime_type, "filename": blob.filename}

@@ -96,6 +96,15 @@ async def test_threads_blobs_and_typed_errors(clients, run_id):
     blob = await sender.put_blob("chart data", filename="chart.txt")
     await sender.send_blob_ref(receiver.username, blob, wait_for="processed")
     assert await receiver.get_blob_text(blob.blob_id) == "chart data"
+    head = await receiver.head_blob(blob.blob_id)
+    assert (head.size_bytes, head.filename, head.sha256) == (10, "chart.txt", blob.sha256)
+    with pytest.raises(agentnet.PermissionDeniedError) as not_owner:
+        await receiver.delete_blob(blob.blob_id)
+    assert not_owner.value.reason == "not_account_owner"
+    assert await sender.delete_blob(blob.blob_id) is True
+    assert await sender.delete_blob(blob.blob_id) is False
+    with pytest.raises(agentnet.NotFoundError):
+        await receiver.head_blob(blob.blob_id)
 
     with pytest.raises(agentnet.ErrorReply) as failed:
         await sender.ask_text(receiver.username, "fail please")
