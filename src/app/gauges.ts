@@ -22,7 +22,7 @@ export function registerGauges(metrics: Metrics, parts: { store: Store; bus: Bus
       liveVoiceAgentCount(db),
     ]);
     return { pending, accounts: registry.accounts, online: registry.sessionsOnline, chats, voice };
-  }, ["pending", "accounts", "online", "chats", "voice"]);
+  });
   metrics.gauge(
     "agentnet_messages_pending",
     "Messages accepted or delivered and not yet processed, rejected or expired, in the whole network (read from the store, at most every 5 s).",

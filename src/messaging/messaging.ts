@@ -326,8 +326,8 @@ export class Messaging {
       // Both in one status write: the request answered, and the reply processed when the Request call took it.
       const tp = input.traceparent;
       await Promise.all([
-        this.transition(request.messageId, "processed", input.sessionTag, tp),
-        handed && this.transition(stored.message.messageId, "processed", input.sessionTag, tp),
+        this.processed(request.messageId, input.sessionTag, tp),
+        handed && this.processed(stored.message.messageId, input.sessionTag, tp),
       ]);
     }
     return { message: stored.message, duplicate: stored.duplicate };
@@ -520,8 +520,8 @@ export class Messaging {
     };
   }
 
-  private async transition(messageId: string, to: "processed", sessionTag: string, traceparent: string | undefined) {
-    const { message, receipt } = await this.status.apply({ messageId, to, sessionTag, code: "", detail: "", traceparent });
+  private async processed(messageId: string, sessionTag: string, traceparent: string | undefined) {
+    const { message, receipt } = await this.status.apply({ messageId, to: "processed", sessionTag, code: "", detail: "", traceparent });
     if (receipt) this.receipts.publish(receipt);
     return message;
   }

@@ -11,7 +11,6 @@ export class CachedFigures<K extends string> {
 
   constructor(
     private readonly read: () => Promise<Record<K, number>>,
-    private readonly keys: readonly K[],
     private readonly maxAgeMs = 5000,
   ) {}
 
@@ -29,7 +28,7 @@ export class CachedFigures<K extends string> {
         this.readAt = performance.now();
         return figures;
       })
-      .catch(() => this.last ?? (Object.fromEntries(this.keys.map((k) => [k, Number.NaN])) as Record<K, number>))
+      .catch(() => this.last)
       .finally(() => {
         this.reading = undefined;
       });

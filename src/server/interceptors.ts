@@ -19,7 +19,8 @@ export function observingInterceptor(logger: Logger, metrics: RpcMetrics, tracin
   return (next) => async (req) => {
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
-    const protocol = req.header.get("content-type")?.startsWith("application/grpc") ? "grpc" : "connect";
+    // The protocol is only a span attribute: not looked up when nothing is traced.
+    const protocol = tracing.enabled && req.header.get("content-type")?.startsWith("application/grpc") ? "grpc" : "connect";
     const span = startCallSpan(tracing, method, protocol, req.header.get("traceparent"), req.contextValues);
     let openStreams: { inc(): void; dec(): void } | undefined;
     const log = (err: unknown) => {

@@ -3,7 +3,6 @@ export {
   SpanKind,
   type TraceSpan,
   Tracing,
-  spanContextOf,
   traceIdOf,
   validTraceparent,
 } from "./tracing.js";
