@@ -3,25 +3,10 @@ import { pino } from "pino";
 import { readConfig } from "../../src/config.js";
 import { startGateway } from "../../src/app/index.js";
 import type { TestBackend, TestGateway } from "../support/gateway.js";
-import { FAKE_APP_ID, FAKE_CERTIFICATE, type FakeAgora } from "./fake-agora.js";
+import { FAKE_CERTIFICATE } from "./fake-agora.js";
+import { DEEPGRAM_KEY, LLM_KEY, MINIMAX_KEY } from "./voice-env.js";
 
-export const LLM_KEY = "sk-llm-secret-for-tests";
-export const MINIMAX_KEY = "minimax-secret-for-tests";
-export const DEEPGRAM_KEY = "deepgram-secret-for-tests";
-
-/** Environment for a gateway whose voice features talk to `fake`. */
-export function voiceEnv(fake: FakeAgora, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    APP_ID: FAKE_APP_ID,
-    APP_CERTIFICATE: FAKE_CERTIFICATE,
-    AGORA_API_BASE_URL: fake.baseUrl,
-    LLM_API_KEY: LLM_KEY,
-    TTS_MINIMAX_API_KEY: MINIMAX_KEY,
-    ASR_DEEPGRAM_API_KEY: DEEPGRAM_KEY,
-    AGENTNET_VOICE_WATCHDOG_INTERVAL_MS: "100",
-    ...extra,
-  };
-}
+export { DEEPGRAM_KEY, LLM_KEY, MINIMAX_KEY, voiceEnv } from "./voice-env.js";
 
 /** Like startTestGateway, but logging everything (debug) into a string the test can search for secrets. */
 export async function startLoggingGateway(
