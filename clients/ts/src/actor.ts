@@ -5,6 +5,7 @@ import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { CallOptions } from "@connectrpc/connect";
 import type { Profile } from "@agentnet/gen/agentnet/v1/common_pb.js";
+import type { PresenceEvent } from "@agentnet/gen/agentnet/v1/registry_pb.js";
 import {
   type BlobInfo,
   type Envelope,
@@ -26,6 +27,7 @@ import { isRetryable, toAgentnetError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type KindName, type WaitForName, kindFromName, waitForValue } from "./kinds.js";
 import { MessageView } from "./message.js";
+import { type WatchPresenceOptions, watchPresence } from "./presence.js";
 import { type Target, toRecipient } from "./recipient.js";
 import { type RetryOptions, retrying } from "./retrying.js";
 import { activeTraceparent } from "./trace-context.js";
@@ -373,6 +375,11 @@ export abstract class Actor {
       }
       await sleep(backoff.next(), o.signal);
     }
+  }
+
+  /** Accounts coming online, changing and going offline, as it happens (see WatchPresenceOptions). */
+  watchPresence(o: WatchPresenceOptions = {}): AsyncGenerator<PresenceEvent> {
+    return watchPresence(this.services, o);
   }
 
   /** A copy of the traffic to the caller's accounts (Subscribe OBSERVE: no acks, no effect on delivery). */

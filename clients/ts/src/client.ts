@@ -4,10 +4,15 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, type Transport, createClient } from "@connectrpc/connect";
 import type { ApiKey, CreateApiKeyResponse, User, VerifyResponse } from "@agentnet/gen/agentnet/v1/auth_pb.js";
 import type { AgentStatus } from "@agentnet/gen/agentnet/v1/registry_pb.js";
+import type { ChatSession, ProviderInfo, SendSessionMessageResponse, SessionEvent } from "@agentnet/gen/agentnet/v1/session_pb.js";
+import type { GetConfigResponse } from "@agentnet/gen/agentnet/v1/token_pb.js";
+import type { StartVoiceAgentResponse, VoiceAgent } from "@agentnet/gen/agentnet/v1/voice_pb.js";
 import { Actor } from "./actor.js";
 import { Agent, type AgentOptions, type RegisterOptions } from "./agent.js";
+import * as chat from "./chat.js";
 import { ClosedError } from "./errors.js";
 import { type Services, type ServicesOptions, createServices } from "./services.js";
+import * as voice from "./voice.js";
 
 /** Acting as one chosen account, without a session of its own. */
 export class AccountActor extends Actor {
@@ -109,6 +114,55 @@ export class AgentnetClient extends Actor {
     const res = await this.services.auth.createUser({ username, password, admin: o.admin ?? false });
     if (!res.user) throw new Error("the server answered CreateUser without the user");
     return res.user;
+  }
+
+  // Chat sessions with hosted agents (the caller's, as a user)
+
+  /** Opens a chat session, e.g. `{ agents: { helper: { provider: "echo" } } }` (human-agent by default). */
+  createChatSession(o: chat.CreateChatSessionOptions): Promise<ChatSession> {
+    return chat.createChatSession(this.services, o);
+  }
+  getChatSession(sessionId: string): Promise<ChatSession> {
+    return chat.getChatSession(this.services, sessionId);
+  }
+  listChatSessions(o?: chat.ListChatSessionsOptions): Promise<ChatSession[]> {
+    return chat.listChatSessions(this.services, o);
+  }
+  /** Stops the session and deletes it with its events. */
+  deleteChatSession(sessionId: string): Promise<void> {
+    return chat.deleteChatSession(this.services, sessionId);
+  }
+  /** Says `content` in the session; with `waitForResponse` the answer comes back as `response`. */
+  sendChatMessage(sessionId: string, content: string, o?: chat.SendChatMessageOptions): Promise<SendSessionMessageResponse> {
+    return chat.sendChatMessage(this.services, sessionId, content, o);
+  }
+  /** The session's events, stored then live, resumable with `afterSeq` (see chat.streamChatSession). */
+  streamChatSession(sessionId: string, o?: chat.StreamChatSessionOptions): AsyncGenerator<SessionEvent> {
+    return chat.streamChatSession(this.services, sessionId, o);
+  }
+  /** The providers hosted agents can use, and whether each is configured. */
+  listChatProviders(): Promise<ProviderInfo[]> {
+    return chat.listChatProviders(this.services);
+  }
+
+  // Voice (Agora)
+
+  /** An Agora connection config (App ID, token, uids) for joining `channelName`. */
+  voiceConfig(o?: voice.VoiceConfigOptions): Promise<GetConfigResponse> {
+    return voice.voiceConfig(this.services, o);
+  }
+  /** Starts a voice agent in a channel (pass the config's `agentUid`). */
+  startVoiceAgent(o: voice.StartVoiceAgentOptions): Promise<StartVoiceAgentResponse> {
+    return voice.startVoiceAgent(this.services, o);
+  }
+  stopVoiceAgent(agentId: string): Promise<void> {
+    return voice.stopVoiceAgent(this.services, agentId);
+  }
+  getVoiceAgent(agentId: string): Promise<VoiceAgent> {
+    return voice.getVoiceAgent(this.services, agentId);
+  }
+  listVoiceAgents(o?: { channelName?: string }): Promise<VoiceAgent[]> {
+    return voice.listVoiceAgents(this.services, o);
   }
 
   /** Closes every agent registered through this client (deregistering them), then the connection. */

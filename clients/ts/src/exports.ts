@@ -14,6 +14,14 @@ export type { AgentEvents, AgentOptions, MessageHandler, RegisterOptions } from 
 export { Backoff } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
 export { blobRefId, blobRefPayload } from "./blob-ref.js";
+export { sessionEventTypeName } from "./chat.js";
+export type {
+  ChatSessionTypeName,
+  CreateChatSessionOptions,
+  ListChatSessionsOptions,
+  SendChatMessageOptions,
+  StreamChatSessionOptions,
+} from "./chat.js";
 export { AccountActor, AgentnetClient } from "./client.js";
 export type { ListOnlineOptions, ListThreadsOptions, Page, PageOptions, SearchAgentsOptions, SearchMessagesOptions } from "./discovery.js";
 export * from "./errors.js";
@@ -25,8 +33,10 @@ export type { KindName, StatusName, WaitForName } from "./kinds.js";
 export { MessageView } from "./message.js";
 export type { From } from "./message.js";
 export type { ConnectOptions } from "./options.js";
+export type { WatchPresenceOptions } from "./presence.js";
 export { describeRecipient, toRecipient } from "./recipient.js";
 export type { Target } from "./recipient.js";
 export { StreamCollector, StreamWriter } from "./streaming.js";
 export type { AssembledStream, StreamPartType } from "./streaming.js";
 export { Thread } from "./thread.js";
+export type { StartVoiceAgentOptions, VoiceConfigOptions } from "./voice.js";

@@ -1,9 +1,12 @@
-// The three agentnet services as Connect clients over one transport, with credentials and typed errors added by
+// The agentnet services as Connect clients over one transport, with credentials and typed errors added by
 // interceptors.
 import { type Client, type Interceptor, type StreamResponse, type Transport, createClient } from "@connectrpc/connect";
 import { AuthService } from "@agentnet/gen/agentnet/v1/auth_pb.js";
 import { MessagingService } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "@agentnet/gen/agentnet/v1/registry_pb.js";
+import { SessionService } from "@agentnet/gen/agentnet/v1/session_pb.js";
+import { TokenService } from "@agentnet/gen/agentnet/v1/token_pb.js";
+import { VoiceAgentService } from "@agentnet/gen/agentnet/v1/voice_pb.js";
 import { toAgentnetError } from "./errors.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./options.js";
 import { SendBatcher } from "./send-batcher.js";
@@ -12,6 +15,9 @@ export interface Services {
   auth: Client<typeof AuthService>;
   registry: Client<typeof RegistryService>;
   messaging: Client<typeof MessagingService>;
+  sessions: Client<typeof SessionService>;
+  tokens: Client<typeof TokenService>;
+  voice: Client<typeof VoiceAgentService>;
   /**
    * Waits (bounded) until the connection is up, or throws UnavailableError `connect_timeout`; resolves at once on
    * transports without a connection of their own (Connect over HTTP/1.1 or fetch).
@@ -37,6 +43,9 @@ export function createServices(
     auth: createClient(AuthService, transport),
     registry: createClient(RegistryService, transport),
     messaging,
+    sessions: createClient(SessionService, transport),
+    tokens: createClient(TokenService, transport),
+    voice: createClient(VoiceAgentService, transport),
     waitReady,
     sendBatcher:
       o.coalesceSends === false ? undefined : new SendBatcher(messaging, waitReady, o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),

@@ -1,0 +1,48 @@
+// Presence watching (RegistryService.WatchPresence): accounts coming online, changing and going offline, live.
+import type { PresenceEvent } from "@agentnet/gen/agentnet/v1/registry_pb.js";
+import { Backoff, sleep } from "./backoff.js";
+import { isRetryable, toAgentnetError } from "./errors.js";
+import type { Services } from "./services.js";
+
+export interface WatchPresenceOptions {
+  /** Only these accounts (ids). Default: every account the caller may see. */
+  accountIds?: string[];
+  /** Only accounts offering this capability. */
+  capability?: string;
+  /** First one ONLINE event (snapshot: true) per account online now. */
+  includeSnapshot?: boolean;
+  /** Called once, when the stream is live (with the number of snapshot entries sent before). */
+  onSynced?: (onlineCount: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Presence events until `signal` aborts. Presence has no cursor to resume from, so after a dropped stream the
+ * watch reopens with a snapshot: the accounts online then arrive again as snapshot entries, and the caller's view
+ * is whole again (changes during the gap show up as that difference, not as events).
+ */
+export async function* watchPresence(services: Services, o: WatchPresenceOptions = {}): AsyncGenerator<PresenceEvent> {
+  const backoff = new Backoff();
+  let synced = false;
+  let reopened = false;
+  while (!o.signal?.aborted) {
+    try {
+      const stream = services.registry.watchPresence(
+        { accountIds: o.accountIds ?? [], capability: o.capability ?? "", includeSnapshot: reopened || (o.includeSnapshot ?? false) },
+        { signal: o.signal },
+      );
+      for await (const { event } of stream) {
+        backoff.reset();
+        if (event.case === "synced" && !synced) {
+          synced = true;
+          o.onSynced?.(event.value.onlineCount);
+        } else if (event.case === "presence") yield event.value;
+      }
+    } catch (err) {
+      if (o.signal?.aborted) return;
+      if (!isRetryable(err)) throw toAgentnetError(err);
+    }
+    reopened = true;
+    await sleep(backoff.next(), o.signal);
+  }
+}
