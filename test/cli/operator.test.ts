@@ -211,6 +211,45 @@ describe("agentnet operator commands", () => {
     expect(oneLine(offline)).toMatch(/\(no_responders\)$/);
   });
 
+  it("chat: a streamed answer is printed piece by piece as it arrives", async () => {
+    await admin.createUser("dana", "dana-password");
+    const dana = connect({
+      url: gw.url,
+      token: (await client(AuthService, gw.url).login({ username: "dana", password: "dana-password" })).accessToken,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const streamer = await dana.register({ username: "streamer" });
+    streamer.onMessage(async (m) => {
+      if (!m.isRequest) return;
+      const answer = m.stream();
+      await answer.start();
+      await answer.delta("first ");
+      await gate; // the rest only once the test saw the first piece printed
+      await answer.delta("second");
+      await answer.end();
+    });
+    await streamer.ready();
+    const child = spawn(process.execPath, [MAIN, "chat", "--to", "@streamer"], { env: { PATH: process.env["PATH"] ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    try {
+      child.stdin.write("go\n");
+      await expect.poll(() => stdout, { timeout: 30_000 }).toBe("@streamer: first ");
+      release();
+      await expect.poll(() => stdout, { timeout: 30_000 }).toBe("@streamer: first second\n");
+      child.stdin.end("/quit\n");
+      expect(await exited, stderr).toBe(0);
+    } finally {
+      release();
+      child.kill();
+      await dana.close();
+    }
+  });
+
   it("threads, thread-status, thread-messages and message-search read the stored conversations", async () => {
     await operator.thread("cli_history").askText("@echo", "one");
     await operator.thread("cli_history").sendText("@echo", "two");

@@ -47,11 +47,21 @@ describe("agentnet sessions and voice", () => {
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout.trim()).toMatch(/^helper: .*hello there/);
 
-    const stream = await cli(["sessions", "stream", session.sessionId, "--count", "2"]);
+    const stream = await cli(["sessions", "stream", session.sessionId, "--count", "3"]);
     expect(stream.code, stream.stderr).toBe(0);
+    // The opening system event, the text, the answer's pieces joined on one line, then the whole response.
     const lines = stream.stdout.trim().split("\n");
-    expect(lines).toHaveLength(2);
-    expect(lines.join("\n")).toMatch(/hello there/);
+    expect(lines.map((l) => l.split(/\s+/)[1])).toEqual(["system", "text", "delta", "response"]);
+    const response = lines[3]!.slice(lines[3]!.indexOf(": ") + 2);
+    expect(response).toMatch(/hello there/);
+    expect(lines[2]!.slice(lines[2]!.indexOf(": ") + 2)).toBe(response);
+    const whole = await cli(["sessions", "stream", session.sessionId, "--count", "3", "--no-deltas"]);
+    expect(
+      whole.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(["system", "text", "response"]);
 
     const listed = await cli(["sessions", "list"]);
     expect(listed.stdout).toContain(session.sessionId);

@@ -1,5 +1,6 @@
 // `agentnet chat`: an interactive conversation with one agent from one of the caller's accounts. Each line is sent
-// as a request in the current thread and the reply is printed; `/thread <id>` switches threads, `/showthread`
+// as a request in the current thread and the answer is printed: a reply when it comes, a streamed answer piece by
+// piece as it arrives; `/thread <id>` switches threads, `/showthread`
 // prints the current one, `/quit` (or end of input) leaves. Works on a pipe too, one line per message.
 import type { Command } from "commander";
 import { createInterface } from "node:readline";
@@ -8,6 +9,7 @@ import type { AgentnetClient } from "@agentnet/client";
 import { type ApiOptions, type TargetOptions, actingAs, apiAction, targetOf, withApi, withTarget } from "./connection.js";
 import { describeFailure, positiveInt } from "./errors.js";
 import { handle, jsonLine, note, out, protoJson } from "./output.js";
+import { streamedAsk } from "./streamed-ask.js";
 
 const HELP = "commands: /thread <id> switches thread, /showthread prints it, /quit leaves; anything else is sent";
 
@@ -45,9 +47,24 @@ export function registerChat(program: Command): void {
           else if (line.startsWith("/")) note(`unknown command ${line.split(/\s/)[0]}; ${HELP}`);
           else {
             try {
-              const { text, reply } = await actor.askText(to, line, { threadId, timeoutMs });
-              if (o.json) jsonLine({ reply: protoJson(EnvelopeSchema, reply.envelope) });
-              else out(`${handle(reply.from.username)}: ${text}`);
+              const answer = await streamedAsk(actor, to, line, {
+                threadId,
+                timeoutMs: timeoutMs ?? 60_000,
+                onStreamStart: (from) => o.json || process.stdout.write(`${handle(from)}: `),
+                onPiece: (piece) => o.json || process.stdout.write(piece),
+              });
+              if (answer.kind === "reply") {
+                if (o.json) jsonLine({ reply: protoJson(EnvelopeSchema, answer.reply.envelope) });
+                else out(`${handle(answer.reply.from.username)}: ${answer.text}`);
+              } else {
+                if (o.json)
+                  jsonLine({ stream: { from: answer.from, text: answer.text, ...(answer.error ? { error: answer.error } : {}) } });
+                else process.stdout.write("\n");
+                if (answer.error) {
+                  failed = true;
+                  process.stderr.write(`agentnet: the answer stream ended with ${answer.error.code}: ${answer.error.detail}\n`);
+                }
+              }
             } catch (err) {
               failed = true;
               process.stderr.write(`agentnet: ${describeFailure(err)}\n`);

@@ -142,7 +142,8 @@ export function registerSessions(program: Command): void {
     .argument("<session_id>")
     .option("--after-seq <n>", "resume after this event number (0: from the start)", "0")
     .option("--count <n>", "stop after this many events")
-    .option("--deltas", "also print streaming deltas", false)
+    .option("--deltas", "show an answer's pieces as they are generated, joined on one line (the default)", true)
+    .option("--no-deltas", "print only whole events")
     .action(
       apiAction(async (client: AgentnetClient, id: string, o: ApiOptions & { afterSeq: string; count?: string; deltas: boolean }) => {
         const afterSeq = Number(o.afterSeq);
@@ -153,12 +154,26 @@ export function registerSessions(program: Command): void {
         const stop = () => abort.abort();
         process.once("SIGINT", stop);
         let seen = 0;
+        // The response id of the answer whose pieces are being written on the current line, if any.
+        let open: string | undefined;
+        const endLine = () => {
+          if (open !== undefined) process.stdout.write("\n");
+          open = undefined;
+        };
         try {
-          for await (const { event } of client
-            .service(SessionService)
-            .streamSession({ sessionId: id, afterSeq: BigInt(afterSeq) }, { signal: abort.signal })) {
-            if (!event || event.type === SessionEventType.PING) continue;
-            if (event.type === SessionEventType.DELTA && !o.deltas && !o.json) continue;
+          for await (const event of client.streamChatSession(id, { afterSeq, signal: abort.signal })) {
+            if (event.type === SessionEventType.DELTA && !o.json) {
+              if (!o.deltas) continue;
+              if (open !== event.responseId) {
+                endLine();
+                process.stdout.write(`${event.seq}  delta  ${event.sender || "-"}: `);
+                open = event.responseId;
+              }
+              process.stdout.write(event.content);
+              continue;
+            }
+            if (event.type === SessionEventType.DELTA && !o.deltas) continue;
+            endLine();
             if (o.json) jsonLine(protoJson(SessionEventSchema, event));
             else out(`${event.seq}  ${eventName(event.type)}  ${event.sender || "-"}: ${event.content || event.reason}`);
             seen += 1;
@@ -167,6 +182,7 @@ export function registerSessions(program: Command): void {
         } catch (err) {
           if (!abort.signal.aborted) throw err;
         } finally {
+          endLine();
           process.off("SIGINT", stop);
         }
       }),
