@@ -3,7 +3,10 @@
 // @bufbuild/protobuf and @connectrpc/*, from npm's cache or the registry), `tsc` typechecks a script there
 // that imports the SDK by name against the packed declarations (an enum of @agentnet/gen passed to the client's
 // functions included), and Node runs it against a live gateway: log in, whoami, two agents, a request answered
-// by a reply. Nothing from this repository is on that project's path.
+// by a reply. The browser entry likewise: a script importing `@agentnet/client/browser`, typechecked for a page
+// (DOM, no Node types), talks Connect-Web over fetch to the gateway. Every import in the installed packages stays
+// inside the package or names one of its declared dependencies. Nothing from this repository is on that project's
+// path.
 import { type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -11,6 +14,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
+import { type AgentnetClient, connect } from "../../clients/ts/src/index.js";
+import { client } from "../support/clients.js";
 import { ADMIN_PASSWORD, type TestBackend, type TestGateway, createBackend, startTestGateway } from "../support/gateway.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -19,7 +25,7 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 // The installer's own dependencies, at the versions this repository is built and tested with (so npm's cache from
 // `npm ci` can serve them): the SDK's required peers, and @types/node for its declarations.
 const manifest = JSON.parse(await readFile(path.join(root, "package.json"), "utf8"));
-const pinned = ["@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-node", "@types/node"].map(
+const pinned = ["@bufbuild/protobuf", "@connectrpc/connect", "@connectrpc/connect-node", "@connectrpc/connect-web", "@types/node"].map(
   (name) => `${name}@${manifest.dependencies[name] ?? manifest.devDependencies[name]}`,
 );
 // npm install goes to the registry for what npm's cache lacks: generous, since nothing here is measured.
@@ -74,6 +80,50 @@ try {
   await client.close();
 }
 `;
+
+// The browser entry as a page would use it: only DOM and ES types, fetch underneath (Node has it too, so Node runs it).
+const BROWSER_CONSUMER = (url: string, password: string) => `import { type AgentnetClient, connect } from "@agentnet/client/browser";
+import { AuthService } from "@agentnet/client/gen";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+
+const url = ${JSON.stringify(url)};
+const auth = createClient(AuthService, createConnectTransport({ baseUrl: url }));
+const { accessToken } = await auth.login({ username: "admin", password: ${JSON.stringify(password)} });
+const client: AgentnetClient = connect({ url, token: accessToken });
+const agent = await client.register({ username: "packed_browser" });
+const answer = await agent.askText("@packed_responder_2", "from a page");
+console.log(JSON.stringify({ answer: answer.text, online: (await agent.getProfile("@packed_browser")).online }));
+await client.close();
+`;
+
+/** An agent (from this repository's SDK) that the page asks. */
+async function startResponder(url: string): Promise<AgentnetClient> {
+  const { accessToken } = await client(AuthService, url).login({ username: "admin", password: ADMIN_PASSWORD });
+  const sdk = connect({ url, token: accessToken });
+  const agent = await sdk.register({ username: "packed_responder_2" });
+  agent.onMessage(async (m) => {
+    if (m.isRequest) await m.replyText(`page said ${m.text ?? ""}`);
+  });
+  await agent.ready();
+  return sdk;
+}
+
+/** Bare module specifiers of the ES modules under `dir` (imports and re-exports, static and dynamic). */
+async function bareImports(dir: string): Promise<Set<string>> {
+  const { readdir } = await import("node:fs/promises");
+  const out = new Set<string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
+    const text = await readFile(path.join(entry.parentPath, entry.name), "utf8");
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g)) {
+      const spec = m[1]!;
+      if (spec.startsWith(".")) continue;
+      out.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  }
+  return out;
+}
 
 describe.skipIf(!haveNpm)("the TypeScript SDK packed and installed into an empty project", () => {
   let work: string;
@@ -147,6 +197,19 @@ describe.skipIf(!haveNpm)("the TypeScript SDK packed and installed into an empty
       );
       await run(process.execPath, [tsc, "-p", project], { cwd: project });
 
+      // Imports stay inside each installed package or name what it declares.
+      for (const name of ["@agentnet/client", "@agentnet/gen"]) {
+        const dir = path.join(project, "node_modules", name);
+        const pkg = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8"));
+        const declared = new Set([name, ...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+        const undeclared = [...(await bareImports(path.join(dir, "dist")))].filter((s) => !s.startsWith("node:") && !declared.has(s));
+        expect(undeclared, name).toEqual([]);
+        const relativeOut = (
+          await readFile(path.join(dir, "dist", name === "@agentnet/client" ? "index.js" : "agentnet/v1/messaging_pb.js"), "utf8")
+        ).match(/["'](\.\.\/)+(gen|src|clients)\//);
+        expect(relativeOut, name).toBeNull();
+      }
+
       const out = await run(process.execPath, ["main.ts", gw.url, ADMIN_PASSWORD], { cwd: project });
       expect(JSON.parse(out)).toEqual({
         user: "admin",
@@ -155,6 +218,38 @@ describe.skipIf(!haveNpm)("the TypeScript SDK packed and installed into an empty
         owned: ["packed_asker", "packed_responder"],
         delivered: "delivered",
       });
+
+      // The browser entry, typechecked for a page and run over fetch.
+      const browserDir = path.join(project, "page");
+      await mkdir(browserDir);
+      await writeFile(path.join(browserDir, "main.ts"), BROWSER_CONSUMER(gw.url, ADMIN_PASSWORD));
+      await writeFile(
+        path.join(browserDir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "ES2023",
+            lib: ["ES2023", "DOM"],
+            module: "ESNext",
+            moduleResolution: "Bundler",
+            customConditions: ["browser"],
+            strict: true,
+            noEmit: true,
+            erasableSyntaxOnly: true,
+            verbatimModuleSyntax: true,
+            types: [],
+          },
+          files: ["main.ts"],
+        }),
+      );
+      await run(process.execPath, [tsc, "-p", browserDir], { cwd: browserDir });
+      const responder = await startResponder(gw.url);
+      try {
+        await writeFile(path.join(browserDir, "package.json"), JSON.stringify({ type: "module" }));
+        const page = await run(process.execPath, ["--conditions=browser", "main.ts"], { cwd: browserDir });
+        expect(JSON.parse(page)).toEqual({ answer: "page said from a page", online: true });
+      } finally {
+        await responder.close();
+      }
     },
     TIMEOUT_MS,
   );
