@@ -1,6 +1,7 @@
 // The TypeScript SDK's verbs against a live gateway: threads, streams, blobs, typed errors, retries that stay
 // idempotent, both wire protocols, and a clean close.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { RegistryService } from "../../../gen/agentnet/v1/registry_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Agent,
@@ -216,6 +217,25 @@ describe("TypeScript SDK", () => {
     expect(profile).toMatchObject({ displayName: "Echo", bio: "says it back", owner: "bob", online: true });
     expect(profile.sessions.length).toBeGreaterThanOrEqual(1);
     expect((await bob.ownedAccounts()).map((a) => a.username)).toEqual(["echo"]);
+  });
+
+  it("registers again when the server forgot its session, and keeps receiving", async () => {
+    const agent = await alice.register({ username: "forgotten" });
+    const got: string[] = [];
+    const tags: string[] = [];
+    agent.on("reregistered", (tag) => tags.push(tag));
+    agent.onMessage((m) => void got.push(m.text ?? ""));
+    await agent.ready();
+    const first = agent.sessionTag;
+    // As if evicted: the session ends behind the agent's back; its inbox is told session_not_found.
+    await alice.service(RegistryService).deregister({ sessionTag: first });
+    await until(() => tags.length === 1, 30_000, "the agent to register again");
+    expect(agent.sessionTag).not.toBe(first);
+    expect(tags).toEqual([agent.sessionTag]);
+    await caller.sendText("@forgotten", "still there?");
+    await until(() => got.includes("still there?"), 20_000, "the message after re-registering");
+    expect((await caller.getProfile("forgotten")).online).toBe(true);
+    await agent.close();
   });
 
   it("deregisters on close: the account goes offline", async () => {
