@@ -1,18 +1,24 @@
 // The TypeScript SDK's chat-session, voice and presence verbs against a live gateway: chat with the built-in echo
 // provider (the answer arrives as deltas while it is generated, a stream resumes after its last seq), voice agents
-// against the fake Agora server, and a presence watch that survives a gateway restart.
+// against the fake Agora server, and presence and receipt watches that survive a gateway restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PresenceEventType, type PresenceEvent } from "../../../gen/agentnet/v1/registry_pb.js";
 import { type SessionEvent, SessionEventType } from "../../../gen/agentnet/v1/session_pb.js";
 import { VoiceAgentStatus } from "../../../gen/agentnet/v1/voice_pb.js";
-import { type AgentnetClient, InvalidArgumentError, NotFoundError, sessionEventTypeName } from "../../../clients/ts/src/index.js";
+import {
+  type AgentnetClient,
+  InvalidArgumentError,
+  NotFoundError,
+  sessionEventTypeName,
+  statusName,
+} from "../../../clients/ts/src/index.js";
 import { FakeAgora } from "../../voice/fake-agora.js";
 import { voiceEnv } from "../../voice/voice-env.js";
 import { type Network, startNetwork, until } from "./helpers.js";
 
 const presenceName = (t: PresenceEventType) => (PresenceEventType[t] ?? "").toLowerCase();
 
-describe("TypeScript SDK: chat sessions, voice, presence", () => {
+describe("TypeScript SDK: chat sessions, voice, presence, receipts", () => {
   let fake: FakeAgora;
   let net: Network;
   let alice: AgentnetClient;
@@ -116,5 +122,45 @@ describe("TypeScript SDK: chat sessions, voice, presence", () => {
     abort.abort();
     await watching;
     await agent.close();
+  });
+
+  it("receipts: a watch resumes after a gateway restart, missing and repeating nothing", async () => {
+    const target = await bob.register({ username: "receipt_target" });
+    target.onMessage(() => undefined);
+    await target.ready();
+    const sender = await alice.register({ username: "receipt_sender" });
+    const abort = new AbortController();
+    const seen: string[] = [];
+    let synced!: () => void;
+    const live = new Promise<void>((r) => (synced = r));
+    const watching = (async () => {
+      for await (const r of sender.watchReceipts({ accountIds: [sender.accountId], onSynced: () => synced(), signal: abort.signal })) {
+        seen.push(`${r.messageId}:${statusName(r.status)}`);
+      }
+    })().catch(() => undefined);
+    await live;
+    const before = await sender.sendText("@receipt_target", "before", { waitFor: "processed" });
+    await until(() => seen.length === 3, 20_000, "the first message's receipts");
+    await net.restart(300);
+    const after = await sender.sendText("@receipt_target", "after", { waitFor: "processed" });
+    await until(() => seen.length >= 6, 30_000, "the second message's receipts");
+    const statuses = ["accepted", "delivered", "processed"];
+    expect(seen).toEqual([...statuses.map((s) => `${before.messageId}:${s}`), ...statuses.map((s) => `${after.messageId}:${s}`)]);
+    abort.abort();
+    await watching;
+
+    // Resuming by hand from the last cursor seen gives exactly what happened since.
+    let cursor = "";
+    for await (const r of sender.watchReceipts({ accountIds: [sender.accountId], since: new Date(Date.now() - 60_000) })) {
+      cursor = r.cursor;
+      if (r.messageId === after.messageId && statusName(r.status) === "processed") break;
+    }
+    const later = await sender.sendText("@receipt_target", "later", { waitFor: "processed" });
+    const resumed: string[] = [];
+    for await (const r of sender.watchReceipts({ accountIds: [sender.accountId], afterCursor: cursor })) {
+      resumed.push(`${r.messageId}:${statusName(r.status)}`);
+      if (resumed.length === 3) break;
+    }
+    expect(resumed).toEqual(statuses.map((s) => `${later.messageId}:${s}`));
   });
 });
