@@ -53,6 +53,12 @@ func Recipient(target string) *pb.Recipient {
 	}
 }
 
+// accountID returns the id of an "acct_…" or "account:acct_…" target; ok is false for a username.
+func accountID(target string) (string, bool) {
+	t := strings.TrimPrefix(strings.TrimSpace(target), "account:")
+	return t, strings.HasPrefix(t, "acct_")
+}
+
 func newMessageID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -197,33 +203,22 @@ func (a *Actor) SearchAgents(ctx context.Context, query, capability string, onli
 	return res.GetAgents(), nil
 }
 
-// GetProfile returns one agent by account id or @username.
+// GetProfile returns one agent by account id ("acct_…" / "account:acct_…") or username ("@name" / "name"), with its
+// live sessions; an unknown one is NOT_FOUND `account_not_found`.
 func (a *Actor) GetProfile(ctx context.Context, target string) (*pb.Profile, error) {
-	req := &pb.GetProfileRequest{Account: &pb.GetProfileRequest_Username{Username: strings.TrimPrefix(target, "@")}}
-	if strings.HasPrefix(target, "acct_") {
-		req.Account = &pb.GetProfileRequest_AccountId{AccountId: target}
+	req := &pb.GetProfileRequest{}
+	if id, ok := accountID(target); ok {
+		req.Account = &pb.GetProfileRequest_AccountId{AccountId: id}
+	} else {
+		req.Account = &pb.GetProfileRequest_Username{Username: strings.TrimPrefix(strings.TrimSpace(target), "@")}
 	}
-	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.GetProfileResponse, error) { return a.client.Registry.GetProfile(ctx, req) })
+	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.GetProfileResponse, error) {
+		return a.client.Registry.GetProfile(ctx, req)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return res.GetProfile(), nil
-}
-
-// SearchMessages pages through messages the caller may read (newest first).
-func (a *Actor) SearchMessages(ctx context.Context, req *pb.SearchMessagesRequest) ([]*pb.Envelope, string, error) {
-	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.SearchMessagesResponse, error) { return a.client.Messaging.SearchMessages(ctx, req) })
-	if err != nil {
-		return nil, "", err
-	}
-	return res.GetMessages(), res.GetNextPageToken(), nil
-}
-
-// ThreadStatus returns a thread's counters.
-func (a *Actor) ThreadStatus(ctx context.Context, threadID string) (*pb.GetThreadStatusResponse, error) {
-	return retry(ctx, 2, func(ctx context.Context) (*pb.GetThreadStatusResponse, error) {
-		return a.client.Messaging.GetThreadStatus(ctx, &pb.GetThreadStatusRequest{ThreadId: threadID})
-	})
 }
 
 // WatchReceipts calls fn for each receipt of messages the caller's accounts sent, resuming after the last cursor
@@ -232,7 +227,9 @@ func (a *Actor) WatchReceipts(ctx context.Context, req *pb.WatchReceiptsRequest,
 	b := newBackoff(250*time.Millisecond, 10*time.Second)
 	synced := false
 	for {
-		stream, err := a.client.Messaging.WatchReceipts(ctx, req)
+		// Each stream gets its own context, cancelled when it is left, so a finished watch leaves no call open.
+		sctx, cancel := context.WithCancel(ctx)
+		stream, err := a.client.Messaging.WatchReceipts(sctx, req)
 		if err == nil {
 			for {
 				item, rerr := stream.Recv()
@@ -250,11 +247,13 @@ func (a *Actor) WatchReceipts(ctx context.Context, req *pb.WatchReceiptsRequest,
 				if r := item.GetReceipt(); r != nil {
 					req.AfterCursor, req.Since = r.GetCursor(), nil
 					if !fn(r) {
+						cancel()
 						return nil
 					}
 				}
 			}
 		}
+		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}

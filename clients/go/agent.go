@@ -114,6 +114,8 @@ type Agent struct {
 	ready   chan struct{}
 	started sync.Once
 	ackKick chan struct{}
+	// reregistering serialises re-registration: the heartbeats and the inbox may both find the session gone.
+	reregistering sync.Mutex
 }
 
 // Register registers this process (Register RPC) and starts heartbeats.
@@ -203,10 +205,12 @@ func (a *Agent) Close(ctx context.Context) error {
 func (a *Agent) heartbeats() {
 	defer a.wg.Done()
 	for sleep(a.ctx, max(a.HeartbeatInterval(), 500*time.Millisecond)) {
-		res, err := a.client.Registry.Heartbeat(a.ctx, &pb.HeartbeatRequest{SessionTag: a.SessionTag()})
+		tag := a.SessionTag()
+		res, err := a.client.Registry.Heartbeat(a.ctx, &pb.HeartbeatRequest{SessionTag: tag})
 		if err != nil {
+			// The server forgot the session (evicted after a stall, or deregistered): register again, same options.
 			if ReasonOf(FromError(err)) == "session_not_found" {
-				_ = a.reregister()
+				_ = a.reregister(tag)
 			}
 			continue
 		}
@@ -218,7 +222,13 @@ func (a *Agent) heartbeats() {
 	}
 }
 
-func (a *Agent) reregister() error {
+// reregister replaces the session `gone` (the one a call found missing) with a new one, unless that was done already.
+func (a *Agent) reregister(gone string) error {
+	a.reregistering.Lock()
+	defer a.reregistering.Unlock()
+	if a.SessionTag() != gone {
+		return nil
+	}
 	res, err := retry(a.ctx, registerRetries, func(ctx context.Context) (*pb.RegisterResponse, error) {
 		return a.client.Registry.Register(ctx, a.request)
 	})
@@ -236,7 +246,8 @@ func (a *Agent) inbox() {
 	defer a.wg.Done()
 	b := newBackoff(250*time.Millisecond, 10*time.Second)
 	for a.ctx.Err() == nil {
-		stream, err := a.client.Messaging.Subscribe(a.ctx, &pb.SubscribeRequest{AsAccountId: a.AccountID(), SessionTag: a.SessionTag()})
+		tag := a.SessionTag()
+		stream, err := a.client.Messaging.Subscribe(a.ctx, &pb.SubscribeRequest{AsAccountId: a.AccountID(), SessionTag: tag})
 		for err == nil {
 			var item *pb.SubscribeResponse
 			item, err = stream.Recv()
@@ -256,7 +267,7 @@ func (a *Agent) inbox() {
 		}
 		if !errors.Is(err, io.EOF) {
 			ferr := FromError(err)
-			if ReasonOf(ferr) == "session_not_found" && a.reregister() == nil {
+			if ReasonOf(ferr) == "session_not_found" && a.reregister(tag) == nil {
 				continue
 			}
 			var e *Error

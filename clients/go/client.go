@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,9 @@ type Client struct {
 	Auth           pb.AuthServiceClient
 	Registry       pb.RegistryServiceClient
 	Messaging      pb.MessagingServiceClient
+	Sessions       pb.SessionServiceClient
+	Tokens         pb.TokenServiceClient
+	Voice          pb.VoiceAgentServiceClient
 
 	mu     sync.Mutex
 	agents map[*Agent]struct{}
@@ -144,6 +148,9 @@ func Dial(rawURL string, creds Credentials, opts ...Option) (*Client, error) {
 		Auth:           pb.NewAuthServiceClient(conn),
 		Registry:       pb.NewRegistryServiceClient(conn),
 		Messaging:      pb.NewMessagingServiceClient(conn),
+		Sessions:       pb.NewSessionServiceClient(conn),
+		Tokens:         pb.NewTokenServiceClient(conn),
+		Voice:          pb.NewVoiceAgentServiceClient(conn),
 		agents:         map[*Agent]struct{}{},
 	}, nil
 }
@@ -194,13 +201,16 @@ func (c *Client) As(ctx context.Context, account string) (*Actor, error) {
 	return &Actor{client: c, accountID: func() string { return id }, sessionTag: func() string { return "" }}, nil
 }
 
-// ResolveAccount returns the account id of "acct_…" (as is) or of a username.
+// ResolveAccount returns the account id of "acct_…" / "account:acct_…" (as is) or of a username ("@name" or
+// "name"); an unknown username is NOT_FOUND `account_not_found`.
 func (c *Client) ResolveAccount(ctx context.Context, target string) (string, error) {
-	if target == "" || len(target) > 5 && target[:5] == "acct_" {
+	target = strings.TrimPrefix(strings.TrimSpace(target), "account:")
+	if target == "" || strings.HasPrefix(target, "acct_") {
 		return target, nil
 	}
+	username := strings.TrimPrefix(target, "@")
 	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.ResolveAccountResponse, error) {
-		return c.Registry.ResolveAccount(ctx, &pb.ResolveAccountRequest{Username: target})
+		return c.Registry.ResolveAccount(ctx, &pb.ResolveAccountRequest{Username: username})
 	})
 	if err != nil {
 		return "", err

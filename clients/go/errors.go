@@ -67,13 +67,32 @@ func ReasonOf(err error) string {
 	return ""
 }
 
+// IsRateLimited: RESOURCE_EXHAUSTED `rate_limited`; Error.RetryAfter says when to try again.
 func IsRateLimited(err error) bool { return ReasonOf(err) == "rate_limited" }
-func IsNotFound(err error) bool    { return codeOf(err) == codes.NotFound }
-func IsTimeout(err error) bool     { return codeOf(err) == codes.DeadlineExceeded }
-func IsNoResponders(err error) bool {
-	return ReasonOf(err) == "no_responders"
-}
+
+// IsNotFound: NOT_FOUND (unknown, or not visible to the caller).
+func IsNotFound(err error) bool { return codeOf(err) == codes.NotFound }
+
+// IsTimeout: DEADLINE_EXCEEDED (e.g. a request nobody answered in time).
+func IsTimeout(err error) bool { return codeOf(err) == codes.DeadlineExceeded }
+
+// IsNoResponders: UNAVAILABLE `no_responders`, a request or send to nobody online.
+func IsNoResponders(err error) bool { return ReasonOf(err) == "no_responders" }
+
+// IsPermissionDenied: PERMISSION_DENIED (e.g. `not_account_owner`).
 func IsPermissionDenied(err error) bool { return codeOf(err) == codes.PermissionDenied }
+
+// IsInvalidArgument: INVALID_ARGUMENT; Error.Field names the field when the server said which.
+func IsInvalidArgument(err error) bool { return codeOf(err) == codes.InvalidArgument }
+
+// IsFailedPrecondition: FAILED_PRECONDITION (e.g. `voice_not_configured`, `session_expired`).
+func IsFailedPrecondition(err error) bool { return codeOf(err) == codes.FailedPrecondition }
+
+// IsAlreadyExists: ALREADY_EXISTS (e.g. `agent_name_taken`).
+func IsAlreadyExists(err error) bool { return codeOf(err) == codes.AlreadyExists }
+
+// IsUnauthenticated: UNAUTHENTICATED (a missing, expired or revoked credential).
+func IsUnauthenticated(err error) bool { return codeOf(err) == codes.Unauthenticated }
 
 func codeOf(err error) codes.Code {
 	var e *Error

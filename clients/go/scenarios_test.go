@@ -34,27 +34,31 @@ type server struct {
 	cmd                    *exec.Cmd
 	// Extra environment of the gateway ("KEY=value").
 	env []string
+
+	mu         sync.Mutex
+	adminToken string
 }
 
 func (s *server) start(t *testing.T) {
-	if os.Getenv("AGENTNET_TEST_URL") != "" {
-		return
+	t.Helper()
+	if err := s.launch(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// launch starts the built gateway (nothing for an external server) and waits until it accepts connections.
+func (s *server) launch() error {
+	if s.url != "" && s.cmd == nil && s.port == 0 {
+		return nil // AGENTNET_TEST_URL
 	}
 	root, _ := filepath.Abs("../..")
 	main := filepath.Join(root, "dist", "src", "main.js")
 	if _, err := os.Stat(main); err != nil {
-		t.Fatalf("%s is missing: run `npm run build` in %s first", main, root)
+		return fmt.Errorf("%s is missing: run `npm run build` in %s first", main, root)
 	}
-	path := filepath.Join(root, "node_modules", ".bin") + string(os.PathListSeparator) + os.Getenv("PATH")
-	node, err := exec.LookPath("node")
-	for _, dir := range filepath.SplitList(path) { // the project's Node 24 first
-		if p := filepath.Join(dir, "node"); fileExists(p) {
-			node, err = p, nil
-			break
-		}
-	}
+	node, path, err := nodeBinary()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	s.cmd = exec.Command(node, main, "serve")
 	s.cmd.Dir = s.dataDir
@@ -63,17 +67,32 @@ func (s *server) start(t *testing.T) {
 	s.cmd.Env = append(s.cmd.Env, s.env...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		s.cmd = nil
+		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond); err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("agentnet did not start in 60 s")
+	s.stop()
+	return errors.New("agentnet did not start in 60 s")
+}
+
+// nodeBinary is the project's Node 24 (node_modules/.bin first on PATH), and that PATH.
+func nodeBinary() (node, path string, err error) {
+	root, _ := filepath.Abs("../..")
+	path = filepath.Join(root, "node_modules", ".bin") + string(os.PathListSeparator) + os.Getenv("PATH")
+	for _, dir := range filepath.SplitList(path) {
+		if p := filepath.Join(dir, "node"); fileExists(p) {
+			return p, path, nil
+		}
+	}
+	node, err = exec.LookPath("node")
+	return node, path, err
 }
 
 func (s *server) stop() {
@@ -94,23 +113,70 @@ func (s *server) stop() {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// newServer starts a gateway of the test's own (stopped at its end) with env added to its environment; without env
+// it is AGENTNET_TEST_URL's server when that is set.
 func newServer(t *testing.T, env ...string) *server {
 	s := &server{password: adminPassword, env: env}
 	if u := os.Getenv("AGENTNET_TEST_URL"); u != "" && len(env) == 0 {
 		s.url, s.password = u, os.Getenv("AGENTNET_TEST_ADMIN_PASSWORD")
 		return s
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	s.port = freePort(t)
 	s.dataDir = t.TempDir()
 	s.url = fmt.Sprintf("http://127.0.0.1:%d", s.port)
 	s.start(t)
 	t.Cleanup(s.stop)
 	return s
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sharedGateway is one gateway for the tests that need nothing of their own (no restarts, default settings):
+// started by the first of them, stopped by TestMain.
+var sharedGateway struct {
+	once sync.Once
+	s    *server
+	err  error
+}
+
+// sharedServer returns the shared gateway (AGENTNET_TEST_URL's server when that is set). Tests on it use users
+// of their own, so they do not see each other's accounts or limits.
+func sharedServer(t *testing.T) *server {
+	t.Helper()
+	sharedGateway.once.Do(func() {
+		if u := os.Getenv("AGENTNET_TEST_URL"); u != "" {
+			sharedGateway.s = &server{url: u, password: os.Getenv("AGENTNET_TEST_ADMIN_PASSWORD")}
+			return
+		}
+		dir, err := os.MkdirTemp("", "agentnet-go-shared-")
+		if err != nil {
+			sharedGateway.err = err
+			return
+		}
+		s := &server{password: adminPassword, dataDir: dir, port: freePort(t)}
+		s.url = fmt.Sprintf("http://127.0.0.1:%d", s.port)
+		sharedGateway.s, sharedGateway.err = s, s.launch()
+	})
+	if sharedGateway.err != nil {
+		t.Fatal(sharedGateway.err)
+	}
+	return sharedGateway.s
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if s := sharedGateway.s; s != nil && s.cmd != nil {
+		s.stop()
+		_ = os.RemoveAll(s.dataDir)
+	}
+	os.Exit(code)
 }
 
 // user creates a user through the admin and returns a client logged in as it.
@@ -131,11 +197,19 @@ func token(t *testing.T, ctx context.Context, s *server, name string) string {
 	}
 	defer conn.Close()
 	auth := pb.NewAuthServiceClient(conn)
-	login, err := auth.Login(ctx, &pb.LoginRequest{Username: "admin", Password: s.password})
-	if err != nil {
-		t.Fatal(err)
+	// One admin login per server: logins are rate limited per user (10 a minute by default).
+	s.mu.Lock()
+	if s.adminToken == "" {
+		login, err := auth.Login(ctx, &pb.LoginRequest{Username: "admin", Password: s.password})
+		if err != nil {
+			s.mu.Unlock()
+			t.Fatal(err)
+		}
+		s.adminToken = login.GetAccessToken()
 	}
-	admin, _ := agentnet.Dial(s.url, agentnet.Credentials{Token: login.GetAccessToken()})
+	adminToken := s.adminToken
+	s.mu.Unlock()
+	admin, _ := agentnet.Dial(s.url, agentnet.Credentials{Token: adminToken})
 	defer admin.Close()
 	password := name + "-password"
 	if _, err := admin.Auth.CreateUser(ctx, &pb.CreateUserRequest{Username: name, Password: password}); err != nil {
@@ -226,6 +300,9 @@ func TestScenarios(t *testing.T) {
 				if m.IsRequest() {
 					_, err := receiver.ReplyText(ctx, m, "pong: "+m.Text())
 					return err
+				}
+				if back, _ := m.Payload["stream_back"].(bool); back {
+					return streamWords(ctx, receiver.StreamReply(m), m.Text())
 				}
 				return nil
 			})
@@ -407,6 +484,252 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("last receipt %v", last)
 			}
 		},
+		"threads_paging": func(t *testing.T, p, e map[string]any) {
+			time.Sleep(time.Duration(num(p["quiet_ms"])) * time.Millisecond)
+			thread := sender.Thread(str(p["thread_id"]))
+			for i := 0; i < num(p["count"]); i++ {
+				res, err := thread.SendText(ctx, str(p["to"]), fmt.Sprintf("%s%d", str(p["text_prefix"]), i), agentnet.SendOptions{WaitFor: pb.WaitFor_WAIT_FOR_PROCESSED})
+				if err != nil || statusName(res.GetStatus()) != "processed" {
+					t.Fatalf("send %d: %v %v", i, res, err)
+				}
+			}
+			var sizes []int
+			var texts []string
+			for token, pages := "", 0; ; pages++ {
+				if pages > 10 {
+					t.Fatalf("paging does not end: %v", sizes)
+				}
+				page, next, err := thread.Messages(ctx, agentnet.PageOptions{PageSize: int32(num(p["page_size"])), PageToken: token})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes = append(sizes, len(page))
+				for _, m := range page {
+					texts = append(texts, str(m.GetPayload().AsMap()["text"]))
+				}
+				if token = next; token == "" {
+					break
+				}
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(e["page_sizes"]) || fmt.Sprint(texts) != fmt.Sprint(e["texts"]) {
+				t.Fatalf("pages %v: %v", sizes, texts)
+			}
+			status, err := thread.Status(ctx)
+			if err != nil || int(status.GetMessageCount()) != num(e["message_count"]) || int(status.GetPendingMessages()) != num(e["pending_messages"]) {
+				t.Fatalf("status %v %v", status, err)
+			}
+			threads, _, err := sender.ListThreads(ctx, agentnet.ListThreadsOptions{Participant: sender.AccountID()})
+			if err != nil || len(threads) == 0 || (threads[0].GetThreadId() == thread.ID) != e["listed_first"].(bool) {
+				t.Fatalf("threads %v %v", threads, err)
+			}
+		},
+		"request_to_capability": func(t *testing.T, p, e map[string]any) {
+			reply, err := sender.Request(ctx, str(p["to"]), p["payload"].(map[string]any), agentnet.RequestOptions{Timeout: time.Duration(num(p["timeout_ms"])) * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply.Kind() != str(e["kind"]) || reply.Text() != e["payload"].(map[string]any)["text"] ||
+				(reply.Envelope.GetFromAccountId() == receiver.AccountID()) != e["from_receiver"].(bool) {
+				t.Fatalf("reply %v", reply.Envelope)
+			}
+		},
+		"streamed_answer": func(t *testing.T, p, e map[string]any) {
+			// The sender's inbox: its handler feeds the collector (concurrently, as the guardrails allow).
+			var collector agentnet.StreamCollector
+			var partsMu sync.Mutex
+			var parts []*pb.Envelope
+			done := make(chan *agentnet.AssembledStream, 1)
+			sender.OnMessage(func(ctx context.Context, m *agentnet.Message) error {
+				partsMu.Lock()
+				parts = append(parts, m.Envelope) // before Add: once a stream is done, all its parts are here
+				partsMu.Unlock()
+				if st, ok := collector.Add(m); ok && st.Done {
+					select {
+					case done <- st:
+					default:
+					}
+				}
+				return nil
+			})
+			if err := sender.Ready(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sent, err := sender.Send(ctx, str(p["to"]), p["payload"].(map[string]any), agentnet.SendOptions{ThreadID: str(p["thread_id"])})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st *agentnet.AssembledStream
+			select {
+			case st = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the streamed answer did not complete")
+			}
+			if st.Text != str(e["text"]) || st.Parts != num(e["parts"]) || (e["error"] == nil) != (st.Error == nil) || st.Start == nil {
+				t.Fatalf("assembled %+v", st)
+			}
+			if again, ok := collector.State(st.StreamID); !ok || again.Text != st.Text || !again.Done {
+				t.Fatalf("state %+v", again)
+			}
+			partsMu.Lock()
+			defer partsMu.Unlock()
+			if len(parts) != num(e["parts"]) {
+				t.Fatalf("%d parts arrived", len(parts))
+			}
+			for _, env := range parts {
+				m := &agentnet.Message{Envelope: env}
+				if m.Kind() != str(e["kind"]) || env.GetThreadId() != str(e["thread_id"]) ||
+					(env.GetParentMessageId() == sent.GetMessageId()) != e["parent_is_message"].(bool) || env.GetFromAccountId() != receiver.AccountID() {
+					t.Fatalf("part %v", env)
+				}
+			}
+		},
+		"blobs": func(t *testing.T, p, e map[string]any) {
+			blob, err := sender.PutBlob(ctx, []byte(str(p["content"])), agentnet.PutBlobOptions{MimeType: str(p["mime_type"]), Filename: str(p["filename"])})
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := sender.HeadBlob(ctx, blob.GetBlobId())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range []*pb.BlobInfo{blob, head} {
+				if int(b.GetSizeBytes()) != num(e["size_bytes"]) || b.GetMimeType() != str(e["mime_type"]) || b.GetFilename() != str(e["filename"]) ||
+					len(b.GetSha256()) != num(e["sha256_hex_length"]) || b.GetSha256() != blob.GetSha256() {
+					t.Fatalf("blob %v", b)
+				}
+			}
+			sent, err := sender.SendBlobRef(ctx, str(p["to"]), blob, nil, agentnet.SendOptions{WaitFor: pb.WaitFor_WAIT_FOR_PROCESSED})
+			if err != nil || statusName(sent.GetStatus()) != "processed" {
+				t.Fatalf("send blob ref: %v %v", sent, err)
+			}
+			mu.Lock()
+			id, ok := agentnet.BlobRefID(payloads[sent.GetMessageId()])
+			mu.Unlock()
+			if !ok || id != blob.GetBlobId() {
+				t.Fatalf("the receiver got no blob_ref for %s", blob.GetBlobId())
+			}
+			text, err := receiver.GetBlobText(ctx, id)
+			if err != nil || text != str(e["received_text"]) {
+				t.Fatalf("receiver read %q %v", text, err)
+			}
+			deleted, err := sender.DeleteBlob(ctx, blob.GetBlobId())
+			if err != nil || deleted != e["deleted"].(bool) {
+				t.Fatalf("delete: %v %v", deleted, err)
+			}
+			deleted, err = sender.DeleteBlob(ctx, blob.GetBlobId())
+			if err != nil || deleted != e["deleted_again"].(bool) {
+				t.Fatalf("delete again: %v %v", deleted, err)
+			}
+			_, _, err = receiver.GetBlob(ctx, id)
+			var ae *agentnet.Error
+			if !errors.As(err, &ae) || codeName(ae.Code) != str(e["after_delete_code"]) || ae.Reason != str(e["after_delete_reason"]) || !agentnet.IsNotFound(err) {
+				t.Fatalf("read after delete: %v", err)
+			}
+		},
+		"chat_session_echo": func(t *testing.T, p, e map[string]any) {
+			name := str(p["agent"])
+			session, err := senderClient.CreateChatSession(ctx, agentnet.CreateChatSessionOptions{Agents: map[string]*pb.AgentConfig{name: {Provider: str(p["provider"])}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := session.GetSessionId()
+			first, err := senderClient.SendChatMessage(ctx, id, str(p["content"]), agentnet.SendChatMessageOptions{WaitForResponse: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			response := first.GetResponse()
+			if response.GetSender() != str(e["response_sender"]) || !strings.Contains(response.GetContent(), str(e["response_contains"])) {
+				t.Fatalf("response %v", response)
+			}
+			got, err := senderClient.GetChatSession(ctx, id)
+			if err != nil || sessionStatusName(got.GetStatus()) != str(e["status"]) {
+				t.Fatalf("session %v %v", got, err)
+			}
+			sctx, stop := context.WithTimeout(ctx, 30*time.Second)
+			defer stop()
+			var replayed []string
+			var deltas []string
+			var last *pb.SessionEvent
+			err = senderClient.StreamChatSession(sctx, id, 0, func(ev *pb.SessionEvent) bool {
+				if ev.GetType() == pb.SessionEventType_SESSION_EVENT_TYPE_DELTA {
+					deltas = append(deltas, ev.GetContent())
+				} else {
+					replayed = append(replayed, eventTypeName(ev.GetType()))
+				}
+				last = ev
+				return ev.GetType() != pb.SessionEventType_SESSION_EVENT_TYPE_RESPONSE
+			})
+			if err != nil || last == nil || last.GetType() != pb.SessionEventType_SESSION_EVENT_TYPE_RESPONSE {
+				t.Fatalf("replay ended with %v: %v", last, err)
+			}
+			if fmt.Sprint(replayed) != fmt.Sprint(e["replayed_types"]) || len(deltas) < num(e["deltas_min"]) ||
+				(strings.Join(deltas, "") == last.GetContent()) != e["deltas_join_to_response"].(bool) || last.GetSeq() != response.GetSeq() {
+				t.Fatalf("replayed %v, deltas %q, response %q", replayed, deltas, last.GetContent())
+			}
+			if _, err := senderClient.SendChatMessage(ctx, id, str(p["again"]), agentnet.SendChatMessageOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var resumed *pb.SessionEvent
+			err = senderClient.StreamChatSession(sctx, id, last.GetSeq(), func(ev *pb.SessionEvent) bool { resumed = ev; return false })
+			if err != nil || eventTypeName(resumed.GetType()) != str(e["resumed_first_type"]) || resumed.GetContent() != str(e["resumed_first_content"]) {
+				t.Fatalf("resumed with %v: %v", resumed, err)
+			}
+			if err := senderClient.DeleteChatSession(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			_, err = senderClient.GetChatSession(ctx, id)
+			var ae *agentnet.Error
+			if !errors.As(err, &ae) || codeName(ae.Code) != str(e["after_delete_code"]) || ae.Reason != str(e["after_delete_reason"]) {
+				t.Fatalf("after delete: %v", err)
+			}
+		},
+		"presence_events": func(t *testing.T, p, e map[string]any) {
+			var pmu sync.Mutex
+			var events []*pb.PresenceEvent
+			snapshot := -1
+			live := make(chan struct{})
+			done := make(chan error, 1)
+			wctx, stop := context.WithTimeout(ctx, 60*time.Second)
+			defer stop()
+			go func() {
+				done <- sender.WatchPresence(wctx, agentnet.WatchPresenceOptions{Capability: str(p["capability"]), IncludeSnapshot: true},
+					func() { pmu.Lock(); snapshot = len(events); pmu.Unlock(); close(live) },
+					func(ev *pb.PresenceEvent) bool {
+						pmu.Lock()
+						defer pmu.Unlock()
+						events = append(events, ev)
+						return ev.GetType() != pb.PresenceEventType_PRESENCE_EVENT_TYPE_OFFLINE
+					})
+			}()
+			select {
+			case <-live:
+			case err := <-done:
+				t.Fatalf("the watch ended before it was live: %v", err)
+			}
+			visitor, err := receiverClient.Register(ctx, agentnet.RegisterOptions{Username: str(p["visitor"]), Capabilities: []string{str(p["capability"])}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			until(t, 30*time.Second, "the visitor's online event", func() bool { pmu.Lock(); defer pmu.Unlock(); return len(events) > snapshot })
+			if err := visitor.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			pmu.Lock()
+			defer pmu.Unlock()
+			var types []string
+			for _, ev := range events {
+				types = append(types, strings.ToLower(strings.TrimPrefix(ev.GetType().String(), "PRESENCE_EVENT_TYPE_")))
+				if ev.GetAccount().GetUsername() != str(p["visitor"]) || ev.GetSnapshot() != e["snapshot"].(bool) {
+					t.Fatalf("event %v", ev)
+				}
+			}
+			if snapshot != num(e["snapshot_count"]) || fmt.Sprint(types) != fmt.Sprint(e["events"]) || events[len(events)-1].GetReason() != str(e["offline_reason"]) {
+				t.Fatalf("snapshot %d, events %v (last %v)", snapshot, types, events[len(events)-1])
+			}
+		},
 		"rate_limit": func(t *testing.T, p, e map[string]any) {
 			// Counts are ranges (see scenarios.json): the sends reach the server spread over time and each 200 ms refills a token.
 			time.Sleep(time.Duration(num(p["quiet_ms"])) * time.Millisecond)
@@ -453,6 +776,33 @@ func TestScenarios(t *testing.T) {
 	}
 	_ = receiver.Close(ctx)
 	_ = sender.Close(ctx)
+}
+
+// streamWords answers with a stream: stream_start, one stream_delta per word (each but the last followed by a
+// space), stream_end.
+func streamWords(ctx context.Context, w *agentnet.StreamWriter, text string) error {
+	if _, err := w.Start(ctx, nil); err != nil {
+		return err
+	}
+	words := strings.Fields(text)
+	for i, word := range words {
+		if i < len(words)-1 {
+			word += " "
+		}
+		if _, err := w.Delta(ctx, word); err != nil {
+			return err
+		}
+	}
+	_, err := w.End(ctx, nil)
+	return err
+}
+
+func sessionStatusName(s pb.SessionStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "SESSION_STATUS_"))
+}
+
+func eventTypeName(t pb.SessionEventType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "SESSION_EVENT_TYPE_"))
 }
 
 func containsUser(ps []*pb.Profile, username string) bool {

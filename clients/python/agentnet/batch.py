@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Optional
 
 import grpc
 
+from .backoff import backoff_delays
 from .errors import AgentnetError, UnavailableError, from_rpc_error, from_send_error, is_retryable
 from .v1 import messaging_pb2
 
@@ -174,8 +175,6 @@ class SendBatcher:
                     retry = bool(batch)
                 if batch and retry:
                     if delays is None:
-                        from .client import backoff_delays  # client.py imports this module
-
                         delays = backoff_delays(0.1, 2.0)
                     await asyncio.sleep(next(delays))
         except asyncio.CancelledError:

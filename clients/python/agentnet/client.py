@@ -3,20 +3,28 @@ an agent process. The same verbs as the TypeScript SDK, in snake_case."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 from urllib.parse import urlparse
 
 import grpc
 from google.protobuf import struct_pb2
 
+from .backoff import backoff_delays
 from .batch import DEFAULT_LINGER_SECONDS, SendBatcher
+from .chat import ChatSessions
 from .errors import ErrorReply, UnavailableError, from_rpc_error, is_retryable
 from .message import KIND_VALUES, Message
+from .presence import watch_presence
+from .streaming import StreamWriter
 from .tracing import current_traceparent, with_traceparent
-from .v1 import auth_pb2_grpc, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc
+from .v1 import (auth_pb2_grpc, common_pb2, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc,
+                 session_pb2_grpc, token_pb2_grpc, voice_pb2_grpc)
+from .voice import Voice
+
+if TYPE_CHECKING:
+    from .agent import Agent
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 # How long a retried call waits for the channel to come back.
@@ -24,7 +32,7 @@ RECONNECT_WAIT_SECONDS = 10.0
 # How long a call waits for the channel to connect (TCP + TLS + HTTP/2 SETTINGS) before failing with
 # UnavailableError("connect_timeout"); gRPC's own default, long enough for a gateway busy with many handshakes.
 CONNECT_TIMEOUT_SECONDS = 20.0
-WAIT_FOR = {None: 0, "accepted": 0, "delivered": messaging_pb2.WAIT_FOR_DELIVERED, "processed": messaging_pb2.WAIT_FOR_PROCESSED}
+WAIT_FOR: dict[Optional[str], Any] = {None: 0, "accepted": 0, "delivered": messaging_pb2.WAIT_FOR_DELIVERED, "processed": messaging_pb2.WAIT_FOR_PROCESSED}
 
 Target = Union[str, dict]
 
@@ -53,14 +61,6 @@ def new_message_id() -> str:
     """A client-chosen message id (A-Za-z0-9._:-, 1..128): picked once before the first attempt, so a retried
     Send/Request/Reply is the same message to the server, which dedupes by (sender, message_id)."""
     return f"m_{uuid.uuid4()}"
-
-
-def backoff_delays(initial: float = 0.25, maximum: float = 10.0):
-    """Exponential backoff with full jitter: many clients reconnecting after one restart spread out."""
-    attempt = 0
-    while True:
-        yield random.uniform(0, min(maximum, initial * 2 ** attempt))
-        attempt = min(attempt + 1, 30)
 
 
 class Actor:
@@ -132,7 +132,26 @@ class Actor:
         return await self._client._call(self.messaging.Reply, req, retries=retries)
 
     def thread(self, thread_id: str) -> "Thread":
+        """The seed's `sdk.thread(id)`: the same verbs, posting in one thread."""
         return Thread(self, thread_id)
+
+    # Streamed answers (streaming.py)
+
+    def stream(self, to: Target, *, thread_id: str = "", parent_message_id: str = "", trace_id: str = "",
+               ttl_ms: int = 0, stream_id: Optional[str] = None) -> StreamWriter:
+        """Opens a streamed answer to `to`: each StreamWriter call sends one STREAM message (sharing the stream id,
+        numbered by seq). Nothing is sent until `start`. `ttl_ms` 0: the server's default time to live."""
+        async def send_part(payload: dict[str, Any]) -> messaging_pb2.SendResponse:
+            return await self.send(to, payload, kind="stream", thread_id=thread_id, parent_message_id=parent_message_id,
+                                   trace_id=trace_id, ttl_ms=ttl_ms or None)
+
+        return StreamWriter(send_part, stream_id)
+
+    def stream_reply(self, message: Message, *, ttl_ms: int = 0) -> StreamWriter:
+        """A streamed answer to a received message: to its sender's account, in its thread, with it as parent and
+        the same trace id."""
+        return self.stream({"account_id": message.from_account_id}, thread_id=message.thread_id,
+                           parent_message_id=message.message_id, trace_id=message.trace_id, ttl_ms=ttl_ms)
 
     # Blobs
 
@@ -167,8 +186,10 @@ class Actor:
 
     # Discovery and history
 
-    async def list_online(self, *, capability: str = "", limit: int = 1000) -> list:
-        out, token = [], ""
+    async def list_online(self, *, capability: str = "", limit: int = 1000) -> list[common_pb2.Profile]:
+        """Accounts online now (optionally offering `capability`), up to `limit`, every page."""
+        out: list[common_pb2.Profile] = []
+        token = ""
         while True:
             res = await self._client._call(self._client.registry.ListOnline, registry_pb2.ListOnlineRequest(
                 page_size=min(limit - len(out), 1000), page_token=token, capability=capability))
@@ -177,23 +198,31 @@ class Actor:
             if not token or len(out) >= limit:
                 return out[:limit]
 
-    async def search_agents(self, query: str = "", *, capability: str = "", online_only: bool = False, limit: int = 50) -> list:
+    async def search_agents(self, query: str = "", *, capability: str = "", online_only: bool = False,
+                            limit: int = 50) -> list[common_pb2.Profile]:
         res = await self._client._call(self._client.registry.SearchAgents, registry_pb2.SearchAgentsRequest(
             query=query, capability=capability, online_only=online_only, page_size=limit))
         return list(res.agents)
 
-    async def get_profile(self, target: str):
+    async def get_profile(self, target: str) -> common_pb2.Profile:
+        """An account's profile by "acct_…" id or "@name"; NotFoundError reason account_not_found."""
         req = (registry_pb2.GetProfileRequest(account_id=target) if target.startswith("acct_")
                else registry_pb2.GetProfileRequest(username=target.lstrip("@")))
         return (await self._client._call(self._client.registry.GetProfile, req)).profile
 
     async def resolve_account(self, target: str) -> str:
+        """The account id of "@name" or "name" (an "acct_…" / "account:acct_…" id is returned as is); NotFoundError
+        reason account_not_found."""
+        target = target.strip().removeprefix("account:")
         if target.startswith("acct_"):
             return target
-        res = await self._client._call(self._client.registry.ResolveAccount, registry_pb2.ResolveAccountRequest(username=target))
+        res = await self._client._call(self._client.registry.ResolveAccount,
+                                       registry_pb2.ResolveAccountRequest(username=target.lstrip("@")))
         return res.account_id
 
-    async def list_threads(self, *, participant: str = "", query: str = "", limit: int = 0, cursor: str = ""):
+    async def list_threads(self, *, participant: str = "", query: str = "", limit: int = 0,
+                           cursor: str = "") -> messaging_pb2.ListThreadsResponse:
+        """One page of the caller's threads, latest activity first (`threads`, `next_page_token` for `cursor`)."""
         req = messaging_pb2.ListThreadsRequest(page_size=limit, page_token=cursor, query=query)
         if participant.startswith("acct_"):
             req.participant_account_id = participant
@@ -202,6 +231,7 @@ class Actor:
         return await self._client._call(self.messaging.ListThreads, req)
 
     async def get_thread_messages(self, thread_id: str, *, limit: int = 0, cursor: str = "") -> tuple[list[Message], str]:
+        """One page of a thread's messages, newest first, and the cursor of the next page ("" after the last)."""
         res = await self._client._call(self.messaging.GetThreadMessages, messaging_pb2.GetThreadMessagesRequest(
             thread_id=thread_id, page_size=limit, page_token=cursor))
         return [Message(m) for m in res.messages], res.next_page_token
@@ -217,6 +247,14 @@ class Actor:
 
     async def thread_status(self, thread_id: str) -> messaging_pb2.GetThreadStatusResponse:
         return await self._client._call(self.messaging.GetThreadStatus, messaging_pb2.GetThreadStatusRequest(thread_id=thread_id))
+
+    def watch_presence(self, *, account_ids: Iterable[str] = (), capability: str = "", include_snapshot: bool = False,
+                       on_synced: Optional[Callable[[int], None]] = None) -> AsyncIterator[registry_pb2.PresenceEvent]:
+        """Accounts coming online, changing and going offline, live, until the caller stops iterating. Filters:
+        `account_ids`, `capability`; `include_snapshot`: first one ONLINE event (snapshot=True) per account online
+        now. `on_synced(snapshot_count)` once the stream is live. Reopens after a dropped stream (see presence.py)."""
+        return watch_presence(self._client, account_ids=tuple(account_ids), capability=capability,
+                              include_snapshot=include_snapshot, on_synced=on_synced)
 
     async def watch_receipts(self, *, account_ids: tuple = (), message_ids: tuple = (), since: Optional[datetime] = None,
                              after_cursor: str = "", on_synced: Optional[Callable[[int], None]] = None) -> AsyncIterator[messaging_pb2.Receipt]:
@@ -252,19 +290,27 @@ class Thread:
     def __init__(self, actor: Actor, thread_id: str) -> None:
         self.actor, self.thread_id = actor, thread_id
 
-    async def send_text(self, to: Target, text: str, **kw: Any):
+    async def send_text(self, to: Target, text: str, **kw: Any) -> messaging_pb2.SendResponse:
         return await self.actor.send_text(to, text, thread_id=self.thread_id, **kw)
 
-    async def send(self, to: Target, payload: dict[str, Any], **kw: Any):
+    async def send(self, to: Target, payload: dict[str, Any], **kw: Any) -> messaging_pb2.SendResponse:
         return await self.actor.send(to, payload, thread_id=self.thread_id, **kw)
+
+    async def request(self, to: Target, payload: dict[str, Any], **kw: Any) -> Message:
+        return await self.actor.request(to, payload, thread_id=self.thread_id, **kw)
 
     async def ask_text(self, to: Target, text: str, **kw: Any) -> Message:
         return await self.actor.ask_text(to, text, thread_id=self.thread_id, **kw)
 
-    async def messages(self, **kw: Any):
+    def stream(self, to: Target, *, parent_message_id: str = "", trace_id: str = "", ttl_ms: int = 0,
+               stream_id: Optional[str] = None) -> StreamWriter:
+        return self.actor.stream(to, thread_id=self.thread_id, parent_message_id=parent_message_id, trace_id=trace_id,
+                                 ttl_ms=ttl_ms, stream_id=stream_id)
+
+    async def messages(self, **kw: Any) -> tuple[list[Message], str]:
         return await self.actor.get_thread_messages(self.thread_id, **kw)
 
-    async def status(self):
+    async def status(self) -> messaging_pb2.GetThreadStatusResponse:
         return await self.actor.thread_status(self.thread_id)
 
 
@@ -274,8 +320,9 @@ class AccountActor(Actor):
         self.account_id = account_id
 
 
-class Client(Actor):
-    """`batch_sends` (default on): sends that answer once stored are coalesced into SendBatch calls (batch.py), those
+class Client(Actor, ChatSessions, Voice):
+    """A connection to a gateway, acting as the caller's account; also the user-level verbs: chat sessions
+    (chat.py) and voice (voice.py). `batch_sends` (default on): sends that answer once stored are coalesced into SendBatch calls (batch.py), those
     issued within `batch_linger` seconds or while a call is in flight going together; off, every send is one Send.
     `interceptors`: grpc.aio client interceptors for the channel."""
 
@@ -308,6 +355,9 @@ class Client(Actor):
         self.auth = auth_pb2_grpc.AuthServiceStub(self.channel)
         self.registry = registry_pb2_grpc.RegistryServiceStub(self.channel)
         self._messaging = messaging_pb2_grpc.MessagingServiceStub(self.channel)
+        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        self.tokens = token_pb2_grpc.TokenServiceStub(self.channel)
+        self.voice_agents = voice_pb2_grpc.VoiceAgentServiceStub(self.channel)
         self._agents: set = set()
         self._batcher: Optional[SendBatcher] = SendBatcher(self, linger=batch_linger) if batch_sends else None
 
@@ -321,6 +371,7 @@ class Client(Actor):
         return self._messaging
 
     async def as_account(self, account: str) -> AccountActor:
+        """The verbs acting as another of the caller's accounts ("acct_…" or "@name")."""
         return AccountActor(self, await self.resolve_account(account))
 
     async def wait_ready(self, timeout: Optional[float] = None) -> None:

@@ -11,8 +11,9 @@ from .v1 import messaging_pb2
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .streaming import StreamWriter
 
-KINDS = {
+KINDS: dict[int, str] = {
     messaging_pb2.MESSAGE_KIND_DIRECT: "direct",
     messaging_pb2.MESSAGE_KIND_REQUEST: "request",
     messaging_pb2.MESSAGE_KIND_REPLY: "reply",
@@ -20,8 +21,8 @@ KINDS = {
     messaging_pb2.MESSAGE_KIND_SYSTEM: "system",
     messaging_pb2.MESSAGE_KIND_STREAM: "stream",
 }
-KIND_VALUES = {name: value for value, name in KINDS.items()}
-STATUSES = {
+KIND_VALUES: dict[str, Any] = {name: value for value, name in KINDS.items()}
+STATUSES: dict[int, str] = {
     messaging_pb2.DELIVERY_STATUS_ACCEPTED: "accepted",
     messaging_pb2.DELIVERY_STATUS_DELIVERED: "delivered",
     messaging_pb2.DELIVERY_STATUS_PROCESSED: "processed",
@@ -87,6 +88,10 @@ class Message:
 
     async def reply_error(self, code: str, detail: str = "", **kw: Any) -> Any:
         return await self._bound().reply(self, {"code": code, "detail": detail}, kind="error", **kw)
+
+    def stream(self, *, ttl_ms: int = 0) -> "StreamWriter":
+        """A streamed answer to this message: parts go to its sender, in its thread, with it as parent."""
+        return self._bound().stream_reply(self, ttl_ms=ttl_ms)
 
     def _bound(self) -> "Agent":
         if self._agent is None:

@@ -112,6 +112,12 @@ async def test_threads_blobs_and_typed_errors(clients, run_id):
     with pytest.raises(agentnet.NotFoundError) as missing:
         await sender.get_profile("@nobody_here")
     assert missing.value.reason == "account_not_found"
+    assert await sender.resolve_account(f"@{receiver.username}") == receiver.account_id
+    assert await sender.resolve_account(receiver.username) == receiver.account_id
+    assert await sender.resolve_account(f"account:{receiver.account_id}") == receiver.account_id
+    with pytest.raises(agentnet.NotFoundError) as unresolved:
+        await sender.resolve_account("@nobody_here")
+    assert unresolved.value.reason == "account_not_found"
     alice, _ = clients
     with pytest.raises(agentnet.PermissionDeniedError) as spoof:
         await (await alice.as_account(receiver.account_id)).send_text(sender.username, "spoof")

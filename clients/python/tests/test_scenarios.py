@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import agentnet
-from agentnet import status_name
+from agentnet import presence_event_type_name, session_event_type_name, session_status_name, status_name
+from agentnet.v1 import registry_pb2, session_pb2
+from support import until
 
 SPEC_TEXT = (Path(__file__).resolve().parents[2] / "scenarios.json").read_text()
 
@@ -27,14 +30,6 @@ class World:
 world = World()
 
 
-async def until(check, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (await check() if asyncio.iscoroutinefunction(check) else check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.025)
-
-
 @pytest.fixture(scope="module", autouse=True)
 async def setup(make_user, run_id):
     world.spec = json.loads(SPEC_TEXT.replace("{run}", f"py{run_id}"))
@@ -48,7 +43,8 @@ def scenario(sid: str) -> dict:
 
 
 IMPLEMENTED = ["register", "discover", "send_with_receipts", "request_reply", "send_to_capability", "resume_after_reconnect",
-               "idempotent_retry", "expiry", "rate_limit"]
+               "idempotent_retry", "expiry", "threads_paging", "request_to_capability", "streamed_answer", "blobs",
+               "chat_session_echo", "presence_events", "rate_limit"]
 
 
 def test_every_scenario_is_implemented():
@@ -74,6 +70,13 @@ async def test_register():
             await asyncio.sleep(0.15)
         if msg.is_request:
             await msg.reply_text(f"pong: {msg.text or ''}")
+        elif msg.payload.get("stream_back") is True:
+            words = (msg.text or "").split(" ")
+            answer = msg.stream()
+            await answer.start()
+            for i, word in enumerate(words):
+                await answer.delta(f"{word} " if i < len(words) - 1 else word)
+            await answer.end()
 
     await world.receiver.ready()
 
@@ -191,6 +194,142 @@ async def test_expiry():
 
     await asyncio.wait_for(watch(), 30)
     assert last == (e["final_status"], e["code"])
+
+
+async def test_threads_paging():
+    sc = scenario("threads_paging")
+    p, e = sc["params"], sc["expect"]
+    await asyncio.sleep(p["quiet_ms"] / 1000)
+    for i in range(p["count"]):
+        await world.sender.send(p["to"], {"text": f"{p['text_prefix']}{i}"}, thread_id=p["thread_id"], wait_for="processed")
+    sizes, texts, cursor = [], [], ""
+    while True:
+        page, cursor = await world.sender.get_thread_messages(p["thread_id"], limit=p["page_size"], cursor=cursor)
+        sizes.append(len(page))
+        texts.extend(m.text for m in page)
+        if not cursor:
+            break
+    assert sizes == e["page_sizes"]
+    assert texts == e["texts"]
+    status = await world.sender.thread_status(p["thread_id"])
+    assert (status.message_count, status.pending_messages) == (e["message_count"], e["pending_messages"])
+    threads = await world.sender.list_threads(limit=20)
+    assert (threads.threads[0].thread_id == p["thread_id"]) is e["listed_first"]
+
+
+async def test_request_to_capability():
+    sc = scenario("request_to_capability")
+    p, e = sc["params"], sc["expect"]
+    reply = await world.sender.request(p["to"], p["payload"], timeout=p["timeout_ms"] / 1000)
+    assert reply.kind == e["kind"]
+    assert reply.payload == e["payload"]
+    assert (reply.from_account_id == world.receiver.account_id) is e["from_receiver"]
+
+
+async def test_streamed_answer():
+    sc = scenario("streamed_answer")
+    p, e = sc["params"], sc["expect"]
+    collector = agentnet.StreamCollector()
+    parts: list[agentnet.Message] = []
+    assembled: list[agentnet.AssembledStream] = []
+
+    @world.sender.on_message
+    async def inbox(msg: agentnet.Message) -> None:
+        parts.append(msg)
+        state = collector.add(msg)
+        if state is not None:
+            assembled.append(state)
+
+    await world.sender.ready()
+    sent = await world.sender.send(p["to"], p["payload"], thread_id=p["thread_id"])
+    await until(lambda: bool(assembled) and assembled[-1].done, 30, "the streamed answer to end")
+    answer = assembled[-1]
+    assert answer.text == e["text"]
+    assert answer.error == e["error"]
+    assert len(parts) == e["parts"]
+    assert {m.kind for m in parts} == {e["kind"]}
+    assert {m.thread_id for m in parts} == {e["thread_id"]}
+    assert all(m.parent_message_id == sent.message_id for m in parts) is e["parent_is_message"]
+
+
+async def test_blobs():
+    sc = scenario("blobs")
+    p, e = sc["params"], sc["expect"]
+    blob = await world.sender.put_blob(p["content"], mime_type=p["mime_type"], filename=p["filename"])
+    head = await world.sender.head_blob(blob.blob_id)
+    assert (head.size_bytes, head.mime_type, head.filename, len(head.sha256)) == (
+        e["size_bytes"], e["mime_type"], e["filename"], e["sha256_hex_length"])
+    sent = await world.sender.send_blob_ref(p["to"], blob, wait_for="processed")
+    ref = world.payloads[sent.message_id]
+    assert ref["blob_id"] == blob.blob_id
+    assert await world.receiver.get_blob_text(ref["blob_id"]) == e["received_text"]
+    assert await world.sender.delete_blob(blob.blob_id) is e["deleted"]
+    assert await world.sender.delete_blob(blob.blob_id) is e["deleted_again"]
+    with pytest.raises(agentnet.AgentnetError) as gone:
+        await world.receiver.get_blob(blob.blob_id)
+    assert (gone.value.code.name, gone.value.reason) == (e["after_delete_code"], e["after_delete_reason"])
+
+
+async def test_chat_session_echo():
+    sc = scenario("chat_session_echo")
+    p, e = sc["params"], sc["expect"]
+    client = world.sender_client
+    session = await client.create_chat_session({p["agent"]: {"provider": p["provider"]}})
+    assert session_status_name(session.status) == e["status"]
+    sent = await client.send_chat_message(session.session_id, p["content"], wait_for_response=True)
+    assert sent.response.sender == e["response_sender"]
+    assert e["response_contains"] in sent.response.content
+
+    replayed: list[session_pb2.SessionEvent] = []
+    async with contextlib.aclosing(client.stream_chat_session(session.session_id, after_seq=0)) as events:
+        async for event in events:
+            replayed.append(event)
+            if event.type == session_pb2.SESSION_EVENT_TYPE_RESPONSE:
+                break
+    deltas = [ev for ev in replayed if ev.type == session_pb2.SESSION_EVENT_TYPE_DELTA]
+    assert [session_event_type_name(ev.type) for ev in replayed if ev not in deltas] == e["replayed_types"]
+    assert len(deltas) >= e["deltas_min"]
+    assert ("".join(d.content for d in deltas) == replayed[-1].content) is e["deltas_join_to_response"]
+
+    await client.send_chat_message(session.session_id, p["again"], wait_for_response=True)
+    async with contextlib.aclosing(client.stream_chat_session(session.session_id, after_seq=replayed[-1].seq)) as resumed:
+        first = await asyncio.wait_for(resumed.__anext__(), 30)
+    assert (session_event_type_name(first.type), first.content) == (e["resumed_first_type"], e["resumed_first_content"])
+
+    await client.delete_chat_session(session.session_id)
+    with pytest.raises(agentnet.AgentnetError) as gone:
+        await client.get_chat_session(session.session_id)
+    assert (gone.value.code.name, gone.value.reason) == (e["after_delete_code"], e["after_delete_reason"])
+
+
+async def test_presence_events():
+    sc = scenario("presence_events")
+    p, e = sc["params"], sc["expect"]
+    events: list[registry_pb2.PresenceEvent] = []
+    snapshot_count: list[int] = []
+
+    async def watch() -> None:
+        async for event in world.sender.watch_presence(capability=p["capability"], include_snapshot=True,
+                                                       on_synced=snapshot_count.append):
+            events.append(event)
+
+    watching = asyncio.ensure_future(watch())
+    try:
+        await until(lambda: bool(snapshot_count), 30, "the presence watch to be live")
+        assert snapshot_count == [e["snapshot_count"]]
+        visitor = await world.receiver_client.register(p["visitor"], capabilities=[p["capability"]])
+        online = registry_pb2.PRESENCE_EVENT_TYPE_ONLINE
+        await until(lambda: any(ev.type == online for ev in events), 30, "the visitor to come online")
+        await visitor.close()
+        offline = registry_pb2.PRESENCE_EVENT_TYPE_OFFLINE
+        await until(lambda: any(ev.type == offline for ev in events), 30, "the visitor to go offline")
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    mine = [ev for ev in events if ev.account.account_id == visitor.account_id]
+    assert [presence_event_type_name(ev.type) for ev in mine] == e["events"]
+    assert all(ev.snapshot is e["snapshot"] for ev in mine)
+    assert mine[-1].reason == e["offline_reason"]
 
 
 async def test_rate_limit():
