@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 from urllib.parse import urlparse
 
@@ -258,12 +258,19 @@ class Actor:
 
     async def watch_receipts(self, *, account_ids: tuple = (), message_ids: tuple = (), since: Optional[datetime] = None,
                              after_cursor: str = "", on_synced: Optional[Callable[[int], None]] = None) -> AsyncIterator[messaging_pb2.Receipt]:
-        """Receipts of messages your accounts sent; reconnects and resumes after the last one seen. Stop by breaking out."""
+        """Receipts of messages your accounts sent: the stored ones after `after_cursor`, or from `since`, then live
+        ones; `on_synced(replayed_count)` once the first stream is live. Reconnects and resumes after the last one
+        seen, or, when none was seen yet, from `since` or else from when the watch first opened, so a receipt made
+        while the stream was down is not lost. Stop by breaking out."""
         cursor, synced, delays = after_cursor, False, backoff_delays()
+        # Without this, a reconnect before the first receipt would ask for live receipts only and miss the gap's.
+        resume_since = since if since is not None else datetime.now(timezone.utc)
+        first = True
         while True:
             req = messaging_pb2.WatchReceiptsRequest(account_ids=list(account_ids), message_ids=list(message_ids), after_cursor=cursor)
-            if not cursor and since is not None:
-                req.since.FromDatetime(since)
+            if not cursor and (since is not None or not first):
+                req.since.FromDatetime(resume_since)
+            first = False
             call = self.messaging.WatchReceipts(req, metadata=self._client._metadata)
             try:
                 async for item in call:
