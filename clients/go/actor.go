@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "agentnet.dev/clients/go/gen/agentnet/v1"
+
+	"google.golang.org/grpc"
 )
 
 // Actor holds the verbs that act as an account: a registered Agent, or Client.As.
@@ -224,48 +224,23 @@ func (a *Actor) GetProfile(ctx context.Context, target string) (*pb.Profile, err
 // WatchReceipts calls fn for each receipt of messages the caller's accounts sent, resuming after the last cursor
 // when the stream drops, until ctx ends or fn returns false. onSynced (optional) runs once the stream is live.
 func (a *Actor) WatchReceipts(ctx context.Context, req *pb.WatchReceiptsRequest, onSynced func(), fn func(*pb.Receipt) bool) error {
-	b := newBackoff(250*time.Millisecond, 10*time.Second)
 	synced := false
-	for {
-		// Each stream gets its own context, cancelled when it is left, so a finished watch leaves no call open.
-		sctx, cancel := context.WithCancel(ctx)
-		stream, err := a.client.Messaging.WatchReceipts(sctx, req)
-		if err == nil {
-			for {
-				item, rerr := stream.Recv()
-				if rerr != nil {
-					err = rerr
-					break
-				}
-				b.reset()
-				if item.GetSynced() != nil && !synced {
-					synced = true
-					if onSynced != nil {
-						onSynced()
-					}
-				}
-				if r := item.GetReceipt(); r != nil {
-					req.AfterCursor, req.Since = r.GetCursor(), nil
-					if !fn(r) {
-						cancel()
-						return nil
-					}
-				}
+	return watch(ctx, func(sctx context.Context) (grpc.ServerStreamingClient[pb.WatchReceiptsResponse], error) {
+		return a.client.Messaging.WatchReceipts(sctx, req)
+	}, func(item *pb.WatchReceiptsResponse) bool {
+		if item.GetSynced() != nil && !synced {
+			synced = true
+			if onSynced != nil {
+				onSynced()
 			}
 		}
-		cancel()
-		if ctx.Err() != nil {
-			return nil
+		if r := item.GetReceipt(); r != nil {
+			// The next attempt resumes after the last receipt seen.
+			req.AfterCursor, req.Since = r.GetCursor(), nil
+			return fn(r)
 		}
-		if !errors.Is(err, io.EOF) {
-			if err = FromError(err); !retryable(err) {
-				return err
-			}
-		}
-		if !sleep(ctx, b.next()) {
-			return nil
-		}
-	}
+		return true
+	})
 }
 
 // Since is a helper for WatchReceiptsRequest.Since.

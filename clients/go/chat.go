@@ -8,14 +8,13 @@ package agentnet
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "agentnet.dev/clients/go/gen/agentnet/v1"
+
+	"google.golang.org/grpc"
 )
 
 // CreateChatSessionOptions describe a session to create; only Agents is required.
@@ -174,42 +173,16 @@ func (c *Client) SendChatMessage(ctx context.Context, sessionID, content string,
 // returns false or ctx ends; a refusal (NOT_FOUND `session_not_found`, FAILED_PRECONDITION `session_expired`,
 // INVALID_ARGUMENT `invalid_seq`, RESOURCE_EXHAUSTED `rate_limited`) as *Error.
 func (c *Client) StreamChatSession(ctx context.Context, sessionID string, afterSeq int64, fn func(*pb.SessionEvent) bool) error {
-	b := newBackoff(250*time.Millisecond, 10*time.Second)
-	for {
-		sctx, cancel := context.WithCancel(ctx) // cancelled when the stream is left, so no call stays open
-		stream, err := c.Sessions.StreamSession(sctx, &pb.StreamSessionRequest{SessionId: sessionID, AfterSeq: afterSeq})
-		if err == nil {
-			for {
-				item, rerr := stream.Recv()
-				if rerr != nil {
-					err = rerr
-					break
-				}
-				b.reset()
-				e := item.GetEvent()
-				if e == nil || e.GetType() == pb.SessionEventType_SESSION_EVENT_TYPE_PING {
-					continue
-				}
-				afterSeq = max(afterSeq, e.GetSeq())
-				if !fn(e) || e.GetType() == pb.SessionEventType_SESSION_EVENT_TYPE_STOP {
-					cancel()
-					return nil
-				}
-			}
+	return watch(ctx, func(sctx context.Context) (grpc.ServerStreamingClient[pb.StreamSessionResponse], error) {
+		return c.Sessions.StreamSession(sctx, &pb.StreamSessionRequest{SessionId: sessionID, AfterSeq: afterSeq})
+	}, func(item *pb.StreamSessionResponse) bool {
+		e := item.GetEvent()
+		if e == nil || e.GetType() == pb.SessionEventType_SESSION_EVENT_TYPE_PING {
+			return true
 		}
-		cancel()
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !errors.Is(err, io.EOF) {
-			if err = FromError(err); !retryable(err) {
-				return err
-			}
-		}
-		if !sleep(ctx, b.next()) {
-			return nil
-		}
-	}
+		afterSeq = max(afterSeq, e.GetSeq())
+		return fn(e) && e.GetType() != pb.SessionEventType_SESSION_EVENT_TYPE_STOP
+	})
 }
 
 // ListChatProviders returns the AI providers the server knows and whether each is configured (`echo` always is).

@@ -4,11 +4,10 @@ package agentnet
 
 import (
 	"context"
-	"errors"
-	"io"
-	"time"
 
 	pb "agentnet.dev/clients/go/gen/agentnet/v1"
+
+	"google.golang.org/grpc"
 )
 
 // WatchPresenceOptions filter WatchPresence.
@@ -27,45 +26,21 @@ type WatchPresenceOptions struct {
 // arrive again as snapshot entries, which makes the caller's view whole again (changes during the gap show up as
 // that difference, not as events). A refusal (e.g. Unauthenticated) is returned as *Error.
 func (a *Actor) WatchPresence(ctx context.Context, o WatchPresenceOptions, onSynced func(), fn func(*pb.PresenceEvent) bool) error {
-	b := newBackoff(250*time.Millisecond, 10*time.Second)
-	synced, reopened := false, false
-	for {
-		req := &pb.WatchPresenceRequest{AccountIds: o.AccountIDs, Capability: o.Capability, IncludeSnapshot: o.IncludeSnapshot || reopened}
-		// Each stream gets its own context, cancelled when it is left, so a finished watch leaves no call open.
-		sctx, cancel := context.WithCancel(ctx)
-		stream, err := a.client.Registry.WatchPresence(sctx, req)
-		if err == nil {
-			for {
-				item, rerr := stream.Recv()
-				if rerr != nil {
-					err = rerr
-					break
-				}
-				b.reset()
-				if item.GetSynced() != nil && !synced {
-					synced = true
-					if onSynced != nil {
-						onSynced()
-					}
-				}
-				if e := item.GetPresence(); e != nil && !fn(e) {
-					cancel()
-					return nil
-				}
+	synced, opened := false, false
+	return watch(ctx, func(sctx context.Context) (grpc.ServerStreamingClient[pb.WatchPresenceResponse], error) {
+		req := &pb.WatchPresenceRequest{AccountIds: o.AccountIDs, Capability: o.Capability, IncludeSnapshot: o.IncludeSnapshot || opened}
+		opened = true
+		return a.client.Registry.WatchPresence(sctx, req)
+	}, func(item *pb.WatchPresenceResponse) bool {
+		if item.GetSynced() != nil && !synced {
+			synced = true
+			if onSynced != nil {
+				onSynced()
 			}
 		}
-		cancel()
-		if ctx.Err() != nil {
-			return nil
+		if e := item.GetPresence(); e != nil {
+			return fn(e)
 		}
-		if !errors.Is(err, io.EOF) {
-			if err = FromError(err); !retryable(err) {
-				return err
-			}
-		}
-		reopened = true
-		if !sleep(ctx, b.next()) {
-			return nil
-		}
-	}
+		return true
+	})
 }
