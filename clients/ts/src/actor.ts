@@ -20,15 +20,14 @@ import {
   type ThreadSummary,
   WaitFor,
 } from "@agentnet/gen/agentnet/v1/messaging_pb.js";
-import { Backoff, sleep } from "./backoff.js";
 import { blobRefPayload } from "./blob-ref.js";
 import * as discovery from "./discovery.js";
-import { isRetryable, toAgentnetError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type KindName, type WaitForName, kindFromName, waitForValue } from "./kinds.js";
 import { MessageView } from "./message.js";
 import { type WatchPresenceOptions, watchPresence } from "./presence.js";
 import { type Target, toRecipient } from "./recipient.js";
+import { reopening } from "./reopening.js";
 import { type RetryOptions, retrying } from "./retrying.js";
 import { activeTraceparent } from "./trace-context.js";
 import type { Services } from "./services.js";
@@ -346,34 +345,25 @@ export abstract class Actor {
    */
   async *watchReceipts(o: WatchReceiptsOptions = {}): AsyncGenerator<Receipt> {
     let cursor = o.afterCursor ?? "";
-    const backoff = new Backoff();
     let synced = false;
-    while (!o.signal?.aborted) {
-      try {
-        const stream = this.services.messaging.watchReceipts(
-          {
-            accountIds: o.accountIds ?? [],
-            afterCursor: cursor,
-            since: cursor === "" && o.since ? timestampFromDate(o.since) : undefined,
-            messageIds: o.messageIds ?? [],
-          },
-          { signal: o.signal },
-        );
-        for await (const item of stream) {
-          backoff.reset();
-          if (item.event.case === "synced" && !synced) {
-            synced = true;
-            o.onSynced?.(Number(item.event.value.replayedCount));
-          } else if (item.event.case === "receipt") {
-            cursor = item.event.value.cursor;
-            yield item.event.value;
-          }
-        }
-      } catch (err) {
-        if (o.signal?.aborted) return;
-        if (!isRetryable(err)) throw toAgentnetError(err);
+    const open = () =>
+      this.services.messaging.watchReceipts(
+        {
+          accountIds: o.accountIds ?? [],
+          afterCursor: cursor,
+          since: cursor === "" && o.since ? timestampFromDate(o.since) : undefined,
+          messageIds: o.messageIds ?? [],
+        },
+        { signal: o.signal },
+      );
+    for await (const { event } of reopening(open, o.signal)) {
+      if (event.case === "synced" && !synced) {
+        synced = true;
+        o.onSynced?.(Number(event.value.replayedCount));
+      } else if (event.case === "receipt") {
+        cursor = event.value.cursor;
+        yield event.value;
       }
-      await sleep(backoff.next(), o.signal);
     }
   }
 
@@ -384,26 +374,14 @@ export abstract class Actor {
 
   /** A copy of the traffic to the caller's accounts (Subscribe OBSERVE: no acks, no effect on delivery). */
   async *observe(o: ObserveOptions = {}): AsyncGenerator<MessageView> {
-    const backoff = new Backoff();
     let started = false;
-    while (!o.signal?.aborted) {
-      try {
-        const stream = this.services.messaging.subscribe(
-          { mode: SubscribeMode.OBSERVE, accountIds: o.accountIds ?? [] },
-          { signal: o.signal },
-        );
-        for await (const item of stream) {
-          backoff.reset();
-          if (item.event.case === "started" && !started) {
-            started = true;
-            o.onStarted?.();
-          } else if (item.event.case === "message") yield new MessageView(item.event.value);
-        }
-      } catch (err) {
-        if (o.signal?.aborted) return;
-        if (!isRetryable(err)) throw toAgentnetError(err);
-      }
-      await sleep(backoff.next(), o.signal);
+    const open = () =>
+      this.services.messaging.subscribe({ mode: SubscribeMode.OBSERVE, accountIds: o.accountIds ?? [] }, { signal: o.signal });
+    for await (const { event } of reopening(open, o.signal)) {
+      if (event.case === "started" && !started) {
+        started = true;
+        o.onStarted?.();
+      } else if (event.case === "message") yield new MessageView(event.value);
     }
   }
 

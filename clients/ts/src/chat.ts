@@ -13,8 +13,7 @@ import {
   SessionStatus,
   SessionType,
 } from "@agentnet/gen/agentnet/v1/session_pb.js";
-import { Backoff, sleep } from "./backoff.js";
-import { isRetryable, toAgentnetError } from "./errors.js";
+import { reopening } from "./reopening.js";
 import type { Services } from "./services.js";
 
 export type ChatSessionTypeName = "human_agent" | "agent_agent";
@@ -125,21 +124,11 @@ export async function* streamChatSession(
   o: StreamChatSessionOptions = {},
 ): AsyncGenerator<SessionEvent> {
   let afterSeq = BigInt(o.afterSeq ?? 0);
-  const backoff = new Backoff();
-  while (!o.signal?.aborted) {
-    try {
-      for await (const { event } of services.sessions.streamSession({ sessionId, afterSeq }, { signal: o.signal })) {
-        backoff.reset();
-        if (!event || event.type === SessionEventType.PING) continue;
-        if (event.seq > afterSeq) afterSeq = event.seq;
-        yield event;
-        if (event.type === SessionEventType.STOP) return;
-      }
-    } catch (err) {
-      if (o.signal?.aborted) return;
-      if (!isRetryable(err)) throw toAgentnetError(err);
-    }
-    await sleep(backoff.next(), o.signal);
+  for await (const { event } of reopening(() => services.sessions.streamSession({ sessionId, afterSeq }, { signal: o.signal }), o.signal)) {
+    if (!event || event.type === SessionEventType.PING) continue;
+    if (event.seq > afterSeq) afterSeq = event.seq;
+    yield event;
+    if (event.type === SessionEventType.STOP) return;
   }
 }
 

@@ -1,7 +1,6 @@
 // Presence watching (RegistryService.WatchPresence): accounts coming online, changing and going offline, live.
 import type { PresenceEvent } from "@agentnet/gen/agentnet/v1/registry_pb.js";
-import { Backoff, sleep } from "./backoff.js";
-import { isRetryable, toAgentnetError } from "./errors.js";
+import { reopening } from "./reopening.js";
 import type { Services } from "./services.js";
 
 export interface WatchPresenceOptions {
@@ -22,27 +21,20 @@ export interface WatchPresenceOptions {
  * is whole again (changes during the gap show up as that difference, not as events).
  */
 export async function* watchPresence(services: Services, o: WatchPresenceOptions = {}): AsyncGenerator<PresenceEvent> {
-  const backoff = new Backoff();
   let synced = false;
-  let reopened = false;
-  while (!o.signal?.aborted) {
-    try {
-      const stream = services.registry.watchPresence(
-        { accountIds: o.accountIds ?? [], capability: o.capability ?? "", includeSnapshot: reopened || (o.includeSnapshot ?? false) },
-        { signal: o.signal },
-      );
-      for await (const { event } of stream) {
-        backoff.reset();
-        if (event.case === "synced" && !synced) {
-          synced = true;
-          o.onSynced?.(event.value.onlineCount);
-        } else if (event.case === "presence") yield event.value;
-      }
-    } catch (err) {
-      if (o.signal?.aborted) return;
-      if (!isRetryable(err)) throw toAgentnetError(err);
-    }
-    reopened = true;
-    await sleep(backoff.next(), o.signal);
+  let opened = false;
+  const open = () => {
+    const includeSnapshot = opened || (o.includeSnapshot ?? false);
+    opened = true;
+    return services.registry.watchPresence(
+      { accountIds: o.accountIds ?? [], capability: o.capability ?? "", includeSnapshot },
+      { signal: o.signal },
+    );
+  };
+  for await (const { event } of reopening(open, o.signal)) {
+    if (event.case === "synced" && !synced) {
+      synced = true;
+      o.onSynced?.(event.value.onlineCount);
+    } else if (event.case === "presence") yield event.value;
   }
 }
