@@ -3,14 +3,12 @@
 these verbs are the Client's (mixed into it)."""
 from __future__ import annotations
 
-import asyncio
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping, Optional, Sequence, Union
 
-import grpc
 from google.protobuf import json_format
 
-from .backoff import backoff_delays
-from .errors import from_rpc_error, is_retryable
+from .reopening import reopening
 from .v1 import session_pb2, session_pb2_grpc
 
 SESSION_TYPES = {"human_agent": session_pb2.SESSION_TYPE_HUMAN_AGENT, "agent_agent": session_pb2.SESSION_TYPE_AGENT_AGENT}
@@ -132,27 +130,19 @@ class ChatSessions:
         (an answer arrives as DELTA pieces while it is generated, then one RESPONSE with the whole text). Keepalives
         (PING) are left out. A dropped stream is reopened after the last seq seen, so nothing is missed or repeated.
         Ends after the session's STOP event, when the caller stops iterating, or raises when the session is gone."""
-        delays = backoff_delays()
-        while True:
-            call = self.sessions.StreamSession(session_pb2.StreamSessionRequest(session_id=session_id, after_seq=after_seq),
+        def open_call() -> Any:
+            return self.sessions.StreamSession(session_pb2.StreamSessionRequest(session_id=session_id, after_seq=after_seq),
                                                metadata=self._metadata)
-            try:
-                async for item in call:
-                    delays = backoff_delays()
-                    event = item.event
-                    if not item.HasField("event") or event.type == session_pb2.SESSION_EVENT_TYPE_PING:
-                        continue
-                    after_seq = max(after_seq, event.seq)
-                    yield event
-                    if event.type == session_pb2.SESSION_EVENT_TYPE_STOP:
-                        return
-            except grpc.aio.AioRpcError as e:
-                err = from_rpc_error(e)
-                if not is_retryable(err):
-                    raise err from None
-            finally:
-                call.cancel()
-            await asyncio.sleep(next(delays))
+
+        async with aclosing(reopening(open_call)) as items:
+            async for item in items:
+                event = item.event
+                if not item.HasField("event") or event.type == session_pb2.SESSION_EVENT_TYPE_PING:
+                    continue
+                after_seq = max(after_seq, event.seq)
+                yield event
+                if event.type == session_pb2.SESSION_EVENT_TYPE_STOP:
+                    return
 
     async def list_chat_providers(self) -> list[session_pb2.ProviderInfo]:
         """The providers hosted agents can use (`configured` says whether their keys are set; echo needs none)."""

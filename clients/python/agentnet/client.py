@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import aclosing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Optional, Sequence, Union
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ from .chat import ChatSessions
 from .errors import ErrorReply, UnavailableError, from_rpc_error, is_retryable
 from .message import KIND_VALUES, Message
 from .presence import watch_presence
+from .reopening import reopening
 from .streaming import StreamWriter
 from .tracing import current_traceparent, with_traceparent
 from .v1 import (auth_pb2_grpc, common_pb2, messaging_pb2, messaging_pb2_grpc, registry_pb2, registry_pb2_grpc,
@@ -262,34 +264,28 @@ class Actor:
         ones; `on_synced(replayed_count)` once the first stream is live. Reconnects and resumes after the last one
         seen, or, when none was seen yet, from `since` or else from when the watch first opened, so a receipt made
         while the stream was down is not lost. Stop by breaking out."""
-        cursor, synced, delays = after_cursor, False, backoff_delays()
+        cursor, synced = after_cursor, False
         # Without this, a reconnect before the first receipt would ask for live receipts only and miss the gap's.
         resume_since = since if since is not None else datetime.now(timezone.utc)
         first = True
-        while True:
+
+        def open_call() -> Any:
+            nonlocal first
             req = messaging_pb2.WatchReceiptsRequest(account_ids=list(account_ids), message_ids=list(message_ids), after_cursor=cursor)
             if not cursor and (since is not None or not first):
                 req.since.FromDatetime(resume_since)
             first = False
-            call = self.messaging.WatchReceipts(req, metadata=self._client._metadata)
-            try:
-                async for item in call:
-                    delays = backoff_delays()
-                    if item.HasField("synced") and not synced:
-                        synced = True
-                        if on_synced:
-                            on_synced(item.synced.replayed_count)
-                    elif item.HasField("receipt"):
-                        cursor = item.receipt.cursor
-                        yield item.receipt
-            except grpc.aio.AioRpcError as e:
-                err = from_rpc_error(e)
-                if not is_retryable(err):
-                    raise err from None
-            finally:
-                call.cancel()
-            await asyncio.sleep(next(delays))
+            return self.messaging.WatchReceipts(req, metadata=self._client._metadata)
 
+        async with aclosing(reopening(open_call)) as items:
+            async for item in items:
+                if item.HasField("synced") and not synced:
+                    synced = True
+                    if on_synced:
+                        on_synced(item.synced.replayed_count)
+                elif item.HasField("receipt"):
+                    cursor = item.receipt.cursor
+                    yield item.receipt
 
 class Thread:
     """The seed's `sdk.thread(id)`: the verbs with the thread filled in."""

@@ -1,13 +1,10 @@
 """Presence watching (RegistryService.WatchPresence): accounts coming online, changing and going offline, live."""
 from __future__ import annotations
 
-import asyncio
+from contextlib import aclosing
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Sequence
 
-import grpc
-
-from .backoff import backoff_delays
-from .errors import from_rpc_error, is_retryable
+from .reopening import reopening
 from .v1 import registry_pb2
 
 if TYPE_CHECKING:
@@ -32,25 +29,20 @@ async def watch_presence(client: "Client", *, account_ids: Sequence[str] = (), c
     resume from, so after a dropped stream the watch reopens with a snapshot: the accounts online then arrive again
     as snapshot entries (snapshot=True), and the caller's view is whole again (changes during the gap show up as
     that difference, not as events). `on_synced(online_count)` is called once, when the first stream is live."""
-    synced, reopened, delays = False, False, backoff_delays()
-    while True:
+    synced, opened = False, False
+
+    def open_call():
+        nonlocal opened
         req = registry_pb2.WatchPresenceRequest(account_ids=list(account_ids), capability=capability,
-                                                include_snapshot=include_snapshot or reopened)
-        call = client.registry.WatchPresence(req, metadata=client._metadata)
-        try:
-            async for item in call:
-                delays = backoff_delays()
-                if item.HasField("synced") and not synced:
-                    synced = True
-                    if on_synced:
-                        on_synced(item.synced.online_count)
-                elif item.HasField("presence"):
-                    yield item.presence
-        except grpc.aio.AioRpcError as e:
-            err = from_rpc_error(e)
-            if not is_retryable(err):
-                raise err from None
-        finally:
-            call.cancel()
-        reopened = True
-        await asyncio.sleep(next(delays))
+                                                include_snapshot=include_snapshot or opened)
+        opened = True
+        return client.registry.WatchPresence(req, metadata=client._metadata)
+
+    async with aclosing(reopening(open_call)) as items:
+        async for item in items:
+            if item.HasField("synced") and not synced:
+                synced = True
+                if on_synced:
+                    on_synced(item.synced.online_count)
+            elif item.HasField("presence"):
+                yield item.presence
