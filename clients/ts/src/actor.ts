@@ -100,7 +100,11 @@ export interface WatchReceiptsOptions {
   accountIds?: string[];
   /** Replay stored receipts after this cursor first. */
   afterCursor?: string;
-  /** Without a cursor: replay stored receipts from this time on. */
+  /**
+   * Without a cursor: replay stored receipts from this time on. Neither set: live receipts only. Either way a watch
+   * that reconnects resumes after the last receipt it yielded, or, before any, from `since` or from when it opened,
+   * so a receipt made while the stream was down is not lost.
+   */
   since?: Date;
   messageIds?: string[];
   /** Called once stored receipts were replayed and the stream is live. */
@@ -346,16 +350,18 @@ export abstract class Actor {
   async *watchReceipts(o: WatchReceiptsOptions = {}): AsyncGenerator<Receipt> {
     let cursor = o.afterCursor ?? "";
     let synced = false;
-    const open = () =>
-      this.services.messaging.watchReceipts(
-        {
-          accountIds: o.accountIds ?? [],
-          afterCursor: cursor,
-          since: cursor === "" && o.since ? timestampFromDate(o.since) : undefined,
-          messageIds: o.messageIds ?? [],
-        },
+    // A live-only watch dropped before its first receipt reopens from when it first opened, not live-only again:
+    // receipts made while it was down are stored, and nothing before the open was seen, so nothing repeats.
+    const resumeSince = o.since ?? new Date();
+    let opened = false;
+    const open = () => {
+      const since = cursor === "" && (o.since !== undefined || opened) ? timestampFromDate(resumeSince) : undefined;
+      opened = true;
+      return this.services.messaging.watchReceipts(
+        { accountIds: o.accountIds ?? [], afterCursor: cursor, since, messageIds: o.messageIds ?? [] },
         { signal: o.signal },
       );
+    };
     for await (const { event } of reopening(open, o.signal)) {
       if (event.case === "synced" && !synced) {
         synced = true;

@@ -7,6 +7,7 @@ import { type SessionEvent, SessionEventType } from "../../../gen/agentnet/v1/se
 import { VoiceAgentStatus } from "../../../gen/agentnet/v1/voice_pb.js";
 import {
   type AgentnetClient,
+  connect,
   InvalidArgumentError,
   NotFoundError,
   sessionEventTypeName,
@@ -14,6 +15,7 @@ import {
 } from "../../../clients/ts/src/index.js";
 import { FakeAgora } from "../../voice/fake-agora.js";
 import { voiceEnv } from "../../voice/voice-env.js";
+import { startTestGateway } from "../../support/gateway.js";
 import { type Network, startNetwork, until } from "./helpers.js";
 
 const presenceName = (t: PresenceEventType) => (PresenceEventType[t] ?? "").toLowerCase();
@@ -22,12 +24,15 @@ describe("TypeScript SDK: chat sessions, voice, presence, receipts", () => {
   let fake: FakeAgora;
   let net: Network;
   let alice: AgentnetClient;
+  let aliceToken: string;
   let bob: AgentnetClient;
 
   beforeAll(async () => {
     fake = await new FakeAgora().start();
     net = await startNetwork("embedded", voiceEnv(fake));
-    alice = (await net.user("chat_alice")).client();
+    const aliceUser = await net.user("chat_alice");
+    aliceToken = aliceUser.token;
+    alice = aliceUser.client();
     bob = (await net.user("chat_bob")).client();
   });
   afterAll(async () => {
@@ -162,5 +167,40 @@ describe("TypeScript SDK: chat sessions, voice, presence, receipts", () => {
       if (resumed.length === 3) break;
     }
     expect(resumed).toEqual(statuses.map((s) => `${later.messageId}:${s}`));
+  });
+
+  it("receipts: a live watch dropped before its first receipt gets the receipts made while it was down", async () => {
+    // The watch goes through a second gateway on the same database; the messages through the first. Stopping the
+    // second drops the watch with nothing seen yet, and what is sent meanwhile exists only in the receipt log.
+    const target = await bob.register({ username: "gap_target" });
+    target.onMessage(() => undefined);
+    await target.ready();
+    const sender = await alice.register({ username: "gap_sender" });
+    let second = await startTestGateway(net.backend, voiceEnv(fake));
+    const port = second.port;
+    const watcher = connect({ url: second.url, token: aliceToken });
+    const abort = new AbortController();
+    const seen: string[] = [];
+    let synced!: () => void;
+    const live = new Promise<void>((r) => (synced = r));
+    const watching = (async () => {
+      for await (const r of watcher.watchReceipts({ accountIds: [sender.accountId], onSynced: () => synced(), signal: abort.signal })) {
+        seen.push(`${r.messageId}:${statusName(r.status)}`);
+      }
+    })().catch(() => undefined);
+    try {
+      await live;
+      await second.close();
+      const during = await sender.sendText("@gap_target", "while the watch is down", { waitFor: "processed" });
+      second = await startTestGateway(net.backend, { ...voiceEnv(fake), PORT: String(port) });
+      const statuses = ["accepted", "delivered", "processed"];
+      await until(() => seen.length >= 3, 20_000, "the receipts made while the watch was down");
+      expect(seen).toEqual(statuses.map((s) => `${during.messageId}:${s}`));
+    } finally {
+      abort.abort();
+      await watching;
+      await watcher.close();
+      await second.close();
+    }
   });
 });
