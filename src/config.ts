@@ -33,6 +33,8 @@ export interface Config {
   adminPassword: string | undefined;
   /** Origins allowed by CORS; `["*"]` allows any. */
   corsOrigins: string[];
+  /** Serve the web console at `/` and `/console/` (AGENTNET_CONSOLE). */
+  console: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** `pretty` lines for people, `json` lines for log shippers; `auto`: pretty when stdout is a terminal. */
   logFormat: "auto" | "json" | "pretty";
@@ -173,6 +175,7 @@ export function readConfig(env: Env = process.env): Config {
     blobRatePerMinute: int(env, "AGENTNET_BLOB_RATE_PER_MINUTE", 120, { min: 1, max: 1_000_000 }),
     voice: readVoiceConfig(env),
     sessions: readSessionsConfig(env),
+    console: bool(env, "AGENTNET_CONSOLE", true),
     metrics: { enabled: bool(env, "AGENTNET_METRICS", true), token: bearerToken(env, "AGENTNET_METRICS_TOKEN") },
     tracing: readTracingConfig(env),
   });

@@ -12,6 +12,7 @@ import { Presence, Registry } from "../registry/index.js";
 import { Retention } from "../retention/index.js";
 import { type Domains, rateLimits } from "../services/index.js";
 import { Sessions } from "../sessions/index.js";
+import { NetworkStats } from "../stats/index.js";
 import type { Store } from "../store/database.js";
 import { createVoice } from "../voice/index.js";
 
@@ -76,6 +77,7 @@ export function buildDomains(deps: DomainDeps): BuiltDomains {
       history: new History(db),
       blobs: new Blobs(db, { maxBlobBytes: config.maxBlobBytes, uploadsPerMinute: config.blobRatePerMinute }),
       sessions,
+      stats: new NetworkStats(db),
       voice,
       limits: rateLimits(config),
     },

@@ -7,6 +7,7 @@ import { Tracing } from "../tracing/index.js";
 import { VERSION } from "../version.js";
 import type { Config } from "../config.js";
 import { Supervisor } from "../lifecycle/index.js";
+import { defaultConsoleDir, loadConsoleFiles } from "../server/console-files.js";
 import { startRpcServer } from "../server/rpc-server.js";
 import { PUBLIC_METHODS, registerServices, servedServices } from "../services/index.js";
 import { type Store, openStore, shareableUrl } from "../store/database.js";
@@ -97,6 +98,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       metrics: { metrics, serve: config.metrics.enabled, token: config.metrics.token },
       tracing,
       publicMethods: PUBLIC_METHODS,
+      console: config.console ? await loadConsoleFiles(defaultConsoleDir(), logger) : undefined,
       services: servedServices(),
       register: (router, addHttpRoute) =>
         registerServices(router, domains, { logger, addHttpRoute, publicSeedRoutes: config.voice.publicSeedRoutes }),

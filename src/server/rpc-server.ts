@@ -7,6 +7,7 @@ import type { Auth } from "../auth/index.js";
 import { DomainError } from "../errors.js";
 import { kClientAddress } from "./context.js";
 import { DrainSignal } from "./drain-signal.js";
+import type { ConsoleFiles } from "./console-files.js";
 import { applyCors } from "./cors.js";
 import { errorReasonGate } from "./error-reasons.js";
 import { fromDomainError } from "./errors.js";
@@ -40,6 +41,8 @@ export interface RpcServerOptions {
   metrics: { metrics: Metrics; serve: boolean; token: string | undefined };
   /** Every call gets a server span (continuing the caller's `traceparent`) when tracing is on. */
   tracing: Tracing;
+  /** The web console's files, served at `/` and `/console/`; undefined when it is turned off. */
+  console: ConsoleFiles | undefined;
   /** Every service served, for health and reflection. */
   services: DescService[];
   /** Registers the application's services; `addHttpRoute` serves plain HTTP routes beside them. */
@@ -101,9 +104,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     // went through zlib each time at connect's default of 1 KiB: 2.5 % of the gateway's CPU under load).
     compressMinBytes: 64 * 1024,
     contextValues: (req) => createContextValues().set(kClientAddress, req.socket?.remoteAddress ?? ""),
-    // Paths no RPC owns: a plain HTTP route if one was added, else UNIMPLEMENTED / 404.
+    // Paths no RPC owns: a plain HTTP route if one was added, the console's files, else UNIMPLEMENTED / 404.
     fallback: (req, res) => {
-      if (!httpRoutes.handle(req, res)) notFound(req, res);
+      if (!httpRoutes.handle(req, res) && !options.console?.handle(req, res)) notFound(req, res);
     },
     // Browsers' fetch can only send the Connect protocol header when told to; curl users should not need it.
     requireConnectProtocolHeader: false,

@@ -4,6 +4,7 @@ import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
+import { StatsService } from "../../gen/agentnet/v1/stats_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -15,6 +16,7 @@ import type { Blobs } from "../blobs/index.js";
 import type { History, Messaging } from "../messaging/index.js";
 import type { Presence, Registry } from "../registry/index.js";
 import type { Sessions } from "../sessions/index.js";
+import type { NetworkStats } from "../stats/index.js";
 import type { Voice } from "../voice/index.js";
 import type { AdapterOptions } from "./adapter-options.js";
 import { registerAuthService } from "./auth.js";
@@ -22,6 +24,7 @@ import type { Limits } from "./limits.js";
 import { registerMessagingService } from "./messaging.js";
 import { registerRegistryService } from "./registry.js";
 import { registerSessionService } from "./sessions.js";
+import { registerStatsService } from "./stats.js";
 import { registerVoice } from "./voice.js";
 
 export type { AdapterOptions } from "./adapter-options.js";
@@ -37,6 +40,7 @@ export interface Domains {
   history: History;
   blobs: Blobs;
   sessions: Sessions;
+  stats: NetworkStats;
   /** Absent when APP_ID / APP_CERTIFICATE are unset: every voice call then answers `voice_not_configured`. */
   voice: Voice | undefined;
   limits: Limits;
@@ -59,6 +63,7 @@ export function servedServices(): DescService[] {
     SessionService,
     TokenService,
     VoiceAgentService,
+    StatsService,
     Health,
     ServerReflectionV1,
     ServerReflectionV1alpha,
@@ -72,4 +77,5 @@ export function registerServices(router: ConnectRouter, domains: Domains, option
   registerMessagingService(router, domains);
   registerSessionService(router, domains.sessions, domains.limits);
   registerVoice(router, domains.voice, domains.auth, options);
+  registerStatsService(router, domains.stats);
 }

@@ -10,6 +10,7 @@ import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
+import { StatsService } from "../../gen/agentnet/v1/stats_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
 
@@ -72,15 +73,26 @@ const SERVER_STREAMS = [
 const ADDITIONS: Record<string, string[]> = {
   // Issue #14 (speed): many messages in one call and one commit.
   "agentnet.v1.MessagingService": ["SendBatch"],
+  // Issue #18 (web console): the figures of its header, without scraping Prometheus.
+  "agentnet.v1.StatsService": ["GetNetworkStats"],
 };
 
-const services: DescService[] = [AuthService, RegistryService, MessagingService, SessionService, TokenService, VoiceAgentService];
+const services: DescService[] = [
+  AuthService,
+  RegistryService,
+  MessagingService,
+  SessionService,
+  TokenService,
+  VoiceAgentService,
+  StatsService,
+];
 const methods: DescMethod[] = services.flatMap((s) => s.methods);
 
 describe("agentnet.v1 contract (generated descriptors)", () => {
-  it("declares the six services with exactly the RPC names of DESIGN.md, plus the listed additions", () => {
+  it("declares the six services with exactly the RPC names of DESIGN.md, plus the listed additions (and their services)", () => {
     const actual = Object.fromEntries(services.map((s) => [s.typeName, s.methods.map((m) => m.name).sort()]));
-    const expected = Object.fromEntries(Object.entries(CONTRACT).map(([k, v]) => [k, [...v, ...(ADDITIONS[k] ?? [])].sort()]));
+    const names = new Set([...Object.keys(CONTRACT), ...Object.keys(ADDITIONS)]);
+    const expected = Object.fromEntries([...names].map((k) => [k, [...(CONTRACT[k] ?? []), ...(ADDITIONS[k] ?? [])].sort()]));
     expect(actual).toEqual(expected);
   });
 

@@ -16,6 +16,7 @@ import { AuthService, LoginRequestSchema } from "../../gen/agentnet/v1/auth_pb.j
 import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
+import { StatsService } from "../../gen/agentnet/v1/stats_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -29,7 +30,16 @@ import { rawConnect, rawGrpc } from "../support/raw-rpc.js";
 // Every RPC of every service, fed input no well-behaved client sends: each answer is a clear refusal (never
 // INTERNAL) with an ErrorInfo reason, and the gateway keeps serving. Reflection (bidi streaming) has its own tests.
 
-const SERVICES: DescService[] = [AuthService, RegistryService, MessagingService, SessionService, TokenService, VoiceAgentService, Health];
+const SERVICES: DescService[] = [
+  AuthService,
+  RegistryService,
+  MessagingService,
+  SessionService,
+  TokenService,
+  VoiceAgentService,
+  StatsService,
+  Health,
+];
 const METHODS: DescMethod[] = SERVICES.flatMap((s) => s.methods);
 const PROTOCOLS: Protocol[] = ["grpc", "connect"];
 const REASON = /^[a-z][a-z0-9_]*$/;

@@ -65,8 +65,9 @@ interface Item {
 
 // The end of this turn of the event loop: in Node after the I/O callbacks of this turn (so sends issued in
 // reaction to one read of the socket share a call), adding no delay of its own; in browsers a zero timeout.
+const setImmediateOf = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 const nextTurn: (f: () => void) => void =
-  typeof globalThis.setImmediate === "function" ? (f) => void globalThis.setImmediate(f) : (f) => void setTimeout(f, 0);
+  typeof setImmediateOf === "function" ? (f) => void setImmediateOf(f) : (f) => void setTimeout(f, 0);
 
 export class SendBatcher {
   private queue: Item[] = [];

@@ -1,0 +1,1 @@
+export { NetworkStats, type NetworkStatsFigures } from "./network-stats.js";
