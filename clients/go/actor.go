@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -166,7 +167,7 @@ func (a *Actor) Reply(ctx context.Context, to *Message, payload map[string]any) 
 	}
 	body, err := structpb.NewStruct(payload)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("agentnet: payload is not JSON: %w", err)
 	}
 	req := &pb.ReplyRequest{RequestMessageId: to.Envelope.GetMessageId(), Payload: body, SessionTag: a.sessionTag(), MessageId: newMessageID()}
 	res, err := retry(ctx, 2, func(ctx context.Context) (*pb.ReplyResponse, error) { return a.client.Messaging.Reply(ctx, req) })
@@ -221,12 +222,29 @@ func (a *Actor) GetProfile(ctx context.Context, target string) (*pb.Profile, err
 	return res.GetProfile(), nil
 }
 
-// WatchReceipts calls fn for each receipt of messages the caller's accounts sent, resuming after the last cursor
-// when the stream drops, until ctx ends or fn returns false. onSynced (optional) runs once the stream is live.
+// WatchReceipts calls fn for each receipt of messages the caller's accounts sent (req selects them, as in the
+// WatchReceipts RPC; it is not modified) until ctx ends or fn returns false. onSynced (optional) runs once, when the
+// first stream is live. A stream that drops is reopened after the last receipt seen or, when none was seen yet, from
+// req.Since or else from when the watch opened, so a receipt made while the stream was down is not lost.
 func (a *Actor) WatchReceipts(ctx context.Context, req *pb.WatchReceiptsRequest, onSynced func(), fn func(*pb.Receipt) bool) error {
-	synced := false
+	base := &pb.WatchReceiptsRequest{}
+	if req != nil {
+		base = proto.Clone(req).(*pb.WatchReceiptsRequest)
+	}
+	// Without this, a reopen before the first receipt would ask for live receipts only and miss the gap's.
+	resumeSince := base.GetSince()
+	if resumeSince == nil {
+		resumeSince = timestamppb.Now()
+	}
+	cursor, first, synced := base.GetAfterCursor(), true, false
 	return watch(ctx, func(sctx context.Context) (grpc.ServerStreamingClient[pb.WatchReceiptsResponse], error) {
-		return a.client.Messaging.WatchReceipts(sctx, req)
+		attempt := proto.Clone(base).(*pb.WatchReceiptsRequest)
+		attempt.AfterCursor, attempt.Since = cursor, nil
+		if cursor == "" && (base.GetSince() != nil || !first) {
+			attempt.Since = resumeSince
+		}
+		first = false
+		return a.client.Messaging.WatchReceipts(sctx, attempt)
 	}, func(item *pb.WatchReceiptsResponse) bool {
 		if item.GetSynced() != nil && !synced {
 			synced = true
@@ -235,8 +253,7 @@ func (a *Actor) WatchReceipts(ctx context.Context, req *pb.WatchReceiptsRequest,
 			}
 		}
 		if r := item.GetReceipt(); r != nil {
-			// The next attempt resumes after the last receipt seen.
-			req.AfterCursor, req.Since = r.GetCursor(), nil
+			cursor = r.GetCursor()
 			return fn(r)
 		}
 		return true

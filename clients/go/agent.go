@@ -131,7 +131,7 @@ func (c *Client) Register(ctx context.Context, o RegisterOptions) (*Agent, error
 	if o.Metadata != nil {
 		md, err := structpb.NewStruct(o.Metadata)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("agentnet: metadata is not JSON: %w", err)
 		}
 		req.Metadata = md
 	}

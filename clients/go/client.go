@@ -1,5 +1,6 @@
 // Package agentnet is a thin Go client for agentnet: the generated gRPC code (gen/agentnet/v1) plus the verbs agents
-// use — register with heartbeats, a guarded message handler with acks and reconnect, send, request/reply, discovery.
+// use — register with heartbeats, a guarded message handler with acks and reconnect, send, request/reply, streamed
+// answers, threads and history, blobs, discovery, receipts and presence — and the user-level chat sessions and voice.
 //
 //	c, _ := agentnet.Dial("http://localhost:8000", agentnet.Credentials{APIKey: os.Getenv("AGENTNET_API_KEY")})
 //	agent, _ := c.Register(ctx, agentnet.RegisterOptions{Username: "weather_bot", Capabilities: []string{"weather"}})
