@@ -24,5 +24,5 @@ export {
   type Target,
 } from "./messaging.js";
 export { type PrunedThreads, pruneStaleThreads } from "./prune.js";
-export { messageCountsFor, pendingMessageCount } from "./stats.js";
+export { accountTraffic, latestMessageSeq, messageCountsFor, pendingMessageCount } from "./stats.js";
 export type { MessageKindName, MessageStatus } from "./tables.js";

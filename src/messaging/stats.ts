@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "../store/schema.js";
 
 /** Messages sent per account, for the registry's AgentConnect-shaped status (`message_count`). */
@@ -27,4 +27,45 @@ export async function pendingMessageCount(db: Kysely<Database>): Promise<number>
     .where("expires_at", ">", new Date())
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** The newest message's seq (0 when none): messages are numbered in storage order, so its growth is the rate. */
+export async function latestMessageSeq(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom("messages")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+/**
+ * For some accounts: messages waiting for them (over the inbox index), and messages they sent or received after
+ * `afterSeq` (a range of the seq index, not the table; 0 when `afterSeq` is undefined).
+ */
+export async function accountTraffic(
+  db: Kysely<Database>,
+  accountIds: string[],
+  afterSeq: number | undefined,
+): Promise<{ pending: number; recent: number }> {
+  if (accountIds.length === 0) return { pending: 0, recent: 0 };
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom("messages")
+        .select(eb.fn.countAll<string>().as("n"))
+        .where("to_account_id", "in", accountIds)
+        .where("status", "in", ["accepted", "delivered"])
+        .where("expires_at", ">", new Date())
+        .as("pending"),
+      afterSeq === undefined
+        ? sql<string>`0`.as("recent")
+        : eb
+            .selectFrom("messages")
+            .select(eb.fn.countAll<string>().as("n"))
+            .where("seq", ">", afterSeq)
+            .where((w) => w.or([w("from_account_id", "in", accountIds), w("to_account_id", "in", accountIds)]))
+            .as("recent"),
+    ])
+    .executeTakeFirstOrThrow();
+  return { pending: Number(row.pending), recent: Number(row.recent) };
 }

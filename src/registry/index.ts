@@ -31,4 +31,4 @@ export {
 } from "./profiles.js";
 export { Registry } from "./registry.js";
 export { validMetadata } from "./validation.js";
-export { registryFigures } from "./stats.js";
+export { ownedAccountIds, registryFigures } from "./stats.js";

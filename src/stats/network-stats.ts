@@ -1,5 +1,7 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Principal } from "../auth/index.js";
+import { accountTraffic, latestMessageSeq, pendingMessageCount } from "../messaging/index.js";
+import { ownedAccountIds, registryFigures } from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 
 /** The figures StatsService.GetNetworkStats answers with. */
@@ -28,7 +30,8 @@ const WINDOW_MS = 10_000;
  * The network at a glance. One small read of the network's figures at most every `maxAgeMs`, shared by every
  * caller; the message rate comes from how far the messages' seq moved over the last ten seconds of such reads, so
  * it costs no scan of the messages. A user who is not an admin gets their own accounts' rate and backlog instead,
- * counted over the seq range of that window (a range of the seq index, not the table) and the inbox index.
+ * counted by messaging over the seq range of that window and the inbox index. The counts are the owning domains'
+ * (registry, messaging): this room reads no table itself.
  */
 export class NetworkStats {
   private reads: NetworkRead[] = [];
@@ -88,44 +91,15 @@ export class NetworkStats {
 
   private async readNetwork(): Promise<NetworkRead> {
     const at = this.now();
-    const row = await this.db
-      .selectNoFrom([
-        sql<string>`(select count(distinct account_id) from agent_sessions where status = 'online')`.as("agents"),
-        sql<string>`(select count(*) from agent_sessions where status = 'online')`.as("sessions"),
-        sql<string>`(select count(*) from messages where status in ('accepted', 'delivered') and expires_at > now())`.as("pending"),
-        sql<string>`(select coalesce(max(seq), 0) from messages)`.as("max_seq"),
-      ])
-      .executeTakeFirstOrThrow();
-    return {
-      at,
-      agentsOnline: Number(row.agents),
-      sessionsOnline: Number(row.sessions),
-      pending: Number(row.pending),
-      maxSeq: Number(row.max_seq),
-    };
+    const [registry, pending, maxSeq] = await Promise.all([
+      registryFigures(this.db),
+      pendingMessageCount(this.db),
+      latestMessageSeq(this.db),
+    ]);
+    return { at, agentsOnline: registry.accountsOnline, sessionsOnline: registry.sessionsOnline, pending, maxSeq };
   }
 
   private async ownFigures(userId: string, sinceSeq: number | undefined): Promise<{ recent: number; pending: number }> {
-    const owned = this.db.selectFrom("accounts").select("account_id").where("owner_user_id", "=", userId);
-    const row = await this.db
-      .selectNoFrom((eb) => [
-        eb
-          .selectFrom("messages")
-          .select(eb.fn.countAll<string>().as("n"))
-          .where("to_account_id", "in", owned)
-          .where("status", "in", ["accepted", "delivered"])
-          .where("expires_at", ">", new Date())
-          .as("pending"),
-        sinceSeq === undefined
-          ? sql<string>`0`.as("recent")
-          : eb
-              .selectFrom("messages")
-              .select(eb.fn.countAll<string>().as("n"))
-              .where("seq", ">", sinceSeq)
-              .where((w) => w.or([w("from_account_id", "in", owned), w("to_account_id", "in", owned)]))
-              .as("recent"),
-      ])
-      .executeTakeFirstOrThrow();
-    return { recent: Number(row.recent), pending: Number(row.pending) };
+    return accountTraffic(this.db, await ownedAccountIds(this.db, userId), sinceSeq);
   }
 }

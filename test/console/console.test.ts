@@ -212,6 +212,19 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     expect(await trail.textContent()).toMatch(/accepted.*delivered.*processed/);
     await tab.screenshot({ path: path.join(shots, "send-receipts.png") });
 
+    // The thread it went into, newest activity first, with the message and its status.
+    await tab.getByRole("link", { name: "Threads" }).click();
+    const thread = tab.locator(".threads li", { hasText: "@console_target" }).first();
+    await thread.waitFor({ timeout: 20_000 });
+    await thread.getByRole("link").click();
+    const stored = tab.locator(`aside .message[data-message-id="${id}"]`);
+    await stored.waitFor({ timeout: 20_000 });
+    expect(await stored.textContent()).toContain("hello from the console");
+    await expect.poll(() => stored.textContent(), { timeout: 20_000 }).toContain("processed");
+    await tab.screenshot({ path: path.join(shots, "thread.png") });
+    await tab.goto(`${gw.url}/#/send?to=@console_target`);
+    await tab.getByLabel("From").selectOption({ label: "@console_sender" });
+
     // A payload that is not a JSON object is refused in the page, before anything is sent.
     await tab.getByLabel("Write the payload as JSON").check();
     await tab.getByLabel("Payload (a JSON object)").fill("[1, 2]");
