@@ -7,6 +7,7 @@ import { GetAgentStatusResponseSchema } from "@agentnet/client/gen";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { dateTimeOf, enumName, prettyJson, timeOf } from "../format.js";
 import { describeError, useStream } from "../use-stream.js";
+import { ErrorNote } from "../error-note.js";
 
 interface Row {
   profile: Profile;
@@ -88,11 +89,7 @@ export function Agents({ client, selected }: { client: AgentnetClient; selected:
             Online only
           </label>
         </form>
-        {(error || presence.error) && (
-          <p class="error" role="alert">
-            {error ?? presence.error}
-          </p>
-        )}
+        <ErrorNote errors={[error, presence.error]} />
         <div class="table-wrap">
           <table class="agents">
             <thead>
@@ -172,11 +169,7 @@ function AgentProfile({ client, accountId, live }: { client: AgentnetClient; acc
           ×
         </a>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote errors={[error]} />
       {profile && (
         <>
           <dl class="facts">

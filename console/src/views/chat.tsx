@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { type ChatLog, addEvent, loadChatLog, saveChatLog } from "../chat-log.js";
 import { enumName, timeOf } from "../format.js";
 import { describeError, useStream } from "../use-stream.js";
+import { ErrorNote } from "../error-note.js";
 
 export function Chat({ client, selected }: { client: AgentnetClient; selected: string | undefined }) {
   const [sessions, setSessions] = useState<ChatSession[]>([]);
@@ -29,11 +30,7 @@ export function Chat({ client, selected }: { client: AgentnetClient; selected: s
     <div class="split">
       <section aria-labelledby="chat-title">
         <h2 id="chat-title">Chat sessions</h2>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNote errors={[error]} />
         <NewSession
           client={client}
           providers={providers}
@@ -156,11 +153,7 @@ function NewSession({
           </span>
           <input value={goal} onInput={(e) => setGoal(e.currentTarget.value)} />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNote errors={[error]} />
         <button type="submit" class="primary" disabled={busy || usable.length === 0}>
           Start
         </button>
@@ -236,11 +229,7 @@ function Conversation({ client, sessionId, onDeleted }: { client: AgentnetClient
           Delete
         </button>
       </div>
-      {(error || stream.error) && (
-        <p class="error" role="alert">
-          {error ?? stream.error}
-        </p>
-      )}
+      <ErrorNote errors={[error, stream.error]} />
       <ol class="chat" aria-live="polite">
         {log.items.map((it) => (
           <li key={it.key} class={`bubble ${it.kind} ${it.user ? "mine" : ""}`} data-kind={it.kind}>

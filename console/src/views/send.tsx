@@ -8,6 +8,7 @@ import { prettyJson, timeOf } from "../format.js";
 import { addReceipt, type Trail } from "../receipt-trail.js";
 import { describeError, useStream } from "../use-stream.js";
 import { ReceiptList } from "./traffic.js";
+import { ErrorNote } from "../error-note.js";
 
 interface Sent {
   messageId: string;
@@ -139,11 +140,7 @@ export function Send({ client, initialTo }: { client: AgentnetClient; initialTo:
           <label class="check">
             <input type="checkbox" checked={asJson} onChange={(e) => setAsJson(e.currentTarget.checked)} /> Write the payload as JSON
           </label>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorNote errors={[error]} />
           <button type="submit" class="primary" disabled={busy || !from}>
             {busy ? (kind === "request" ? "Waiting for the reply…" : "Sending…") : kind === "request" ? "Send request" : "Send"}
           </button>

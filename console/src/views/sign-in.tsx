@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { type Credentials, signInWithApiKey, signInWithPassword } from "../connection.js";
 import { describeError } from "../use-stream.js";
+import { ErrorNote } from "../error-note.js";
 
 export function SignIn({ onSignedIn }: { onSignedIn: (c: Credentials) => void }) {
   const [mode, setMode] = useState<"password" | "apiKey">("password");
@@ -75,11 +76,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (c: Credentials) => void })
             />
           </label>
         )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNote errors={[error]} />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { dateTimeOf, sizeOf, timeOf } from "../format.js";
 import { MessageItem } from "../message-item.js";
 import { describeError } from "../use-stream.js";
+import { ErrorNote } from "../error-note.js";
 
 const PAGE = 25;
 
@@ -55,11 +56,7 @@ export function Threads({ client, selected }: { client: AgentnetClient; selected
           </label>
           <button type="submit">Search</button>
         </form>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNote errors={[error]} />
         <ul class="threads">
           {threads.map((t) => (
             <li key={t.threadId} aria-current={selected === t.threadId ? "true" : undefined}>
@@ -130,11 +127,7 @@ function ThreadMessages({ client, threadId }: { client: AgentnetClient; threadId
           <dd>{dateTimeOf(status.createdAt)}</dd>
         </dl>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNote errors={[error]} />
       <ol class="messages">
         {messages.map((m) => (
           <MessageItem key={m.messageId} client={client} m={m} />

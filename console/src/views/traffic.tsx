@@ -7,6 +7,7 @@ import { timeOf } from "../format.js";
 import { MessageItem } from "../message-item.js";
 import { addReceipt, type Trail } from "../receipt-trail.js";
 import { useStream } from "../use-stream.js";
+import { ErrorNote } from "../error-note.js";
 
 const KEEP = 200;
 
@@ -51,11 +52,7 @@ export function Traffic({ client }: { client: AgentnetClient }) {
           </button>
           {paused && missed > 0 && <span class="muted">{missed} passed while paused</span>}
         </div>
-        {traffic.error && (
-          <p class="error" role="alert">
-            {traffic.error}
-          </p>
-        )}
+        <ErrorNote errors={[traffic.error]} />
         <ol class="messages" aria-live="off">
           {messages.map((m) => (
             <MessageItem key={`${m.messageId}:${m.deliveryAttempt}`} client={client} m={m} showThread />
@@ -68,11 +65,7 @@ export function Traffic({ client }: { client: AgentnetClient }) {
           <h2 id="receipts-title">Receipts</h2>
           <span class={`badge ${receipts.state}`}>{receipts.state}</span>
         </div>
-        {receipts.error && (
-          <p class="error" role="alert">
-            {receipts.error}
-          </p>
-        )}
+        <ErrorNote errors={[receipts.error]} />
         <ReceiptList trails={trails} />
       </aside>
     </div>
