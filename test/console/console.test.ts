@@ -288,6 +288,67 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     await tab.close();
   });
 
+  it("watches two agents converse until their turns run out", async () => {
+    const { tab, problems } = await open();
+    await signIn(tab);
+    await tab.getByRole("link", { name: "Chat" }).click();
+    await tab.getByLabel("Two agents").check();
+    await tab.getByLabel("Turns before it stops").fill("3");
+    await tab.getByLabel("Opening message").fill("hello there");
+    await tab.getByRole("button", { name: "Start" }).click();
+    const answers = tab.locator('.bubble[data-kind="answer"]');
+    await expect.poll(() => answers.count(), { timeout: 60_000 }).toBe(3);
+    await expect.poll(() => tab.getByTestId("chat-state").textContent(), { timeout: 30_000 }).toBe("ended");
+    const senders = await tab.locator('.bubble[data-kind="answer"] .sender').allTextContents();
+    // The two agents take turns.
+    expect(senders[0]).not.toBe(senders[1]);
+    expect(senders[0]).toBe(senders[2]);
+    // Nobody types into a conversation between agents.
+    expect(await tab.getByPlaceholder("Say something…").count()).toBe(0);
+    await tab.screenshot({ path: path.join(shots, "agents-converse.png") });
+    expect(problems).toEqual([]);
+    await tab.close();
+  });
+
+  it("shows live traffic through the user's accounts, and holds the list still while paused", async () => {
+    const from = await user.register({ username: "console_traffic_from" });
+    const to = await user.register({ username: "console_traffic_to" });
+    to.onMessage(() => undefined);
+    await to.ready();
+    const { tab, problems } = await open();
+    await signIn(tab);
+    await tab.getByRole("link", { name: "Traffic" }).click();
+    await expect.poll(() => tab.locator("#traffic-title + .badge").textContent(), { timeout: 20_000 }).not.toBe("failed");
+    // The OBSERVE stream is live once it is open; send until the first copy shows (a send before the stream opened
+    // is not observed, which is OBSERVE's contract).
+    const list = tab.locator("ol.messages > li.message");
+    await expect
+      .poll(
+        async () => {
+          await from.sendText("@console_traffic_to", "first through");
+          return list.count();
+        },
+        { timeout: 30_000, intervals: [1000] },
+      )
+      .toBeGreaterThan(0);
+    expect(await list.first().textContent()).toContain("first through");
+    await tab.getByRole("button", { name: "Pause" }).click();
+    const shown = await list.count();
+    await from.sendText("@console_traffic_to", "while paused");
+    await tab.getByText(/passed while paused/).waitFor({ timeout: 20_000 });
+    expect(await list.count()).toBe(shown);
+    await tab.screenshot({ path: path.join(shots, "traffic-paused.png") });
+    await tab.getByRole("button", { name: "Resume" }).click();
+    await from.sendText("@console_traffic_to", "after the pause");
+    await expect.poll(() => list.first().textContent(), { timeout: 20_000 }).toContain("after the pause");
+    // Receipts of what the user's accounts sent, as they move on.
+    await expect.poll(() => tab.locator(".receipts .trail").first().textContent(), { timeout: 20_000 }).toContain("accepted");
+    expect(problems).toEqual([]);
+    await from.close();
+    await to.close();
+    await tab.close();
+  });
+
   it("fits a phone-width screen: the views stack, nothing scrolls sideways", async () => {
     const { tab, problems } = await open({ width: 390, height: 844 });
     await signIn(tab);

@@ -75,6 +75,7 @@ function NewSession({
   const [second, setSecond] = useState({ name: "critic", provider: "echo" });
   const [goal, setGoal] = useState("");
   const [opening, setOpening] = useState("");
+  const [turns, setTurns] = useState(6);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
 
@@ -90,6 +91,7 @@ function NewSession({
         agents,
         ...(goal.trim() ? { goal: goal.trim() } : {}),
         ...(type === "agent_agent" && opening.trim() ? { openingMessage: opening.trim() } : {}),
+        ...(type === "agent_agent" ? { maxTurns: turns } : {}),
       });
       onCreated(session);
     } catch (err) {
@@ -141,6 +143,10 @@ function NewSession({
               </label>
               {providerSelect(second.provider, (provider) => setSecond({ ...second, provider }), "Provider")}
             </div>
+            <label>
+              Turns before it stops
+              <input type="number" min={1} max={200} required value={turns} onInput={(e) => setTurns(Number(e.currentTarget.value))} />
+            </label>
             <label>
               Opening message
               <input value={opening} onInput={(e) => setOpening(e.currentTarget.value)} placeholder="what the first agent hears" />
