@@ -145,7 +145,7 @@ export const StatsScopeSchema: GenEnum<StatsScope> = /*@__PURE__*/
 export const StatsService: GenService<{
   /**
    * The figures now. Needs credentials (UNAUTHENTICATED `missing_credentials` without). No other refusal: a
-   * database that cannot be read answers UNAVAILABLE `store_unavailable`.
+   * database that cannot be read answers UNAVAILABLE `database_unavailable`.
    *
    * @generated from rpc agentnet.v1.StatsService.GetNetworkStats
    */
