@@ -22,6 +22,8 @@ export function Agents({ client, selected }: { client: AgentnetClient; selected:
   const [capability, setCapability] = useState("");
   const [onlineOnly, setOnlineOnly] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  // Live once the snapshot is in, even when nobody is online (no event would say so).
+  const [synced, setSynced] = useState(false);
 
   useEffect(() => {
     client
@@ -37,7 +39,7 @@ export function Agents({ client, selected }: { client: AgentnetClient; selected:
   }, [client]);
 
   const presence = useStream(
-    (signal) => client.watchPresence({ includeSnapshot: true, signal }),
+    (signal) => client.watchPresence({ includeSnapshot: true, onSynced: () => setSynced(true), signal }),
     (ev: PresenceEvent) => {
       const profile = ev.account;
       if (!profile) return;
@@ -61,6 +63,7 @@ export function Agents({ client, selected }: { client: AgentnetClient; selected:
       .filter((r) => !cap || r.profile.capabilities.some((c) => c.toLowerCase().includes(cap)))
       .sort((a, b) => Number(b.online) - Number(a.online) || a.profile.username.localeCompare(b.profile.username));
   }, [rows, query, capability, onlineOnly]);
+  const badge = presence.state === "failed" ? "failed" : synced || presence.state === "live" ? "live" : "connecting";
   const onlineCount = [...rows.values()].filter((r) => r.online).length;
 
   return (
@@ -68,8 +71,8 @@ export function Agents({ client, selected }: { client: AgentnetClient; selected:
       <section aria-labelledby="agents-title">
         <div class="section-head">
           <h2 id="agents-title">Agents</h2>
-          <span class={`badge ${presence.state}`} title="The presence stream">
-            {presence.state === "live" ? "live" : presence.state}
+          <span class={`badge ${badge}`} title="The presence stream">
+            {badge}
           </span>
           <span class="muted" data-testid="online-count">
             {onlineCount} online of {rows.size}

@@ -6,7 +6,7 @@ import { useRef, useState } from "preact/hooks";
 import { timeOf } from "../format.js";
 import { MessageItem } from "../message-item.js";
 import { addReceipt, type Trail } from "../receipt-trail.js";
-import { useStream } from "../use-stream.js";
+import { type StreamState, useStream } from "../use-stream.js";
 import { ErrorNote } from "../error-note.js";
 
 const KEEP = 200;
@@ -17,10 +17,13 @@ export function Traffic({ client }: { client: AgentnetClient }) {
   const [paused, setPaused] = useState(false);
   const [missed, setMissed] = useState(0);
   const pausedRef = useRef(false);
+  // Live once the server says the stream started, before any item arrives.
+  const [observing, setObserving] = useState(false);
+  const [watching, setWatching] = useState(false);
   pausedRef.current = paused;
 
   const traffic = useStream(
-    (signal) => client.observe({ signal }),
+    (signal) => client.observe({ onStarted: () => setObserving(true), signal }),
     (m: MessageView) => {
       // Paused: the list stands still for reading; what passes meanwhile is counted, not kept.
       if (pausedRef.current) setMissed((n) => n + 1);
@@ -29,7 +32,7 @@ export function Traffic({ client }: { client: AgentnetClient }) {
     [client],
   );
   const receipts = useStream(
-    (signal) => client.watchReceipts({ signal }),
+    (signal) => client.watchReceipts({ onSynced: () => setWatching(true), signal }),
     (r: Receipt) => setTrails((prev) => addReceipt(prev, r, timeOf(r.eventAt))),
     [client],
   );
@@ -39,7 +42,7 @@ export function Traffic({ client }: { client: AgentnetClient }) {
       <section aria-labelledby="traffic-title">
         <div class="section-head">
           <h2 id="traffic-title">Live traffic</h2>
-          <span class={`badge ${traffic.state}`}>{traffic.state}</span>
+          <span class={`badge ${liveness(traffic.state, observing)}`}>{liveness(traffic.state, observing)}</span>
           <button
             type="button"
             aria-pressed={paused}
@@ -63,13 +66,17 @@ export function Traffic({ client }: { client: AgentnetClient }) {
       <aside class="panel" aria-labelledby="receipts-title">
         <div class="section-head">
           <h2 id="receipts-title">Receipts</h2>
-          <span class={`badge ${receipts.state}`}>{receipts.state}</span>
+          <span class={`badge ${liveness(receipts.state, watching)}`}>{liveness(receipts.state, watching)}</span>
         </div>
         <ErrorNote errors={[receipts.error]} />
         <ReceiptList trails={trails} />
       </aside>
     </div>
   );
+}
+
+function liveness(state: StreamState, started: boolean): StreamState {
+  return state === "connecting" && started ? "live" : state;
 }
 
 export function ReceiptList({ trails }: { trails: Trail[] }) {
