@@ -194,8 +194,9 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     const sender = await user.register({ username: "console_sender" });
     const got: string[] = [];
     const target = await user.register({ username: "console_target" });
-    target.onMessage((m) => {
+    target.onMessage(async (m) => {
       got.push(m.text ?? "");
+      if (m.isRequest) await m.replyText(`you said: ${m.text}`);
     });
     await target.ready();
     const { tab, problems } = await open();
@@ -225,6 +226,14 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     await tab.goto(`${gw.url}/#/send?to=@console_target`);
     await tab.getByLabel("From").selectOption({ label: "@console_sender" });
 
+    // A request waits for the agent's reply and shows it.
+    await tab.getByLabel("Request (wait for the reply)").check();
+    await tab.getByLabel("Text").fill("are you there?");
+    await tab.getByRole("button", { name: "Send request" }).click();
+    await expect.poll(() => tab.getByTestId("reply").textContent(), { timeout: 20_000 }).toBe("you said: are you there?");
+    expect(got).toEqual(["hello from the console", "are you there?"]);
+    await tab.getByLabel("Message", { exact: true }).check();
+
     // A payload that is not a JSON object is refused in the page, before anything is sent.
     await tab.getByLabel("Write the payload as JSON").check();
     await tab.getByLabel("Payload (a JSON object)").fill("[1, 2]");
@@ -235,7 +244,7 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     await tab.getByLabel("To").fill("@nobody_has_this_name");
     await tab.getByRole("button", { name: "Send", exact: true }).click();
     await expect.poll(() => tab.getByRole("alert").textContent(), { timeout: 20_000 }).toMatch(/not_found/);
-    expect(got).toEqual(["hello from the console"]);
+    expect(got).toEqual(["hello from the console", "are you there?"]);
     expect(problems).toEqual([]);
     await sender.close();
     await target.close();
