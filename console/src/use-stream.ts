@@ -18,17 +18,28 @@ export function useStream<T>(
     setState("connecting");
     setError(undefined);
     (async () => {
-      try {
-        for await (const item of open(abort.signal)) {
+      // A refusal for being too quick (the seed's 10 session queries a minute) says when to come back: the view
+      // says so and opens the stream again then, instead of staying failed.
+      for (;;) {
+        try {
+          for await (const item of open(abort.signal)) {
+            if (abort.signal.aborted) return;
+            setState("live");
+            setError(undefined);
+            onItem(item);
+          }
+          if (!abort.signal.aborted) setState("ended");
+          return;
+        } catch (err) {
           if (abort.signal.aborted) return;
-          setState("live");
-          onItem(item);
+          setState("failed");
+          setError(describeError(err));
+          const wait = retryAfterMs(err);
+          if (wait === undefined) return;
+          await new Promise((r) => setTimeout(r, wait));
+          if (abort.signal.aborted) return;
+          setState("connecting");
         }
-        if (!abort.signal.aborted) setState("ended");
-      } catch (err) {
-        if (abort.signal.aborted) return;
-        setState("failed");
-        setError(describeError(err));
       }
     })();
     return () => abort.abort();
@@ -44,4 +55,11 @@ export function describeError(err: unknown): string {
     return typeof e.reason === "string" && e.reason ? `${text} (${e.reason})` : text;
   }
   return String(err);
+}
+
+/** How long a `rate_limited` refusal asks to wait, or undefined for any other error. */
+function retryAfterMs(err: unknown): number | undefined {
+  const e = err as { reason?: unknown; retryAfterMs?: unknown } | undefined;
+  if (e?.reason !== "rate_limited") return undefined;
+  return typeof e.retryAfterMs === "number" ? Math.max(e.retryAfterMs, 250) : 5000;
 }

@@ -104,6 +104,8 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     gw = await startTestGateway(backend, { AGENTNET_CHAT_ECHO_DELAY_MS: "700" });
     adminToken = (await client(AuthService, gw.url).login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
     await client(AuthService, gw.url, adminToken).createUser({ username: "console_user", password });
+    // Chat sessions allow a user 10 queries a minute (the seed's limit): the two chat tests sign in as different users.
+    await client(AuthService, gw.url, adminToken).createUser({ username: "console_watcher", password });
     const { accessToken } = await client(AuthService, gw.url).login({ username: "console_user", password });
     user = connect({ url: gw.url, token: accessToken });
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu"] });
@@ -128,8 +130,8 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     return { tab, problems };
   }
 
-  async function signIn(tab: Page): Promise<void> {
-    await tab.getByLabel("Username").fill("console_user");
+  async function signIn(tab: Page, username = "console_user"): Promise<void> {
+    await tab.getByLabel("Username").fill(username);
     await tab.getByLabel("Password").fill(password);
     await tab.getByRole("button", { name: "Sign in" }).click();
     await tab.getByTestId("user").waitFor({ timeout: 20_000 });
@@ -299,14 +301,20 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
 
   it("watches two agents converse until their turns run out", async () => {
     const { tab, problems } = await open();
-    await signIn(tab);
+    await signIn(tab, "console_watcher");
     await tab.getByRole("link", { name: "Chat" }).click();
     await tab.getByLabel("Two agents").check();
     await tab.getByLabel("Turns before it stops").fill("3");
     await tab.getByLabel("Opening message").fill("hello there");
     await tab.getByRole("button", { name: "Start" }).click();
     const answers = tab.locator('.bubble[data-kind="answer"]');
-    await expect.poll(() => answers.count(), { timeout: 90_000 }).toBe(3);
+    await expect
+      .poll(() => answers.count(), { timeout: 90_000 })
+      .toBe(3)
+      .catch(async (err: unknown) => {
+        await tab.screenshot({ path: path.join(shots, "agents-converse-failed.png") });
+        throw new Error(`${String(err)}; the page said: ${await tab.locator(".conversation").textContent()}`);
+      });
     await expect.poll(() => tab.getByTestId("chat-state").textContent(), { timeout: 30_000 }).toBe("ended");
     const senders = await tab.locator('.bubble[data-kind="answer"] .sender').allTextContents();
     // The two agents take turns.

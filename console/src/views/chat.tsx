@@ -52,7 +52,13 @@ export function Chat({ client, selected }: { client: AgentnetClient; selected: s
         </ul>
       </section>
       {selected ? (
-        <Conversation key={selected} client={client} sessionId={selected} onDeleted={() => void reload()} />
+        <Conversation
+          key={selected}
+          client={client}
+          sessionId={selected}
+          session={sessions.find((s) => s.sessionId === selected)}
+          onDeleted={() => void reload()}
+        />
       ) : (
         <aside class="panel muted">Pick a session, or start one.</aside>
       )}
@@ -168,21 +174,25 @@ function NewSession({
   );
 }
 
-function Conversation({ client, sessionId, onDeleted }: { client: AgentnetClient; sessionId: string; onDeleted: () => void }) {
-  const [session, setSession] = useState<ChatSession | undefined>();
+// The session's description comes from the list the view already read: session queries are few (the seed's 10 a
+// minute per user), so a conversation spends just one, on its stream.
+function Conversation({
+  client,
+  sessionId,
+  session,
+  onDeleted,
+}: {
+  client: AgentnetClient;
+  sessionId: string;
+  session: ChatSession | undefined;
+  onDeleted: () => void;
+}) {
   const [log, setLog] = useState<ChatLog>(() => loadChatLog(sessionId));
   const [text, setText] = useState("");
   const [error, setError] = useState<string | undefined>();
   const bottom = useRef<HTMLDivElement>(null);
   // The seq to resume after is read once, when the stream opens: later events move it on inside the stream.
   const resumeAfter = useRef(log.lastSeq);
-
-  useEffect(() => {
-    client
-      .getChatSession(sessionId)
-      .then(setSession)
-      .catch((err: unknown) => setError(describeError(err)));
-  }, [client, sessionId]);
 
   const stream = useStream(
     (signal) => client.streamChatSession(sessionId, { afterSeq: resumeAfter.current, signal }),
