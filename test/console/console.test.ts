@@ -216,7 +216,7 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     await tab.screenshot({ path: path.join(shots, "send-receipts.png") });
 
     // The thread it went into, newest activity first, with the message and its status.
-    await tab.getByRole("link", { name: "Threads" }).click();
+    await tab.getByRole("navigation").getByRole("link", { name: "Threads", exact: true }).click();
     const thread = tab.locator(".threads li", { hasText: "@console_target" }).first();
     await thread.waitFor({ timeout: 20_000 });
     await thread.getByRole("link").click();
@@ -256,7 +256,7 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
   it("chats with the echo provider: the answer streams in, and a reload resumes after the last seq", async () => {
     const { tab, problems } = await open();
     await signIn(tab);
-    await tab.getByRole("link", { name: "Chat" }).click();
+    await tab.getByRole("navigation").getByRole("link", { name: "Chat", exact: true }).click();
     await tab.getByRole("button", { name: "Start" }).click();
     const say = tab.getByPlaceholder("Say something…");
     await say.waitFor({ timeout: 20_000 });
@@ -302,7 +302,7 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
   it("watches two agents converse until their turns run out", async () => {
     const { tab, problems } = await open();
     await signIn(tab, "console_watcher");
-    await tab.getByRole("link", { name: "Chat" }).click();
+    await tab.getByRole("navigation").getByRole("link", { name: "Chat", exact: true }).click();
     await tab.getByLabel("Two agents").check();
     await tab.getByLabel("Turns before it stops").fill("3");
     await tab.getByLabel("Opening message").fill("hello there");
@@ -334,7 +334,7 @@ describe.skipIf(!chromiumPath || !built)("web console in headless Chromium", () 
     await to.ready();
     const { tab, problems } = await open();
     await signIn(tab);
-    await tab.getByRole("link", { name: "Traffic" }).click();
+    await tab.getByRole("navigation").getByRole("link", { name: "Traffic", exact: true }).click();
     // Live once the server started the OBSERVE stream (what is sent before is not observed: OBSERVE's contract).
     await expect.poll(() => tab.locator("#traffic-title + .badge").textContent(), { timeout: 20_000 }).toBe("live");
     const list = tab.locator("ol.messages > li.message");
