@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { A2a } from "../a2a/index.js";
 import { AgentStatus } from "../agent-status/index.js";
 import type { Auth } from "../auth/index.js";
 import { Blobs } from "../blobs/index.js";
@@ -80,6 +81,7 @@ export function buildDomains(deps: DomainDeps): BuiltDomains {
       stats: new NetworkStats(db),
       voice,
       limits: rateLimits(config),
+      a2a: new A2a({ db, messaging, logger, requestTtlMs: config.defaultTtlMs }),
     },
     services,
   };

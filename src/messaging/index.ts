@@ -1,4 +1,5 @@
 // The messaging domain's surface: what other rooms may use. Everything else in this folder is its own.
+export { type RequestProgress, requestProgress } from "./answers.js";
 export { type ChatMessageInput, type ChatParty, ChatThreadWriter, openChatThread } from "./chat-threads.js";
 export type { ReceiptRecord } from "../wire/index.js";
 export {

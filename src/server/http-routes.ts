@@ -1,36 +1,46 @@
 import type { Logger } from "pino";
 import type { NodeRequest, NodeResponse } from "./http-types.js";
 
-/** A plain HTTP handler (not an RPC), e.g. the Agora seed's `GET /get_config`. It writes the whole response. */
-export type HttpRouteHandler = (req: NodeRequest, res: NodeResponse) => Promise<void> | void;
+/**
+ * A plain HTTP handler (not an RPC), e.g. the Agora seed's `GET /get_config`. It writes the whole response.
+ * `params` holds the path's `{name}` segments, decoded.
+ */
+export type HttpRouteHandler = (req: NodeRequest, res: NodeResponse, params: Record<string, string>) => Promise<void> | void;
 
 /** Registers a plain HTTP route; services get this as `ServiceDeps.addHttpRoute`. */
 export type AddHttpRoute = (method: "GET" | "POST" | "PUT" | "DELETE" | "PATCH", path: string, handler: HttpRouteHandler) => void;
 
 /**
  * Plain HTTP routes served on the one port beside Connect. The gateway consults them in Connect's fallback, so
- * they only see paths no RPC owns, after CORS was applied (preflights never reach them). Matching is on the exact
- * path, without the query string; a known path with another method gets 405. Each request is logged in one line
+ * they only see paths no RPC owns, after CORS was applied (preflights never reach them). Matching is on the path
+ * without the query string: exact paths first, then patterns whose `{name}` segments match one non-empty
+ * segment each (e.g. `/a2a/{username}`); a known path with another method gets 405. Each request is logged in one line
  * (method, path, status, duration, client) — never headers or bodies. A handler that throws gets a JSON 500.
  */
 export class HttpRoutes {
   private readonly routes = new Map<string, Map<string, HttpRouteHandler>>();
+  private readonly patterns: Array<{ path: string; segments: string[]; byMethod: Map<string, HttpRouteHandler> }> = [];
 
   constructor(private readonly logger: Logger) {}
 
   readonly add: AddHttpRoute = (method, path, handler) => {
     if (!path.startsWith("/")) throw new Error(`HTTP route path must start with "/": ${path}`);
-    const byMethod = this.routes.get(path) ?? new Map<string, HttpRouteHandler>();
+    let byMethod = this.routes.get(path) ?? this.patterns.find((p) => p.path === path)?.byMethod;
+    if (!byMethod) {
+      byMethod = new Map<string, HttpRouteHandler>();
+      if (path.includes("{")) this.patterns.push({ path, segments: path.split("/"), byMethod });
+      else this.routes.set(path, byMethod);
+    }
     if (byMethod.has(method)) throw new Error(`HTTP route ${method} ${path} is registered twice`);
     byMethod.set(method, handler);
-    this.routes.set(path, byMethod);
   };
 
   /** Serves `req` when a route owns its path and returns true; false leaves the request to the caller. */
   handle(req: NodeRequest, res: NodeResponse): boolean {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    const byMethod = this.routes.get(path);
-    if (!byMethod) return false;
+    const found = this.match(path);
+    if (!found) return false;
+    const { byMethod, params } = found;
     const started = performance.now();
     const method = req.method ?? "GET";
     res.on("finish", () => {
@@ -61,13 +71,36 @@ export class HttpRoutes {
       return true;
     }
     Promise.resolve()
-      .then(() => handler(req, res))
+      .then(() => handler(req, res, params))
       .catch((err: unknown) => {
         this.logger.error({ err, http: `${method} ${path}` }, "http route failed");
         if (!res.headersSent) sendJson(res, 500, { code: 500, msg: "internal error" });
         else res.end();
       });
     return true;
+  }
+
+  private match(path: string): { byMethod: Map<string, HttpRouteHandler>; params: Record<string, string> } | undefined {
+    const exact = this.routes.get(path);
+    if (exact) return { byMethod: exact, params: {} };
+    const segments = path.split("/");
+    for (const pattern of this.patterns) {
+      if (pattern.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      const fits = pattern.segments.every((want, i) => {
+        const got = segments[i]!;
+        if (!want.startsWith("{")) return want === got;
+        if (got === "") return false;
+        try {
+          params[want.slice(1, -1)] = decodeURIComponent(got);
+        } catch {
+          return false;
+        }
+        return true;
+      });
+      if (fits) return { byMethod: pattern.byMethod, params };
+    }
+    return undefined;
   }
 }
 

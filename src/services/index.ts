@@ -7,9 +7,11 @@ import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
 import { StatsService } from "../../gen/agentnet/v1/stats_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
+import { A2AService } from "../../gen/lf/a2a/v1/a2a_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { A2a } from "../a2a/index.js";
 import type { AgentStatus } from "../agent-status/index.js";
 import type { Auth } from "../auth/index.js";
 import type { Blobs } from "../blobs/index.js";
@@ -19,6 +21,8 @@ import type { Sessions } from "../sessions/index.js";
 import type { NetworkStats } from "../stats/index.js";
 import type { Voice } from "../voice/index.js";
 import type { AdapterOptions } from "./adapter-options.js";
+import { registerA2aService } from "./a2a.js";
+import { registerA2aHttp } from "./a2a-http.js";
 import { registerAuthService } from "./auth.js";
 import type { Limits } from "./limits.js";
 import { registerMessagingService } from "./messaging.js";
@@ -44,6 +48,7 @@ export interface Domains {
   /** Absent when APP_ID / APP_CERTIFICATE are unset: every voice call then answers `voice_not_configured`. */
   voice: Voice | undefined;
   limits: Limits;
+  a2a: A2a;
 }
 
 /** Methods and whole services callable without credentials. */
@@ -64,6 +69,7 @@ export function servedServices(): DescService[] {
     TokenService,
     VoiceAgentService,
     StatsService,
+    A2AService,
     Health,
     ServerReflectionV1,
     ServerReflectionV1alpha,
@@ -78,4 +84,6 @@ export function registerServices(router: ConnectRouter, domains: Domains, option
   registerSessionService(router, domains.sessions, domains.limits);
   registerVoice(router, domains.voice, domains.auth, options);
   registerStatsService(router, domains.stats);
+  registerA2aService(router, domains.a2a);
+  registerA2aHttp({ ...options, auth: domains.auth }, domains.a2a);
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { A2aTasksTable } from "../a2a/tables.js";
 import type { BlobGrantsTable, BlobsTable } from "../blobs/tables.js";
 import type { MessagesTable, ReceiptsTable, ThreadParticipantsTable, ThreadsTable } from "../messaging/tables.js";
 import type { AccountsTable, AgentSessionsTable } from "../registry/tables.js";
@@ -58,6 +59,7 @@ export interface Database {
   chat_session_agents: ChatSessionAgentsTable;
   chat_session_events: ChatSessionEventsTable;
   voice_agents: VoiceAgentsTable;
+  a2a_tasks: A2aTasksTable;
 }
 
 export type { Generated };

@@ -62,6 +62,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
     const down = await migrator.migrateTo("0006_sessions");
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([
+      "0011_a2a_tasks",
       "0010_message_traceparent",
       "0009_search_trigram_indexes",
       "0008_sessions_hot_heartbeats",
@@ -79,6 +80,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       "0008_sessions_hot_heartbeats",
       "0009_search_trigram_indexes",
       "0010_message_traceparent",
+      "0011_a2a_tasks",
     ]);
   });
 
@@ -113,6 +115,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       });
     expect(await beats()).toEqual({ upd: 5, hot: 5 });
     expect((await migrator.migrateTo("0007_participants_without_fk")).results?.map((r) => r.migrationName)).toEqual([
+      "0011_a2a_tasks",
       "0010_message_traceparent",
       "0009_search_trigram_indexes",
       "0008_sessions_hot_heartbeats",
@@ -122,6 +125,7 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       "0008_sessions_hot_heartbeats",
       "0009_search_trigram_indexes",
       "0010_message_traceparent",
+      "0011_a2a_tasks",
     ]);
   });
 
@@ -136,10 +140,11 @@ describe.each<Kind>(["embedded", "postgres"])("store on %s", (kind) => {
       ).rows;
     expect(await column()).toEqual([{ column_default: "''::text", is_nullable: "NO" }]);
     expect((await migrator.migrateTo("0009_search_trigram_indexes")).results?.map((r) => r.migrationName)).toEqual([
+      "0011_a2a_tasks",
       "0010_message_traceparent",
     ]);
     expect(await column()).toEqual([]);
-    expect((await migrateToLatest(store)).applied).toEqual(["0010_message_traceparent"]);
+    expect((await migrateToLatest(store)).applied).toEqual(["0010_message_traceparent", "0011_a2a_tasks"]);
     expect(await column()).toHaveLength(1);
   });
 

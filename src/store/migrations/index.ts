@@ -9,6 +9,7 @@ import * as m0007 from "./0007_participants_without_fk.js";
 import * as m0008 from "./0008_sessions_hot_heartbeats.js";
 import * as m0009 from "./0009_search_trigram_indexes.js";
 import * as m0010 from "./0010_message_traceparent.js";
+import * as m0011 from "./0011_a2a_tasks.js";
 
 // Migrations are listed in code rather than read from a folder so the same list runs from src/ (tests) and
 // dist/ (the built server) without path tricks. Names sort in the order they apply; never rename or edit one
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   "0008_sessions_hot_heartbeats": m0008,
   "0009_search_trigram_indexes": m0009,
   "0010_message_traceparent": m0010,
+  "0011_a2a_tasks": m0011,
 };

@@ -1,0 +1,108 @@
+import type { Kysely } from "kysely";
+import type { Principal } from "../auth/index.js";
+import { type Messaging, requestProgress } from "../messaging/index.js";
+import type { Database } from "../store/schema.js";
+import type { StreamEvent } from "./model.js";
+import type { TaskView } from "./task-view.js";
+
+// A task's updates as they happen. The store is the truth: each wake-up re-reads the request and its new answers
+// and folds them into the view, so a stream shows the same events on any gateway, after any restart, and misses
+// nothing a wake-up missed. Wake-ups come from the bus (a copy of every message to the caller's account, the
+// request's receipts), from a cancellation on this gateway, and from a slow poll that covers a bus outage.
+
+/** The poll under the wake-ups: an update the bus did not announce shows within this. */
+const POLL_MS = 1000;
+
+export class TaskFeed {
+  private readonly pokes = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly messaging: Messaging,
+  ) {}
+
+  /** Wakes the feeds of `taskId` on this gateway (a cancellation). */
+  poke(taskId: string): void {
+    for (const wake of this.pokes.get(taskId) ?? []) wake();
+  }
+
+  /**
+   * The events of `view`'s task after its position, until it ends or `signal` aborts. The caller's answers are
+   * acked as they are shown (the bridge is their consumer), so they neither wait in its inbox nor expire there.
+   */
+  async *follow(view: TaskView, principal: Principal, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+    const { record } = view;
+    const stop = new AbortController();
+    const done = AbortSignal.any([signal, stop.signal]);
+    let wake: () => void = () => undefined;
+    let woken = false;
+    const poke = () => {
+      woken = true;
+      wake();
+    };
+    const waiters = this.pokes.get(record.taskId) ?? new Set();
+    waiters.add(poke);
+    this.pokes.set(record.taskId, waiters);
+    const copies = this.wakeOn(this.messaging.observe([record.senderAccountId], done), (m) =>
+      m === "keepalive" ? false : m.parentMessageId === record.requestMessageId,
+    );
+    const receipts = this.wakeOn(
+      this.messaging.watchReceipts([record.senderAccountId], { messageIds: [record.requestMessageId] }, done),
+      (r) => r.type === "receipt",
+    );
+    const listeners = [copies(poke), receipts(poke)];
+    const timer = setInterval(poke, POLL_MS);
+    const onAbort = () => wake();
+    done.addEventListener("abort", onAbort);
+    try {
+      while (!done.aborted) {
+        woken = false;
+        const progress = await requestProgress(this.db, record.threadId, record.requestMessageId, view.position);
+        if (progress) {
+          const events = view.fold(progress);
+          const toAck = progress.answers.filter(
+            (a) => a.toAccountId === record.senderAccountId && (a.status === "accepted" || a.status === "delivered"),
+          );
+          if (toAck.length > 0)
+            void this.ack(
+              principal,
+              toAck.map((a) => a.messageId),
+            );
+          for (const event of events) yield event;
+        }
+        if (view.terminal) return;
+        if (!woken && !done.aborted) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      clearInterval(timer);
+      done.removeEventListener("abort", onAbort);
+      stop.abort();
+      waiters.delete(poke);
+      if (waiters.size === 0) this.pokes.delete(record.taskId);
+      await Promise.allSettled(listeners);
+    }
+  }
+
+  /** Reads `items` in the background, calling the wake-up for each one that matters. */
+  private wakeOn<T>(items: AsyncGenerator<T>, matters: (item: T) => boolean) {
+    return async (poke: () => void): Promise<void> => {
+      try {
+        for await (const item of items) if (matters(item)) poke();
+      } catch {
+        // The bus went away or the stream ended: the poll carries on.
+      }
+    };
+  }
+
+  private async ack(principal: Principal, messageIds: string[]): Promise<void> {
+    try {
+      await this.messaging.ack(
+        principal,
+        messageIds.map((messageId) => ({ messageId, outcome: "processed", code: "", detail: "" })),
+        "",
+      );
+    } catch {
+      // Best effort: an answer left unacked is shown all the same, and expires in the inbox as any other.
+    }
+  }
+}
