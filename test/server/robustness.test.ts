@@ -17,6 +17,7 @@ import { MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
 import { RegistryService } from "../../gen/agentnet/v1/registry_pb.js";
 import { SessionService } from "../../gen/agentnet/v1/session_pb.js";
 import { StatsService } from "../../gen/agentnet/v1/stats_pb.js";
+import { A2AService } from "../../gen/lf/a2a/v1/a2a_pb.js";
 import { TokenService } from "../../gen/agentnet/v1/token_pb.js";
 import { VoiceAgentService } from "../../gen/agentnet/v1/voice_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -38,11 +39,13 @@ const SERVICES: DescService[] = [
   TokenService,
   VoiceAgentService,
   StatsService,
+  A2AService,
   Health,
 ];
 const METHODS: DescMethod[] = SERVICES.flatMap((s) => s.methods);
 const PROTOCOLS: Protocol[] = ["grpc", "connect"];
-const REASON = /^[a-z][a-z0-9_]*$/;
+// agentnet's reasons are lower_snake_case; A2A's own errors (domain a2a-protocol.org) are UPPER_SNAKE_CASE, as A2A says.
+const REASON = /^([a-z][a-z0-9_]*|[A-Z][A-Z0-9_]*)$/;
 
 /** One place in a request message, and how to build a request with a value there. */
 interface Slot {
