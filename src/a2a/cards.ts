@@ -56,7 +56,6 @@ export function agentCard(profile: ProfileRecord, address: GatewayAddress): Json
     ],
     provider: { organization: `agentnet (@${profile.owner})`, url: address.httpUrl },
     version,
-    documentationUrl: `${address.httpUrl}/a2a`,
     capabilities: {
       streaming: true,
       pushNotifications: false,
@@ -108,7 +107,6 @@ export function gatewayCard(agents: ProfileRecord[], address: GatewayAddress): J
     ],
     provider: { organization: "agentnet", url: address.httpUrl },
     version: VERSION,
-    documentationUrl: `${address.httpUrl}/a2a`,
     capabilities: {
       streaming: true,
       pushNotifications: false,
