@@ -26,7 +26,7 @@ const BELOW_DOMAINS = new Set([
   "tracing",
   "version",
 ]);
-const DOMAINS = new Set(["auth", "blobs", "messaging", "registry", "sessions", "voice", "retention", "agent-status", "stats"]);
+const DOMAINS = new Set(["auth", "blobs", "messaging", "registry", "sessions", "voice", "retention", "agent-status", "stats", "a2a"]);
 /** Rooms whose index.ts is their only surface. */
 const SURFACED = new Set([...DOMAINS, "wire", "lifecycle", "streams", "paging", "bus", "metrics"]);
 
