@@ -3,6 +3,7 @@ import type { Principal } from "../auth/index.js";
 import { type Messaging, requestProgress } from "../messaging/index.js";
 import type { Database } from "../store/schema.js";
 import type { StreamEvent } from "./model.js";
+import { canceledAt } from "./task-store.js";
 import type { TaskView } from "./task-view.js";
 
 // A task's updates as they happen. The store is the truth: each wake-up re-reads the request and its new answers
@@ -10,8 +11,12 @@ import type { TaskView } from "./task-view.js";
 // nothing a wake-up missed. Wake-ups come from the bus (a copy of every message to the caller's account, the
 // request's receipts), from a cancellation on this gateway, and from a slow poll that covers a bus outage.
 
-/** The poll under the wake-ups: an update the bus did not announce shows within this. */
+/**
+ * The poll under the wake-ups: an update the bus did not announce shows within POLL_MS while the task moves, and
+ * within MAX_POLL_MS once it has been quiet a while (a blocking call to an offline agent costs a read per 8 s).
+ */
 const POLL_MS = 1000;
+const MAX_POLL_MS = 8000;
 
 export class TaskFeed {
   private readonly pokes = new Map<string, Set<() => void>>();
@@ -51,12 +56,14 @@ export class TaskFeed {
       (r) => r.type === "receipt",
     );
     const listeners = [copies(poke), receipts(poke)];
-    const timer = setInterval(poke, POLL_MS);
+    let pollMs = POLL_MS;
+    let timer: NodeJS.Timeout | undefined;
     const onAbort = () => wake();
     done.addEventListener("abort", onAbort);
     try {
       while (!done.aborted) {
         woken = false;
+        record.canceledAt ??= await canceledAt(this.db, record.taskId);
         const progress = await requestProgress(this.db, record.threadId, record.requestMessageId, view.position);
         if (progress) {
           const events = view.fold(progress);
@@ -68,13 +75,16 @@ export class TaskFeed {
               principal,
               toAck.map((a) => a.messageId),
             );
+          pollMs = events.length > 0 ? POLL_MS : Math.min(pollMs * 2, MAX_POLL_MS);
           for (const event of events) yield event;
         }
         if (view.terminal) return;
+        clearTimeout(timer);
+        timer = setTimeout(poke, pollMs);
         if (!woken && !done.aborted) await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
-      clearInterval(timer);
+      clearTimeout(timer);
       done.removeEventListener("abort", onAbort);
       stop.abort();
       waiters.delete(poke);

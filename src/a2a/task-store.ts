@@ -91,6 +91,12 @@ export async function markCanceled(db: Kysely<Database>, taskId: string): Promis
   return row.canceled_at ?? new Date();
 }
 
+/** When the task was canceled, if it was (a feed learns of a cancellation made on another gateway this way). */
+export async function canceledAt(db: Kysely<Database>, taskId: string): Promise<Date | null> {
+  const row = await db.selectFrom("a2a_tasks").select("canceled_at").where("task_id", "=", taskId).executeTakeFirst();
+  return row?.canceled_at ?? null;
+}
+
 /** The caller's tasks not yet seen in a terminal state (most recent first), to refresh before a filtered listing. */
 export async function openTasks(db: Kysely<Database>, principal: Principal, limit: number): Promise<TaskRecord[]> {
   const rows = await db

@@ -244,8 +244,15 @@ describe("A2A with @a2a-js/sdk (postgres+nats)", () => {
     const client = await viaJsonRpc();
     const started = (await client.sendMessage(send([textPart("hold please")], { returnImmediately: true }), auth())) as Task;
     expect([TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING]).toContain(started.status?.state);
+    // A subscriber on the gRPC binding sees the cancellation made over JSON-RPC, and its stream ends there.
+    const watching = collect((await viaGrpc()).resubscribeTask({ tenant: "", id: started.id }, auth()));
+    await new Promise((r) => setTimeout(r, 300));
     const canceled = await client.cancelTask({ tenant: "", id: started.id, metadata: undefined }, auth());
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    const watched = await watching;
+    expect(watched[0]?.payload?.$case).toBe("task");
+    const end = watched.at(-1)!;
+    expect(end.payload?.$case === "statusUpdate" && end.payload.value.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     const again = await client.cancelTask({ tenant: "", id: started.id, metadata: undefined }, auth()).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(TaskNotCancelableError);
     // The agent finishing later does not revive it.
