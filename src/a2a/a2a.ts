@@ -273,7 +273,10 @@ export class A2a {
       canceledAt: null,
       createdAt: now,
     };
-    await insertTask(this.deps.db, record);
+    if (!(await insertTask(this.deps.db, record))) {
+      const first = await this.byRequest(principal, record.requestMessageId);
+      if (first) return this.fold(first);
+    }
     return new TaskView(record);
   }
 

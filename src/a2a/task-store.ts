@@ -34,8 +34,9 @@ export interface ListTasksFilter {
 
 const LISTING = "a2a_tasks";
 
-export async function insertTask(db: Kysely<Database>, record: TaskRecord): Promise<void> {
-  await db
+/** Stores a new task; false when its request already has one (a retry that raced the first call). */
+export async function insertTask(db: Kysely<Database>, record: TaskRecord): Promise<boolean> {
+  const inserted = await db
     .insertInto("a2a_tasks")
     .values({
       task_id: record.taskId,
@@ -51,7 +52,10 @@ export async function insertTask(db: Kysely<Database>, record: TaskRecord): Prom
       state_at: record.stateAt,
       created_at: record.createdAt,
     })
-    .execute();
+    .onConflict((oc) => oc.column("request_message_id").doNothing())
+    .returning("task_id")
+    .executeTakeFirst();
+  return inserted !== undefined;
 }
 
 /** The caller's task `taskId`; undefined when there is none or it is someone else's (A2A must not tell which). */

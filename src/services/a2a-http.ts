@@ -13,7 +13,6 @@ import {
 import {
   type A2a,
   AS_ACCOUNT_PARAMETER,
-  A2aError,
   type GatewayAddress,
   type JsonObject,
   RESUME_AFTER_HEADER,
@@ -27,7 +26,7 @@ import { BodyError, readJsonBody, sendJson } from "../server/http-routes.js";
 import type { NodeRequest, NodeResponse } from "../server/http-types.js";
 import type { AdapterOptions } from "./adapter-options.js";
 import { checkA2aVersion, toJsonRpcError } from "./a2a-errors.js";
-import { noPush, resumePosition } from "./a2a.js";
+import { noExtendedCard, noPush, resumePosition } from "./a2a.js";
 
 // A2A over HTTP: agent cards (A2A §8) and the JSON-RPC binding (A2A §9) with Server-Sent Events for streams.
 //   GET  /.well-known/agent-card.json                 the gateway's card (a directory of the agents)
@@ -150,10 +149,7 @@ async function serveJsonRpc(a2a: A2a, auth: Auth, req: NodeRequest, res: NodeRes
       case "DeleteTaskPushNotificationConfig":
         throw noPush();
       case "GetExtendedAgentCard":
-        throw new A2aError(
-          "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
-          "agentnet agents have no extended card; their public card says everything",
-        );
+        throw noExtendedCard();
       default:
         return answerError(res, id, {
           code: -32601,

@@ -88,9 +88,7 @@ export function registerA2aService(router: ConnectRouter, a2a: A2a): void {
       throw toA2aConnectError(noPush());
     },
     async getExtendedAgentCard() {
-      throw toA2aConnectError(
-        new A2aError("EXTENDED_AGENT_CARD_NOT_CONFIGURED", "agentnet agents have no extended card; their public card says everything"),
-      );
+      throw toA2aConnectError(noExtendedCard());
     },
   });
 }
@@ -108,6 +106,10 @@ export function noPush(): A2aError {
     "PUSH_NOTIFICATION_NOT_SUPPORTED",
     "this gateway sends no push notifications; follow a task with SubscribeToTask (resumable) or GetTask",
   );
+}
+
+export function noExtendedCard(): A2aError {
+  return new A2aError("EXTENDED_AGENT_CARD_NOT_CONFIGURED", "agentnet agents have no extended card; their public card says everything");
 }
 
 async function guard<T>(ctx: HandlerContext, call: () => Promise<T>): Promise<T> {

@@ -81,6 +81,10 @@ describe("A2A JSON-RPC binding (embedded)", () => {
     const first = await rpc("SendMessage", params);
     const again = await rpc("SendMessage", params);
     expect((again.body.result!["task"] as { id: string }).id).toBe((first.body.result!["task"] as { id: string }).id);
+    // Retries racing each other too.
+    const raced = message("raced");
+    const answers = await Promise.all([1, 2, 3].map(() => rpc("SendMessage", raced)));
+    expect(new Set(answers.map((a) => (a.body.result?.["task"] as { id: string } | undefined)?.id)).size, JSON.stringify(answers)).toBe(1);
   });
 
   it("refuses malformed envelopes with JSON-RPC's codes", async () => {
