@@ -42,6 +42,9 @@ export interface CallOptions {
 /** The service parameter (HTTP header, gRPC metadata) naming which of the caller's accounts sends. */
 export const AS_ACCOUNT_PARAMETER = "agentnet-as-account";
 
+/** SendMessageRequest.metadata key: the request's time to live in milliseconds. */
+const TTL_KEY = "agentnet.dev/ttl_ms";
+
 /** Interrupted states: a blocking SendMessage returns on these as on terminal ones. */
 const INTERRUPTED: ReadonlySet<TaskState> = new Set(["TASK_STATE_INPUT_REQUIRED", "TASK_STATE_AUTH_REQUIRED"]);
 /** Tasks refreshed before a ListTasks filtered by state (the stored state is refreshed when a task is read). */
@@ -236,7 +239,7 @@ export class A2a {
         traceId: "",
         // A client retrying a SendMessage (same message id) gets the task it already has.
         idempotencyKey: `a2a:${agent.accountId}:${message.messageId}`,
-        ttlMs: this.deps.requestTtlMs,
+        ttlMs: ttlOf(params.metadata) ?? this.deps.requestTtlMs,
         schemaVersion: "",
         blobIds: [],
         sessionTag: "",
@@ -324,6 +327,18 @@ function checkMessage(message: Message | undefined): Message {
     if (contents.length !== 1) throw invalidArgument(`message.parts[${i}]`, "exactly one of text, raw, url or data");
   });
   return message;
+}
+
+/**
+ * The request's time to live from `metadata["agentnet.dev/ttl_ms"]` (how long a message may wait for an agent that is
+ * offline), or undefined for the default; agentnet's own limits apply to it as on Send.
+ */
+function ttlOf(metadata: JsonObject | undefined): number | undefined {
+  const value = metadata?.[TTL_KEY];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value))
+    throw invalidArgument(`metadata.${TTL_KEY}`, "must be a whole number of milliseconds");
+  return value;
 }
 
 /** The message's text parts joined, for agents that read `text` (the seed's payload convention). */

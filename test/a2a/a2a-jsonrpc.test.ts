@@ -87,6 +87,33 @@ describe("A2A JSON-RPC binding (embedded)", () => {
     expect(new Set(answers.map((a) => (a.body.result?.["task"] as { id: string } | undefined)?.id)).size, JSON.stringify(answers)).toBe(1);
   });
 
+  it("a message to an agent that is offline waits for it: the task is SUBMITTED, then completes once the agent comes", async () => {
+    const owner = (await net.user("rpc_late_owner")).client();
+    const late = await owner.register({ username: "rpc_late" });
+    const send = await post(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "SendMessage",
+        params: { ...message("are you there"), configuration: { returnImmediately: true }, metadata: { "agentnet.dev/ttl_ms": 120_000 } },
+      }),
+      {},
+      "/a2a/rpc_late",
+    );
+    const task = send.body.result!["task"] as { id: string; status: { state: string } };
+    expect(task.status.state).toBe("TASK_STATE_SUBMITTED");
+    late.onMessage(async (m) => void (m.isRequest && (await m.replyText("here now"))));
+    await expect
+      .poll(async () => ((await rpc("GetTask", { id: task.id })).body.result as { status: { state: string } }).status.state, {
+        timeout: 30_000,
+      })
+      .toBe("TASK_STATE_COMPLETED");
+    const bad = await rpc("SendMessage", { ...message("x"), metadata: { "agentnet.dev/ttl_ms": "soon" } });
+    expect(bad.body.error?.code).toBe(-32602);
+    const tooLong = await rpc("SendMessage", { ...message("x"), metadata: { "agentnet.dev/ttl_ms": 10 ** 12 } });
+    expect(tooLong.body.error?.data[0]?.["reason"]).toBe("ttl_too_long");
+  });
+
   it("refuses malformed envelopes with JSON-RPC's codes", async () => {
     const cases: Array<[string, string, number]> = [
       ["not JSON", "{nope", -32700],
