@@ -1,11 +1,15 @@
 // A TypeScript agent, a Python agent and a Go agent on two gateways sharing PostgreSQL and NATS exchange requests,
-// replies and receipts. Needs the Python client's virtualenv (clients/scripts/setup.sh) and a Go toolchain.
+// replies and receipts, and an A2A client reaches the Python and Go ones. Needs the Python client's virtualenv
+// (clients/scripts/setup.sh) and a Go toolchain.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Role, TaskState } from "@a2a-js/sdk";
+import { ClientFactory } from "@a2a-js/sdk/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/agentnet/v1/auth_pb.js";
 import { type Agent, type AgentnetClient, type StatusName, connect, statusName } from "../../clients/ts/src/index.js";
@@ -144,6 +148,20 @@ describe.skipIf(!havePython || !haveGo)("TypeScript, Python and Go agents on two
       ]);
     abort.abort();
     await watching;
+    // An A2A client that knows nothing of agentnet reaches the Python and Go agents through their cards.
+    for (const username of ["py_echo", "go_echo"]) {
+      const a2a = await new ClientFactory().createFromUrl(`${gw1.url}/a2a/${username}/.well-known/agent-card.json`, "");
+      const message = {
+        messageId: randomUUID(),
+        role: Role.ROLE_USER,
+        parts: [{ content: { $case: "text", value: `hello ${username}` } }],
+      };
+      const task = (await a2a.sendMessage({ message } as unknown as Parameters<typeof a2a.sendMessage>[0], {
+        serviceParameters: { authorization: `Bearer ${tokens["ts_user"]}` },
+      })) as { status?: { state: number }; artifacts: Array<{ parts: Array<{ content?: { value: unknown } }> }> };
+      expect(task.status?.state, username).toBe(TaskState.TASK_STATE_COMPLETED);
+      expect(task.artifacts[0]?.parts[0]?.content?.value, username).toBe(`echo: hello ${username}`);
+    }
     // Both agents stayed online through it all.
     const profiles = await Promise.all(["py_echo", "go_echo"].map((u) => hub.getProfile(u)));
     expect(profiles.map((p) => p.online)).toEqual([true, true]);
