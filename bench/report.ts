@@ -9,6 +9,7 @@ import { pythonClientLines } from "./sections/python-client-report.js";
 import type { RegistryRun, RegistrySection } from "./sections/registry.js";
 import type { RequestReplySection } from "./sections/request-reply.js";
 import { type SdkTsSection, sdkTsLines } from "./sections/sdk-ts.js";
+import { type A2aSection, a2aLines } from "./sections/a2a.js";
 
 export interface Sections {
   baselines?: BaselinesSection;
@@ -18,6 +19,7 @@ export interface Sections {
   ghz?: GhzSection;
   registry?: RegistrySection;
   sdkTs?: SdkTsSection;
+  a2a?: A2aSection;
 }
 
 /** One target of issue #4 (or an informational ratio) with what was measured. */
@@ -472,6 +474,7 @@ export function printReport(r: Report): void {
     }
   }
   if (s.sdkTs) out.push(...sdkTsLines(s.sdkTs, table));
+  if (s.a2a) out.push(...a2aLines(s.a2a, table));
   for (const [name, message] of Object.entries(r.failures)) out.push(`\n${name}: FAILED — ${message}`);
   if (r.notes.length > 0) {
     out.push("");

@@ -17,10 +17,11 @@ import { runPythonClient } from "./sections/python-client.js";
 import { runRegistry } from "./sections/registry.js";
 import { runRequestReply } from "./sections/request-reply.js";
 import { runSdkTs } from "./sections/sdk-ts.js";
+import { runA2a } from "./sections/a2a.js";
 import { printSoak, runSoak, type SoakSection } from "./sections/soak.js";
 import { Setups } from "./setups.js";
 
-const SECTIONS = ["baselines", "messaging", "request-reply", "python-client", "sdk-ts", "ghz", "registry"] as const;
+const SECTIONS = ["baselines", "messaging", "request-reply", "python-client", "sdk-ts", "a2a", "ghz", "registry"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -200,6 +201,7 @@ const runners: Record<SectionName, () => Promise<void>> = {
   ghz: async () => void (sections.ghz = await runGhz(ctx)),
   registry: async () => void (sections.registry = await runRegistry(ctx)),
   "sdk-ts": async () => void (sections.sdkTs = await runSdkTs(ctx)),
+  a2a: async () => void (sections.a2a = await runA2a(ctx)),
 };
 
 ctx.progress(`agentnet bench (${profile.name}): ${[...wanted].join(", ")}`);

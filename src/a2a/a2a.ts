@@ -5,13 +5,22 @@ import type { Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { newUlid } from "../ids.js";
 import { type Messaging, requestProgress } from "../messaging/index.js";
-import { type ProfileRecord, findVisibleProfile, profileQuery, toProfile, visibleTo } from "../registry/index.js";
+import {
+  type Account,
+  type ProfileRecord,
+  findVisibleProfile,
+  getAccountByUsername,
+  normaliseUsername,
+  profileQuery,
+  toProfile,
+  visibleTo,
+} from "../registry/index.js";
 import type { Database } from "../store/schema.js";
 import { type GatewayAddress, agentCard, gatewayCard } from "./cards.js";
 import { A2aError, taskNotFound } from "./errors.js";
 import type { JsonObject, Message, Part, StreamEvent, Task, TaskState } from "./model.js";
 import { TaskFeed } from "./task-feed.js";
-import { type TaskRecord, contextThread, findTask, insertTask, listTasks, markCanceled, openTasks, saveState } from "./task-store.js";
+import { TaskInserts, type TaskRecord, contextThread, findTask, listTasks, markCanceled, openTasks, saveState } from "./task-store.js";
 import { TaskView } from "./task-view.js";
 
 // The A2A bridge: an A2A message to an agent is an agentnet REQUEST from the caller's account, and the task is
@@ -45,6 +54,9 @@ export const AS_ACCOUNT_PARAMETER = "agentnet-as-account";
 /** SendMessageRequest.metadata key: the request's time to live in milliseconds. */
 const TTL_KEY = "agentnet.dev/ttl_ms";
 
+/** Why a blocking SendMessage stopped waiting. */
+const WAITED = Symbol("waited the default TTL");
+
 /** Interrupted states: a blocking SendMessage returns on these as on terminal ones. */
 const INTERRUPTED: ReadonlySet<TaskState> = new Set(["TASK_STATE_INPUT_REQUIRED", "TASK_STATE_AUTH_REQUIRED"]);
 /** Tasks refreshed before a ListTasks filtered by state (the stored state is refreshed when a task is read). */
@@ -56,9 +68,11 @@ const ANONYMOUS: Principal = { userId: "", username: "", admin: false, credentia
 
 export class A2a {
   private readonly feed: TaskFeed;
+  private readonly inserts: TaskInserts;
 
   constructor(private readonly deps: A2aDeps) {
     this.feed = new TaskFeed(deps.db, deps.messaging);
+    this.inserts = new TaskInserts(deps.db);
   }
 
   /** The card of agent `username`; a private agent's only for its owner and admins (others: not found). */
@@ -81,12 +95,19 @@ export class A2a {
   async sendMessage(principal: Principal, params: SendMessageParams, options: CallOptions): Promise<Task> {
     const view = await this.start(principal, params, options);
     if (params.configuration?.returnImmediately !== true && !view.terminal) {
-      const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(this.deps.requestTtlMs)]);
-      for await (const _ of this.feed.follow(view, principal, deadline)) {
-        if (INTERRUPTED.has(view.currentState)) break;
+      // A timer of our own, cleared on the way out: AbortSignal.timeout would hold each call's closure for the TTL.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(WAITED), this.deps.requestTtlMs);
+      try {
+        for await (const _ of this.feed.follow(view, principal, AbortSignal.any([options.signal, deadline.signal]))) {
+          if (INTERRUPTED.has(view.currentState)) break;
+        }
+      } finally {
+        clearTimeout(timer);
       }
     }
-    await this.remember(view);
+    // The row's state is left for reads to refresh (a filtered ListTasks refreshes open tasks first): one commit
+    // less on every message.
     return view.task({ historyLength: params.configuration?.historyLength });
   }
 
@@ -95,7 +116,6 @@ export class A2a {
     const view = await this.start(principal, params, options);
     yield { task: view.task({ historyLength: params.configuration?.historyLength }) };
     yield* this.feed.follow(view, principal, options.signal);
-    await this.remember(view);
   }
 
   async getTask(principal: Principal, taskId: string, historyLength: number | undefined): Promise<Task> {
@@ -119,10 +139,11 @@ export class A2a {
     const pageSize = filter.pageSize ?? 50;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw invalidArgument("page_size", "must be 1 to 100 (default 50)");
     if (filter.historyLength !== undefined && filter.historyLength < 0) throw invalidArgument("history_length", "must not be negative");
-    const agent = filter.tenant === "" ? undefined : await this.agent(principal, filter.tenant);
+    const agent = filter.tenant === "" ? undefined : await this.agentAccount(principal, filter.tenant);
     // The stored state moves on when a task is read; a filter on it must not see stale ones.
     if (filter.state !== undefined || filter.stateAfter !== undefined) {
-      for (const record of await openTasks(this.deps.db, principal, REFRESH_BEFORE_FILTER)) await this.remember(await this.fold(record));
+      for (const record of await openTasks(this.deps.db, principal, REFRESH_BEFORE_FILTER))
+        await this.remember(await this.fold(record, principal));
     }
     const page = await listTasks(this.deps.db, principal, {
       agentAccountId: agent?.accountId,
@@ -134,7 +155,7 @@ export class A2a {
     });
     const tasks: Task[] = [];
     for (const record of page.records) {
-      const view = await this.fold(record);
+      const view = await this.fold(record, principal);
       await this.remember(view);
       tasks.push(view.task({ historyLength: filter.historyLength, includeArtifacts: filter.includeArtifacts }));
     }
@@ -152,7 +173,7 @@ export class A2a {
     }
     const canceledAt = await markCanceled(this.deps.db, taskId);
     this.feed.poke(taskId);
-    const canceled = await this.fold({ ...view.record, canceledAt });
+    const canceled = await this.fold({ ...view.record, canceledAt }, principal);
     await this.remember(canceled);
     return canceled.task();
   }
@@ -178,7 +199,7 @@ export class A2a {
       yield* this.feed.follow(view, principal, signal);
       return;
     }
-    const view = await this.fold(record);
+    const view = await this.fold(record, principal);
     if (view.terminal) {
       throw new A2aError("UNSUPPORTED_OPERATION", `task ${taskId} has ended (${view.currentState}); read it with GetTask`, {
         taskId,
@@ -191,19 +212,24 @@ export class A2a {
 
   // --- internals -----------------------------------------------------------------------------------------------
 
-  /** An agent `viewer` may see, by username (the A2A `tenant`). */
+  /** The profile of an agent `viewer` may see, by username (the A2A `tenant`), for its card. */
   private async agent(viewer: Principal, username: string): Promise<ProfileRecord> {
-    if (username === "") throw invalidArgument("tenant", "name the agent: its agentnet username (the card's interface gives it)");
+    checkTenant(username);
     try {
       return await findVisibleProfile(this.deps.db, viewer, { username });
     } catch (err) {
-      if (err instanceof DomainError && err.reason === "account_not_found") {
-        throw new DomainError("not_found", "agent_not_found", `no agent @${username} you may see on this gateway`, {
-          metadata: { tenant: username },
-        });
-      }
+      if (err instanceof DomainError && err.reason === "account_not_found") throw agentNotFound(username);
       throw err;
     }
+  }
+
+  /** The account of an agent `viewer` may reach (one row, without the profile's presence). */
+  private async agentAccount(viewer: Principal, username: string): Promise<Account> {
+    checkTenant(username);
+    const account = await getAccountByUsername(this.deps.db, normaliseUsername(username));
+    if (!account || !(viewer.admin || account.visibility === "public" || account.ownerUserId === viewer.userId))
+      throw agentNotFound(username);
+    return account;
   }
 
   /** Stores the request and the task; a repeat of an A2A message id from the same account is the same task. */
@@ -211,7 +237,7 @@ export class A2a {
     const message = checkMessage(params.message);
     const historyLength = params.configuration?.historyLength;
     if (historyLength !== undefined && historyLength < 0) throw invalidArgument("configuration.history_length", "must not be negative");
-    const agent = await this.agent(principal, params.tenant);
+    const agent = await this.agentAccount(principal, params.tenant);
     if (message.taskId !== undefined && message.taskId !== "") {
       const earlier = await findTask(this.deps.db, principal, message.taskId);
       if (!earlier) throw taskNotFound(message.taskId);
@@ -222,9 +248,11 @@ export class A2a {
         { taskId: message.taskId },
       );
     }
-    const contextId = message.contextId !== undefined && message.contextId !== "" ? message.contextId : randomUUID();
+    const named = message.contextId !== undefined && message.contextId !== "";
+    const contextId = named ? message.contextId! : randomUUID();
     if (contextId.length > 256) throw invalidArgument("message.context_id", "at most 256 characters");
-    const threadId = (await contextThread(this.deps.db, principal.userId, contextId)) ?? `a2a_${newUlid()}`;
+    // A context the client named may have a thread already; a new one has none.
+    const threadId = (named ? await contextThread(this.deps.db, principal.userId, contextId) : undefined) ?? `a2a_${newUlid()}`;
     const taskId = randomUUID();
     const requestMessageId = `msg_${newUlid()}`;
     const sent: Message = { ...message, taskId, contextId };
@@ -258,7 +286,7 @@ export class A2a {
       });
     if (result.duplicate) {
       const earlier = await this.byRequest(principal, result.message.messageId);
-      if (earlier) return this.fold(earlier);
+      if (earlier) return this.fold(earlier, principal);
     }
     const now = new Date();
     const record: TaskRecord = {
@@ -276,11 +304,11 @@ export class A2a {
       canceledAt: null,
       createdAt: now,
     };
-    if (!(await insertTask(this.deps.db, record))) {
+    if (!(await this.inserts.insert(record))) {
       const first = await this.byRequest(principal, record.requestMessageId);
-      if (first) return this.fold(first);
+      if (first) return this.fold(first, principal);
     }
-    return new TaskView(record);
+    return new TaskView(record, true);
   }
 
   private async byRequest(principal: Principal, requestMessageId: string): Promise<TaskRecord | undefined> {
@@ -296,16 +324,19 @@ export class A2a {
     if (taskId === "") throw invalidArgument("id", "name the task");
     const record = await findTask(this.deps.db, principal, taskId);
     if (!record) throw taskNotFound(taskId);
-    const view = await this.fold(record);
+    const view = await this.fold(record, principal);
     await this.remember(view);
     return view;
   }
 
-  /** The task as the store has it now. */
-  private async fold(record: TaskRecord): Promise<TaskView> {
+  /** The task as the store has it now; what it shows of the inbox of the account that asked is consumed. */
+  private async fold(record: TaskRecord, principal: Principal): Promise<TaskView> {
     const view = new TaskView(record);
     const progress = await requestProgress(this.deps.db, record.threadId, record.requestMessageId);
-    if (progress) view.fold(progress);
+    if (progress) {
+      view.fold(progress);
+      this.feed.consume(principal, view, progress.answers);
+    }
     return view;
   }
 
@@ -313,6 +344,17 @@ export class A2a {
   private async remember(view: TaskView): Promise<void> {
     if (view.currentState !== view.record.state) await saveState(this.deps.db, view.record.taskId, view.currentState, view.stateAt);
   }
+}
+
+function checkTenant(username: string): void {
+  if (username === "") throw invalidArgument("tenant", "name the agent: its agentnet username (the card's interface gives it)");
+}
+
+/** Unknown and invisible agents alike (A2A: do not reveal what the caller may not see). */
+function agentNotFound(username: string): DomainError {
+  return new DomainError("not_found", "agent_not_found", `no agent @${username} you may see on this gateway`, {
+    metadata: { tenant: username },
+  });
 }
 
 /** The A2A message as the bridge needs it: an id, the user's role, at least one well-formed part. */

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Principal } from "../auth/index.js";
-import { type Messaging, requestProgress } from "../messaging/index.js";
+import { type Messaging, type StoredMessage, requestProgress } from "../messaging/index.js";
 import type { Database } from "../store/schema.js";
 import type { StreamEvent } from "./model.js";
 import { canceledAt } from "./task-store.js";
@@ -17,6 +17,8 @@ import type { TaskView } from "./task-view.js";
  */
 const POLL_MS = 1000;
 const MAX_POLL_MS = 8000;
+/** Why a feed's listeners stop (a plain value: an abort without one builds a DOMException and its stack each time). */
+const FOLLOWED = Symbol("feed ended");
 
 export class TaskFeed {
   private readonly pokes = new Map<string, Set<() => void>>();
@@ -41,7 +43,14 @@ export class TaskFeed {
     const done = AbortSignal.any([signal, stop.signal]);
     let wake: () => void = () => undefined;
     let woken = false;
+    // A wake-up other than the bus's (the poll, a cancellation here) may mean a cancellation: re-read it then.
+    let maybeCanceled = !view.fresh;
     const poke = () => {
+      woken = true;
+      maybeCanceled = true;
+      wake();
+    };
+    const busPoke = () => {
       woken = true;
       wake();
     };
@@ -52,10 +61,12 @@ export class TaskFeed {
       m === "keepalive" ? false : m.parentMessageId === record.requestMessageId,
     );
     const receipts = this.wakeOn(
-      this.messaging.watchReceipts([record.senderAccountId], { messageIds: [record.requestMessageId] }, done),
-      (r) => r.type === "receipt",
+      this.messaging.liveReceipts(record.senderAccountId, record.agentAccountId, done),
+      (r) => r !== "keepalive" && r.messageId === record.requestMessageId,
     );
-    const listeners = [copies(poke), receipts(poke)];
+    // The reply comes straight here when it is stored (it is then processed on arrival, not left in the inbox).
+    const stopTaking = this.messaging.takeReplies(record.requestMessageId, busPoke);
+    const listeners = [copies(busPoke), receipts(busPoke)];
     let pollMs = POLL_MS;
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => wake();
@@ -63,18 +74,12 @@ export class TaskFeed {
     try {
       while (!done.aborted) {
         woken = false;
-        record.canceledAt ??= await canceledAt(this.db, record.taskId);
+        if (maybeCanceled && !record.canceledAt) record.canceledAt = await canceledAt(this.db, record.taskId);
+        maybeCanceled = false;
         const progress = await requestProgress(this.db, record.threadId, record.requestMessageId, view.position);
         if (progress) {
           const events = view.fold(progress);
-          const toAck = progress.answers.filter(
-            (a) => a.toAccountId === record.senderAccountId && (a.status === "accepted" || a.status === "delivered"),
-          );
-          if (toAck.length > 0)
-            void this.ack(
-              principal,
-              toAck.map((a) => a.messageId),
-            );
+          this.consume(principal, view, progress.answers);
           pollMs = events.length > 0 ? POLL_MS : Math.min(pollMs * 2, MAX_POLL_MS);
           for (const event of events) yield event;
         }
@@ -86,7 +91,8 @@ export class TaskFeed {
     } finally {
       clearTimeout(timer);
       done.removeEventListener("abort", onAbort);
-      stop.abort();
+      stopTaking();
+      stop.abort(FOLLOWED);
       waiters.delete(poke);
       if (waiters.size === 0) this.pokes.delete(record.taskId);
       await Promise.allSettled(listeners);
@@ -102,6 +108,23 @@ export class TaskFeed {
         // The bus went away or the stream ended: the poll carries on.
       }
     };
+  }
+
+  /**
+   * Acks the answers of the owner's task still waiting in the inbox of the account that asked (stream parts, and a
+   * reply nobody took as it arrived): the bridge has shown them. In the background; an answer left unacked is
+   * shown all the same.
+   */
+  consume(principal: Principal, view: TaskView, answers: StoredMessage[]): void {
+    if (principal.userId !== view.record.ownerUserId) return;
+    const waiting = answers.filter(
+      (a) => a.toAccountId === view.record.senderAccountId && (a.status === "accepted" || a.status === "delivered"),
+    );
+    if (waiting.length > 0)
+      void this.ack(
+        principal,
+        waiting.map((a) => a.messageId),
+      );
   }
 
   private async ack(principal: Principal, messageIds: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Principal } from "../auth/index.js";
 import { decodePageToken, encodePageToken, positionString } from "../paging/index.js";
+import { GroupCommit } from "../store/group-commit.js";
 import type { Database } from "../store/schema.js";
 import type { Message, TaskState } from "./model.js";
 import type { A2aTasksTable } from "./tables.js";
@@ -34,28 +35,47 @@ export interface ListTasksFilter {
 
 const LISTING = "a2a_tasks";
 
-/** Stores a new task; false when its request already has one (a retry that raced the first call). */
-export async function insertTask(db: Kysely<Database>, record: TaskRecord): Promise<boolean> {
-  const inserted = await db
-    .insertInto("a2a_tasks")
-    .values({
-      task_id: record.taskId,
-      context_id: record.contextId,
-      owner_user_id: record.ownerUserId,
-      sender_account_id: record.senderAccountId,
-      agent_account_id: record.agentAccountId,
-      agent_username: record.agentUsername,
-      thread_id: record.threadId,
-      request_message_id: record.requestMessageId,
-      message: JSON.stringify(record.message),
-      state: record.state,
-      state_at: record.stateAt,
-      created_at: record.createdAt,
-    })
-    .onConflict((oc) => oc.column("request_message_id").doNothing())
-    .returning("task_id")
-    .executeTakeFirst();
-  return inserted !== undefined;
+/**
+ * Stores new tasks through a group commit: the tasks of concurrent SendMessage calls share one INSERT and one
+ * commit (each commit is a WAL flush on a durable server; one per task was the bridge's bottleneck).
+ */
+export class TaskInserts {
+  private readonly commits: GroupCommit<TaskRecord, boolean>;
+
+  constructor(db: Kysely<Database>) {
+    this.commits = new GroupCommit(async (records) => {
+      const inserted = await db
+        .insertInto("a2a_tasks")
+        .values(records.map(toRow))
+        .onConflict((oc) => oc.column("request_message_id").doNothing())
+        .returning("task_id")
+        .execute();
+      const ids = new Set(inserted.map((r) => r.task_id));
+      return records.map((r) => ids.has(r.taskId));
+    });
+  }
+
+  /** Stores a new task; false when its request already has one (a retry that raced the first call). */
+  insert(record: TaskRecord): Promise<boolean> {
+    return this.commits.submit(record);
+  }
+}
+
+function toRow(record: TaskRecord) {
+  return {
+    task_id: record.taskId,
+    context_id: record.contextId,
+    owner_user_id: record.ownerUserId,
+    sender_account_id: record.senderAccountId,
+    agent_account_id: record.agentAccountId,
+    agent_username: record.agentUsername,
+    thread_id: record.threadId,
+    request_message_id: record.requestMessageId,
+    message: JSON.stringify(record.message),
+    state: record.state,
+    state_at: record.stateAt,
+    created_at: record.createdAt,
+  };
 }
 
 /** The caller's task `taskId`; undefined when there is none or it is someone else's (A2A must not tell which). */

@@ -34,7 +34,11 @@ export class TaskView {
   /** The highest answer seq folded in. */
   position = 0;
 
-  constructor(readonly record: TaskRecord) {
+  /** `fresh`: the task was created by this call (nobody else can have canceled it before its first read). */
+  constructor(
+    readonly record: TaskRecord,
+    readonly fresh = false,
+  ) {
     this.timestamp = record.createdAt;
   }
 

@@ -23,7 +23,7 @@ import { checkMaxInFlight, checkRequestTimeout, checkWaitTimeout } from "./valid
 import { type MessageDraft, MessageWriter, StatusWriter, type Transition, type WriteResult } from "./writer.js";
 import { ReceiptWaiters, latestReceipt } from "./status-wait.js";
 import { ReceiptPublisher } from "./receipts.js";
-import { LocalReplies, ReplyWait, handReply } from "./request-reply.js";
+import { LocalReplies, ReplyWait, handReply, takeReplies } from "./request-reply.js";
 import { boundedCache } from "../bounded-cache.js";
 import { type Outlet, mapOutlet } from "../streams/index.js";
 
@@ -440,6 +440,19 @@ export class Messaging {
   /** An OBSERVE stream: copies of messages to or from `accountIds` (undefined: all) as they are accepted. */
   observe(accountIds: string[] | undefined, signal: AbortSignal): AsyncGenerator<StoredMessage | "keepalive"> {
     return this.watch.observe(accountIds, signal);
+  }
+
+  /**
+   * Takes the reply (or error answer) to a request sent with Send as a waiting Request call would, until the returned
+   * function is called: `take` hears it once it is stored, and it is processed on arrival, not left in the inbox.
+   */
+  takeReplies(requestMessageId: string, take: (reply: StoredMessage) => void): () => void {
+    return takeReplies(this.deps.bus, this.localReplies, requestMessageId, take);
+  }
+
+  /** Receipts of what `senderAccountId` sends `recipientAccountId`, live from the bus only (no replay, best effort). */
+  liveReceipts(senderAccountId: string, recipientAccountId: string, signal: AbortSignal): AsyncGenerator<ReceiptRecord | "keepalive"> {
+    return this.watch.liveReceipts(senderAccountId, recipientAccountId, signal);
   }
 
   /** Receipts of messages sent by `accountIds` (undefined: all): stored ones from a position, then live ones. */

@@ -137,6 +137,23 @@ export class ReplyWait {
   }
 }
 
+/**
+ * Takes the reply to `requestMessageId` the way a waiting Request call does — directly when it is stored on this
+ * gateway, over the bus from any other — so it is marked processed on arrival instead of waiting in the sender's
+ * inbox. Until the returned function is called.
+ */
+export function takeReplies(bus: Bus, local: LocalReplies, requestMessageId: string, take: (reply: StoredMessage) => void): () => void {
+  local.add(requestMessageId, take);
+  const subscription = bus.subscribe(replySubject(requestMessageId), (msg) => {
+    msg.respond(new Uint8Array([1]));
+    take(decodeMessage(msg.data));
+  });
+  return () => {
+    local.remove(requestMessageId, take);
+    subscription.unsubscribe();
+  };
+}
+
 /** Hands a stored reply to the gateway where its Request waits; false when nobody took it (no waiter, bus down). */
 export async function handReply(bus: Bus, requestMessageId: string, reply: StoredMessage): Promise<boolean> {
   try {

@@ -2,7 +2,15 @@ import type { Kysely } from "kysely";
 import type { Bus } from "../bus/index.js";
 import type { Database } from "../store/schema.js";
 import { LiveStream } from "../streams/index.js";
-import { ALL_RECEIPTS, decodeMessage, decodeReceipt, observeSubject, type ReceiptRecord, receiptsOfSender } from "../wire/index.js";
+import {
+  ALL_RECEIPTS,
+  decodeMessage,
+  decodeReceipt,
+  observeSubject,
+  type ReceiptRecord,
+  receiptsOfPair,
+  receiptsOfSender,
+} from "../wire/index.js";
 import type { StoredMessage } from "./message.js";
 import { toReceiptRecord } from "./writer.js";
 
@@ -29,6 +37,18 @@ export class TrafficWatch {
       signal,
       () => undefined,
     );
+  }
+
+  /**
+   * Receipts of what `senderAccountId` sends to `recipientAccountId` as the bus carries them: live only, best effort,
+   * no store read (for wake-ups of readers whose truth is the store).
+   */
+  async *liveReceipts(
+    senderAccountId: string,
+    recipientAccountId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<ReceiptRecord | "keepalive"> {
+    yield* streamFromBus(this.deps.bus, [receiptsOfPair(senderAccountId, recipientAccountId)], decodeReceipt, signal, () => undefined);
   }
 
   /**

@@ -40,6 +40,9 @@ const SSE_KEEPALIVE_MS = 15_000;
 
 type Id = string | number | null;
 
+/** Why a call's work stops when its client disconnects. */
+const CLIENT_GONE = Symbol("client went away");
+
 export function registerA2aHttp(deps: AdapterOptions & { auth: Auth }, a2a: A2a): void {
   const { auth } = deps;
 
@@ -225,7 +228,9 @@ function callOptions(req: NodeRequest, res: NodeResponse) {
 /** Aborted when the client goes away before the answer is complete. */
 function abortOnClose(_req: NodeRequest, res: NodeResponse): AbortSignal {
   const controller = new AbortController();
-  res.on("close", () => controller.abort());
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort(CLIENT_GONE);
+  });
   return controller.signal;
 }
 

@@ -8,6 +8,8 @@ import { GrpcTransportFactory } from "@a2a-js/sdk/client/grpc";
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from "@a2a-js/sdk/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Agent, AgentnetClient, MessageView } from "../../clients/ts/src/index.js";
+import { DeliveryStatus, MessagingService } from "../../gen/agentnet/v1/messaging_pb.js";
+import { client as rpcClient } from "../support/clients.js";
 import { type Network, startNetwork, until } from "../clients/ts/helpers.js";
 
 interface CardJson {
@@ -218,6 +220,26 @@ describe("A2A with @a2a-js/sdk (postgres+nats)", () => {
     const task = (await (await viaJsonRpc()).sendMessage(send([textPart("refuse please")]), auth())) as Task;
     expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
     expect(textsOf(task.status?.message?.parts as Part[])[0]).toBe("no_can_do: asked to refuse");
+  });
+
+  it("leaves nothing waiting in the asking account's inbox: answers are consumed as the task shows them", async () => {
+    const client = await viaJsonRpc();
+    const later = (await client.sendMessage(send([textPart("later")], { returnImmediately: true }), auth())) as Task;
+    const streamed = await collect(client.sendMessageStream(send([textPart("stream please")]), auth()));
+    const tasks = [later.id, streamed[0]?.payload?.$case === "task" ? streamed[0].payload.value.id : ""];
+    await expect
+      .poll(async () => (await client.getTask({ tenant: "", id: later.id }, auth())).status?.state, { timeout: 30_000 })
+      .toBe(TaskState.TASK_STATE_COMPLETED);
+    const messaging = rpcClient(MessagingService, net.url, callerToken);
+    for (const id of tasks) {
+      const task = await client.getTask({ tenant: "", id }, auth());
+      const threadId = (task.metadata as Record<string, string>)["agentnet.dev/thread_id"]!;
+      await expect
+        .poll(async () => (await messaging.getThreadMessages({ threadId })).messages.map((m) => DeliveryStatus[m.status]), {
+          timeout: 30_000,
+        })
+        .toSatisfy((statuses: string[]) => statuses.length >= 2 && statuses.every((st) => st === "PROCESSED"));
+    }
   });
 
   it("lists the caller's tasks newest first, page by page, and nobody else's", async () => {
