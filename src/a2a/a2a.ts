@@ -285,7 +285,7 @@ export class A2a {
         throw err;
       });
     if (result.duplicate) {
-      const earlier = await this.byRequest(principal, result.message.messageId);
+      const earlier = await findTask(this.deps.db, principal, { requestMessageId: result.message.messageId });
       if (earlier) return this.fold(earlier, principal);
     }
     const now = new Date();
@@ -305,19 +305,10 @@ export class A2a {
       createdAt: now,
     };
     if (!(await this.inserts.insert(record))) {
-      const first = await this.byRequest(principal, record.requestMessageId);
+      const first = await findTask(this.deps.db, principal, { requestMessageId: record.requestMessageId });
       if (first) return this.fold(first, principal);
     }
     return new TaskView(record, true);
-  }
-
-  private async byRequest(principal: Principal, requestMessageId: string): Promise<TaskRecord | undefined> {
-    const row = await this.deps.db
-      .selectFrom("a2a_tasks")
-      .select("task_id")
-      .where("request_message_id", "=", requestMessageId)
-      .executeTakeFirst();
-    return row && findTask(this.deps.db, principal, row.task_id);
   }
 
   private async read(principal: Principal, taskId: string): Promise<TaskView> {

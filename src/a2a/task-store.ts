@@ -3,7 +3,7 @@ import type { Principal } from "../auth/index.js";
 import { decodePageToken, encodePageToken, positionString } from "../paging/index.js";
 import { GroupCommit } from "../store/group-commit.js";
 import type { Database } from "../store/schema.js";
-import type { Message, TaskState } from "./model.js";
+import { type Message, TERMINAL_STATES, type TaskState } from "./model.js";
 import type { A2aTasksTable } from "./tables.js";
 
 // The a2a_tasks rows: created when an A2A message is sent, read only by the user who sent it (and admins).
@@ -78,9 +78,17 @@ function toRow(record: TaskRecord) {
   };
 }
 
-/** The caller's task `taskId`; undefined when there is none or it is someone else's (A2A must not tell which). */
-export async function findTask(db: Kysely<Database>, principal: Principal, taskId: string): Promise<TaskRecord | undefined> {
-  let query = db.selectFrom("a2a_tasks").selectAll().where("task_id", "=", taskId);
+/**
+ * The caller's task `taskId` (or the one of request `{ requestMessageId }`); undefined when there is none or it is
+ * someone else's (A2A must not tell which).
+ */
+export async function findTask(
+  db: Kysely<Database>,
+  principal: Principal,
+  id: string | { requestMessageId: string },
+): Promise<TaskRecord | undefined> {
+  let query = db.selectFrom("a2a_tasks").selectAll();
+  query = typeof id === "string" ? query.where("task_id", "=", id) : query.where("request_message_id", "=", id.requestMessageId);
   if (!principal.admin) query = query.where("owner_user_id", "=", principal.userId);
   const row = await query.executeTakeFirst();
   return row && toRecord(row);
@@ -127,7 +135,7 @@ export async function openTasks(db: Kysely<Database>, principal: Principal, limi
     .selectFrom("a2a_tasks")
     .selectAll()
     .where("owner_user_id", "=", principal.userId)
-    .where("state", "not in", ["TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED", "TASK_STATE_REJECTED"])
+    .where("state", "not in", [...TERMINAL_STATES])
     .orderBy("created_at", "desc")
     .limit(limit)
     .execute();

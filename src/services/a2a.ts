@@ -37,13 +37,8 @@ export function registerA2aService(router: ConnectRouter, a2a: A2a): void {
         return fromJson(SendMessageResponseSchema, { task } as unknown as JsonValue) as SendMessageResponse;
       });
     },
-    async *sendStreamingMessage(req, ctx) {
-      checkVersion(ctx);
-      try {
-        for await (const event of a2a.streamMessage(principalOf(ctx), sendParams(req), callOptions(ctx))) yield streamResponse(event);
-      } catch (err) {
-        throw toA2aConnectError(err);
-      }
+    sendStreamingMessage(req, ctx) {
+      return guardStream(ctx, () => a2a.streamMessage(principalOf(ctx), sendParams(req), callOptions(ctx)));
     },
     async getTask(req, ctx) {
       return guard(ctx, async () => asTask(await a2a.getTask(principalOf(ctx), req.id, req.historyLength)));
@@ -66,14 +61,10 @@ export function registerA2aService(router: ConnectRouter, a2a: A2a): void {
     async cancelTask(req, ctx) {
       return guard(ctx, async () => asTask(await a2a.cancelTask(principalOf(ctx), req.id)));
     },
-    async *subscribeToTask(req, ctx) {
-      checkVersion(ctx);
-      try {
-        const resumeAfter = resumePosition(ctx.requestHeader.get(RESUME_AFTER_HEADER));
-        for await (const event of a2a.subscribe(principalOf(ctx), req.id, resumeAfter, ctx.signal)) yield streamResponse(event);
-      } catch (err) {
-        throw toA2aConnectError(err);
-      }
+    subscribeToTask(req, ctx) {
+      return guardStream(ctx, () =>
+        a2a.subscribe(principalOf(ctx), req.id, resumePosition(ctx.requestHeader.get(RESUME_AFTER_HEADER)), ctx.signal),
+      );
     },
     async createTaskPushNotificationConfig() {
       throw toA2aConnectError(noPush());
@@ -112,18 +103,21 @@ export function noExtendedCard(): A2aError {
   return new A2aError("EXTENDED_AGENT_CARD_NOT_CONFIGURED", "agentnet agents have no extended card; their public card says everything");
 }
 
+/** A unary call: the A2A-Version checked, A2A's errors in A2A's form. */
 async function guard<T>(ctx: HandlerContext, call: () => Promise<T>): Promise<T> {
   try {
-    checkVersion(ctx);
+    checkA2aVersion(ctx.requestHeader.get("a2a-version"));
     return await call();
   } catch (err) {
     throw toA2aConnectError(err);
   }
 }
 
-function checkVersion(ctx: HandlerContext): void {
+/** The same for a server stream, whose events become StreamResponses. */
+async function* guardStream(ctx: HandlerContext, events: () => AsyncGenerator<StreamEvent>): AsyncGenerator<StreamResponse> {
   try {
     checkA2aVersion(ctx.requestHeader.get("a2a-version"));
+    for await (const event of events()) yield streamResponse(event);
   } catch (err) {
     throw toA2aConnectError(err);
   }
