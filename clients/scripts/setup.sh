@@ -16,7 +16,7 @@ if ((${#missing[@]} > 0)); then
   "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 venv="$clients/python/.venv"
-if ! "$venv/bin/python" -c 'import grpc, google.rpc, pytest, pytest_asyncio, agentnet' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import grpc, google.rpc, pytest, pytest_asyncio, mypy, agentnet' >/dev/null 2>&1; then
   echo "clients/scripts/setup.sh: creating $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -e "$clients/python[test]"

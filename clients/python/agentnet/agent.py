@@ -48,7 +48,7 @@ class Agent(Actor):
             raise ValueError("register needs a username or an agent_id")
         req = registry_pb2.RegisterRequest(agent_id=agent_id, display_name=display_name, capabilities=list(capabilities),
                                            bio=bio, visibility={"public": common_pb2.VISIBILITY_PUBLIC,
-                                                                "private": common_pb2.VISIBILITY_PRIVATE}.get(visibility, 0))
+                                                                "private": common_pb2.VISIBILITY_PRIVATE}.get(visibility, common_pb2.VISIBILITY_UNSPECIFIED))
         if username:
             req.username = username
         if metadata is not None:
@@ -77,7 +77,7 @@ class Agent(Actor):
         return self._registration.heartbeat_interval
 
     @property
-    def profile(self):
+    def profile(self) -> common_pb2.Profile:
         return self._registration.profile
 
     def on_message(self, handler: Handler) -> Handler:

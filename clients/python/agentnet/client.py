@@ -423,7 +423,7 @@ class Client(Actor, ChatSessions, Voice):
             await agent.close()
         if self._batcher is not None:
             await self._batcher.close()
-        await self.channel.close()
+        await self.channel.close(grace=None)
 
     async def __aenter__(self) -> "Client":
         return self

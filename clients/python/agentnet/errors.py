@@ -1,6 +1,8 @@
 """Typed errors built from the server's google.rpc.ErrorInfo reasons (the same classes as the TypeScript SDK)."""
 from __future__ import annotations
 
+from typing import Iterable, cast
+
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
@@ -80,7 +82,9 @@ _BY_CODE = {
 def from_rpc_error(err: grpc.aio.AioRpcError) -> AgentnetError:
     """Reads the google.rpc.Status the server puts in the `grpc-status-details-bin` trailer."""
     reason, info, field, retry = "", {}, None, None
-    for key, value in err.trailing_metadata() or ():
+    # grpc.aio yields (key, value) pairs; grpc-stubs types them as an opaque object.
+    trailers = cast("Iterable[tuple[str, str | bytes]]", err.trailing_metadata() or ())
+    for key, value in trailers:
         if key != "grpc-status-details-bin":
             continue
         status = status_pb2.Status.FromString(value)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import aclosing
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional, Sequence
 
 from .reopening import reopening
 from .v1 import registry_pb2
@@ -31,7 +31,7 @@ async def watch_presence(client: "Client", *, account_ids: Sequence[str] = (), c
     that difference, not as events). `on_synced(online_count)` is called once, when the first stream is live."""
     synced, opened = False, False
 
-    def open_call():
+    def open_call() -> Any:
         nonlocal opened
         req = registry_pb2.WatchPresenceRequest(account_ids=list(account_ids), capability=capability,
                                                 include_snapshot=include_snapshot or opened)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncGenerator, Callable
 
 import grpc
 
@@ -10,7 +10,7 @@ from .backoff import backoff_delays
 from .errors import from_rpc_error, is_retryable
 
 
-async def reopening(open_call: Callable[[], Any]) -> AsyncIterator[Any]:
+async def reopening(open_call: Callable[[], Any]) -> AsyncGenerator[Any, None]:
     """Items of the stream `open_call()` starts; a stream that ends or fails transiently is opened again after a
     jittered backoff (reset by every item). `open_call` runs again for each attempt, so it can resume from what the
     caller saw. A refusal is raised as its typed error. Iterate it under `contextlib.aclosing`, so stopping early

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 if TYPE_CHECKING:
     from .message import Message
 
+_otel: Optional[ModuleType]
 try:  # optional: the context travels without it
     from opentelemetry import trace as _otel
     from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
@@ -28,7 +30,7 @@ _handling: ContextVar[str] = ContextVar("agentnet_traceparent", default="")
 
 def valid_traceparent(value: str) -> bool:
     m = _TRACEPARENT.match(value.strip())
-    return bool(m) and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
+    return m is not None and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
 
 
 def current_traceparent() -> str:
