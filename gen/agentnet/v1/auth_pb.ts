@@ -199,7 +199,7 @@ export type CreateApiKeyResponse = Message<"agentnet.v1.CreateApiKeyResponse"> &
   key?: ApiKey | undefined;
 
   /**
-   * The full credential, e.g. "ank_…"; send it as `authorization: Bearer <secret>`. Shown only in this answer;
+   * The full credential, e.g. "agk_…"; send it as `authorization: Bearer <secret>`. Shown only in this answer;
    * the server keeps only a hash and cannot show it again.
    *
    * @generated from field: string secret = 2;
@@ -397,7 +397,7 @@ export type ApiKey = Message<"agentnet.v1.ApiKey"> & {
   name: string;
 
   /**
-   * The first characters of the secret (e.g. "ank_3f9a"), to recognise which key a stored secret is.
+   * The first characters of the secret (e.g. "agk_3f9a"), to recognise which key a stored secret is.
    *
    * @generated from field: string prefix = 3;
    */

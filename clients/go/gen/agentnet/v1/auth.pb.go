@@ -341,7 +341,7 @@ type CreateApiKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The key's metadata (no secret).
 	Key *ApiKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// The full credential, e.g. "ank_…"; send it as `authorization: Bearer <secret>`. Shown only in this answer;
+	// The full credential, e.g. "agk_…"; send it as `authorization: Bearer <secret>`. Shown only in this answer;
 	// the server keeps only a hash and cannot show it again.
 	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -721,7 +721,7 @@ type ApiKey struct {
 	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	// The label given at creation.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// The first characters of the secret (e.g. "ank_3f9a"), to recognise which key a stored secret is.
+	// The first characters of the secret (e.g. "agk_3f9a"), to recognise which key a stored secret is.
 	Prefix string `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	// Username of the user who owns the key; requests with it act as that user.
 	Owner string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
