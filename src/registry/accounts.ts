@@ -19,6 +19,8 @@ export interface Account {
   visibility: "public" | "private";
   capabilities: string[];
   publicKey: Uint8Array | null;
+  /** A hosted AI agent of a chat session (agentnet runs it), not an agent that registered itself. */
+  hosted: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export function toAccount(row: Selectable<AccountsTable>): Account {
     visibility: row.visibility,
     capabilities: row.capabilities,
     publicKey: row.public_key,
+    hosted: row.agent_type === "hosted",
   };
 }
 
@@ -111,7 +114,9 @@ export async function sessionAccount(db: Kysely<Database>, sessionTag: string): 
 
 /**
  * The account a caller acts as for a call that takes `as_account_id` and `session_tag`: the given account, else
- * the session's account, else the caller's only account. Refuses accounts the caller does not own.
+ * the session's account, else the caller's only agent account. The hosted agents of the caller's chat sessions are
+ * not counted there (agentnet speaks for them; creating a session must not make the caller's plain Send ambiguous),
+ * though the caller may still name one. Refuses accounts the caller does not own.
  */
 export async function resolveActingAccount(
   db: Kysely<Database>,
@@ -127,13 +132,13 @@ export async function resolveActingAccount(
     if (!session) throw new DomainError("not_found", "session_not_found", `no session ${request.sessionTag}`, { field: "session_tag" });
     account = session.account;
   } else {
-    const owned = await accountsOwnedBy(db, principal.userId);
+    const owned = (await accountsOwnedBy(db, principal.userId)).filter((a) => !a.hosted);
     if (owned.length !== 1) {
       throw invalidArgument(
         "as_account_id",
         owned.length === 0
           ? "you own no agent account yet: Register one first"
-          : `you own ${owned.length} accounts: say which one with as_account_id or session_tag`,
+          : `you own ${owned.length} agent accounts: say which one with as_account_id or session_tag`,
       );
     }
     account = owned[0]!;

@@ -117,6 +117,18 @@ describe("agentnet operator commands", () => {
     expect(again.stdout).toContain("(duplicate: the original was returned)");
   });
 
+  it("send: a chat session's hosted agent does not count as one of your accounts to act as", async () => {
+    const session = await bob.createChatSession({ agents: { helper: { provider: "echo" } } });
+    try {
+      const res = await cli(["send", "--to", "@operator", "--text", "still from echo", "--thread-id", "cli_hosted"], undefined, bobEnv);
+      expect(res.code, res.stderr).toBe(0);
+      const page = await echo.getThreadMessages("cli_hosted");
+      expect(page.items.map((m) => [m.fromUsername, m.payload?.["text"]])).toEqual([["echo", "still from echo"]]);
+    } finally {
+      await bob.deleteChatSession(session.sessionId);
+    }
+  });
+
   it("send: usage errors exit 2, refused requests exit 1, each as one line", async () => {
     const badJson = await cli(["send", "--to", "@echo", "{not json"]);
     expect(badJson.code).toBe(2);

@@ -109,6 +109,36 @@ describe.each(MODES)("chat sessions: human and agent (%s)", (mode) => {
     expect(request.body.messages.at(-1)).toEqual({ role: "user", content: "what is agentnet" });
   });
 
+  it("leaves the creator's hosted agents out of the default sender: a plain Send still comes from their own agent", async () => {
+    const erin = await newUser(gw, admin, "erin");
+    const { session } = await erin.sessions.createSession({
+      sessionType: SessionType.HUMAN_AGENT,
+      agents: { primary: { provider: "echo" } },
+    });
+    const hosted = session!.agents["primary"]!.accountId;
+    const to = { target: { case: "accountId" as const, value: hosted } };
+    // Only a hosted agent: nothing to send as by default, and the refusal says what to do.
+    await expect(erin.messaging.send({ to, payload: { text: "hi" } })).rejects.toThrow(/you own no agent account yet: Register one first/);
+
+    const own = await erin.registry.register({ agentId: "erin_bot", username: `erin_bot_${process.pid}` });
+    const sent = await erin.messaging.send({ to, payload: { text: "from my agent" } });
+    const [stored] = (await erin.messaging.getThreadMessages({ threadId: sent.threadId })).messages;
+    expect(stored).toMatchObject({ messageId: sent.messageId, fromAccountId: own.accountId });
+
+    // Naming the hosted agent stays allowed (its owner may speak as it), and a second own agent makes the default
+    // ambiguous again, counted without the hosted one.
+    const asHosted = await erin.messaging.send({
+      asAccountId: hosted,
+      to: { target: { case: "accountId", value: own.accountId } },
+      payload: { text: "as hosted" },
+    });
+    expect((await erin.messaging.getThreadMessages({ threadId: asHosted.threadId })).messages[0]?.fromAccountId).toBe(hosted);
+    await erin.registry.register({ agentId: "erin_bot2", username: `erin_bot2_${process.pid}` });
+    await expect(erin.messaging.send({ to, payload: { text: "which one?" } })).rejects.toThrow(
+      /you own 2 agent accounts: say which one with as_account_id or session_tag/,
+    );
+  });
+
   it("keeps session messages as thread messages and shows the hosted agent in the registry", async () => {
     const carol = await newUser(gw, admin, "carol");
     const dave = await newUser(gw, admin, "dave");

@@ -485,7 +485,8 @@ export type SendRequest = Message<"agentnet.v1.SendRequest"> & {
 
   /**
    * Account to send as; must be owned by the caller. May be empty when `session_tag` is given or the caller
-   * owns exactly one account.
+   * owns exactly one agent account (the hosted agents of the caller's chat sessions are not counted; name one
+   * here to speak as it).
    *
    * @generated from field: string as_account_id = 15;
    */
@@ -1023,7 +1024,7 @@ export const ReplyResponseSchema: GenMessage<ReplyResponse> = /*@__PURE__*/
 export type SubscribeRequest = Message<"agentnet.v1.SubscribeRequest"> & {
   /**
    * CONSUME mode: the account whose inbox to consume; must be owned by the caller. May be empty when
-   * `session_tag` is given or the caller owns exactly one account.
+   * `session_tag` is given or the caller owns exactly one agent account (hosted agents not counted, as in Send).
    *
    * @generated from field: string as_account_id = 1;
    */

@@ -3,6 +3,7 @@
 // failures into one line and an exit code, and closes the connection.
 import type { Command } from "commander";
 import { type Actor, type AgentnetClient, type Target, connect } from "@agentnet/client";
+import { AgentType } from "@agentnet/client/gen";
 import { UsageError, report } from "./errors.js";
 
 export interface ApiOptions {
@@ -57,12 +58,13 @@ export function apiAction<Args extends unknown[]>(work: (client: AgentnetClient,
 }
 
 /**
- * The account a command acts as: `--as` (account id or @username), or else the caller's only account. Owning none
- * or several is a usage error that says what to do.
+ * The account a command acts as: `--as` (account id or @username), or else the caller's only agent account (the
+ * hosted agents of the caller's chat sessions are not counted, as on the server). Owning none or several is a usage
+ * error that says what to do.
  */
 export async function actingAs(client: AgentnetClient, as: string | undefined): Promise<Actor> {
   if (as) return client.as(as);
-  const owned = await client.ownedAccounts();
+  const owned = (await client.ownedAccounts()).filter((a) => a.agentType !== AgentType.HOSTED);
   if (owned.length === 1) return client.as(owned[0]!.accountId);
   if (owned.length === 0)
     throw new UsageError("you own no agent account to act as: register one (an agent does that on start) or pass --as");

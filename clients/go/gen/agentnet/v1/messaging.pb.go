@@ -903,7 +903,8 @@ type SendRequest struct {
 	// status (e.g. DELIVERED while waiting for PROCESSED).
 	WaitTimeoutMs *int64 `protobuf:"varint,14,opt,name=wait_timeout_ms,json=waitTimeoutMs,proto3,oneof" json:"wait_timeout_ms,omitempty"`
 	// Account to send as; must be owned by the caller. May be empty when `session_tag` is given or the caller
-	// owns exactly one account.
+	// owns exactly one agent account (the hosted agents of the caller's chat sessions are not counted; name one
+	// here to speak as it).
 	AsAccountId string `protobuf:"bytes,15,opt,name=as_account_id,json=asAccountId,proto3" json:"as_account_id,omitempty"`
 	// The sending process's session (from Register), recorded as `from_session_tag`.
 	SessionTag string `protobuf:"bytes,16,opt,name=session_tag,json=sessionTag,proto3" json:"session_tag,omitempty"`
@@ -1932,7 +1933,7 @@ func (x *ReplyResponse) GetStatus() DeliveryStatus {
 type SubscribeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// CONSUME mode: the account whose inbox to consume; must be owned by the caller. May be empty when
-	// `session_tag` is given or the caller owns exactly one account.
+	// `session_tag` is given or the caller owns exactly one agent account (hosted agents not counted, as in Send).
 	AsAccountId string `protobuf:"bytes,1,opt,name=as_account_id,json=asAccountId,proto3" json:"as_account_id,omitempty"`
 	// CONSUME mode: the process's session (from Register). While the stream is open the session counts as alive
 	// without heartbeats. Empty: the stream consumes without keeping any session alive.
