@@ -158,6 +158,9 @@ func TestVoice(t *testing.T) {
 		if _, err := alice.StopVoiceAgent(ctx, started.GetAgentId()); err != nil { // stopping again is success
 			t.Fatal(err)
 		}
+		if _, err := alice.StopVoiceAgent(ctx, "va_does_not_exist"); !agentnet.IsNotFound(err) || agentnet.ReasonOf(err) != "agent_not_found" {
+			t.Fatalf("stopping an unknown agent: %v", err)
+		}
 	})
 
 	t.Run("refusals are typed", func(t *testing.T) {

@@ -65,9 +65,8 @@ export function registerVoiceAgentService(router: ConnectRouter, voice: Voice | 
     },
 
     async stopVoiceAgent(req, ctx) {
-      const { outcome, agent } = await requireVoice(voice).agents.stop(principalOf(ctx), req.agentId);
-      // Unknown is success too (idempotent); it reads as stopped.
-      return { agentId: req.agentId, status: outcome === "unknown" || !agent ? VoiceAgentStatus.STOPPED : statusOut(agent.status) };
+      const agent = await requireVoice(voice).agents.stop(principalOf(ctx), req.agentId);
+      return { agentId: req.agentId, status: statusOut(agent.status) };
     },
 
     async getVoiceAgent(req, ctx) {

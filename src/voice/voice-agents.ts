@@ -56,8 +56,6 @@ export interface StartInput {
   enableRtm?: boolean | undefined;
 }
 
-export type StopOutcome = "stopped" | "already_stopped" | "unknown";
-
 export interface ListInput {
   pageSize: number;
   pageToken: string;
@@ -183,18 +181,15 @@ export class VoiceAgents {
   }
 
   /**
-   * Stops an agent. Unknown or already stopped agents are success (`unknown` / `already_stopped` say which, for the
-   * seed's route that answers 404 for unknown ones); someone else's agent is NOT_FOUND.
+   * Stops an agent; an agent already stopped is success without asking Agora again. Unknown and someone else's
+   * agent are the same NOT_FOUND, so a stop tells nobody which ids exist.
    */
-  async stop(caller: VoiceCaller, agentId: string): Promise<{ outcome: StopOutcome; agent?: VoiceAgentRecord }> {
-    if (agentId === "") throw invalid("agent_id", "invalid_argument", "must not be empty");
-    const agent = await findAgent(this.deps.db, agentId);
-    if (!agent) return { outcome: "unknown" };
-    this.checkVisible(caller, agent);
-    if (!isLive(agent.status)) return { outcome: "already_stopped", agent };
+  async stop(caller: VoiceCaller, agentId: string): Promise<VoiceAgentRecord> {
+    const agent = await this.visibleAgent(caller, agentId);
+    if (!isLive(agent.status)) return agent;
     const stopped = await this.leave(agent, "");
     this.deps.logger.info({ agentId, owner: agent.ownerUsername, by: caller.username }, "voice agent stopped");
-    return { outcome: "stopped", agent: stopped };
+    return stopped;
   }
 
   /** One agent, refreshed from Agora while it is live (Agora stops agents itself on idle timeout). */

@@ -333,7 +333,7 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       expect(err.findDetails(ErrorInfoSchema)[0]?.metadata).toMatchObject({ agora_status: "0", agora_reason: "network_error" });
     });
 
-    it("stop is idempotent: running → STOPPED, again → STOPPED without calling Agora, unknown → STOPPED", async () => {
+    it("stop is idempotent: running → STOPPED, again → STOPPED without calling Agora; an unknown id is NOT_FOUND", async () => {
       const { agentId } = await asAlice.startVoiceAgent({ channelName: "stop", remoteUids: ["1"] });
       const stopped = await asAlice.stopVoiceAgent({ agentId });
       expect(stopped.status).toBe(VoiceAgentStatus.STOPPED);
@@ -341,7 +341,7 @@ describe.each(MODES)("voice services (%s)", (mode) => {
       const leaves = fake.calls("leave").length;
       expect((await asAlice.stopVoiceAgent({ agentId })).status).toBe(VoiceAgentStatus.STOPPED);
       expect(fake.calls("leave")).toHaveLength(leaves);
-      expect((await asAlice.stopVoiceAgent({ agentId: "1NT29XNEVERHEARDOF" })).status).toBe(VoiceAgentStatus.STOPPED);
+      await expectError(asAlice.stopVoiceAgent({ agentId: "1NT29XNEVERHEARDOF" }), Code.NotFound, "agent_not_found");
       const got = await asAlice.getVoiceAgent({ agentId });
       expect(got.agent?.status).toBe(VoiceAgentStatus.STOPPED);
       expect(got.agent?.stoppedAt).toBeDefined();

@@ -53,8 +53,10 @@ async def test_voice_refusals_are_typed(users):
     with pytest.raises(agentnet.NotFoundError) as unknown:
         await alice.get_voice_agent("va_does_not_exist")
     assert unknown.value.reason == "agent_not_found"
-    # Stopping is idempotent: an unknown agent reads as stopped, not as an error.
-    assert voice_agent_status_name((await alice.stop_voice_agent("va_does_not_exist")).status) == "stopped"
+    # Stopping an agent twice is success, but an id nobody started is refused like another user's.
+    with pytest.raises(agentnet.NotFoundError) as unknown_to_stop:
+        await alice.stop_voice_agent("va_does_not_exist")
+    assert unknown_to_stop.value.reason == "agent_not_found"
     with pytest.raises(agentnet.InvalidArgumentError):
         await alice.stop_voice_agent("")
     with pytest.raises(agentnet.InvalidArgumentError) as no_listener:

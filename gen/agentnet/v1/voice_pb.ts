@@ -845,7 +845,8 @@ export const VoiceAgentService: GenService<{
     output: typeof StartVoiceAgentResponseSchema;
   },
   /**
-   * Stops a voice agent (it leaves the channel). Idempotent: an unknown or already stopped agent is success.
+   * Stops a voice agent (it leaves the channel). Idempotent: stopping an already stopped agent is success and
+   * does not call Agora again. Errors: NOT_FOUND `agent_not_found` (no such agent, or another user's).
    *
    * @generated from rpc agentnet.v1.VoiceAgentService.StopVoiceAgent
    */

@@ -113,7 +113,8 @@ class VoiceAgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StopVoiceAgent(self, request, context):
-        """Stops a voice agent (it leaves the channel). Idempotent: an unknown or already stopped agent is success.
+        """Stops a voice agent (it leaves the channel). Idempotent: stopping an already stopped agent is success and
+        does not call Agora again. Errors: NOT_FOUND `agent_not_found` (no such agent, or another user's).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -56,7 +56,8 @@ type VoiceAgentServiceClient interface {
 	// `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
 	// chosen vendor); Agora's errors as described on the service.
 	StartVoiceAgent(ctx context.Context, in *StartVoiceAgentRequest, opts ...grpc.CallOption) (*StartVoiceAgentResponse, error)
-	// Stops a voice agent (it leaves the channel). Idempotent: an unknown or already stopped agent is success.
+	// Stops a voice agent (it leaves the channel). Idempotent: stopping an already stopped agent is success and
+	// does not call Agora again. Errors: NOT_FOUND `agent_not_found` (no such agent, or another user's).
 	StopVoiceAgent(ctx context.Context, in *StopVoiceAgentRequest, opts ...grpc.CallOption) (*StopVoiceAgentResponse, error)
 	// Returns one voice agent, refreshed from Agora while it runs. Errors: NOT_FOUND `agent_not_found`.
 	GetVoiceAgent(ctx context.Context, in *GetVoiceAgentRequest, opts ...grpc.CallOption) (*GetVoiceAgentResponse, error)
@@ -169,7 +170,8 @@ type VoiceAgentServiceServer interface {
 	// `voice_not_configured`, `llm_not_configured` / `tts_not_configured` / `asr_not_configured` (no key for the
 	// chosen vendor); Agora's errors as described on the service.
 	StartVoiceAgent(context.Context, *StartVoiceAgentRequest) (*StartVoiceAgentResponse, error)
-	// Stops a voice agent (it leaves the channel). Idempotent: an unknown or already stopped agent is success.
+	// Stops a voice agent (it leaves the channel). Idempotent: stopping an already stopped agent is success and
+	// does not call Agora again. Errors: NOT_FOUND `agent_not_found` (no such agent, or another user's).
 	StopVoiceAgent(context.Context, *StopVoiceAgentRequest) (*StopVoiceAgentResponse, error)
 	// Returns one voice agent, refreshed from Agora while it runs. Errors: NOT_FOUND `agent_not_found`.
 	GetVoiceAgent(context.Context, *GetVoiceAgentRequest) (*GetVoiceAgentResponse, error)
