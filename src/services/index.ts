@@ -80,7 +80,7 @@ export function servedServices(): DescService[] {
 export function registerServices(router: ConnectRouter, domains: Domains, options: AdapterOptions): void {
   registerAuthService(router, domains.auth, domains.limits);
   registerRegistryService(router, domains.registry, domains.agentStatus, domains.limits);
-  registerMessagingService(router, domains);
+  registerMessagingService(router, domains, options.logger);
   registerSessionService(router, domains.sessions, domains.limits);
   registerVoice(router, domains.voice, domains.auth, options);
   registerStatsService(router, domains.stats);

@@ -13,6 +13,7 @@ import {
   SubscribeMode,
   WaitFor,
 } from "../../gen/agentnet/v1/messaging_pb.js";
+import type { Logger } from "pino";
 import type { Blobs } from "../blobs/index.js";
 import { invalidArgument } from "../errors.js";
 import type {
@@ -41,7 +42,7 @@ type DeliveryHandlers = Pick<MessagingHandlers, "send" | "sendBatch" | "request"
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
 
-export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHandlers {
+export function deliveryHandlers(messaging: Messaging, blobs: Blobs, logger: Logger): DeliveryHandlers {
   // Pushed envelopes carry their blobs' metadata, as history reads do (a lookup only for messages with blobs).
   const envelopeFor = async (message: StoredMessage, attempt?: number): Promise<Envelope> => {
     const envelope = toEnvelope(message, attempt);
@@ -64,8 +65,15 @@ export function deliveryHandlers(messaging: Messaging, blobs: Blobs): DeliveryHa
       });
       const outcomes = await messaging.sendBatch(principalOf(ctx), inputs);
       return {
-        results: outcomes.map((o) =>
-          o.ok ? { result: { case: "sent", value: sendResponse(o.result) } } : { result: { case: "error", value: toSendError(o.error) } },
+        results: outcomes.map((o, index) =>
+          o.ok
+            ? { result: { case: "sent", value: sendResponse(o.result) } }
+            : {
+                result: {
+                  case: "error",
+                  value: toSendError(o.error, (err) => logger.error({ method: "SendBatch", index, err }, "send batch item failed")),
+                },
+              },
         ),
       };
     },

@@ -7,11 +7,12 @@ import { toConnectError } from "../server/errors.js";
 /**
  * One refused item of a SendBatch, as the error Send would have raised for it: the same code, reason, field and
  * retry delay, flattened into the result so the other items' outcomes still arrive. An error that Send would
- * answer with INTERNAL (a bug) is thrown instead, failing the call so that it is logged like any other.
+ * answer with INTERNAL (a bug) stays that item's: the other items may be stored already, and failing the call
+ * would tell the sender they were not. `onInternal` logs it, as a failed call is logged.
  */
-export function toSendError(err: unknown): MessageInitShape<typeof SendErrorSchema> {
+export function toSendError(err: unknown, onInternal: (err: unknown) => void): MessageInitShape<typeof SendErrorSchema> {
   const connectError = toConnectError(err);
-  if (connectError.code === Code.Internal) throw err;
+  if (connectError.code === Code.Internal) onInternal(err);
   const info = connectError.findDetails(ErrorInfoSchema)[0];
   const retry = connectError.findDetails(RetryInfoSchema)[0]?.retryDelay;
   return {
