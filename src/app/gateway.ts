@@ -8,12 +8,14 @@ import { VERSION } from "../version.js";
 import type { Config } from "../config.js";
 import { Supervisor } from "../lifecycle/index.js";
 import { defaultConsoleDir, loadConsoleFiles } from "../server/console-files.js";
+import { HealthStatusRegistry } from "../server/health.js";
 import { startRpcServer } from "../server/rpc-server.js";
-import { PUBLIC_METHODS, registerServices, servedServices } from "../services/index.js";
+import { PUBLIC_METHODS, TRANSPORT_SERVICES, registerServices, servedServices } from "../services/index.js";
 import { type Store, openStore, shareableUrl } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
 import { buildDomains } from "./domains.js";
 import { registerGauges } from "./gauges.js";
+import { StoreHealth } from "./store-health.js";
 
 /** A running gateway: the one port plus what it stands on. */
 export interface Gateway {
@@ -85,9 +87,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     });
     registerGauges(metrics, { store, bus, messaging: domains.messaging });
 
+    const served = servedServices();
+    const health = new HealthStatusRegistry(served.map((s) => s.typeName));
+    // Health and reflection answer without the database; every other service needs it.
+    const needStore = served.map((s) => s.typeName).filter((name) => !TRANSPORT_SERVICES.has(name));
     const supervisor = new Supervisor(logger);
     cleanup.unshift(() => supervisor.stop());
     for (const [name, service] of services) supervisor.start(name, service);
+    supervisor.start("store health", new StoreHealth({ store, health, services: needStore, logger }));
 
     const server = await startRpcServer({
       host: config.host,
@@ -99,7 +106,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       tracing,
       publicMethods: PUBLIC_METHODS,
       console: config.console ? await loadConsoleFiles(defaultConsoleDir(), logger) : undefined,
-      services: servedServices(),
+      services: served,
+      health,
       register: (router, addHttpRoute) =>
         registerServices(router, domains, { logger, addHttpRoute, publicSeedRoutes: config.voice.publicSeedRoutes }),
     });

@@ -49,6 +49,11 @@ export class HealthStatusRegistry {
     this.update(service, status);
   }
 
+  /** Sets several services at once (see setStatus). */
+  setStatuses(services: Iterable<string>, status: ServingStatus): void {
+    for (const service of services) this.setStatus(service, status);
+  }
+
   /** Everything goes NOT_SERVING, every Watch stream gets that status and then ends. Idempotent. */
   shutdown(): void {
     if (this.down) return;

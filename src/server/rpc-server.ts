@@ -11,7 +11,7 @@ import type { ConsoleFiles } from "./console-files.js";
 import { applyCors } from "./cors.js";
 import { errorReasonGate } from "./error-reasons.js";
 import { fromDomainError } from "./errors.js";
-import { HealthStatusRegistry, healthRoutes } from "./health.js";
+import { type HealthStatusRegistry, healthRoutes } from "./health.js";
 import type { NodeRequest, NodeResponse } from "./http-types.js";
 import { type AddHttpRoute, HttpRoutes } from "./http-routes.js";
 import { MAX_JSON_DEPTH, inputRulesInterceptor } from "./input-rules.js";
@@ -43,8 +43,10 @@ export interface RpcServerOptions {
   tracing: Tracing;
   /** The web console's files, served at `/` and `/console/`; undefined when it is turned off. */
   console: ConsoleFiles | undefined;
-  /** Every service served, for health and reflection. */
+  /** Every service served, for reflection. */
   services: DescService[];
+  /** What grpc.health.v1.Health answers; the gateway flips it when the database goes and comes back. */
+  health: HealthStatusRegistry;
   /** Registers the application's services; `addHttpRoute` serves plain HTTP routes beside them. */
   register(router: ConnectRouter, addHttpRoute: AddHttpRoute): void;
 }
@@ -63,7 +65,7 @@ export interface RpcServer {
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const { logger } = options;
   const drain = new DrainSignal();
-  const health = new HealthStatusRegistry(options.services.map((s) => s.typeName));
+  const { health } = options;
   // Plain HTTP routes (the Agora seed's /get_config …) that services add beside their RPCs.
   const httpRoutes = new HttpRoutes(logger);
   const { metrics } = options.metrics;

@@ -51,12 +51,17 @@ export interface Domains {
   a2a: A2a;
 }
 
-/** Methods and whole services callable without credentials. */
-export const PUBLIC_METHODS: ReadonlySet<string> = new Set([
-  `${AuthService.typeName}/${AuthService.method.login.name}`,
+/** The transport's own services (health and reflection): they answer without credentials or the database. */
+export const TRANSPORT_SERVICES: ReadonlySet<string> = new Set([
   Health.typeName,
   ServerReflectionV1.typeName,
   ServerReflectionV1alpha.typeName,
+]);
+
+/** Methods and whole services callable without credentials. */
+export const PUBLIC_METHODS: ReadonlySet<string> = new Set([
+  `${AuthService.typeName}/${AuthService.method.login.name}`,
+  ...TRANSPORT_SERVICES,
 ]);
 
 /** Every service the gateway serves, for health and reflection. */

@@ -347,6 +347,47 @@ describe("a gateway started while its PostgreSQL is down", () => {
   );
 
   it(
+    "says NOT_SERVING while PostgreSQL is down, to Check and Watch, and SERVING once it is back",
+    async () => {
+      const url = `http://127.0.0.1:${gateway!.port}`;
+      const health = client(Health, url);
+      const check = async (service: string) => (await health.check({ service })).status;
+      await expect.poll(() => check(""), { timeout: MINUTE }).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      const watched: HealthCheckResponse_ServingStatus[] = [];
+      const abort = new AbortController();
+      const watching = (async () => {
+        for await (const res of health.watch({ service: "" }, { signal: abort.signal })) watched.push(res.status);
+      })().catch(() => undefined);
+      try {
+        await server.halt("fast");
+        try {
+          await expect.poll(() => check(""), { timeout: MINUTE }).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+          // The services that need the database say so too; health itself still answers.
+          expect(await check(MessagingService.typeName)).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+          expect(await check(Health.typeName)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+        } finally {
+          await server.resume();
+        }
+        await expect.poll(() => check(""), { timeout: MINUTE }).toBe(HealthCheckResponse_ServingStatus.SERVING);
+        expect(await check(MessagingService.typeName)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+        await expect
+          .poll(() => watched, { timeout: MINUTE })
+          .toEqual([
+            HealthCheckResponse_ServingStatus.SERVING,
+            HealthCheckResponse_ServingStatus.NOT_SERVING,
+            HealthCheckResponse_ServingStatus.SERVING,
+          ]);
+      } finally {
+        abort.abort();
+        await watching;
+      }
+      const admin = await loginAdmin(url);
+      expect(admin.token).not.toBe("");
+    },
+    3 * MINUTE,
+  );
+
+  it(
     "gives up at once on a database that does not exist (a configuration error, not an outage)",
     async () => {
       const url = new URL(backend.env["DATABASE_URL"]!);
