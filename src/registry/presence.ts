@@ -59,6 +59,8 @@ export type WatchItem =
 
 interface Watcher {
   push(event: PresenceEventRecord): void;
+  /** Events may have been missed: end the stream with an error that has the client reopen with a snapshot. */
+  resync(): void;
   close(): void;
 }
 
@@ -89,6 +91,7 @@ export class Presence {
   private readonly watchers = new Set<Watcher>();
   private subscription: BusSubscription | undefined;
   private subscribed: Promise<void> | undefined;
+  private stopListening: (() => void) | undefined;
 
   constructor(options: PresenceOptions) {
     this.db = options.db;
@@ -242,6 +245,15 @@ export class Presence {
         if (capability !== "" && !event.account.capabilities.includes(capability)) return;
         stream.push({ kind: "presence", event });
       },
+      resync() {
+        stream.end(
+          new DomainError(
+            "unavailable",
+            "presence_resync",
+            "this gateway lost the bus for a moment and may have missed presence changes; reconnect with include_snapshot",
+          ),
+        );
+      },
       close: () => stream.close(),
     };
     this.watchers.add(watcher);
@@ -286,6 +298,13 @@ export class Presence {
       });
       // On NATS the subscription is live once the server has seen it.
       this.subscribed = this.bus.flush();
+      // Events published while the bus was away are lost (presence has no log to replay), so every watcher is
+      // ended once it is back: the SDKs reopen with a snapshot, and their view is whole again.
+      this.stopListening = this.bus.onConnectionChange((event) => {
+        if (event !== "reconnected") return;
+        if (this.watchers.size > 0) this.logger.info({ watchers: this.watchers.size }, "bus reconnected: presence watchers resync");
+        for (const watcher of this.watchers) watcher.resync();
+      });
     }
     return this.subscribed ?? Promise.resolve();
   }
@@ -296,6 +315,8 @@ export class Presence {
     } catch (err) {
       this.logger.debug({ err }, "presence unsubscribe failed");
     }
+    this.stopListening?.();
+    this.stopListening = undefined;
     this.subscription = undefined;
     this.subscribed = undefined;
   }

@@ -211,6 +211,9 @@ class RegistryServiceServicer:
         after a snapshot of who is online now. A `synced` item marks the moment the stream is live (after the
         snapshot, or first). The stream stays open until the client cancels it or the server shuts down (then
         reconnect, asking for a snapshot again); it sends a keepalive after 30 s without events.
+        Errors that end an open stream, after which the client reconnects with `include_snapshot` (the SDKs do):
+        UNAVAILABLE `presence_resync` (the gateway's bus connection dropped and came back, so changes may have been
+        missed), RESOURCE_EXHAUSTED `watcher_too_slow` (the client fell too far behind), UNAVAILABLE `shutting_down`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
