@@ -32,6 +32,8 @@ type server struct {
 	url, dataDir, password string
 	port                   int
 	cmd                    *exec.Cmd
+	// Closed when the gateway process has exited (its Wait returned).
+	exited chan struct{}
 	// Extra environment of the gateway ("KEY=value").
 	env []string
 
@@ -66,12 +68,33 @@ func (s *server) launch() error {
 		"AGENTNET_ADMIN_PASSWORD=" + adminPassword, "LOG_LEVEL=warn", "AGENTNET_SWEEP_INTERVAL_MS=100"}
 	s.cmd.Env = append(s.cmd.Env, s.env...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its output goes to a file, so that a gateway that cannot start says why.
+	logPath := filepath.Join(s.dataDir, "gateway.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		s.cmd = nil
 		return err
 	}
+	s.exited = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			// Exited before listening: fail now, with what it said.
+			out, _ := os.ReadFile(logPath)
+			tail := strings.TrimSpace(string(out))
+			if len(tail) > 2000 {
+				tail = tail[len(tail)-2000:]
+			}
+			return fmt.Errorf("agentnet exited before it listened (%s): %s", s.cmd.ProcessState, tail)
+		default:
+		}
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 200*time.Millisecond); err == nil {
 			c.Close()
 			return nil
@@ -100,13 +123,11 @@ func (s *server) stop() {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(15 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
 }
