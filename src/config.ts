@@ -354,7 +354,25 @@ function readTracingConfig(env: Env): TracingConfig {
     serviceName: str(env, "OTEL_SERVICE_NAME") ?? "agentnet",
     sampler: oneOf(env, "OTEL_TRACES_SAMPLER", TRACES_SAMPLERS, "parentbased_always_on"),
     samplerRatio: ratio(env, "OTEL_TRACES_SAMPLER_ARG", 1),
+    ...batchSpanProcessor(env),
+  };
+}
+
+/** The batch span processor's OTEL_BSP_* variables (the SDK no longer reads them itself), with its defaults. */
+function batchSpanProcessor(env: Env): Pick<TracingConfig, "scheduleDelayMs" | "maxQueueSize" | "maxExportBatchSize" | "exportTimeoutMs"> {
+  const maxQueueSize = int(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, { min: 1, max: 1_000_000 });
+  const maxExportBatchSize = int(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", Math.min(512, maxQueueSize), { min: 1, max: 1_000_000 });
+  if (maxExportBatchSize > maxQueueSize) {
+    throw new ConfigError(
+      "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+      `must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${maxExportBatchSize} > ${maxQueueSize})`,
+    );
+  }
+  return {
     scheduleDelayMs: int(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, { min: 1, max: 600_000 }),
+    maxQueueSize,
+    maxExportBatchSize,
+    exportTimeoutMs: int(env, "OTEL_BSP_EXPORT_TIMEOUT", 30_000, { min: 1, max: 600_000 }),
   };
 }
 

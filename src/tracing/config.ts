@@ -21,4 +21,10 @@ export interface TracingConfig {
   samplerRatio: number;
   /** How long spans wait to be exported together, in milliseconds (OTEL_BSP_SCHEDULE_DELAY). */
   scheduleDelayMs: number;
+  /** Spans kept waiting for export at most; more are dropped (OTEL_BSP_MAX_QUEUE_SIZE). */
+  maxQueueSize: number;
+  /** Spans per export request at most (OTEL_BSP_MAX_EXPORT_BATCH_SIZE). */
+  maxExportBatchSize: number;
+  /** How long one export may take, in milliseconds (OTEL_BSP_EXPORT_TIMEOUT). */
+  exportTimeoutMs: number;
 }

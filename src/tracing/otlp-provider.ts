@@ -28,7 +28,15 @@ export function otlpTracer(
       "service.instance.id": resource.gatewayId,
     }),
     sampler: sampler(config),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: config.scheduleDelayMs })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: config.scheduleDelayMs,
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: config.maxExportBatchSize,
+        exportTimeoutMillis: config.exportTimeoutMs,
+      }),
+    ],
   });
   return { tracer: provider.getTracer("agentnet", resource.version), shutdown: () => provider.shutdown() };
 }

@@ -223,7 +223,7 @@ describe("trace context through a gateway with tracing off (postgres+nats)", () 
 describe("tracing configuration", () => {
   const refused = (env: Record<string, string>) => refusal(env)?.message;
 
-  it("reads the standard OTEL_* variables: endpoint, headers, service name, sampler, batch delay", () => {
+  it("reads the standard OTEL_* variables: endpoint, headers, service name, sampler, batch processor", () => {
     expect(readConfig({}).tracing.endpoint).toBeUndefined();
     const t = readConfig({
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/",
@@ -232,6 +232,9 @@ describe("tracing configuration", () => {
       OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
       OTEL_TRACES_SAMPLER_ARG: "0.25",
       OTEL_BSP_SCHEDULE_DELAY: "200",
+      OTEL_BSP_MAX_QUEUE_SIZE: "100",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "50",
+      OTEL_BSP_EXPORT_TIMEOUT: "2500",
     }).tracing;
     expect(t).toEqual({
       endpoint: "http://collector:4318/v1/traces",
@@ -240,7 +243,13 @@ describe("tracing configuration", () => {
       sampler: "parentbased_traceidratio",
       samplerRatio: 0.25,
       scheduleDelayMs: 200,
+      maxQueueSize: 100,
+      maxExportBatchSize: 50,
+      exportTimeoutMs: 2500,
     });
+    // The SDK's defaults; a queue smaller than the default batch makes the batch that size.
+    expect(readConfig({}).tracing).toMatchObject({ maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30_000 });
+    expect(readConfig({ OTEL_BSP_MAX_QUEUE_SIZE: "100" }).tracing.maxExportBatchSize).toBe(100);
     expect(
       readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://b/traces" }).tracing.endpoint,
     ).toBe("https://b/traces");
@@ -256,5 +265,10 @@ describe("tracing configuration", () => {
     expect(refused({ OTEL_TRACES_SAMPLER_ARG: "1.5" })).toMatch(/OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/);
     expect(refused({ OTEL_EXPORTER_OTLP_HEADERS: "novalue" })).toMatch(/OTEL_EXPORTER_OTLP_HEADERS must be key=value/);
     expect(refused({ OTEL_BSP_SCHEDULE_DELAY: "0" })).toMatch(/OTEL_BSP_SCHEDULE_DELAY/);
+    expect(refused({ OTEL_BSP_MAX_QUEUE_SIZE: "0" })).toMatch(/OTEL_BSP_MAX_QUEUE_SIZE/);
+    expect(refused({ OTEL_BSP_EXPORT_TIMEOUT: "soon" })).toMatch(/OTEL_BSP_EXPORT_TIMEOUT/);
+    expect(refused({ OTEL_BSP_MAX_QUEUE_SIZE: "10", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "20" })).toMatch(
+      /OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE \(20 > 10\)/,
+    );
   });
 });
