@@ -109,7 +109,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       services: served,
       health,
       register: (router, addHttpRoute) =>
-        registerServices(router, domains, { logger, addHttpRoute, publicSeedRoutes: config.voice.publicSeedRoutes }),
+        registerServices(router, domains, {
+          logger,
+          rpcMetrics: metrics.rpc,
+          addHttpRoute,
+          publicSeedRoutes: config.voice.publicSeedRoutes,
+        }),
     });
 
     const failed = Promise.race([new Promise<Error>((resolve) => store.onFatal(resolve)), supervisor.failed]);

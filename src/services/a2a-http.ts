@@ -1,5 +1,7 @@
 import { type DescMessage, type JsonValue, fromJson, toJson } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import {
+  A2AService,
   CancelTaskRequestSchema,
   GetTaskRequestSchema,
   ListTasksRequestSchema,
@@ -23,9 +25,11 @@ import {
 import type { Auth, Principal } from "../auth/index.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import { BodyError, readJsonBody, sendJson } from "../server/http-routes.js";
+import { toConnectError } from "../server/errors.js";
 import type { NodeRequest, NodeResponse } from "../server/http-types.js";
+import type { RpcMetrics } from "../metrics/index.js";
 import type { AdapterOptions } from "./adapter-options.js";
-import { checkA2aVersion, toJsonRpcError } from "./a2a-errors.js";
+import { checkA2aVersion, toA2aConnectError, toJsonRpcError } from "./a2a-errors.js";
 import { noExtendedCard, noPush, resumePosition } from "./a2a.js";
 
 // A2A over HTTP: agent cards (A2A §8) and the JSON-RPC binding (A2A §9) with Server-Sent Events for streams.
@@ -63,21 +67,65 @@ export function registerA2aHttp(deps: AdapterOptions & { auth: Auth }, a2a: A2a)
   });
 
   const rpc = async (req: NodeRequest, res: NodeResponse, params: Record<string, string>) => {
+    const started = performance.now();
+    const call: CallRecord = { method: INVALID_REQUEST, code: undefined, stream: undefined };
     try {
-      await serveJsonRpc(a2a, auth, req, res, params["username"]);
+      await serveJsonRpc(a2a, auth, req, res, params["username"], call, deps.rpcMetrics);
     } catch (err) {
       // Not a refusal: a fault of ours. Logged here; the client hears JSON-RPC's internal error.
       deps.logger.error({ err, http: `${req.method} ${req.url}` }, "A2A JSON-RPC call failed");
-      if (!res.headersSent) answerError(res, null, toJsonRpcError(err).error);
+      call.code = Code.Internal;
+      if (!res.headersSent) sendError(res, null, toJsonRpcError(err).error);
       else res.end();
+    } finally {
+      // Counted with the gRPC binding's calls, by A2A method; a stream when it ends, without a duration.
+      const seconds = call.stream ? undefined : (performance.now() - started) / 1000;
+      deps.rpcMetrics.finished(`${A2AService.typeName}/${call.method}`, call.code, seconds);
     }
   };
   deps.addHttpRoute("POST", "/a2a", rpc);
   deps.addHttpRoute("POST", "/a2a/{username}", rpc);
 }
 
+/** What the metrics say of one JSON-RPC call; the handler fills it in as it goes. */
+interface CallRecord {
+  /** An A2A method's name, or INVALID_REQUEST before one is known (labels stay a bounded set). */
+  method: string;
+  code: Code | undefined;
+  /** Set once the answer is an SSE stream. */
+  stream: { inc(): void; dec(): void } | undefined;
+}
+
+/** The method label of calls that name no A2A method: unreadable, not JSON-RPC, or an unknown method. */
+const INVALID_REQUEST = "InvalidRequest";
+
+const A2A_METHODS: ReadonlySet<string> = new Set(A2AService.methods.map((m) => m.name));
+
+/** The gRPC code a JSON-RPC error code stands for: bad envelopes and params are INVALID_ARGUMENT. */
+function codeOfJsonRpc(code: number): Code {
+  if (code === -32601) return Code.Unimplemented;
+  if (code === -32603) return Code.Internal;
+  return Code.InvalidArgument;
+}
+
 /** One JSON-RPC call: a JSON answer, or an SSE stream for the two streaming methods. */
-async function serveJsonRpc(a2a: A2a, auth: Auth, req: NodeRequest, res: NodeResponse, pathTenant: string | undefined): Promise<void> {
+async function serveJsonRpc(
+  a2a: A2a,
+  auth: Auth,
+  req: NodeRequest,
+  res: NodeResponse,
+  pathTenant: string | undefined,
+  record: CallRecord,
+  metrics: RpcMetrics,
+): Promise<void> {
+  const answerError = (res: NodeResponse, id: Id, error: { code: number; message: string; data: unknown[] }) => {
+    record.code = codeOfJsonRpc(error.code);
+    sendError(res, id, error);
+  };
+  const stream = (res: NodeResponse, id: Id, events: AsyncGenerator<StreamEvent>) => {
+    record.stream = metrics.openStreams(`${A2AService.typeName}/${record.method}`);
+    return streamEvents(res, id, events, record);
+  };
   let id: Id = null;
   try {
     let body: unknown;
@@ -107,6 +155,7 @@ async function serveJsonRpc(a2a: A2a, auth: Auth, req: NodeRequest, res: NodeRes
     }
     id = rawId ?? null;
     const method = body["method"];
+    if (A2A_METHODS.has(method)) record.method = method;
     const params = body["params"] ?? {};
     if (!isObject(params)) throw invalidArgument("params", "must be an object");
     checkA2aVersion(header(req, "a2a-version"));
@@ -162,6 +211,7 @@ async function serveJsonRpc(a2a: A2a, auth: Auth, req: NodeRequest, res: NodeRes
     }
   } catch (err) {
     if (res.headersSent || !(err instanceof DomainError)) throw err;
+    record.code = toConnectError(toA2aConnectError(err)).code;
     const { error, httpStatus } = toJsonRpcError(err);
     sendJson(res, httpStatus, { jsonrpc: "2.0", id, error }, httpStatus === 401 ? { "www-authenticate": 'Bearer realm="agentnet"' } : {});
   }
@@ -171,8 +221,16 @@ async function serveJsonRpc(a2a: A2a, auth: Auth, req: NodeRequest, res: NodeRes
  * Streams events as SSE. The first event is awaited before anything is written, so a refusal (bad input, unknown
  * task) is an ordinary JSON-RPC error answer; a failure after that is the stream's last event.
  */
-async function stream(res: NodeResponse, id: Id, events: AsyncGenerator<StreamEvent>): Promise<void> {
-  const first = await events.next();
+async function streamEvents(res: NodeResponse, id: Id, events: AsyncGenerator<StreamEvent>, record: CallRecord): Promise<void> {
+  let first: IteratorResult<StreamEvent>;
+  try {
+    first = await events.next();
+  } catch (err) {
+    // Refused before anything was written: an ordinary answer, counted as a call rather than a stream.
+    record.stream = undefined;
+    throw err;
+  }
+  record.stream?.inc();
   res.statusCode = 200;
   res.setHeader("content-type", "text/event-stream");
   res.setHeader("cache-control", "no-cache");
@@ -192,7 +250,9 @@ async function stream(res: NodeResponse, id: Id, events: AsyncGenerator<StreamEv
   } catch (err) {
     if (!res.destroyed) send({ jsonrpc: "2.0", id, error: toJsonRpcError(err).error });
     if (!(err instanceof DomainError)) throw err;
+    record.code = toConnectError(toA2aConnectError(err)).code;
   } finally {
+    record.stream?.dec();
     clearInterval(keepalive);
     await events.return(undefined);
     res.end();
@@ -203,7 +263,7 @@ function answer(res: NodeResponse, id: Id, result: unknown): void {
   sendJson(res, 200, { jsonrpc: "2.0", id, result });
 }
 
-function answerError(res: NodeResponse, id: Id, error: { code: number; message: string; data: unknown[] }): void {
+function sendError(res: NodeResponse, id: Id, error: { code: number; message: string; data: unknown[] }): void {
   sendJson(res, 200, { jsonrpc: "2.0", id, error });
 }
 

@@ -1,9 +1,12 @@
 import type { Logger } from "pino";
+import type { RpcMetrics } from "../metrics/index.js";
 import type { AddHttpRoute } from "../server/http-routes.js";
 
 /** What the adapters need of the transport beside the router. */
 export interface AdapterOptions {
   logger: Logger;
+  /** Calls served beside the router's (A2A's JSON-RPC binding) are counted into the same RPC metrics. */
+  rpcMetrics: RpcMetrics;
   /**
    * Serves a plain HTTP route (exact method and path) on the gateway's port, for paths no RPC owns — e.g. the Agora
    * seed's `GET /get_config`. CORS applies as for RPCs; the handler does its own authentication and writes the

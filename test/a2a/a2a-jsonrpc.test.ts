@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Agent } from "../../clients/ts/src/index.js";
 import { type Network, startNetwork } from "../clients/ts/helpers.js";
+import { sampleValue, scrape } from "../support/metrics.js";
 
 interface RpcAnswer {
   status: number;
@@ -238,5 +239,48 @@ describe("A2A JSON-RPC binding (embedded)", () => {
     expect(plain.body.error?.data[0]?.["reason"]).toBe("UNSUPPORTED_OPERATION");
     const bad = await rpc("SubscribeToTask", { id: task.id }, { "agentnet-resume-after": "soon" });
     expect([bad.body.error?.code, bad.body.error?.data[0]?.["reason"]]).toEqual([-32602, "invalid_argument"]);
+  });
+
+  it("counts its calls in the RPC metrics with the gRPC binding's: by A2A method and code, streams when they end", async () => {
+    const calls = async () => {
+      const samples = (await scrape(net.url)).samples;
+      const count = (method: string, code: string) =>
+        sampleValue(samples, "agentnet_rpc_requests_total", { service: "lf.a2a.v1.A2AService", method, code });
+      const timed = (method: string, code: string) =>
+        sampleValue(samples, "agentnet_rpc_duration_seconds_count", { service: "lf.a2a.v1.A2AService", method, code });
+      return {
+        sent: count("SendMessage", "ok"),
+        sentTimed: timed("SendMessage", "ok"),
+        notFound: count("GetTask", "not_found"),
+        streamed: count("SendStreamingMessage", "ok"),
+        streamedTimed: timed("SendStreamingMessage", "ok"),
+        invalid: count("InvalidRequest", "invalid_argument"),
+        unknownMethod: count("InvalidRequest", "unimplemented"),
+        noCredentials: count("SendMessage", "unauthenticated"),
+      };
+    };
+    const before = await calls();
+    await rpc("SendMessage", message("counted"));
+    await rpc("GetTask", { id: randomUUID() });
+    await events("SendStreamingMessage", message("stream please"));
+    await post("{not json");
+    await rpc("Frobnicate", {});
+    await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "SendMessage", params: message("x") }), { authorization: "" });
+    const after = await calls();
+    expect({
+      sent: after.sent - before.sent,
+      sentTimed: after.sentTimed - before.sentTimed,
+      notFound: after.notFound - before.notFound,
+      streamed: after.streamed - before.streamed,
+      streamedTimed: after.streamedTimed - before.streamedTimed,
+      invalid: after.invalid - before.invalid,
+      unknownMethod: after.unknownMethod - before.unknownMethod,
+      noCredentials: after.noCredentials - before.noCredentials,
+    }).toEqual({ sent: 1, sentTimed: 1, notFound: 1, streamed: 1, streamedTimed: 0, invalid: 1, unknownMethod: 1, noCredentials: 1 });
+    const open = sampleValue((await scrape(net.url)).samples, "agentnet_rpc_open_streams", {
+      service: "lf.a2a.v1.A2AService",
+      method: "SendStreamingMessage",
+    });
+    expect(open).toBe(0);
   });
 });
