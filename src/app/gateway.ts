@@ -112,6 +112,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         registerServices(router, domains, {
           logger,
           rpcMetrics: metrics.rpc,
+          draining: draining.signal,
           addHttpRoute,
           publicSeedRoutes: config.voice.publicSeedRoutes,
         }),

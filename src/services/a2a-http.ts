@@ -70,7 +70,7 @@ export function registerA2aHttp(deps: AdapterOptions & { auth: Auth }, a2a: A2a)
     const started = performance.now();
     const call: CallRecord = { method: INVALID_REQUEST, code: undefined, stream: undefined };
     try {
-      await serveJsonRpc(a2a, auth, req, res, params["username"], call, deps.rpcMetrics);
+      await serveJsonRpc(a2a, auth, req, res, params["username"], call, deps);
     } catch (err) {
       // Not a refusal: a fault of ours. Logged here; the client hears JSON-RPC's internal error.
       deps.logger.error({ err, http: `${req.method} ${req.url}` }, "A2A JSON-RPC call failed");
@@ -116,16 +116,18 @@ async function serveJsonRpc(
   res: NodeResponse,
   pathTenant: string | undefined,
   record: CallRecord,
-  metrics: RpcMetrics,
+  deps: { rpcMetrics: RpcMetrics; draining: AbortSignal },
 ): Promise<void> {
   const answerError = (res: NodeResponse, id: Id, error: { code: number; message: string; data: unknown[] }) => {
     record.code = codeOfJsonRpc(error.code);
     sendError(res, id, error);
   };
   const stream = (res: NodeResponse, id: Id, events: AsyncGenerator<StreamEvent>) => {
-    record.stream = metrics.openStreams(`${A2AService.typeName}/${record.method}`);
-    return streamEvents(res, id, events, record);
+    record.stream = deps.rpcMetrics.openStreams(`${A2AService.typeName}/${record.method}`);
+    return streamEvents(res, id, events, record, deps.draining);
   };
+  // A stream ends when its client goes, or when the gateway starts draining (then it says so, see streamEvents).
+  const streamSignal = () => AbortSignal.any([abortOnClose(req, res), deps.draining]);
   let id: Id = null;
   try {
     let body: unknown;
@@ -163,11 +165,11 @@ async function serveJsonRpc(
     const call = { principal, params, req, tenant: tenantOf(params, pathTenant) };
     switch (method) {
       case "SendMessage": {
-        const task = await a2a.sendMessage(principal, sendParams(call), callOptions(req, res));
+        const task = await a2a.sendMessage(principal, sendParams(call), callOptions(req, abortOnClose(req, res)));
         return answer(res, id, canonical(SendMessageResponseSchema, { task }));
       }
       case "SendStreamingMessage":
-        return stream(res, id, a2a.streamMessage(principal, sendParams(call), callOptions(req, res)));
+        return stream(res, id, a2a.streamMessage(principal, sendParams(call), callOptions(req, streamSignal())));
       case "GetTask": {
         const p = decode(GetTaskRequestSchema, params);
         return answer(res, id, canonical(TaskSchema, await a2a.getTask(principal, str(p["id"]), num(p["historyLength"]))));
@@ -193,7 +195,7 @@ async function serveJsonRpc(
       case "SubscribeToTask": {
         const p = decode(SubscribeToTaskRequestSchema, params);
         const after = resumePosition(header(req, RESUME_AFTER_HEADER));
-        return stream(res, id, a2a.subscribe(principal, str(p["id"]), after, abortOnClose(req, res)));
+        return stream(res, id, a2a.subscribe(principal, str(p["id"]), after, streamSignal()));
       }
       case "CreateTaskPushNotificationConfig":
       case "GetTaskPushNotificationConfig":
@@ -221,7 +223,13 @@ async function serveJsonRpc(
  * Streams events as SSE. The first event is awaited before anything is written, so a refusal (bad input, unknown
  * task) is an ordinary JSON-RPC error answer; a failure after that is the stream's last event.
  */
-async function streamEvents(res: NodeResponse, id: Id, events: AsyncGenerator<StreamEvent>, record: CallRecord): Promise<void> {
+async function streamEvents(
+  res: NodeResponse,
+  id: Id,
+  events: AsyncGenerator<StreamEvent>,
+  record: CallRecord,
+  draining: AbortSignal,
+): Promise<void> {
   let first: IteratorResult<StreamEvent>;
   try {
     first = await events.next();
@@ -246,6 +254,16 @@ async function streamEvents(res: NodeResponse, id: Id, events: AsyncGenerator<St
         if (res.destroyed) break;
         send({ jsonrpc: "2.0", id, result: canonical(StreamResponseSchema, event) });
       }
+    }
+    if (draining.aborted && !res.destroyed) {
+      // The task goes on; the client resumes on another gateway after the last seq it saw.
+      const leaving = new DomainError(
+        "unavailable",
+        "shutting_down",
+        `this gateway is shutting down: SubscribeToTask on another one, with ${RESUME_AFTER_HEADER} set to the last agentnet.dev/seq seen`,
+      );
+      send({ jsonrpc: "2.0", id, error: toJsonRpcError(leaving).error });
+      record.code = Code.Unavailable;
     }
   } catch (err) {
     if (!res.destroyed) send({ jsonrpc: "2.0", id, error: toJsonRpcError(err).error });
@@ -281,8 +299,8 @@ function sendParams(call: { params: JsonObject; tenant: string }): SendMessagePa
   return { ...p, tenant: call.tenant } as unknown as SendMessageParams;
 }
 
-function callOptions(req: NodeRequest, res: NodeResponse) {
-  return { asAccountId: header(req, AS_ACCOUNT_PARAMETER)?.trim() ?? "", signal: abortOnClose(req, res) };
+function callOptions(req: NodeRequest, signal: AbortSignal) {
+  return { asAccountId: header(req, AS_ACCOUNT_PARAMETER)?.trim() ?? "", signal };
 }
 
 /** Aborted when the client goes away before the answer is complete. */

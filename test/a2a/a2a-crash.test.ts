@@ -18,6 +18,8 @@ interface Event {
   seq: number;
   state?: string;
   taskId?: string;
+  /** An error event's reason (kind "error"). */
+  reason?: string;
 }
 
 /** Reads an SSE response of A2A stream events as they come, handing each to `onEvent`. */
@@ -35,7 +37,15 @@ async function readEvents(res: Response, onEvent: (e: Event) => void): Promise<v
         const chunk = buffered.slice(0, end);
         buffered = buffered.slice(end + 2);
         if (!chunk.startsWith("data: ")) continue;
-        const result = (JSON.parse(chunk.slice(6)) as { result: Record<string, Record<string, unknown>> }).result;
+        const answer = JSON.parse(chunk.slice(6)) as {
+          result?: Record<string, Record<string, unknown>>;
+          error?: { data: Array<{ reason?: string }> };
+        };
+        if (answer.error) {
+          onEvent({ kind: "error", seq: 0, reason: answer.error.data[0]?.reason ?? "" });
+          continue;
+        }
+        const result = answer.result!;
         const [kind, value] = Object.entries(result)[0]!;
         const metadata = (value["metadata"] ?? {}) as Record<string, number>;
         const artifact = value["artifact"] as { parts: Array<{ text?: string }> } | undefined;
@@ -137,4 +147,49 @@ describe("A2A through a gateway crash (postgres+nats)", () => {
     expect(task.result.status.state).toBe("TASK_STATE_COMPLETED");
     expect(task.result.artifacts[0]?.parts).toEqual([{ text: "one two three four" }]);
   }, 180_000);
+
+  it("a gateway that shuts down ends its SSE streams at once with shutting_down, not after its grace period; the client resumes elsewhere", async () => {
+    const port = await freePort();
+    // A grace period longer than the test's wait: only an ended stream lets the test go on in time.
+    child = await startCliServer({
+      ...backend.env,
+      ...FAST,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      LOG_LEVEL: "info",
+      AGENTNET_SHUTDOWN_GRACE_SECONDS: "120",
+    });
+    const leaving = `http://127.0.0.1:${port}`;
+    const rpc = (url: string, method: string, params: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${url}/a2a/crash_streamer`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
+    const seen: Event[] = [];
+    const res = await rpc(leaving, "SendStreamingMessage", {
+      message: { messageId: randomUUID(), role: "ROLE_USER", parts: [{ text: "go" }] },
+    });
+    let ended = false;
+    const reading = readEvents(res, (e) => seen.push(e)).finally(() => (ended = true));
+    await expect.poll(() => seen.filter((e) => e.kind === "artifactUpdate").length, { timeout: 30_000 }).toBe(2);
+    const taskId = seen[0]!.taskId!;
+
+    child.child.kill("SIGTERM");
+    await expect.poll(() => ended, { timeout: 60_000 }).toBe(true);
+    await reading;
+    expect(seen.at(-1)).toMatchObject({ kind: "error", reason: "shutting_down" });
+    release();
+
+    const lastSeq = Math.max(...seen.map((e) => e.seq));
+    const rest: Event[] = [];
+    await readEvents(await rpc(gw.url, "SubscribeToTask", { id: taskId }, { "agentnet-resume-after": String(lastSeq) }), (e) =>
+      rest.push(e),
+    );
+    const pieces = [...seen, ...rest].filter((e) => e.kind === "artifactUpdate").map((e) => e.text);
+    expect(pieces).toEqual(["one ", "two ", "three ", "four", "one two three four"]);
+    expect(rest.at(-1)).toMatchObject({ kind: "statusUpdate", state: "TASK_STATE_COMPLETED" });
+    await child.stop("SIGKILL");
+    child = undefined;
+  }, 240_000);
 });
