@@ -105,32 +105,31 @@ describe("A2A through a gateway crash (postgres+nats)", () => {
     await backend?.dispose();
   });
 
-  it("resumes after the last seq seen on another gateway: the rest arrives once, and the task reads complete", async () => {
-    const port = await freePort();
-    child = await startCliServer({ ...backend.env, ...FAST, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info" });
-    const doomed = `http://127.0.0.1:${port}`;
-    const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
-    const rpc = (url: string, method: string, params: unknown, extra: Record<string, string> = {}) =>
-      fetch(`${url}/a2a/crash_streamer`, {
-        method: "POST",
-        headers: { ...headers, ...extra },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      });
+  const rpc = (url: string, method: string, params: unknown, extra: Record<string, string> = {}) =>
+    fetch(`${url}/a2a/crash_streamer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
 
+  /** A gateway of its own (a child process), and a streamed answer through it read up to the agent's pause. */
+  async function streamThroughChild(env: Record<string, string> = {}) {
+    const port = await freePort();
+    child = await startCliServer({ ...backend.env, ...FAST, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env });
     const seen: Event[] = [];
-    const res = await rpc(doomed, "SendStreamingMessage", {
+    const res = await rpc(`http://127.0.0.1:${port}`, "SendStreamingMessage", {
       message: { messageId: randomUUID(), role: "ROLE_USER", parts: [{ text: "go" }] },
     });
-    const reading = readEvents(res, (e) => seen.push(e));
+    let ended = false;
+    const reading = readEvents(res, (e) => seen.push(e)).finally(() => (ended = true));
     await expect.poll(() => seen.filter((e) => e.kind === "artifactUpdate").length, { timeout: 30_000 }).toBe(2);
-    const taskId = seen[0]!.taskId!;
     expect(seen[0]!.kind).toBe("task");
+    return { seen, taskId: seen[0]!.taskId!, reading, ended: () => ended };
+  }
 
-    await child.stop("SIGKILL");
-    child = undefined;
-    await reading;
+  /** Lets the agent finish, resumes on the surviving gateway after the last seq seen, and checks the whole answer. */
+  async function resumeAndFinish(seen: Event[], taskId: string) {
     release();
-
     const lastSeq = Math.max(...seen.map((e) => e.seq));
     const rest: Event[] = [];
     await readEvents(await rpc(gw.url, "SubscribeToTask", { id: taskId }, { "agentnet-resume-after": String(lastSeq) }), (e) =>
@@ -140,6 +139,14 @@ describe("A2A through a gateway crash (postgres+nats)", () => {
     expect(pieces).toEqual(["one ", "two ", "three ", "four", "one two three four"]);
     expect(rest.every((e) => e.seq >= lastSeq)).toBe(true);
     expect(rest.at(-1)).toMatchObject({ kind: "statusUpdate", state: "TASK_STATE_COMPLETED" });
+  }
+
+  it("resumes after the last seq seen on another gateway: the rest arrives once, and the task reads complete", async () => {
+    const { seen, taskId, reading } = await streamThroughChild();
+    await child!.stop("SIGKILL");
+    child = undefined;
+    await reading;
+    await resumeAndFinish(seen, taskId);
 
     const task = (await (await rpc(gw.url, "GetTask", { id: taskId })).json()) as {
       result: { status: { state: string }; artifacts: Array<{ parts: Array<{ text: string }> }> };
@@ -149,47 +156,14 @@ describe("A2A through a gateway crash (postgres+nats)", () => {
   }, 180_000);
 
   it("a gateway that shuts down ends its SSE streams at once with shutting_down, not after its grace period; the client resumes elsewhere", async () => {
-    const port = await freePort();
     // A grace period longer than the test's wait: only an ended stream lets the test go on in time.
-    child = await startCliServer({
-      ...backend.env,
-      ...FAST,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      LOG_LEVEL: "info",
-      AGENTNET_SHUTDOWN_GRACE_SECONDS: "120",
-    });
-    const leaving = `http://127.0.0.1:${port}`;
-    const rpc = (url: string, method: string, params: unknown, extra: Record<string, string> = {}) =>
-      fetch(`${url}/a2a/crash_streamer`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      });
-    const seen: Event[] = [];
-    const res = await rpc(leaving, "SendStreamingMessage", {
-      message: { messageId: randomUUID(), role: "ROLE_USER", parts: [{ text: "go" }] },
-    });
-    let ended = false;
-    const reading = readEvents(res, (e) => seen.push(e)).finally(() => (ended = true));
-    await expect.poll(() => seen.filter((e) => e.kind === "artifactUpdate").length, { timeout: 30_000 }).toBe(2);
-    const taskId = seen[0]!.taskId!;
-
-    child.child.kill("SIGTERM");
-    await expect.poll(() => ended, { timeout: 60_000 }).toBe(true);
+    const { seen, taskId, reading, ended } = await streamThroughChild({ AGENTNET_SHUTDOWN_GRACE_SECONDS: "120" });
+    child!.child.kill("SIGTERM");
+    await expect.poll(ended, { timeout: 60_000 }).toBe(true);
     await reading;
     expect(seen.at(-1)).toMatchObject({ kind: "error", reason: "shutting_down" });
-    release();
-
-    const lastSeq = Math.max(...seen.map((e) => e.seq));
-    const rest: Event[] = [];
-    await readEvents(await rpc(gw.url, "SubscribeToTask", { id: taskId }, { "agentnet-resume-after": String(lastSeq) }), (e) =>
-      rest.push(e),
-    );
-    const pieces = [...seen, ...rest].filter((e) => e.kind === "artifactUpdate").map((e) => e.text);
-    expect(pieces).toEqual(["one ", "two ", "three ", "four", "one two three four"]);
-    expect(rest.at(-1)).toMatchObject({ kind: "statusUpdate", state: "TASK_STATE_COMPLETED" });
-    await child.stop("SIGKILL");
+    await resumeAndFinish(seen, taskId);
+    await child!.stop("SIGKILL");
     child = undefined;
   }, 240_000);
 });
